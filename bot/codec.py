@@ -1,0 +1,261 @@
+"""Plain-JSON forms of the domain types, shared by every store so they agree byte for byte.
+
+Datetimes are stored as ISO 8601 with their UTC offset; enums as their string values, so a
+stored file reads well to a person opening it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.model import (
+    JSON,
+    Audience,
+    Case,
+    CaseCard,
+    CaseList,
+    CaseStatus,
+    Choice,
+    Conversation,
+    Flag,
+    Handoff,
+    HandoffReply,
+    HistoryEntry,
+    Notice,
+    OutboxItem,
+    Person,
+    Platform,
+    Question,
+    Reply,
+)
+
+
+def _ts(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _dt(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value))
+
+
+def person_to_dict(p: Person) -> JSON:
+    return {
+        "platform": str(p.platform),
+        "workspace": p.workspace,
+        "user_id": p.user_id,
+        "name": p.name,
+        "email": p.email,
+    }
+
+
+def person_from_dict(d: JSON) -> Person:
+    return Person(
+        platform=Platform(d["platform"]),
+        workspace=d["workspace"],
+        user_id=d["user_id"],
+        name=d.get("name", ""),
+        email=d.get("email", ""),
+    )
+
+
+def case_to_dict(c: Case) -> JSON:
+    return {
+        "reference": c.reference,
+        "created_at": _ts(c.created_at),
+        "reporter": person_to_dict(c.reporter),
+        "conversation_id": c.conversation_id,
+        "answers": c.answers,
+        "flags": sorted(str(f) for f in c.flags),
+        "status": str(c.status),
+        "status_times": {k: _ts(v) for k, v in c.status_times.items()},
+        "assignee": c.assignee,
+        "history": [
+            {"at": _ts(h.at), "who": h.who, "action": h.action, "old": h.old, "new": h.new}
+            | ({"note": h.note} if h.note else {})
+            for h in c.history
+        ],
+        "handles": list(c.handles),
+        "duplicate_of": c.duplicate_of,
+        "extra_reports": c.extra_reports,
+        "retention_category": c.retention_category,
+        "review_on": c.review_on,
+    }
+
+
+def case_from_dict(d: JSON) -> Case:
+    return Case(
+        reference=d["reference"],
+        created_at=_dt(d["created_at"]),
+        reporter=person_from_dict(d["reporter"]),
+        conversation_id=d.get("conversation_id", ""),
+        answers=d.get("answers", {}),
+        flags=frozenset(Flag(f) for f in d.get("flags", [])),
+        status=CaseStatus(d.get("status", "new")),
+        status_times={k: _dt(v) for k, v in d.get("status_times", {}).items()},
+        assignee=d.get("assignee", ""),
+        history=[
+            HistoryEntry(
+                at=_dt(h["at"]),
+                who=h["who"],
+                action=h["action"],
+                old=h.get("old", ""),
+                new=h.get("new", ""),
+                note=h.get("note", ""),
+            )
+            for h in d.get("history", [])
+        ],
+        handles=tuple(d.get("handles", ())),
+        duplicate_of=d.get("duplicate_of", ""),
+        extra_reports=int(d.get("extra_reports", 0)),
+        retention_category=d.get("retention_category", ""),
+        review_on=d.get("review_on", ""),
+    )
+
+
+def conversation_to_dict(c: Conversation) -> JSON:
+    return {
+        "id": c.id,
+        "person": person_to_dict(c.person),
+        "step": c.step,
+        "started_at": _ts(c.started_at),
+        "updated_at": _ts(c.updated_at),
+        "answers": c.answers,
+        "trail": list(c.trail),
+        "flags": sorted(str(f) for f in c.flags),
+        "address": dict(c.address),
+        "editing": c.editing,
+    }
+
+
+def conversation_from_dict(d: JSON) -> Conversation:
+    return Conversation(
+        id=d["id"],
+        person=person_from_dict(d["person"]),
+        step=d["step"],
+        started_at=_dt(d["started_at"]),
+        updated_at=_dt(d["updated_at"]),
+        answers=d.get("answers", {}),
+        trail=list(d.get("trail", [])),
+        flags={Flag(f) for f in d.get("flags", [])},
+        address=dict(d.get("address", {})),
+        editing=bool(d.get("editing", False)),
+    )
+
+
+def outbox_to_dict(o: OutboxItem) -> JSON:
+    return {
+        "id": o.id,
+        "platform": str(o.platform),
+        "audience": str(o.audience),
+        "workspace": o.workspace,
+        "address": dict(o.address),
+        "reply": o.reply,
+        "created_at": _ts(o.created_at),
+        "seq": o.seq,
+        "attempts": o.attempts,
+        "due_at": _ts(o.due_at),
+        "case_reference": o.case_reference,
+        "failed": o.failed,
+    }
+
+
+def outbox_from_dict(d: JSON) -> OutboxItem:
+    return OutboxItem(
+        id=d["id"],
+        platform=Platform(d["platform"]),
+        audience=Audience(d["audience"]),
+        workspace=d.get("workspace", ""),
+        address=dict(d.get("address", {})),
+        reply=d["reply"],
+        created_at=_dt(d["created_at"]),
+        seq=int(d.get("seq", 0)),
+        attempts=int(d.get("attempts", 0)),
+        due_at=_dt(d["due_at"]) if d.get("due_at") else None,
+        case_reference=d.get("case_reference", ""),
+        failed=d.get("failed", ""),
+    )
+
+
+# --- replies --------------------------------------------------------------------------------
+
+
+def reply_to_dict(r: Reply) -> JSON:
+    match r:
+        case Notice(text=text, tone=tone, title=title):
+            return {"type": "notice", "text": text, "tone": tone, "title": title}
+        case Question():
+            return {
+                "type": "question",
+                "step": r.step,
+                "text": r.text,
+                "choices": [{"value": c.value, "label": c.label} for c in r.choices],
+                "multi": r.multi,
+                "hint": r.hint,
+                "accepts_text": r.accepts_text,
+                "progress": r.progress,
+            }
+        case HandoffReply(handoff=h):
+            return {"type": "handoff", "handoff": _handoff_to_dict(h)}
+        case CaseCard(reference=ref, update=update, alert_only=alert_only):
+            return {"type": "case_card", "reference": ref, "update": update, "alert": alert_only}
+        case CaseList(title=title, references=refs, empty=empty):
+            return {"type": "case_list", "title": title, "references": list(refs), "empty": empty}
+    raise TypeError(f"no codec for reply type {type(r).__name__}")
+
+
+def reply_from_dict(d: JSON) -> Reply:
+    kind = d.get("type")
+    if kind == "notice":
+        return Notice(text=d["text"], tone=d.get("tone", "info"), title=d.get("title", ""))
+    if kind == "question":
+        return Question(
+            step=d["step"],
+            text=d["text"],
+            choices=tuple(Choice(c["value"], c["label"]) for c in d.get("choices", [])),
+            multi=bool(d.get("multi", False)),
+            hint=d.get("hint", ""),
+            accepts_text=bool(d.get("accepts_text", True)),
+            progress=d.get("progress", ""),
+        )
+    if kind == "handoff":
+        return HandoffReply(_handoff_from_dict(d["handoff"]))
+    if kind == "case_card":
+        return CaseCard(d["reference"], bool(d.get("update")), bool(d.get("alert")))
+    if kind == "case_list":
+        return CaseList(d["title"], tuple(d.get("references", ())), d.get("empty", ""))
+    raise ValueError(f"unknown reply type {kind!r}")
+
+
+def _handoff_to_dict(h: Handoff) -> JSON:
+    return {
+        "reference": h.reference,
+        "phone": h.phone,
+        "phone_uri": h.phone_uri,
+        "email": h.email,
+        "mailto": h.mailto,
+        "subject": h.subject,
+        "body": h.body,
+        "hours": h.hours,
+        "open_now": h.open_now,
+        "opens": h.opens,
+        "checklist": list(h.checklist),
+        "safety": list(h.safety),
+    }
+
+
+def _handoff_from_dict(d: JSON) -> Handoff:
+    return Handoff(
+        reference=d["reference"],
+        phone=d["phone"],
+        phone_uri=d["phone_uri"],
+        email=d["email"],
+        mailto=d["mailto"],
+        subject=d["subject"],
+        body=d["body"],
+        hours=d["hours"],
+        open_now=bool(d["open_now"]),
+        opens=d.get("opens", ""),
+        checklist=tuple(d.get("checklist", ())),
+        safety=tuple(d.get("safety", ())),
+    )

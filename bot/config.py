@@ -1,0 +1,78 @@
+"""The school's settings: a small TOML file plus environment variables, checked at start-up.
+
+    # reportbot.toml
+    [school]
+    name = "Example Academy"
+    [facts]                      # any field of bot.facts.Facts
+    union_contact = "NAHT regional office, 0300 30 30 111"
+    [conversations]
+    expiry_hours = 24
+
+A missing or malformed setting stops start-up with a `ConfigError` that names it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ConfigError
+from bot.facts import Facts, facts_with
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    facts: Facts = field(default_factory=Facts)
+    expiry: timedelta = timedelta(hours=24)
+    retention: dict[str, int] = field(default_factory=lambda: {"staff_allegation": 10})
+    config_file: Path | None = None
+
+
+def load_settings(env: Mapping[str, str] | None = None, data_dir: str | None = None) -> Settings:
+    env = os.environ if env is None else env
+    path = _config_path(env)
+    doc = _read_toml(path) if path else {}
+    facts_doc = dict(_table(doc, "facts", path))
+    school = _table(doc, "school", path)
+    if "name" in school:
+        facts_doc["school_name"] = school["name"]
+    try:
+        facts = facts_with(facts_doc)
+    except (KeyError, TypeError) as e:
+        raise ConfigError(f"{path}: unknown setting in [facts]: {e}") from None
+    hours = _table(doc, "conversations", path).get("expiry_hours", 24)
+    if not isinstance(hours, int | float) or hours <= 0:
+        raise ConfigError(f"{path}: [conversations] expiry_hours must be a positive number")
+    retention = {"staff_allegation": 10, **_table(doc, "retention", path)}
+    folder = data_dir or env.get("REPORTBOT_DATA_DIR") or "data"
+    return Settings(Path(folder), facts, timedelta(hours=hours), retention, path)
+
+
+def _config_path(env: Mapping[str, str]) -> Path | None:
+    named = env.get("REPORTBOT_CONFIG")
+    if named:
+        if not Path(named).is_file():
+            raise ConfigError(f"REPORTBOT_CONFIG points to {named}, which is not a file")
+        return Path(named)
+    default = Path("reportbot.toml")
+    return default if default.is_file() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"{path} could not be read: {e}") from None
+
+
+def _table(doc: dict[str, Any], name: str, path: Path | None) -> dict[str, Any]:
+    value = doc.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: [{name}] must be a table")
+    return value

@@ -1,0 +1,130 @@
+"""The courier: delivers what the outbox holds, in order, until each item has gone.
+
+A platform outage delays a message but never loses it: temporary failures are retried with
+backoff (honouring a server's Retry-After) for as long as it takes, across restarts, because
+the item stays in the store until the platform has accepted it. Items for one recipient go in
+order: while one is waiting, the ones queued after it wait too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from datetime import timedelta
+
+from bot.errors import DeliveryRefused, RetryLater, error_reference, log_bug
+from bot.model import OutboxItem, Platform
+from bot.ports import Clock, Sender, Store
+
+log = logging.getLogger(__name__)
+
+
+class Courier:
+    def __init__(
+        self,
+        store: Store,
+        sender: Sender,
+        platform: Platform,
+        clock: Clock,
+        *,
+        base_delay: float = 1.0,
+        max_delay: float = 300.0,
+    ) -> None:
+        self.store = store
+        self.sender = sender
+        self.platform = platform
+        self.clock = clock
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"courier-{self.platform}")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def drain(self) -> int:
+        """Deliver everything due now, once; returns how many items went."""
+        sent = 0
+        blocked: set[str] = set()
+        for item in await self.store.due(self.platform, self.clock.now()):
+            lane = _lane(item)
+            if lane in blocked:
+                continue
+            if await self._deliver(item):
+                sent += 1
+            else:
+                blocked.add(lane)
+        return sent
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.drain()
+            except Exception as e:  # the courier must outlive any one bad item or store hiccup
+                log_bug(log, error_reference(), e)
+            await self._sleep_until_due()
+
+    async def _sleep_until_due(self) -> None:
+        due = await self.store.next_due_at(self.platform)
+        timeout = None
+        if due is not None:
+            timeout = max(0.05, min(60.0, (due - self.clock.now()).total_seconds()))
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    async def _deliver(self, item: OutboxItem) -> bool:
+        try:
+            receipt = await self.sender.send(item)
+        except RetryLater as e:
+            await self._retry(item, e.retry_after, str(e))
+            return False
+        except DeliveryRefused as e:
+            item.failed = str(e)[:200]
+            await self.store.reschedule(item)
+            log.error("delivery refused for outbox item %s: %s", item.id, item.failed)
+            return False
+        except Exception as e:
+            code = error_reference()
+            log_bug(log, code, e)
+            await self._retry(item, None, f"unexpected {type(e).__name__} ({code})")
+            return False
+        if receipt and item.case_reference and not item.reply.get("update"):
+            await self.store.put_meta(f"post:{self.platform}:{item.case_reference}", receipt)
+        await self.store.delivered(item.id)
+        return True
+
+    async def _retry(self, item: OutboxItem, retry_after: float | None, reason: str) -> None:
+        item.attempts += 1
+        backoff = min(self.max_delay, self.base_delay * 2 ** min(item.attempts - 1, 16))
+        delay = retry_after if retry_after is not None else backoff * random.uniform(0.8, 1.2)
+        item.due_at = self.clock.now() + timedelta(seconds=delay)
+        await self.store.reschedule(item)
+        log.warning(
+            "delivery of %s to %s failed (%s); attempt %d, retrying in %.1fs",
+            item.id,
+            self.platform,
+            reason,
+            item.attempts,
+            delay,
+        )
+
+
+def _lane(item: OutboxItem) -> str:
+    """Items in one lane are delivered in order: one person's chat, or one case's post."""
+    if item.audience == "leadership":
+        return f"leadership:{item.case_reference}"
+    return f"person:{sorted(item.address.items())}"

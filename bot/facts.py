@@ -1,0 +1,60 @@
+"""Helpline and safety facts: the one place they live, each with its source.
+
+A school can override any of them in its configuration file (`[facts]` in reportbot.toml), for
+example when POSH changes its hours. Nothing else in the code spells out a phone number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Facts:
+    # Professional Online Safety Helpline, UK Safer Internet Centre. Source: TikTok/NAHT
+    # guidance to schools (Nov 2021); saferinternet.org.uk/professionals-online-safety-helpline
+    posh_name: str = "Professional Online Safety Helpline (POSH)"
+    posh_phone: str = "0344 381 4772"
+    posh_email: str = "helpline@saferinternet.org.uk"
+    # Source: saferinternet.org.uk safeguarding page. Monday=0 … Friday=4, UK local time.
+    posh_days: tuple[int, ...] = (0, 1, 2, 3, 4)
+    posh_opens: str = "10:00"
+    posh_closes: str = "16:00"
+    posh_timezone: str = "Europe/London"
+    # Immediate danger to anyone.
+    emergency: str = "999"
+    # Sexual images of anyone under 18. Source: UKCIS "Sharing nudes and semi-nudes:
+    # advice for education settings" (2024); Internet Watch Foundation.
+    iwf_report_url: str = "https://www.iwf.org.uk/report"
+    # Grooming or sexual abuse of a child (not bullying, fake accounts or hacking).
+    # Source: CEOP Safety Centre.
+    ceop_url: str = "https://www.ceop.police.uk"
+    # For the public, after the platform's own route has been tried. Source: SWGfL.
+    rhc_url: str = "https://reportharmfulcontent.com"
+    # Reporting in the app. Source: TikTok Help Centre, "Report a problem".
+    tiktok_report_howto: str = (
+        "In TikTok, press and hold the video (or open the profile and tap the ⋯ or share "
+        "arrow), choose Report, and pick the closest reason, e.g. “Impersonation”."
+    )
+    # Where leaders escalate when TikTok does not act (configurable: NAHT, ASCL, NEU…).
+    union_contact: str = "your union's regional office (NAHT, ASCL or your own union)"
+    school_name: str = "Our school"
+
+
+def facts_with(overrides: dict[str, Any]) -> Facts:
+    """Facts with a school's overrides applied; unknown keys are an error, not ignored."""
+    known = {f.name for f in fields(Facts)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise KeyError(", ".join(unknown))
+    cleaned = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
+    return replace(Facts(), **cleaned)  # type: ignore[arg-type]
+
+
+def phone_uri(phone: str) -> str:
+    """tel: link in international form: 0344 381 4772 → tel:+443443814772."""
+    digits = "".join(ch for ch in phone if ch.isdigit() or ch == "+")
+    if digits.startswith("0"):
+        digits = "+44" + digits[1:]
+    return "tel:" + digits

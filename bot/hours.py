@@ -1,0 +1,73 @@
+"""Is the helpline open now, and if not, when does it open? (UK time, from `Facts`.)"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.facts import Facts
+
+
+@dataclass(frozen=True)
+class Opening:
+    open_now: bool
+    next_open: datetime
+    """When the line next opens (local time); equals now's day opening if open now."""
+    closes: datetime | None
+
+
+def _hm(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def opening(facts: Facts, now: datetime) -> Opening:
+    local = now.astimezone(ZoneInfo(facts.posh_timezone))
+    opens, closes = _hm(facts.posh_opens), _hm(facts.posh_closes)
+    day_open = local.replace(hour=opens.hour, minute=opens.minute, second=0, microsecond=0)
+    day_close = local.replace(hour=closes.hour, minute=closes.minute, second=0, microsecond=0)
+    if local.weekday() in facts.posh_days and day_open <= local < day_close:
+        return Opening(True, day_open, day_close)
+    candidate = day_open if local < day_open else day_open + timedelta(days=1)
+    for _ in range(8):
+        if candidate.weekday() in facts.posh_days:
+            break
+        candidate += timedelta(days=1)
+    # Re-anchor so a clock change between now and then keeps 10:00 local.
+    candidate = candidate.replace(tzinfo=None).replace(tzinfo=ZoneInfo(facts.posh_timezone))
+    return Opening(False, candidate, None)
+
+
+def hours_text(facts: Facts) -> str:
+    days = _day_span(facts.posh_days)
+    return f"{days}, {facts.posh_opens}–{facts.posh_closes} (UK time)"
+
+
+def status_text(facts: Facts, now: datetime) -> str:
+    o = opening(facts, now)
+    if o.open_now and o.closes:
+        return f"The helpline is open now, until {o.closes:%H:%M} today."
+    local_now = now.astimezone(ZoneInfo(facts.posh_timezone))
+    return f"The helpline is closed now. It opens {when(o.next_open, local_now)}."
+
+
+def when(moment: datetime, now: datetime) -> str:
+    """'today at 10:00', 'tomorrow at 10:00' or 'on Monday 30 November at 10:00'."""
+    days = (moment.date() - now.date()).days
+    clock = f"{moment:%H:%M}"
+    if days == 0:
+        return f"today at {clock}"
+    if days == 1:
+        return f"tomorrow at {clock}"
+    return f"on {moment:%A} {moment.day} {moment:%B} at {clock}"
+
+
+_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _day_span(days: tuple[int, ...]) -> str:
+    ordered = sorted(set(days))
+    if ordered and ordered == list(range(ordered[0], ordered[-1] + 1)) and len(ordered) > 1:
+        return f"{_NAMES[ordered[0]]}–{_NAMES[ordered[-1]]}"
+    return ", ".join(_NAMES[d] for d in ordered)

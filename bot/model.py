@@ -1,0 +1,244 @@
+"""The neutral vocabulary shared by the engine, the stores and every front end.
+
+Nothing here knows about Slack, Teams or TinyDB. Adapters translate platform payloads into a
+`Turn`, and render the neutral `Reply` types back out; stores persist `Case`, `Conversation` and
+`OutboxItem` through the codec in `bot.codec`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+JSON = dict[str, Any]
+
+
+class Platform(StrEnum):
+    TERMINAL = "terminal"
+    SLACK = "slack"
+    TEAMS = "teams"
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who is talking to the bot, as the platform identifies them.
+
+    `key` is platform + workspace + user, so the same person on two platforms is two people:
+    the bot cannot prove otherwise, and must not merge their reports.
+    """
+
+    platform: Platform
+    workspace: str
+    user_id: str
+    name: str = ""
+    email: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.workspace}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One inbound message or button press, already translated by an adapter.
+
+    `address` is opaque to the engine: the adapter's note of where a reply to this turn goes
+    (a Slack DM channel, a Teams conversation id). `is_leader` is the adapter's finding that the
+    person belongs to the leadership channel or team; the engine decides what that permits.
+    """
+
+    person: Person
+    text: str = ""
+    action: str | None = None
+    values: tuple[str, ...] = ()
+    delivery_id: str | None = None
+    address: dict[str, str] = field(default_factory=dict)
+    is_leader: bool = False
+
+
+# --- replies: what the engine asks a front end to show ---------------------------------------
+
+Tone = Literal["info", "warning", "danger", "success"]
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A paragraph of plain text. Front ends escape it; it never carries markup."""
+
+    text: str
+    tone: Tone = "info"
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Question:
+    """A prompt. With `choices` a front end shows buttons (checkboxes when `multi`)."""
+
+    step: str
+    text: str
+    choices: tuple[Choice, ...] = ()
+    multi: bool = False
+    hint: str = ""
+    accepts_text: bool = True
+    progress: str = ""
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """Everything the school needs to hand the case to POSH, in one neutral object."""
+
+    reference: str
+    phone: str
+    phone_uri: str
+    email: str
+    mailto: str
+    subject: str
+    body: str
+    hours: str
+    open_now: bool
+    opens: str
+    checklist: tuple[str, ...]
+    safety: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HandoffReply:
+    handoff: Handoff
+
+
+@dataclass(frozen=True)
+class CaseCard:
+    """The leadership view of a case: rendered from the case as it is when delivered.
+
+    `update` means "change the post already made for this case" rather than post a new one.
+    """
+
+    reference: str
+    update: bool = False
+    alert_only: bool = False
+
+
+@dataclass(frozen=True)
+class CaseList:
+    title: str
+    references: tuple[str, ...]
+    empty: str
+
+
+Reply = Notice | Question | HandoffReply | CaseCard | CaseList
+
+
+# --- cases --------------------------------------------------------------------------------------
+
+
+class CaseStatus(StrEnum):
+    NEW = "new"
+    REPORTED_IN_APP = "reported_in_app"
+    SENT_TO_POSH = "sent_to_posh"
+    WITH_TIKTOK = "with_tiktok"
+    REMOVED = "removed"
+    REFUSED = "refused"
+    CLOSED = "closed"
+    DELETED = "deleted"
+
+
+OPEN_STATUSES = frozenset(
+    {CaseStatus.NEW, CaseStatus.REPORTED_IN_APP, CaseStatus.SENT_TO_POSH, CaseStatus.WITH_TIKTOK}
+)
+
+
+class Flag(StrEnum):
+    DANGER = "danger"
+    SEXUAL_IMAGES = "sexual_images"
+    PUPILS_TARGETED = "pupils_targeted"
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    who: str
+    action: str
+    old: str = ""
+    new: str = ""
+    note: str = ""
+
+
+@dataclass
+class Case:
+    reference: str
+    created_at: datetime
+    reporter: Person
+    conversation_id: str
+    answers: JSON
+    flags: frozenset[Flag] = frozenset()
+    status: CaseStatus = CaseStatus.NEW
+    status_times: dict[str, datetime] = field(default_factory=dict)
+    assignee: str = ""
+    history: list[HistoryEntry] = field(default_factory=list)
+    handles: tuple[str, ...] = ()
+    duplicate_of: str = ""
+    extra_reports: int = 0
+    retention_category: str = ""
+    review_on: str = ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def record(self, entry: HistoryEntry) -> None:
+        """Append-only: the history is a record of decisions, never edited."""
+        self.history.append(entry)
+
+
+# --- conversations and the outbox -------------------------------------------------------------
+
+
+@dataclass
+class Conversation:
+    id: str
+    person: Person
+    step: str
+    started_at: datetime
+    updated_at: datetime
+    answers: JSON = field(default_factory=dict)
+    trail: list[str] = field(default_factory=list)
+    flags: set[Flag] = field(default_factory=set)
+    address: dict[str, str] = field(default_factory=dict)
+    editing: bool = False
+
+
+class Audience(StrEnum):
+    """Who an outgoing message is for."""
+
+    PERSON = "person"
+    LEADERSHIP = "leadership"
+
+
+@dataclass
+class OutboxItem:
+    """A message the bot owes someone. Stored before anyone is told it was sent.
+
+    `id` is deterministic (built from the inbound delivery or the case), so enqueueing the same
+    thing twice after a crash is a no-op rather than a second post.
+    """
+
+    id: str
+    platform: Platform
+    audience: Audience
+    workspace: str
+    address: dict[str, str]
+    reply: JSON
+    created_at: datetime
+    seq: int = 0
+    attempts: int = 0
+    due_at: datetime | None = None
+    case_reference: str = ""
+    failed: str = ""

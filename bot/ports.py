@@ -1,0 +1,94 @@
+"""The interfaces the engine needs from the world, declared here so `bot/` depends on nothing.
+
+`storage/` implements `Store` (TinyDB on disk, and an in-memory twin for tests); the same
+contract tests run against both. Adapters implement `Sender`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from bot.model import JSON, Case, Conversation, OutboxItem, Platform
+
+
+@dataclass
+class StepCommit:
+    """Everything one inbound turn changes, written in one atomic step.
+
+    Marking the delivery as seen, saving the conversation and queueing the replies together
+    means a crash leaves either all of a step or none of it, and a redelivery is recognised.
+    `conversation=None` ends the person's conversation.
+    """
+
+    person_key: str
+    conversation: Conversation | None
+    delivery_id: str | None = None
+    outbox: Sequence[OutboxItem] = field(default_factory=list)
+
+
+class Store(Protocol):
+    # -- conversations and deliveries: small, rewritten on every message ----------------------
+    async def conversation(self, person_key: str) -> Conversation | None: ...
+
+    async def seen(self, delivery_id: str) -> bool: ...
+
+    async def commit(self, step: StepCommit) -> None: ...
+
+    # -- the outbox ------------------------------------------------------------------------------
+    async def enqueue(self, items: Sequence[OutboxItem]) -> None:
+        """Queue items; an id already queued or delivered is ignored."""
+        ...
+
+    async def due(self, platform: Platform, now: datetime, limit: int = 50) -> list[OutboxItem]:
+        """Pending items for a platform whose time has come, oldest first."""
+        ...
+
+    async def next_due_at(self, platform: Platform) -> datetime | None: ...
+
+    async def delivered(self, item_id: str) -> None: ...
+
+    async def reschedule(self, item: OutboxItem) -> None:
+        """Save a failed item's new attempts, due time or permanent failure."""
+        ...
+
+    # -- the case archive: grows, so a write must not rewrite every case ---------------------
+    async def next_reference(self, year: int) -> str:
+        """A new reference such as TT-2026-0007, never handed out before, even after deletes."""
+        ...
+
+    async def save_case(self, case: Case) -> None: ...
+
+    async def case(self, reference: str) -> Case | None: ...
+
+    async def case_for_conversation(self, conversation_id: str) -> Case | None: ...
+
+    async def cases(self, *, open_only: bool = False, reporter: str = "") -> list[Case]: ...
+
+    async def delete_case(self, reference: str, tombstone: Case) -> None:
+        """Replace a case by a content-free tombstone (a reviewed, recorded deletion)."""
+        ...
+
+    # -- small facts adapters keep: Teams conversation references, ids of posts to update -------
+    async def get_meta(self, key: str) -> JSON | None: ...
+
+    async def put_meta(self, key: str, value: JSON) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class Sender(Protocol):
+    """A front end's delivery of one outbox item.
+
+    Returns a receipt (e.g. the posted message's id) worth keeping, or None. Raises
+    `bot.errors.RetryLater` for a temporary failure, `bot.errors.DeliveryRefused` for a
+    permanent one.
+    """
+
+    async def send(self, item: OutboxItem) -> JSON | None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...

@@ -1,0 +1,335 @@
+"""The conversation engine, driven as a front end would: turns in, outbox items out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.clock import FakeClock
+from bot.codec import reply_from_dict
+from bot.config import Settings
+from bot.delivery import Courier
+from bot.engine import Engine
+from bot.model import (
+    Audience,
+    CaseCard,
+    CaseList,
+    CaseStatus,
+    Flag,
+    HandoffReply,
+    Notice,
+    OutboxItem,
+    Person,
+    Platform,
+    Question,
+    Reply,
+    Turn,
+)
+from storage.memory import MemoryStore
+
+# Wednesday 25 November 2026, 11:00 UK time: POSH is open.
+START = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)
+STAFF = Person(Platform.SLACK, "T1", "U1", name="Ann Teacher", email="ann@school.example")
+
+HAPPY = [
+    "https://www.tiktok.com/@fake.mr.smith/video/7301234567890123456?is_from_webapp=1",
+    "done",
+    "1, 2",
+    "no",
+    "no",
+    "1",
+    "Mr J Smith, Head of Maths",
+    "yesterday",
+    "no",
+    "yes",
+    "don't know",
+    "Deputy Headteacher",
+    "01632 960 123",
+]
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.items: list[OutboxItem] = []
+
+    async def send(self, item: OutboxItem) -> None:
+        self.items.append(item)
+
+    def replies(self, audience: Audience = Audience.PERSON) -> list[Reply]:
+        return [reply_from_dict(i.reply) for i in self.items if i.audience == audience]
+
+    def take(self) -> list[Reply]:
+        out = self.replies()
+        self.items = [i for i in self.items if i.audience != Audience.PERSON]
+        return out
+
+
+class Bot:
+    def __init__(self, store: MemoryStore | None = None, clock: FakeClock | None = None) -> None:
+        self.store = store or MemoryStore()
+        self.clock = clock or FakeClock(START)
+        self.engine = Engine(self.store, Settings().facts, self.clock)
+        self.out = Collector()
+        self.courier = Courier(self.store, self.out, Platform.SLACK, self.clock)
+        self.n = 0
+
+    async def say(self, text: str = "", person: Person = STAFF, **kw: object) -> list[Reply]:
+        self.n += 1
+        kw.setdefault("delivery_id", f"d{self.n}-{id(self)}")
+        direct = await self.engine.handle(Turn(person, text=text, **kw))  # type: ignore[arg-type]
+        await self.courier.drain()
+        return direct + self.out.take()
+
+    async def report(self, answers: list[str] = HAPPY) -> list[Reply]:
+        await self.say(action="start")
+        for a in answers:
+            await self.say(a)
+        return await self.say("submit")
+
+
+def question(replies: list[Reply]) -> Question:
+    qs = [r for r in replies if isinstance(r, Question)]
+    assert qs, f"no question in {replies}"
+    return qs[-1]
+
+
+def texts(replies: list[Reply]) -> str:
+    return "\n".join(r.text for r in replies if isinstance(r, Notice | Question))
+
+
+async def test_happy_path_files_a_case_and_hands_off() -> None:
+    bot = Bot()
+    replies = await bot.report()
+    handoff = next(r for r in replies if isinstance(r, HandoffReply)).handoff
+    assert handoff.phone == "0344 381 4772"
+    assert handoff.email == "helpline@saferinternet.org.uk"
+    assert handoff.phone_uri == "tel:+443443814772"
+    assert handoff.mailto.startswith("mailto:helpline@saferinternet.org.uk?subject=TikTok")
+    assert "fake.mr.smith/video/7301234567890123456" in handoff.mailto
+    assert handoff.open_now and handoff.reference == "TT-2026-0001"
+    case = await bot.store.case("TT-2026-0001")
+    assert case is not None and case.status == CaseStatus.NEW
+    assert case.handles == ("fake.mr.smith",)
+    assert case.answers["target_staff"] == "Mr J Smith, Head of Maths"
+    assert case.answers["first_seen"] == "2026-11-24"
+    assert case.history[0].action == "reported"
+    cards = bot.out.replies(Audience.LEADERSHIP)
+    assert cards == [CaseCard("TT-2026-0001")]
+    assert await bot.store.conversation(STAFF.key) is None
+
+
+async def test_handoff_text_is_the_email_body() -> None:
+    bot = Bot()
+    replies = await bot.report()
+    h = next(r for r in replies if isinstance(r, HandoffReply)).handoff
+    assert "TT-2026-0001" in h.body and "https://www.tiktok.com/@fake.mr.smith/video/" in h.body
+    assert "Contact: Ann Teacher, Deputy Headteacher – 01632 960 123" in h.body
+    assert "Not yet" in h.body  # not reported in the app
+
+
+async def test_out_of_hours_handoff_says_when_posh_opens() -> None:
+    bot = Bot(clock=FakeClock(datetime(2026, 11, 27, 17, 30, tzinfo=UTC)))  # Friday evening
+    replies = await bot.report()
+    h = next(r for r in replies if isinstance(r, HandoffReply)).handoff
+    assert not h.open_now
+    assert h.opens == "on Monday 30 November at 10:00"
+
+
+async def test_every_step_rejects_a_wrong_answer_kindly_and_asks_again() -> None:
+    bot = Bot()
+    await bot.say(action="start")
+    wrong = {
+        "links": "https://instagram.com/fake",
+        "harm": "purple",
+        "danger": "maybe later",
+        "first_seen": "next tuesday week",
+        "contact": "ring me",
+    }
+    for answer in HAPPY:
+        q = question(await bot.say("resume"))
+        if q.step in wrong:
+            again = await bot.say(wrong[q.step])
+            problem = next(r for r in again if isinstance(r, Notice))
+            assert problem.tone == "warning" and problem.text
+            assert question(again).step == q.step
+        await bot.say(answer)
+    assert question(await bot.say("resume")).step == "summary"
+
+
+async def test_back_cancel_help_work_at_every_step() -> None:
+    bot = Bot()
+    await bot.say(action="start")
+    await bot.say("@fake.account")
+    await bot.say("done")
+    assert question(await bot.say("back")).step == "links"
+    helped = await bot.say("help")
+    assert "back" in texts(helped) and question(helped).step == "links"
+    cancelled = await bot.say("cancel")
+    assert "Nothing was saved or sent" in texts(cancelled)
+    assert await bot.store.conversation(STAFF.key) is None
+    assert await bot.store.cases() == []
+
+
+async def test_immediate_danger_shows_999_and_the_report_continues() -> None:
+    bot = Bot()
+    await bot.say(action="start")
+    for a in ["@fake.account", "done", "threats"]:
+        await bot.say(a)
+    replies = await bot.say("yes")
+    danger = next(r for r in replies if isinstance(r, Notice) and r.tone == "danger")
+    assert "999" in danger.text
+    assert question(replies).step == "sexual_images"
+
+
+async def test_sexual_images_gate_flags_the_case_and_never_asks_for_screenshots() -> None:
+    bot = Bot()
+    answers = list(HAPPY)
+    answers[4] = "yes"  # sexual images of an under-18
+    steps: list[str] = []
+    await bot.say(action="start")
+    for a in answers[:5]:
+        replies = await bot.say(a)
+    guidance = next(r for r in replies if isinstance(r, Notice) and r.tone == "danger")
+    for words in ("do not view", "screenshot", "forward", "DSL", "police", "iwf.org.uk"):
+        assert words.lower() in guidance.text.lower()
+    for a in answers[5:9]:
+        steps.append(question(await bot.say(a)).step)
+    rest = ["don't know", "DSL", "01632 960 123"]
+    for a in rest:
+        steps.append(question(await bot.say(a)).step)
+    assert "evidence" not in steps
+    done = await bot.say("submit")
+    h = next(r for r in done if isinstance(r, HandoffReply)).handoff
+    assert not any("Screenshots showing" in c for c in h.checklist)
+    assert any("web address only" in c for c in h.checklist)
+    assert any("IWF" in s for s in h.safety)
+    case = await bot.store.case(h.reference)
+    assert case is not None and Flag.SEXUAL_IMAGES in case.flags
+
+
+async def test_pupils_targeted_names_the_dsl_route() -> None:
+    bot = Bot()
+    await bot.say(action="start")
+    for a in ["@fake.account", "done", "2", "no", "no"]:
+        await bot.say(a)
+    replies = await bot.say("pupils")
+    assert "Designated Safeguarding Lead" in texts(replies)
+    assert question(replies).step == "first_seen"
+
+
+async def test_link_with_the_start_command_prefills_the_first_step() -> None:
+    bot = Bot()
+    replies = await bot.say("https://vm.tiktok.com/ZMabc123/", action="start")
+    assert "Got 1" in texts(replies)
+    assert question(replies).step == "links"
+
+
+async def test_second_start_offers_to_carry_on_or_start_again() -> None:
+    bot = Bot()
+    await bot.say(action="start")
+    await bot.say("@fake.account")
+    q = question(await bot.say(action="start"))
+    assert [c.value for c in q.choices] == ["resume", "restart"]
+    assert question(await bot.say(action="resume")).step == "links"
+    assert question(await bot.say(action="restart")).step == "links"
+    conv = await bot.store.conversation(STAFF.key)
+    assert conv is not None and "links" not in conv.answers
+
+
+async def test_a_restarted_process_resumes_where_the_user_left_off() -> None:
+    store = MemoryStore()
+    first = Bot(store)
+    await first.say(action="start")
+    for a in HAPPY[:5]:
+        await first.say(a)
+    second = Bot(store)  # a new engine on the same store: a restart
+    assert question(await second.say("resume")).step == "target"
+
+
+async def test_an_abandoned_conversation_expires_and_the_user_is_told() -> None:
+    bot = Bot()
+    await bot.say(action="start")
+    await bot.say("@fake.account")
+    bot.clock.advance(hours=25)
+    replies = await bot.say("done")
+    assert "expired" in texts(replies)
+    assert question(replies).step == "links"
+
+
+async def test_a_redelivered_turn_changes_nothing() -> None:
+    bot = Bot()
+    await bot.say(action="start", delivery_id="ev1")
+    await bot.say("@fake.account", delivery_id="ev2")
+    again = await bot.say("@fake.account", delivery_id="ev2")
+    assert again == []
+    conv = await bot.store.conversation(STAFF.key)
+    assert conv is not None and len(conv.answers["links"]) == 1
+
+
+async def test_change_an_answer_from_the_summary() -> None:
+    bot = Bot()
+    await bot.say(action="start")
+    for a in HAPPY:
+        await bot.say(a)
+    await bot.say("change")
+    assert question(await bot.say("contact")).step == "role"
+    await bot.say("Headteacher")
+    summary = await bot.say("07700 900123")
+    assert question(summary).step == "summary"
+    assert "Headteacher – 07700 900123" in texts(summary)
+
+
+async def test_references_are_unique_and_leaders_can_move_a_case() -> None:
+    bot = Bot()
+    await bot.report()
+    other = Person(Platform.SLACK, "T1", "U2", name="Bob")
+    answers = ["@another.fake", *HAPPY[1:]]
+    await bot.say(action="start", person=other)
+    for a in answers:
+        await bot.say(a, person=other)
+    await bot.say("submit", person=other)
+    refs = [c.reference for c in await bot.store.cases()]
+    assert refs == ["TT-2026-0001", "TT-2026-0002"]
+    lead = Person(Platform.SLACK, "T1", "U9", name="Head")
+    await bot.say(person=lead, action="case:sent:TT-2026-0001", is_leader=True)
+    case = await bot.store.case("TT-2026-0001")
+    assert case is not None and case.status == CaseStatus.SENT_TO_POSH
+    assert case.history[-1].who == "Head" and case.history[-1].new == "sent_to_posh"
+    assert CaseCard("TT-2026-0001", update=True) in bot.out.replies(Audience.LEADERSHIP)
+
+
+async def test_an_outsider_cannot_move_a_case() -> None:
+    bot = Bot()
+    await bot.report()
+    outsider = Person(Platform.SLACK, "T1", "U7", name="Eve")
+    replies = await bot.say(person=outsider, action="case:close:TT-2026-0001", is_leader=False)
+    assert "Only members of the leadership channel" in texts(replies)
+    case = await bot.store.case("TT-2026-0001")
+    assert case is not None and case.status == CaseStatus.NEW and len(case.history) == 1
+
+
+async def test_my_reports_lists_only_my_cases() -> None:
+    bot = Bot()
+    await bot.report()
+    mine = await bot.say("my reports")
+    assert CaseList("Your reports", ("TT-2026-0001",), "You haven't made any reports yet.") in mine
+    other = Person(Platform.SLACK, "T1", "U2")
+    theirs = await bot.say("my reports", person=other)
+    assert any(isinstance(r, CaseList) and r.references == () for r in theirs)
+
+
+async def test_a_bug_shows_a_reference_code_and_logs_no_case_text(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot = Bot()
+
+    secret = "secret-case-text"
+
+    async def broken(person_key: str) -> None:
+        raise KeyError(secret)
+
+    bot.store.conversation = broken  # type: ignore[method-assign,assignment]
+    replies = await bot.say("@fake.account")
+    assert len(replies) == 1 and "ERR-" in texts(replies)
+    assert "secret-case-text" not in caplog.text and "KeyError" in caplog.text
