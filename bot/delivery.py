@@ -9,12 +9,13 @@ order: while one is waiting, the ones queued after it wait too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from datetime import timedelta
 
 from bot.errors import DeliveryRefused, RetryLater, error_reference, log_bug
-from bot.model import OutboxItem, Platform
+from bot.model import Audience, OutboxItem, Platform
 from bot.ports import Clock, Sender, Store
 
 log = logging.getLogger(__name__)
@@ -81,10 +82,8 @@ class Courier:
         timeout = None
         if due is not None:
             timeout = max(0.05, min(60.0, (due - self.clock.now()).total_seconds()))
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
-        except TimeoutError:
-            pass
 
     async def _deliver(self, item: OutboxItem) -> bool:
         try:
@@ -102,7 +101,7 @@ class Courier:
             log_bug(log, code, e)
             await self._retry(item, None, f"unexpected {type(e).__name__} ({code})")
             return False
-        if receipt and item.case_reference and not item.reply.get("update"):
+        if receipt and _is_first_post(item):
             await self.store.put_meta(f"post:{self.platform}:{item.case_reference}", receipt)
         await self.store.delivered(item.id)
         return True
@@ -121,6 +120,16 @@ class Courier:
             item.attempts,
             delay,
         )
+
+
+def _is_first_post(item: OutboxItem) -> bool:
+    """The leadership post of a case, whose id later updates must find."""
+    reply = item.reply
+    return (
+        item.audience == Audience.LEADERSHIP
+        and reply.get("type") == "case_card"
+        and not reply.get("update")
+    )
 
 
 def _lane(item: OutboxItem) -> str:

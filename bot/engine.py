@@ -18,16 +18,15 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot import flow, lifecycle
-from bot.codec import reply_to_dict
 from bot.errors import StorageError, error_reference, log_bug
 from bot.facts import Facts
 from bot.flow import FLOW, SPECS, Accepted, Answer, Problem, Step
+from bot.leaders import LeaderDesk, is_case_command, who
 from bot.links import parse_links
 from bot.model import (
     Audience,
     Case,
     CaseCard,
-    CaseList,
     CaseStatus,
     Choice,
     Conversation,
@@ -41,6 +40,7 @@ from bot.model import (
     Reply,
     Turn,
 )
+from bot.outbox import outbox_item
 from bot.ports import Clock, StepCommit, Store
 from bot.report import active_answers, build_handoff, lines_text, summary_lines
 
@@ -99,6 +99,7 @@ class Engine:
         self.clock = clock
         self.expiry = expiry
         self._on_enqueue = on_enqueue
+        self.desk = LeaderDesk(store, facts)
         self._locks: weakref.WeakValueDictionary[str, Lock] = weakref.WeakValueDictionary()
 
     # -- the one entry point --------------------------------------------------------------------
@@ -124,8 +125,9 @@ class Engine:
     async def _commit(self, turn: Turn, result: Outcome) -> None:
         key = turn.delivery_id or uuid.uuid4().hex
         address = turn.address or (result.conversation.address if result.conversation else {})
+        now = self.clock.now()
         items = [
-            self._item(turn.person, Audience.PERSON, address, reply, f"{key}:{n}")
+            outbox_item(turn.person, Audience.PERSON, address, reply, f"{key}:{n}", now)
             for n, reply in enumerate(result.to_person)
         ] + result.extra
         await self.store.commit(
@@ -134,39 +136,23 @@ class Engine:
         for platform in {i.platform for i in items}:
             self._on_enqueue(platform)
 
-    def _item(
-        self,
-        person: Person,
-        audience: Audience,
-        address: dict[str, str],
-        reply: Reply,
-        item_id: str,
-        case_reference: str = "",
-    ) -> OutboxItem:
-        return OutboxItem(
-            id=item_id,
-            platform=person.platform,
-            audience=audience,
-            workspace=person.workspace,
-            address=dict(address) if audience == Audience.PERSON else {},
-            reply=reply_to_dict(reply),
-            created_at=self.clock.now(),
-            case_reference=case_reference,
-        )
-
     # -- routing -------------------------------------------------------------------------------
 
     async def _route(self, turn: Turn) -> Outcome:
-        if turn.action and turn.action.startswith("case:"):
-            return await self._leader_action(turn)
         conv = await self.store.conversation(turn.person.key)
+        if turn.action and turn.action.startswith("case:"):
+            desk = await self.desk.press(turn, self.clock.now())
+            return Outcome(conv, desk.replies, desk.extra)
+        if is_case_command(turn.text):
+            desk = await self.desk.command(turn, self.clock.now())
+            return Outcome(conv, [*desk.replies, *self._reask(conv)], desk.extra)
         notices: list[Reply] = []
         if conv and self.clock.now() - conv.updated_at > self.expiry:
             notices.append(Notice(self._expired_text(conv)))
             conv = None
         command = self._command(turn)
         if command in ("my_reports", "cases"):
-            listing = await self._listing(turn, command)
+            listing = await self.desk.listing(turn, mine=command == "my_reports")
             return Outcome(conv, [*notices, listing, *self._reask(conv)], [])
         if conv is None:
             return await self._without_conversation(turn, command, notices)
@@ -384,10 +370,10 @@ class Engine:
             status_times={CaseStatus.NEW: now},
             handles=tuple(sorted({str(x["handle"] or x["url"]) for x in links})),
         )
-        case.record(HistoryEntry(now, _who(conv.person), "reported", new=CaseStatus.NEW))
+        case.record(HistoryEntry(now, who(conv.person), "reported", new=CaseStatus.NEW))
         if answers.get(Step.IN_APP) == "yes":
             day = str(answers.get(Step.IN_APP_WHEN) or now.date().isoformat())
-            lifecycle.apply(case, "in_app", _who(conv.person), now, f"reported in the app {day}")
+            lifecycle.apply(case, "in_app", who(conv.person), now, f"reported in the app {day}")
             # The clock for "time to removal" starts when TikTok was told, not when we were.
             reported = datetime.fromisoformat(day).replace(tzinfo=now.tzinfo)
             case.status_times[CaseStatus.REPORTED_IN_APP] = min(reported, now)
@@ -402,11 +388,11 @@ class Engine:
         return None
 
     async def _link_duplicate(self, case: Case, original: Case, now: datetime) -> None:
-        who = _who(case.reporter)
+        actor = who(case.reporter)
         case.duplicate_of = original.reference
-        lifecycle.apply(case, "close", who, now, f"same account as {original.reference}")
+        lifecycle.apply(case, "close", actor, now, f"same account as {original.reference}")
         original.extra_reports += 1
-        original.record(HistoryEntry(now, who, "linked_report", new=case.reference))
+        original.record(HistoryEntry(now, actor, "linked_report", new=case.reference))
         await self.store.save_case(original)
 
     def _submitted(self, turn: Turn, case: Case, now: datetime, handler: str) -> Outcome:
@@ -425,52 +411,15 @@ class Engine:
             card_ref, card_id, card = ref, f"case:{ref}:leadership", CaseCard(ref)
         address = turn.address or {}
         person_items = [
-            self._item(turn.person, Audience.PERSON, address, r, f"case:{ref}:reporter:{n}", ref)
+            outbox_item(
+                turn.person, Audience.PERSON, address, r, f"case:{ref}:reporter:{n}", now, ref
+            )
             for n, r in enumerate(to_person)
         ]
-        lead = self._item(turn.person, Audience.LEADERSHIP, {}, card, card_id, card_ref)
+        lead = outbox_item(turn.person, Audience.LEADERSHIP, {}, card, card_id, now, card_ref)
         return Outcome(None, [], [*person_items, lead])
 
-    # -- leaders -----------------------------------------------------------------------------------
-
-    async def _leader_action(self, turn: Turn) -> Outcome:
-        conv = await self.store.conversation(turn.person.key)
-        parts = (turn.action or "").split(":", 2)
-        verb, ref = (parts[1], parts[2]) if len(parts) == 3 else ("", "")
-        if not turn.is_leader:
-            return Outcome(conv, [Notice(_NOT_LEADER, tone="warning")], [])
-        case = await self.store.case(ref)
-        if case is None:
-            return Outcome(conv, [Notice(f"I can't find case {ref}.", tone="warning")], [])
-        replies: list[Reply] = []
-        try:
-            lifecycle.apply(case, verb, _who(turn.person), self.clock.now(), turn.text.strip())
-            await self.store.save_case(case)
-        except lifecycle.InvalidMove as e:
-            replies.append(Notice(str(e), tone="warning"))
-        # Keyed by the history length: a redelivered press re-queues nothing new.
-        card = self._item(
-            turn.person,
-            Audience.LEADERSHIP,
-            {},
-            CaseCard(ref, update=True),
-            f"case:{ref}:card:{len(case.history)}",
-            ref,
-        )
-        return Outcome(conv, replies, [card])
-
-    async def _listing(self, turn: Turn, command: str) -> Reply:
-        if command == "cases":
-            if not turn.is_leader:
-                return Notice(_NOT_LEADER_VIEW, tone="warning")
-            cases = await self.store.cases(open_only=True)
-            refs = tuple(c.reference for c in cases)
-            return CaseList("Open cases", refs, "There are no open cases.")
-        mine = await self.store.cases(reporter=turn.person.key)
-        refs = tuple(c.reference for c in mine if c.status != CaseStatus.DELETED)
-        return CaseList("Your reports", refs, "You haven't made any reports yet.")
-
-    # -- small helpers -------------------------------------------------------------------------------
+    # -- small helpers ----------------------------------------------------------------------
 
     def _today(self) -> date:
         return self.clock.now().astimezone(ZoneInfo(self.facts.posh_timezone)).date()
@@ -492,10 +441,6 @@ def _action_values(turn: Turn) -> tuple[str, ...]:
     return (turn.action,) if turn.action else ()
 
 
-def _who(person: Person) -> str:
-    return person.name or person.user_id
-
-
 _NO_CONV = Conversation("", Person(Platform.TERMINAL, "", ""), "", datetime.min, datetime.min)
 _START_HINT = "Type report to start a new report, or my reports to see yours."
 _CANCELLED = "Cancelled. Nothing was saved or sent. Type report whenever you want to start again."
@@ -507,11 +452,6 @@ _DUPLICATE = (
     "Thank you. This account is already being handled{by} as case {orig}, so I've added your "
     "report ({ref}) to it and told leadership. You don't need to contact POSH yourself."
 )
-_NOT_LEADER = (
-    "Only members of the leadership channel can update cases, so nothing was changed. "
-    "If you think you should be able to, ask your headteacher or DSL."
-)
-_NOT_LEADER_VIEW = "Only members of the leadership channel can list open cases."
 _STORAGE_SORRY = (
     "Sorry – I couldn't save that just now, so please send it again in a minute. Everything "
     "you answered before is safe. If it keeps happening, give your IT team this code: {code}."

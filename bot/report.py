@@ -66,7 +66,9 @@ def lines_text(lines: list[tuple[str, str]]) -> str:
     out: list[str] = []
     for label, value in lines:
         parts = value.split("\n")
-        out += [f"{label}:", *(f"  - {p}" for p in parts)] if len(parts) > 1 else [f"{label}: {value}"]
+        out += (
+            [f"{label}:", *(f"  - {p}" for p in parts)] if len(parts) > 1 else [f"{label}: {value}"]
+        )
     return "\n".join(out)
 
 

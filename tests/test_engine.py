@@ -333,3 +333,57 @@ async def test_a_bug_shows_a_reference_code_and_logs_no_case_text(
     replies = await bot.say("@fake.account")
     assert len(replies) == 1 and "ERR-" in texts(replies)
     assert "secret-case-text" not in caplog.text and "KeyError" in caplog.text
+
+
+LEAD = Person(Platform.SLACK, "T1", "U9", name="Head")
+
+
+async def test_a_second_report_of_the_same_account_is_linked_to_the_open_case() -> None:
+    bot = Bot()
+    await bot.report()
+    await bot.say(person=LEAD, action="case:assign:TT-2026-0001", is_leader=True)
+    other = Person(Platform.SLACK, "T1", "U2", name="Bob")
+    answers = ["tiktok.com/@Fake.Mr.Smith", *HAPPY[1:]]
+    await bot.say(action="start", person=other)
+    for a in answers:
+        await bot.say(a, person=other)
+    replies = await bot.say("submit", person=other)
+    assert "already being handled by Head as case TT-2026-0001" in texts(replies)
+    assert not any(isinstance(r, HandoffReply) for r in replies)
+    original = await bot.store.case("TT-2026-0001")
+    linked = await bot.store.case("TT-2026-0002")
+    assert original is not None and original.extra_reports == 1
+    assert linked is not None and linked.duplicate_of == "TT-2026-0001" and not linked.is_open
+    assert bot.out.replies(Audience.LEADERSHIP)[-1] == CaseCard("TT-2026-0001", update=True)
+
+
+async def test_leaders_type_commands_with_reasons_and_notes() -> None:
+    bot = Bot()
+    await bot.report()
+    refused = await bot.say("refused TT-2026-0001 no violation", person=LEAD, is_leader=True)
+    assert "is new, so “TikTok refused” doesn't apply" in texts(refused)
+    await bot.say("sent TT-2026-0001", person=LEAD, is_leader=True)
+    asked = await bot.say("close TT-2026-0001", person=LEAD, is_leader=True)
+    assert "Please add a reason" in texts(asked)
+    await bot.say("note TT-2026-0001 POSH called back", person=LEAD, is_leader=True)
+    done = await bot.say("removed TT-2026-0001 TikTok took it down", person=LEAD, is_leader=True)
+    assert "now “Removed”" in texts(done)
+    shown = await bot.say("show TT-2026-0001", person=LEAD, is_leader=True)
+    history = next(r for r in shown if isinstance(r, Notice) and r.title == "History").text
+    assert "sent_to_posh" in history and "POSH called back" in history
+    assert "TikTok took it down" in history
+    case = await bot.store.case("TT-2026-0001")
+    assert case is not None and case.history[-1].action == "viewed"
+
+
+async def test_views_are_permission_checked() -> None:
+    bot = Bot()
+    await bot.report()
+    outsider = Person(Platform.SLACK, "T1", "U7", name="Eve")
+    assert "Only members" in texts(await bot.say("cases", person=outsider))
+    assert "Only members" in texts(await bot.say("show TT-2026-0001", person=outsider))
+    assert "Only members" in texts(await bot.say("note TT-2026-0001 hi", person=outsider))
+    own = await bot.say("show TT-2026-0001")  # the reporter may see their own case
+    assert CaseCard("TT-2026-0001") in own
+    listing = await bot.say("cases", person=LEAD, is_leader=True)
+    assert CaseList("Open cases", ("TT-2026-0001",), "There are no open cases.") in listing

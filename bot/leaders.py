@@ -1,0 +1,160 @@
+"""What leaders do with cases from chat: press a status button, or type a command.
+
+    cases                      open cases          show TT-2026-0007       one case + history
+    assign TT-2026-0007        take it on          note TT-2026-0007 text  add a note
+    sent|with_tiktok|removed|refused|close|reopen TT-2026-0007 [reason]
+
+Leaders are the members of the leadership channel (the adapter finds that out and sets
+`Turn.is_leader`). A reporter may see their own case. Every view and every change is checked
+here and written to the case history; a refusal changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot import lifecycle
+from bot.facts import Facts
+from bot.model import (
+    Audience,
+    Case,
+    CaseCard,
+    CaseList,
+    CaseStatus,
+    HistoryEntry,
+    Notice,
+    OutboxItem,
+    Person,
+    Reply,
+    Turn,
+)
+from bot.outbox import outbox_item
+from bot.ports import Store
+from bot.views import local
+
+COMMAND = re.compile(
+    r"^\s*(show|note|assign|in_app|sent|with_tiktok|removed|refused|close|reopen)\s+"
+    r"(TT-\d{4}-\d{3,})\b[\s:,-]*(.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+NEEDS_REASON = frozenset({"refused", "close", "reopen"})
+
+NOT_LEADER = (
+    "Only members of the leadership channel can update cases, so nothing was changed. "
+    "If you think you should be able to, ask your headteacher or DSL."
+)
+NOT_LEADER_VIEW = "Only members of the leadership channel can see other people's cases."
+
+
+@dataclass
+class DeskResult:
+    replies: list[Reply] = field(default_factory=list)
+    extra: list[OutboxItem] = field(default_factory=list)
+
+
+def is_case_command(text: str) -> bool:
+    return bool(COMMAND.match(text))
+
+
+class LeaderDesk:
+    def __init__(self, store: Store, facts: Facts) -> None:
+        self.store = store
+        self.facts = facts
+
+    async def press(self, turn: Turn, now: datetime) -> DeskResult:
+        """A status button: action `case:VERB:REF`."""
+        parts = (turn.action or "").split(":", 2)
+        verb, ref = (parts[1], parts[2]) if len(parts) == 3 else ("", "")
+        return await self._move(turn, verb, ref, turn.text.strip(), now, from_button=True)
+
+    async def command(self, turn: Turn, now: datetime) -> DeskResult:
+        match = COMMAND.match(turn.text)
+        assert match, "call is_case_command first"
+        verb, ref, rest = match.group(1).lower(), match.group(2).upper(), match.group(3).strip()
+        if verb == "show":
+            return await self._show(turn, ref, now)
+        if verb == "note":
+            return await self._note(turn, ref, rest, now)
+        return await self._move(turn, verb, ref, rest, now, from_button=False)
+
+    async def listing(self, turn: Turn, mine: bool) -> Reply:
+        if mine:
+            cases = await self.store.cases(reporter=turn.person.key)
+            refs = tuple(c.reference for c in cases if c.status != CaseStatus.DELETED)
+            return CaseList("Your reports", refs, "You haven't made any reports yet.")
+        if not turn.is_leader:
+            return Notice(NOT_LEADER_VIEW, tone="warning")
+        refs = tuple(c.reference for c in await self.store.cases(open_only=True))
+        return CaseList("Open cases", refs, "There are no open cases.")
+
+    async def _move(
+        self, turn: Turn, verb: str, ref: str, reason: str, now: datetime, *, from_button: bool
+    ) -> DeskResult:
+        if not turn.is_leader:
+            return DeskResult([Notice(NOT_LEADER, tone="warning")])
+        case = await self.store.case(ref)
+        if case is None or case.status == CaseStatus.DELETED:
+            return DeskResult([Notice(f"I can't find case {ref}.", tone="warning")])
+        result = DeskResult()
+        if verb in NEEDS_REASON and not reason and not from_button:
+            return DeskResult([Notice(f"Please add a reason: “{verb} {ref} because …”.")])
+        try:
+            lifecycle.apply(case, verb, who(turn.person), now, reason)
+            await self.store.save_case(case)
+        except lifecycle.InvalidMove as e:
+            result.replies.append(Notice(str(e), tone="warning"))
+        if not from_button and not result.replies:
+            label = lifecycle.STATUS_LABELS[case.status]
+            result.replies.append(Notice(f"{ref}: done. It is now “{label}”.", tone="success"))
+        result.extra.append(self._card_update(turn.person, case, now))
+        return result
+
+    async def _note(self, turn: Turn, ref: str, text: str, now: datetime) -> DeskResult:
+        if not turn.is_leader:
+            return DeskResult([Notice(NOT_LEADER, tone="warning")])
+        case = await self.store.case(ref)
+        if case is None or case.status == CaseStatus.DELETED:
+            return DeskResult([Notice(f"I can't find case {ref}.", tone="warning")])
+        if not text:
+            return DeskResult([Notice(f"What is the note? e.g. “note {ref} POSH called back”.")])
+        lifecycle.note(case, who(turn.person), now, text[:2000])
+        await self.store.save_case(case)
+        reply = Notice(f"Note added to {ref}.", tone="success")
+        return DeskResult([reply], [self._card_update(turn.person, case, now)])
+
+    async def _show(self, turn: Turn, ref: str, now: datetime) -> DeskResult:
+        case = await self.store.case(ref)
+        mine = case is not None and case.reporter.key == turn.person.key
+        if case is None or case.status == CaseStatus.DELETED:
+            return DeskResult([Notice(f"I can't find case {ref}.", tone="warning")])
+        if not (turn.is_leader or mine):
+            return DeskResult([Notice(NOT_LEADER_VIEW, tone="warning")])
+        case.record(HistoryEntry(now, who(turn.person), "viewed"))
+        await self.store.save_case(case)
+        return DeskResult([CaseCard(ref), Notice(self.history_text(case), title="History")])
+
+    def history_text(self, case: Case) -> str:
+        lines = []
+        for h in case.history:
+            change = f" {h.old or '–'} → {h.new}" if h.new else ""
+            note = f": {h.note}" if h.note else ""
+            lines.append(f"{local(h.at, self.facts)} · {h.who} · {h.action}{change}{note}")
+        return "\n".join(lines)
+
+    def _card_update(self, person: Person, case: Case, now: datetime) -> OutboxItem:
+        # Keyed by the history length: a redelivered press re-queues nothing new.
+        return outbox_item(
+            person,
+            Audience.LEADERSHIP,
+            {},
+            CaseCard(case.reference, update=True),
+            f"case:{case.reference}:card:{len(case.history)}",
+            now,
+            case.reference,
+        )
+
+
+def who(person: Person) -> str:
+    return person.name or person.user_id

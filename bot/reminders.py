@@ -1,0 +1,162 @@
+"""Nudges in the leadership channel, so no case stalls quietly.
+
+- A new case not sent to POSH within one working day of POSH's hours.
+- Sent to POSH but not removed after 48 hours, and again after 7 days: suggest escalating.
+
+Nudges go out on weekdays in the daytime only (08:00–18:00 UK), never at night or at weekends,
+and each says whether the line is open or when it opens. Each condition fires once: the
+reminder's outbox id is fixed per case and condition, and the store remembers it was sent,
+so a restart neither loses nor repeats one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.codec import reply_to_dict
+from bot.errors import error_reference, log_bug
+from bot.facts import Facts
+from bot.hours import opening, status_text
+from bot.model import Audience, Case, CaseStatus, Notice, OutboxItem, Platform
+from bot.ports import Clock, Store
+
+log = logging.getLogger(__name__)
+
+NOT_SENT = frozenset({CaseStatus.NEW, CaseStatus.REPORTED_IN_APP})
+AWAITING_REMOVAL = frozenset({CaseStatus.SENT_TO_POSH, CaseStatus.WITH_TIKTOK})
+DAYTIME = (8, 18)
+
+
+@dataclass(frozen=True)
+class Due:
+    kind: str
+    case: Case
+    text: str
+
+
+def working_deadline(facts: Facts, start: datetime, hours: float) -> datetime:
+    """`start` plus `hours` counted only while POSH is open."""
+    left = timedelta(hours=hours)
+    at = start
+    for _ in range(30):  # a month of closures is more than any real calendar holds
+        o = opening(facts, at)
+        if not o.open_now:
+            at = o.next_open
+            continue
+        assert o.closes is not None
+        if at + left <= o.closes:
+            return at + left
+        left -= o.closes - at
+        at = o.closes
+    return at + left
+
+
+def is_daytime(facts: Facts, now: datetime) -> bool:
+    local = now.astimezone(ZoneInfo(facts.posh_timezone))
+    return local.weekday() < 5 and DAYTIME[0] <= local.hour < DAYTIME[1]
+
+
+def due_reminders(case: Case, facts: Facts, now: datetime) -> list[Due]:
+    """The reminders a case has earned by `now` (whether or not already sent)."""
+    due: list[Due] = []
+    line = status_text(facts, now)
+    if case.status in NOT_SENT:
+        deadline = working_deadline(facts, case.created_at, _session_hours(facts))
+        if now >= deadline:
+            text = (
+                f"{case.reference} was reported {case.created_at:%d %b} and has not been sent "
+                f"to POSH yet. {line} Use “I'll contact POSH” on the case to take it on."
+            )
+            due.append(Due("not_sent", case, text))
+    sent = case.status_times.get(CaseStatus.SENT_TO_POSH)
+    if case.status in AWAITING_REMOVAL and sent:
+        for kind, after, label in (("48h", 48, "48 hours"), ("7d", 24 * 7, "7 days")):
+            if now - sent >= timedelta(hours=after):
+                text = (
+                    f"{case.reference} was sent to POSH {label} ago and is not marked removed. "
+                    f"Ask POSH for an update, quoting {case.reference}; if TikTok has not "
+                    f"acted, the unions have committed to challenge it: contact "
+                    f"{facts.union_contact}. {line}"
+                )
+                due.append(Due(kind, case, text))
+    return due
+
+
+def _session_hours(facts: Facts) -> float:
+    opens = datetime.strptime(facts.posh_opens, "%H:%M")
+    closes = datetime.strptime(facts.posh_closes, "%H:%M")
+    return (closes - opens).total_seconds() / 3600
+
+
+class Reminders:
+    """Checks open cases on a timer and queues what is due."""
+
+    def __init__(
+        self,
+        store: Store,
+        facts: Facts,
+        clock: Clock,
+        *,
+        on_enqueue: Callable[[Platform], None] = lambda p: None,
+        every: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.facts = facts
+        self.clock = clock
+        self.every = every
+        self._on_enqueue = on_enqueue
+        self._task: asyncio.Task[None] | None = None
+
+    async def check(self) -> int:
+        """Queue every reminder that is due and not yet sent; returns how many."""
+        now = self.clock.now()
+        if not is_daytime(self.facts, now):
+            return 0
+        queued = 0
+        for case in await self.store.cases(open_only=True):
+            for due in due_reminders(case, self.facts, now):
+                key = f"reminder:{due.kind}:{case.reference}"
+                if await self.store.get_meta(key):
+                    continue
+                await self.store.enqueue([self._item(due, key, now)])
+                await self.store.put_meta(key, {"at": now.isoformat()})
+                self._on_enqueue(case.reporter.platform)
+                queued += 1
+        return queued
+
+    def _item(self, due: Due, key: str, now: datetime) -> OutboxItem:
+        case = due.case
+        notice = Notice(due.text, tone="warning", title=f"Reminder: {case.reference}")
+        return OutboxItem(
+            id=key,
+            platform=case.reporter.platform,
+            audience=Audience.LEADERSHIP,
+            workspace=case.reporter.workspace,
+            address={},
+            reply=reply_to_dict(notice),
+            created_at=now,
+            case_reference=case.reference,
+        )
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="reminders")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.check()
+            except Exception as e:  # a bad case must not stop reminders for the rest
+                log_bug(log, error_reference(), e)
+            await asyncio.sleep(self.every)
