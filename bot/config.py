@@ -23,6 +23,7 @@ from typing import Any
 
 from bot.errors import ConfigError
 from bot.facts import Facts, facts_with
+from bot.retention import check_schedule
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def load_settings(env: Mapping[str, str] | None = None, data_dir: str | None = N
     hours = _table(doc, "conversations", path).get("expiry_hours", 24)
     if not isinstance(hours, int | float) or hours <= 0:
         raise ConfigError(f"{path}: [conversations] expiry_hours must be a positive number")
-    retention = {"staff_allegation": 10, **_table(doc, "retention", path)}
+    retention = check_schedule({"staff_allegation": 10, **_table(doc, "retention", path)})
     folder = data_dir or env.get("REPORTBOT_DATA_DIR") or "data"
     return Settings(Path(folder), facts, timedelta(hours=hours), retention, path)
 

@@ -43,8 +43,10 @@ from bot.model import (
 from bot.outbox import outbox_item
 from bot.ports import Clock, StepCommit, Store
 from bot.report import active_answers, build_handoff, lines_text, summary_lines
+from bot.retention import DEFAULT_CATEGORY
 
 log = logging.getLogger(__name__)
+UK = "Europe/London"
 
 COMMANDS = {
     "help": "help",
@@ -355,7 +357,7 @@ class Engine:
         return self._submitted(turn, case, now, handler)
 
     async def _new_case(self, conv: Conversation, now: datetime) -> Case:
-        reference = await self.store.next_reference(now.astimezone(ZoneInfo("Europe/London")).year)
+        reference = await self.store.next_reference(now.astimezone(ZoneInfo(UK)).year)
         answers = active_answers(conv.answers, conv.flags)
         for step in (Step.ROLE, Step.CONTACT):
             answers[step] = conv.answers.get(step, "")
@@ -368,6 +370,7 @@ class Engine:
             answers=answers,
             flags=frozenset(conv.flags),
             status_times={CaseStatus.NEW: now},
+            retention_category=DEFAULT_CATEGORY,
             handles=tuple(sorted({str(x["handle"] or x["url"]) for x in links})),
         )
         case.record(HistoryEntry(now, who(conv.person), "reported", new=CaseStatus.NEW))
@@ -375,7 +378,7 @@ class Engine:
             day = str(answers.get(Step.IN_APP_WHEN) or now.date().isoformat())
             lifecycle.apply(case, "in_app", who(conv.person), now, f"reported in the app {day}")
             # The clock for "time to removal" starts when TikTok was told, not when we were.
-            reported = datetime.fromisoformat(day).replace(tzinfo=now.tzinfo)
+            reported = datetime.fromisoformat(day).replace(tzinfo=ZoneInfo(UK))
             case.status_times[CaseStatus.REPORTED_IN_APP] = min(reported, now)
         return case
 

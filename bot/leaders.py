@@ -39,7 +39,6 @@ COMMAND = re.compile(
     r"(TT-\d{4}-\d{3,})\b[\s:,-]*(.*)$",
     re.IGNORECASE | re.DOTALL,
 )
-NEEDS_REASON = frozenset({"refused", "close", "reopen"})
 
 NOT_LEADER = (
     "Only members of the leadership channel can update cases, so nothing was changed. "
@@ -98,9 +97,11 @@ class LeaderDesk:
         if case is None or case.status == CaseStatus.DELETED:
             return DeskResult([Notice(f"I can't find case {ref}.", tone="warning")])
         result = DeskResult()
-        if verb in NEEDS_REASON and not reason and not from_button:
+        move = lifecycle.MOVES.get(verb)
+        if move and move.needs_reason and not reason and not from_button:
             return DeskResult([Notice(f"Please add a reason: “{verb} {ref} because …”.")])
         try:
+            reason = reason or ("from the channel" if from_button else "")
             lifecycle.apply(case, verb, who(turn.person), now, reason)
             await self.store.save_case(case)
         except lifecycle.InvalidMove as e:

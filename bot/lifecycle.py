@@ -40,9 +40,21 @@ MOVES: dict[str, Move] = {
         Move("sent", "Sent to POSH", S.SENT_TO_POSH, frozenset({S.NEW, S.REPORTED_IN_APP})),
         Move("with_tiktok", "With TikTok via POSH", S.WITH_TIKTOK, frozenset({S.SENT_TO_POSH})),
         Move("removed", "Content removed", S.REMOVED, _OPEN),
-        Move("refused", "TikTok refused", S.REFUSED, frozenset({S.SENT_TO_POSH, S.WITH_TIKTOK})),
-        Move("close", "Close", S.CLOSED, _OPEN | {S.REMOVED, S.REFUSED}),
-        Move("reopen", "Reopen", S.NEW, frozenset({S.REMOVED, S.REFUSED, S.CLOSED})),
+        Move(
+            "refused",
+            "TikTok refused",
+            S.REFUSED,
+            frozenset({S.SENT_TO_POSH, S.WITH_TIKTOK}),
+            needs_reason=True,
+        ),
+        Move("close", "Close", S.CLOSED, _OPEN | {S.REMOVED, S.REFUSED}, needs_reason=True),
+        Move(
+            "reopen",
+            "Reopen",
+            S.NEW,
+            frozenset({S.REMOVED, S.REFUSED, S.CLOSED}),
+            needs_reason=True,
+        ),
     )
 }
 

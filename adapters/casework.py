@@ -1,0 +1,338 @@
+"""Leaders' case commands for the terminal operator: cases, export, stats, retention, sar.
+
+    reportbot cases [--all]                      list open (or all) cases
+    reportbot cases show REF                     one case, its timeline and whole history
+    reportbot cases move REF VERB [--reason …]   in_app, sent, with_tiktok, removed, refused,
+                                                 close, reopen (refused/close/reopen need a reason)
+    reportbot cases assign REF [--to NAME]       who is contacting POSH (default: you)
+    reportbot cases note REF "text"              add a note to the history
+    reportbot export [--out cases.csv]           every case as CSV (UK times)
+    reportbot export --case REF [--out REF.html] a printable report of one case
+    reportbot stats                              figures for governors and unions
+    reportbot retention review                   cases due for retention review
+    reportbot retention keep REF --until DATE --reason …
+    reportbot retention delete REF --reason … --confirm [--force]
+    reportbot sar NAME [--out FILE.json]         what the bot holds about a person
+
+Each command opens the runtime, calls the pure functions in `bot.records`, `bot.stats` and
+`bot.retention`, saves through the store and closes. The operator is the OS user. Known
+problems print a kind message and exit 1; a bug prints a reference code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from datetime import date
+from functools import wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from adapters.compose import Runtime, runtime_for
+from bot import records, retention
+from bot.config import Settings
+from bot.errors import ConfigError, ReportBotError, StorageError, error_reference, log_bug
+from bot.lifecycle import STATUS_LABELS, InvalidMove, note
+from bot.model import Case, CaseStatus
+from bot.records import CaseworkError
+from bot.stats import compute_stats, format_stats
+from bot.views import case_line
+
+Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+if TYPE_CHECKING:  # argparse's class is generic only to type checkers
+    SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+log = logging.getLogger(__name__)
+
+# Above this many cases, `stats` shows it is working (on stderr, so stdout stays the table).
+PROGRESS_FROM = 1000
+FILE_MODE = 0o600
+PRIVATE = "It holds safeguarding data: keep it private, and delete it when it has served."
+
+
+# --- wiring ------------------------------------------------------------------------------------
+
+
+def register(sub: SubParsers, commands: dict[str, Command]) -> None:
+    """Add the casework sub-commands to the `reportbot` parser."""
+    common = argparse.ArgumentParser(add_help=False)
+    # Also accepted after the command, as `chat` does; SUPPRESS keeps an outer value.
+    common.add_argument(
+        "--data-dir", dest="data_dir_sub", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+    _cases_parser(sub, common)
+    commands["cases"] = _guarded(cases_command)
+    p = sub.add_parser("export", parents=[common], help="export cases as CSV, or one as HTML")
+    p.add_argument("--case", metavar="REF", help="a printable HTML report of this case")
+    p.add_argument("--out", help="file to write (default cases.csv or REF.html; - for screen)")
+    commands["export"] = _guarded(export_command)
+    sub.add_parser("stats", parents=[common], help="figures: months, kinds, times, refusals")
+    commands["stats"] = _guarded(stats_command)
+    _retention_parser(sub, common)
+    commands["retention"] = _guarded(retention_command)
+    p = sub.add_parser("sar", parents=[common], help="what the bot holds about a person")
+    p.add_argument("name", help="a name or email (any case; part of one is enough)")
+    p.add_argument("--out", help="write it as JSON to this file")
+    commands["sar"] = _guarded(sar_command)
+
+
+def _cases_parser(sub: SubParsers, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("cases", parents=[common], help="list, show and update cases")
+    p.add_argument("--all", action="store_true", help="include ended and deleted cases")
+    acts = p.add_subparsers(dest="cases_action", metavar="ACTION")
+    s = acts.add_parser("show", parents=[common], help="a case with its whole history")
+    s.add_argument("reference", metavar="REF")
+    m = acts.add_parser("move", parents=[common], help="record a change of status")
+    m.add_argument("reference", metavar="REF")
+    m.add_argument("verb", metavar="VERB", help=", ".join(records.OPERATOR_VERBS))
+    m.add_argument("--reason", default="", help="why (needed for refused, close, reopen)")
+    a = acts.add_parser("assign", parents=[common], help="who is contacting POSH")
+    a.add_argument("reference", metavar="REF")
+    a.add_argument("--to", default="", metavar="NAME", help="someone else (default: you)")
+    a.add_argument("--reason", default="")
+    n = acts.add_parser("note", parents=[common], help="add a note to the history")
+    n.add_argument("reference", metavar="REF")
+    n.add_argument("text")
+
+
+def _retention_parser(sub: SubParsers, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("retention", parents=[common], help="review and delete old cases")
+    acts = p.add_subparsers(dest="retention_action", metavar="ACTION")
+    acts.add_parser("review", parents=[common], help="cases due for review (the default)")
+    k = acts.add_parser("keep", parents=[common], help="reviewed: keep a case until a date")
+    k.add_argument("reference", metavar="REF")
+    k.add_argument("--until", required=True, metavar="YYYY-MM-DD", help="next review date")
+    k.add_argument("--reason", default="")
+    d = acts.add_parser("delete", parents=[common], help="reviewed: delete a case's details")
+    d.add_argument("reference", metavar="REF")
+    d.add_argument("--reason", default="", help="why it is being deleted (kept on record)")
+    d.add_argument("--confirm", action="store_true", help="yes, delete it")
+    d.add_argument("--force", action="store_true", help="delete even though it is open")
+
+
+def _guarded(command: Command) -> Command:
+    """Known problems → a kind message and exit 1; a bug → a reference code, not a traceback."""
+
+    @wraps(command)
+    async def run(args: argparse.Namespace, settings: Settings) -> int:
+        try:
+            return await command(args, settings)
+        except (ConfigError, StorageError):
+            raise  # `reportbot` itself explains these (exit 2)
+        except (ReportBotError, InvalidMove) as e:
+            print(f"reportbot: {e}", file=sys.stderr)
+            return 1
+        except Exception as e:
+            code = error_reference()
+            log_bug(log, code, e)
+            print(
+                f"reportbot: something went wrong ({code}). Please pass this code on to "
+                "whoever looks after the bot.",
+                file=sys.stderr,
+            )
+            return 1
+
+    return run
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def operator() -> str:
+    """The terminal operator, as the history records them: the OS user."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        raise CaseworkError(
+            "I can't tell who you are (no user name): set the USER environment variable."
+        ) from None
+
+
+async def _case(runtime: Runtime, reference: str) -> Case:
+    ref = reference.strip().upper()
+    case = await runtime.store.case(ref)
+    if case is None:
+        raise CaseworkError(f"No case {ref} here.")
+    return case
+
+
+async def _save(runtime: Runtime, case: Case) -> None:
+    """Save, then queue the leadership post's update for the running bot to deliver."""
+    await runtime.store.save_case(case)
+    item = records.card_update(case, runtime.clock.now())
+    if item:
+        await runtime.store.enqueue([item])
+
+
+def _write_private(path: Path, text: str, encoding: str = "utf-8") -> None:
+    """Write a file only its owner can read (0600, also when replacing an older export)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as f:
+            os.fchmod(f.fileno(), FILE_MODE)
+            f.write(text)
+    except OSError as e:
+        raise CaseworkError(f"Could not write {path}: {e.strerror}.") from None
+
+
+async def _output(out: str, text: str, what: str, encoding: str = "utf-8") -> None:
+    if out == "-":
+        sys.stdout.write(text)
+        return
+    await asyncio.to_thread(_write_private, Path(out), text, encoding)
+    print(f"Wrote {what} to {out}. {PRIVATE}")
+
+
+def _schedule(settings: Settings) -> dict[str, int]:
+    return retention.check_schedule(settings.retention)
+
+
+# --- cases -------------------------------------------------------------------------------------
+
+
+async def cases_command(args: argparse.Namespace, settings: Settings) -> int:
+    async with runtime_for(settings) as runtime:
+        action = args.cases_action
+        if action is None:
+            return await _list(runtime, args.all)
+        case = await _case(runtime, args.reference)
+        if action == "show":
+            review = retention.review_of(case, _schedule(settings)).describe()
+            print(records.case_text(case, runtime.facts, runtime.clock.now(), review))
+            return 0
+        who, now = operator(), runtime.clock.now()
+        if action == "move":
+            records.move(case, args.verb, who, now, args.reason)
+        elif action == "assign":
+            records.assign(case, args.to, who, now, args.reason)
+        else:
+            records.add_note(case, who, now, args.text)
+        await _save(runtime, case)
+        print(case_line(case, runtime.facts))
+        return 0
+
+
+async def _list(runtime: Runtime, everything: bool) -> int:
+    found = await runtime.store.cases(open_only=not everything)
+    if not found:
+        print("There are no cases yet." if everything else _NO_OPEN)
+        return 0
+    print(f"{'All' if everything else 'Open'} cases ({len(found)}), times in UK time:")
+    for case in found:
+        print("  " + case_line(case, runtime.facts))
+    return 0
+
+
+_NO_OPEN = "There are no open cases. (reportbot cases --all lists ended ones too.)"
+
+
+# --- export and stats --------------------------------------------------------------------------
+
+
+async def export_command(args: argparse.Namespace, settings: Settings) -> int:
+    async with runtime_for(settings) as runtime:
+        if args.case:
+            case = await _case(runtime, args.case)
+            html = records.case_html(case, runtime.facts, runtime.clock.now())
+            await _output(args.out or f"{case.reference}.html", html, f"{case.reference}'s report")
+            return 0
+        found = await runtime.store.cases()
+        text = records.export_csv(found)
+    # utf-8-sig: Excel, which most schools open CSV in, needs the mark to read “ ” and £.
+    await _output(args.out or "cases.csv", text, f"{len(found)} case(s)", "utf-8-sig")
+    return 0
+
+
+def _progress(done: int, total: int) -> None:
+    end = "\n" if done >= total else ""
+    print(f"\rWorking out the figures: {done}/{total} cases", end=end, file=sys.stderr, flush=True)
+
+
+async def stats_command(args: argparse.Namespace, settings: Settings) -> int:
+    async with runtime_for(settings) as runtime:
+        found = await runtime.store.cases()
+    if len(found) > PROGRESS_FROM:
+        print(f"{len(found)} cases: this may take a moment.", file=sys.stderr)
+    stats = compute_stats(found, _progress if len(found) > PROGRESS_FROM else None)
+    print(format_stats(stats), end="")
+    return 0
+
+
+# --- retention ---------------------------------------------------------------------------------
+
+
+async def retention_command(args: argparse.Namespace, settings: Settings) -> int:
+    schedule = _schedule(settings)
+    async with runtime_for(settings) as runtime:
+        action = args.retention_action or "review"
+        if action == "review":
+            return await _review(runtime, schedule)
+        case = await _case(runtime, args.reference)
+        who, now = operator(), runtime.clock.now()
+        if action == "keep":
+            return await _keep(runtime, case, args.until, args.reason, who)
+        retention.check_deletion(case, args.reason, confirm=args.confirm, force=args.force)
+        await runtime.store.delete_case(
+            case.reference, retention.tombstone(case, who, now, args.reason)
+        )
+        print(
+            f"Deleted {case.reference}. Kept: its reference, the date it was reported, and this "
+            f"deletion ({who}, {records.uk(now)}, “{args.reason.strip()}”)."
+        )
+        return 0
+
+
+async def _review(runtime: Runtime, schedule: dict[str, int]) -> int:
+    today = runtime.clock.now().astimezone(records.UK).date()
+    due = retention.review_due(await runtime.store.cases(), schedule, today)
+    if not due:
+        print(f"No cases are due for retention review (today is {today:%d %b %Y}).")
+        return 0
+    print(f"Due for retention review ({len(due)}), today {today:%d %b %Y}:")
+    for r in due:
+        status = STATUS_LABELS[r.status]
+        print(f"  {r.reference} – {status} – {r.describe()}")
+    print(
+        "\nAfter review, either keep it: reportbot retention keep REF --until YYYY-MM-DD "
+        '--reason "…"\nor delete it: reportbot retention delete REF --reason "…" --confirm'
+    )
+    return 0
+
+
+async def _keep(runtime: Runtime, case: Case, until: str, reason: str, who: str) -> int:
+    """A review that keeps the case: the next review date and the reason go on record."""
+    try:
+        day = date.fromisoformat(until)
+    except ValueError:
+        raise CaseworkError(f"{until} is not a date: write it as YYYY-MM-DD.") from None
+    if case.status == CaseStatus.DELETED:
+        raise CaseworkError(f"{case.reference} has already been deleted.")
+    if not reason.strip():
+        raise CaseworkError(f'Say why {case.reference} is being kept: add --reason "…".')
+    if day <= runtime.clock.now().astimezone(records.UK).date():
+        raise CaseworkError("The next review date must be in the future.")
+    case.review_on = day.isoformat()
+    note(case, who, runtime.clock.now(), f"Retention review: kept until {day:%d %b %Y}. {reason}")
+    await runtime.store.save_case(case)
+    print(f"{case.reference} is kept; next review on {day:%d %b %Y}.")
+    return 0
+
+
+# --- subject access ----------------------------------------------------------------------------
+
+
+async def sar_command(args: argparse.Namespace, settings: Settings) -> int:
+    async with runtime_for(settings) as runtime:
+        found = await runtime.store.cases()
+        now = runtime.clock.now()
+    held = records.subject_access(found, args.name)
+    if args.out:
+        await _output(args.out, records.sar_json(args.name, held, now), f"{len(held)} case(s)")
+    else:
+        print(records.sar_text(args.name, held, now))
+    return 0

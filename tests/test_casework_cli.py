@@ -1,0 +1,252 @@
+"""The leaders' commands end to end: a report filed through `reportbot chat`, then followed,
+exported, counted, searched and deleted with `reportbot cases/export/stats/sar/retention`,
+on the TinyDB store in a temporary data folder, with a clock the test moves."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import getpass
+import io
+import json
+import stat
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from adapters import casework, compose
+from adapters.cli import main
+from bot import records
+from bot.clock import FakeClock
+from bot.model import Case, CaseStatus, HistoryEntry, Person, Platform
+from storage.tinydb_store import open_store
+
+# Wednesday 25 November 2026, 11:00 UK time.
+START = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)
+ANSWERS = [
+    "https://www.tiktok.com/@fake.mr.smith/video/7301234567890123456",
+    "done",
+    "1, 2",
+    "no",
+    "no",
+    "1",
+    "Mr J Smith, Head of Maths",
+    "yesterday",
+    "no",
+    "yes",
+    "don't know",
+    "Deputy Headteacher",
+    "01632 960 123",
+    "submit",
+]
+REF = "TT-2026-0001"
+
+
+class Env:
+    def __init__(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.data = str(tmp_path / "data")
+        self.tmp = tmp_path
+        self.clock = FakeClock(START)
+        self.monkeypatch = monkeypatch
+        monkeypatch.setattr(compose, "SystemClock", lambda: self.clock)
+        self.as_user("ann.teacher")
+
+    def as_user(self, name: str) -> None:
+        self.monkeypatch.setattr(getpass, "getuser", lambda: name)
+
+    def run(self, *argv: str) -> int:
+        return main(["--data-dir", self.data, *argv])
+
+    def file_report(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self.monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(ANSWERS) + "\n"))
+        assert self.run("chat") == 0
+        out = capsys.readouterr().out
+        assert f"Report {REF} saved" in out
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+    monkeypatch.chdir(tmp_path)  # no reportbot.toml from the developer's folder
+    monkeypatch.delenv("REPORTBOT_CONFIG", raising=False)
+    monkeypatch.delenv("REPORTBOT_DATA_DIR", raising=False)
+    yield Env(tmp_path, monkeypatch)
+
+
+def csv_rows(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+
+
+def test_a_case_is_followed_from_report_to_removal(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env.file_report(capsys)
+    assert env.run("cases") == 0
+    listed = capsys.readouterr().out
+    assert "Open cases (1)" in listed and f"{REF} – New – @fake.mr.smith" in listed
+
+    env.as_user("dee.head")
+    env.clock.advance(hours=2)
+    assert env.run("cases", "move", REF.lower(), "sent") == 0
+    env.clock.advance(days=1, hours=3)
+    assert env.run("cases", "move", REF, "removed", "--reason", "POSH confirmed") == 0
+    assert f"{REF} – Removed" in capsys.readouterr().out
+
+    assert env.run("export", "--out", str(env.tmp / "cases.csv")) == 0
+    assert "Wrote 1 case(s)" in capsys.readouterr().out
+    (row,) = csv_rows(env.tmp / "cases.csv")
+    assert row["created"] == "2026-11-25 11:00"
+    assert (row["sent_to_posh"], row["removed"]) == ("2026-11-25 13:00", "2026-11-26 16:00")
+    assert row["status"] == "Removed" and row["handles"] == "fake.mr.smith"
+    assert stat.S_IMODE((env.tmp / "cases.csv").stat().st_mode) == 0o600
+
+    assert env.run("stats") == 0
+    figures = capsys.readouterr().out
+    posh = next(x for x in figures.splitlines() if x.strip().startswith("Report to POSH"))
+    removal = next(x for x in figures.splitlines() if x.strip().startswith("POSH to removal"))
+    assert "2 h" in posh and "1 day 3 h" in removal and "Nov 2026       1" in figures
+
+    assert env.run("cases", "show", REF) == 0
+    shown = capsys.readouterr().out
+    assert "dee.head: Sent to POSH (New → Sent to POSH)" in shown
+    assert "dee.head: Content removed (Sent to POSH → Removed) – “POSH confirmed”" in shown
+    assert "ann.teacher: Reported" in shown and "POSH to removal: 1 day 3 h" in shown
+    assert "review on 26 Nov 2036" in shown  # 10 years from removal
+
+    assert env.run("cases") == 0
+    assert "There are no open cases" in capsys.readouterr().out
+    assert env.run("cases", "--all") == 0
+    assert f"{REF} – Removed" in capsys.readouterr().out
+
+
+def test_assign_note_and_the_printable_report(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    env.file_report(capsys)
+    env.as_user("dee.head")
+    assert env.run("cases", "assign", REF) == 0
+    assert env.run("cases", "assign", REF, "--to", "Sam <Deputy>") == 0
+    assert env.run("cases", "note", REF, "Rang POSH: call back <tomorrow>") == 0
+    capsys.readouterr()
+    assert env.run("export", "--case", REF) == 0
+    assert f"Wrote {REF}'s report to {REF}.html" in capsys.readouterr().out
+    page = (env.tmp / f"{REF}.html").read_text(encoding="utf-8")
+    assert "Sam &lt;Deputy&gt;" in page and "call back &lt;tomorrow&gt;" in page
+    assert "<Deputy>" not in page and "0344 381 4772" in page
+    assert stat.S_IMODE((env.tmp / f"{REF}.html").stat().st_mode) == 0o600
+    assert env.run("cases", "show", REF) == 0
+    shown = capsys.readouterr().out
+    assert "dee.head: Contacting POSH (– → dee.head)" in shown
+    assert "dee.head: Contacting POSH (dee.head → Sam <Deputy>)" in shown
+
+
+def test_mistakes_get_a_kind_message_and_exit_1(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env.file_report(capsys)
+    assert env.run("cases", "move", REF, "with_tiktok") == 1
+    err = capsys.readouterr().err
+    assert f"{REF} is new, so “With TikTok via POSH” doesn't apply." in err
+    assert "Traceback" not in err
+    assert env.run("cases", "move", REF, "close") == 1
+    assert "needs a reason" in capsys.readouterr().err
+    assert env.run("cases", "move", REF, "explode") == 1
+    assert "I don't know how to “explode” a case" in capsys.readouterr().err
+    assert env.run("cases", "show", "TT-2026-0099") == 1
+    assert capsys.readouterr().err.strip() == "reportbot: No case TT-2026-0099 here."
+    assert env.run("cases", "note", REF, "   ") == 1
+    assert "The note is empty" in capsys.readouterr().err
+    assert env.run("export", "--case", REF, "--out", str(env.tmp / "nowhere" / "x.html")) == 1
+    assert "Could not write" in capsys.readouterr().err
+
+
+def test_a_bug_shows_a_reference_code_not_a_traceback(
+    env: Env, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env.file_report(capsys)
+
+    def broken(*args: object) -> str:
+        raise RuntimeError("case content must not be shown")
+
+    monkeypatch.setattr(records, "case_text", broken)
+    assert env.run("cases", "show", REF) == 1
+    captured = capsys.readouterr()
+    assert "something went wrong (ERR-" in captured.err
+    assert "case content must not be shown" not in captured.out + captured.err
+
+
+def test_sar_then_retention_delete_leaves_a_tombstone(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env.file_report(capsys)
+    assert env.run("sar", "ANN.TEACHER") == 0
+    found = capsys.readouterr().out
+    assert f"{REF} – New" in found and "reporter: ann.teacher (terminal user ann.teacher)" in found
+    assert "reporter contact: 01632 960 123" in found
+    assert env.run("sar", "ann.teacher", "--out", str(env.tmp / "sar.json")) == 0
+    doc = json.loads((env.tmp / "sar.json").read_text(encoding="utf-8"))
+    assert [c["reference"] for c in doc["cases"]] == [REF]
+    assert env.run("sar", "someone else") == 0
+    assert "Nothing: no case mentions" in capsys.readouterr().out
+
+    env.as_user("dpo")
+    assert env.run("retention", "delete", REF, "--reason", "filed in error") == 1
+    assert "still open" in capsys.readouterr().err
+    assert env.run("retention", "delete", REF, "--reason", "filed in error", "--force") == 1
+    assert "--confirm" in capsys.readouterr().err
+    argv = ("retention", "delete", REF, "--reason", "filed in error", "--force", "--confirm")
+    assert env.run(*argv) == 0
+    assert f"Deleted {REF}" in capsys.readouterr().out
+
+    assert env.run("cases", "show", REF) == 0
+    shown = capsys.readouterr().out
+    assert "Deleted. Only its reference" in shown and "dpo: Deleted" in shown
+    assert "fake.mr.smith" not in shown and "Smith" not in shown and "01632" not in shown
+    assert env.run("sar", "ann.teacher") == 0
+    assert "Nothing: no case mentions" in capsys.readouterr().out
+    assert env.run("export", "--out", "-") == 0
+    exported = capsys.readouterr().out
+    assert f"{REF},Deleted,2026-11-25 11:00" in exported and "smith" not in exported
+    assert env.run("retention", "delete", REF, "--reason", "again", "--confirm") == 1
+    assert "already been deleted" in capsys.readouterr().err
+
+
+def test_retention_review_and_keep(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    env.file_report(capsys)
+    env.as_user("dee.head")
+    assert env.run("cases", "move", REF, "close", "--reason", "account gone") == 0
+    assert env.run("retention", "review") == 0
+    assert "No cases are due" in capsys.readouterr().out
+    env.clock.set(datetime(2036, 11, 25, 12, tzinfo=UTC))
+    assert env.run("retention") == 0
+    due = capsys.readouterr().out
+    assert f"{REF} – Closed – staff_allegation: 10 years from closure on 25 Nov 2026" in due
+    assert env.run("retention", "keep", REF, "--until", "2038-01-31", "--reason", "tribunal") == 0
+    assert "next review on 31 Jan 2038" in capsys.readouterr().out
+    assert env.run("retention", "review") == 0
+    assert "No cases are due" in capsys.readouterr().out
+    assert env.run("cases", "show", REF) == 0
+    assert "Retention review: kept until 31 Jan 2038. tribunal" in capsys.readouterr().out
+    assert env.run("retention", "keep", REF, "--until", "soon", "--reason", "x") == 1
+    assert "not a date" in capsys.readouterr().err
+
+
+def test_stats_shows_progress_for_many_cases(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    async def seed() -> None:
+        store = await open_store(Path(env.data))
+        try:
+            for n in range(1, casework.PROGRESS_FROM + 2):
+                ref = f"TT-2026-{n:04d}"
+                reporter = Person(Platform.SLACK, "T1", f"U{n}", name=f"Staff {n}")
+                case = Case(ref, START, reporter, f"c{n}", {"harm": ["harassment"]})
+                case.record(HistoryEntry(START, reporter.name, "reported", new=CaseStatus.NEW))
+                await store.save_case(case)
+        finally:
+            await store.close()
+
+    asyncio.run(seed())
+    assert env.run("stats") == 0
+    captured = capsys.readouterr()
+    assert "Working out the figures: 1001/1001 cases" in captured.err
+    assert "TikTok reports: 1001 (1001 open" in captured.out
+    assert "Working out" not in captured.out
