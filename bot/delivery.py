@@ -39,6 +39,7 @@ class Courier:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self._wake = asyncio.Event()
+        self._draining = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
@@ -56,6 +57,10 @@ class Courier:
 
     async def drain(self) -> int:
         """Deliver everything due now, once; returns how many items went."""
+        async with self._draining:  # one drain at a time, or an item could go twice
+            return await self._drain()
+
+    async def _drain(self) -> int:
         sent = 0
         blocked: set[str] = set()
         for item in await self.store.due(self.platform, self.clock.now()):

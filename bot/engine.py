@@ -158,6 +158,8 @@ class Engine:
             return Outcome(conv, [*notices, listing, *self._reask(conv)], [])
         if conv is None:
             return await self._without_conversation(turn, command, notices)
+        if turn.person.name or turn.person.email:  # a profile lookup may have failed earlier
+            conv.person = turn.person
         result = await self._with_conversation(turn, command, conv)
         result.to_person[:0] = notices
         return result
@@ -199,6 +201,8 @@ class Engine:
             return self._touch(conv, [Notice(self._help()), *self._ask(conv)])
         if command == "back":
             return self._touch(conv, self._back(conv))
+        if turn.step and turn.step != conv.step:
+            return self._touch(conv, [Notice(_STALE), *self._ask(conv)])
         if conv.step == Step.SUMMARY and self._choice(turn, flow.SUMMARY_CHOICES) == "submit":
             return await self._submit(turn, conv)
         if conv.step == Step.SUMMARY and self._choice(turn, flow.SUMMARY_CHOICES) == "cancel":
@@ -446,6 +450,7 @@ def _action_values(turn: Turn) -> tuple[str, ...]:
 
 _NO_CONV = Conversation("", Person(Platform.TERMINAL, "", ""), "", datetime.min, datetime.min)
 _START_HINT = "Type report to start a new report, or my reports to see yours."
+_STALE = "That button was on an earlier question, so I haven't used it. Here's where we are:"
 _CANCELLED = "Cancelled. Nothing was saved or sent. Type report whenever you want to start again."
 _THANKS = (
     "Thank you. Leadership have been told. Below is everything POSH needs: call them, or send "

@@ -56,6 +56,8 @@ class Turn:
     delivery_id: str | None = None
     address: dict[str, str] = field(default_factory=dict)
     is_leader: bool = False
+    step: str = ""
+    """The question a button belonged to; a press on an earlier one is not taken as an answer."""
 
 
 # --- replies: what the engine asks a front end to show ---------------------------------------

@@ -387,3 +387,15 @@ async def test_views_are_permission_checked() -> None:
     assert CaseCard("TT-2026-0001") in own
     listing = await bot.say("cases", person=LEAD, is_leader=True)
     assert CaseList("Open cases", ("TT-2026-0001",), "There are no open cases.") in listing
+
+
+async def test_a_press_on_an_earlier_question_is_not_taken_as_an_answer() -> None:
+    bot = Bot()
+    await bot.say(action="start")
+    await bot.say("@fake.account")
+    await bot.say("done")
+    replies = await bot.say(action="none", step="links")  # "No link" from the first question
+    assert "earlier question" in texts(replies)
+    assert question(replies).step == "harm"
+    conv = await bot.store.conversation(STAFF.key)
+    assert conv is not None and conv.answers["links"] != []

@@ -1,0 +1,89 @@
+"""`reportbot serve`: one aiohttp server for every chat platform the school has configured.
+
+Each platform package (`adapters.slack`, `adapters.teams`) offers `attach(app, runtime, env)`,
+which adds its routes and courier and returns a handle, or None when it is not configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Mapping
+from typing import Protocol
+
+from aiohttp import web
+
+from adapters import slack, teams
+from adapters.compose import Runtime
+from bot.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+NOTHING_CONFIGURED = """No chat platform is configured, so there is nothing to serve.
+  Slack: set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_LEADERSHIP_CHANNEL
+         (and SLACK_APP_TOKEN to use Socket Mode, with no public URL).
+  Teams: set MicrosoftAppId, MicrosoftAppPassword, MicrosoftAppType and MicrosoftAppTenantId
+         (or REPORTBOT_TEAMS_DEV=1 for local development only).
+See the README, "Setting up Slack" and "Setting up Teams".
+To try the bot without either, run: reportbot chat"""
+
+
+class Attached(Protocol):
+    """A platform wired into the server."""
+
+    name: str
+
+    async def start(self) -> None:
+        """Begin work that needs the server up (e.g. open the Socket Mode connection)."""
+        ...
+
+    async def close(self) -> None: ...
+
+    def health(self) -> dict[str, object]:
+        """A small status for /healthz: never secrets, never case content."""
+        ...
+
+
+async def build_app(
+    runtime: Runtime, env: Mapping[str, str]
+) -> tuple[web.Application, list[Attached]]:
+    app = web.Application(client_max_size=1024 * 1024)
+    attached: list[Attached] = []
+    for platform in (slack, teams):
+        handle = await platform.attach(app, runtime, env)
+        if handle is not None:
+            attached.append(handle)
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response(
+            {"status": "ok", "platforms": {a.name: a.health() for a in attached}}
+        )
+
+    app.router.add_get("/healthz", healthz)
+    return app, attached
+
+
+async def serve(runtime: Runtime, env: Mapping[str, str], port: int) -> None:
+    app, attached = await build_app(runtime, env)
+    if not attached:
+        raise ConfigError(NOTHING_CONFIGURED)
+    runner = web.AppRunner(app, access_log=None)  # access logs would hold user ids and paths
+    await runner.setup()
+    site = web.TCPSite(runner, port=port)
+    await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        for handle in attached:
+            await handle.start()
+        runtime.reminders.start()
+        names = ", ".join(a.name for a in attached)
+        log.warning("reportbot serving %s on port %d", names, port)
+        await stop.wait()
+    finally:
+        for handle in attached:
+            await handle.close()
+        await runner.cleanup()

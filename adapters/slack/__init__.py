@@ -1,0 +1,33 @@
+"""Slack: /report-tiktok, the guided report in a DM, and the leadership channel's case posts.
+
+`attach` reads the SLACK_* settings, mounts `POST /slack/events` (and/or prepares Socket Mode),
+and starts the courier that delivers the outbox to Slack. Modules, in the order a message
+meets them: `endpoint` (HTTP checks) or `socket_mode`, `listeners`, `translate` (payload →
+Turn), the engine, then `sender` / `posts` with `render` (reply → Block Kit) on the way out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import aiohttp
+from aiohttp import web
+
+from adapters.compose import Runtime
+from adapters.slack import config
+from adapters.slack.app import SlackAdapter
+from bot.model import Platform
+
+
+async def attach(
+    app: web.Application, runtime: Runtime, env: Mapping[str, str]
+) -> SlackAdapter | None:
+    """Wire Slack into the server, or return None when no SLACK_* setting is present."""
+    settings = config.load(env)
+    if settings is None:
+        return None
+    timeout = aiohttp.ClientTimeout(total=settings.api_timeout)
+    adapter = SlackAdapter(settings, runtime, aiohttp.ClientSession(timeout=timeout))
+    adapter.mount(app)
+    runtime.add_courier(Platform.SLACK, adapter.sender)
+    return adapter

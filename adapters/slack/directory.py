@@ -1,0 +1,122 @@
+"""What the bot asks Slack about people and the leadership channel.
+
+Lookups made while Slack waits for an acknowledgement get a small time budget and a short
+cache, and never fail the turn: a missing name is only a missing name. Membership is the one
+answer that gates something (leaders' buttons), so "could not tell" is kept distinct from "no".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.client import SlackRefused, slack_errors
+from bot.errors import RetryLater
+
+log = logging.getLogger(__name__)
+LOOKUP_ERRORS = (SlackApiError, TimeoutError, aiohttp.ClientError, OSError)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str = ""
+    email: str = ""
+
+
+class Directory:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        timeout: float,
+        *,
+        profile_ttl: float = 600.0,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.channel = channel
+        self.timeout = timeout
+        self.profile_ttl = profile_ttl
+        self._now = now
+        self._profiles: dict[str, tuple[float, Profile]] = {}
+        self._members: tuple[float, frozenset[str]] | None = None
+        self.channel_state = "unchecked"
+
+    async def profile(self, user: str, budget: float) -> Profile:
+        """Name and email for the report (users:read, users:read.email); empty if unknown."""
+        cached = self._profiles.get(user)
+        if cached and self._now() - cached[0] < self.profile_ttl:
+            return cached[1]
+        try:
+            async with asyncio.timeout(budget):
+                response = await self.client.users_info(user=user)
+        except LOOKUP_ERRORS as e:
+            log.warning("users.info failed (%s); carrying on without the name", type(e).__name__)
+            return Profile()
+        found = _profile(response.get("user") or {})
+        self._profiles[user] = (self._now(), found)
+        return found
+
+    async def is_member(self, user: str, budget: float, max_age: float) -> bool | None:
+        """Is the user in the leadership channel? None when Slack could not say in time."""
+        if self._members and self._now() - self._members[0] <= max_age:
+            return user in self._members[1]
+        try:
+            async with asyncio.timeout(budget):
+                members = await self._fetch_members()
+        except LOOKUP_ERRORS as e:
+            log.warning("conversations.members failed (%s)", type(e).__name__)
+            return None
+        self._members = (self._now(), members)
+        return user in members
+
+    async def _fetch_members(self) -> frozenset[str]:
+        members: set[str] = set()
+        cursor = ""
+        while True:
+            response = await self.client.conversations_members(
+                channel=self.channel, limit=500, cursor=cursor or None
+            )
+            members.update(str(m) for m in response.get("members") or [])
+            meta = response.get("response_metadata") or {}
+            cursor = str(meta.get("next_cursor") or "")
+            if not cursor:
+                return frozenset(members)
+
+    async def channel_is_private(self) -> bool:
+        """Checked before every leadership post: raises RetryLater / SlackRefused.
+
+        Also keeps `channel_state` (private, public, not found, unreachable) for /healthz.
+        """
+        try:
+            async with slack_errors("conversations.info", self.timeout):
+                response = await self.client.conversations_info(channel=self.channel)
+        except RetryLater:
+            self.channel_state = "unreachable"
+            raise
+        except SlackRefused:
+            self.channel_state = "not found"
+            raise
+        private = bool((response.get("channel") or {}).get("is_private"))
+        self.channel_state = "private" if private else "public"
+        return private
+
+
+def _profile(user: dict[str, Any]) -> Profile:
+    profile = user.get("profile") or {}
+    name = (
+        profile.get("real_name")
+        or user.get("real_name")
+        or profile.get("display_name")
+        or user.get("name")
+        or ""
+    )
+    return Profile(str(name), str(profile.get("email") or ""))

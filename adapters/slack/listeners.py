@@ -1,0 +1,208 @@
+"""Bolt listeners: translate the payload, ask Slack who the person is, hand the turn to the engine.
+
+Bolt runs with `process_before_response=True`, so the engine has committed the step (and the
+replies it owes, in the outbox) before Slack gets its acknowledgement. Everything a listener
+does is held to a budget inside Slack's 3 seconds: if the store is unusually slow, the turn is
+acknowledged anyway and finishes in the background (it is already on its way to the store).
+Listeners never raise: a bug gives the person a reference code, and the log a traceback
+without any case text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Coroutine
+from dataclasses import replace
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.response import BoltResponse
+
+from adapters.compose import Runtime
+from adapters.slack import translate
+from adapters.slack.directory import Directory
+from adapters.slack.home import home_view
+from adapters.slack.sender import SlackSender
+from adapters.slack.translate import Inbound, Malformed
+from bot.errors import error_reference, log_bug
+from bot.model import Notice, Person, Reply, Turn
+
+log = logging.getLogger(__name__)
+
+ACK_BUDGET = 2.5  # seconds: Slack gives up at 3
+LOOKUP_BUDGET = 0.8
+LEADER_MAX_AGE = 5.0  # a leader's press re-checks membership this fresh
+MEMBERS_MAX_AGE = 60.0
+SENT = "I've sent you a message – your report carries on privately in our direct messages."
+SORRY = (
+    "Sorry – something went wrong on my side, and nothing was changed. Please try again; "
+    "if it keeps happening, give your IT team this code: {code}."
+)
+UNCHECKED = (
+    "Sorry – Slack didn't tell me in time whether you're in the leadership channel, so "
+    "nothing was changed. Please press the button again in a minute."
+)
+NO_STEP = frozenset({"resume"})  # questions asked outside the flow (carry on / start again)
+
+
+class Deadline:
+    def __init__(self, seconds: float) -> None:
+        self._end = asyncio.get_running_loop().time() + seconds
+
+    def left(self, cap: float = float("inf")) -> float:
+        return max(0.05, min(cap, self._end - asyncio.get_running_loop().time()))
+
+
+class Listeners:
+    def __init__(
+        self,
+        runtime: Runtime,
+        directory: Directory,
+        sender: SlackSender,
+        *,
+        budget: float = ACK_BUDGET,
+    ) -> None:
+        self.runtime = runtime
+        self.directory = directory
+        self.sender = sender
+        self.budget = budget
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def register(self, app: AsyncApp) -> None:
+        app.command(re.compile(r"^/"))(self.on_command)
+        app.event("message")(self.on_message)
+        app.event("app_home_opened")(self.on_home)
+        app.action(re.compile(r".*"))(self.on_action)
+        app.error(self.on_error)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- listeners --------------------------------------------------------------------------------
+
+    async def on_command(self, ack: AsyncAck, body: dict[str, Any]) -> BoltResponse:
+        deadline = Deadline(self.budget)
+        try:
+            inbound = translate.from_command(body)
+            turn, _ = await self._lookup(inbound, deadline)
+            replies = await self._run(turn, deadline)
+        except Malformed:
+            log.warning("ignored a slash command without the usual fields")
+            return await ack()
+        except Exception as e:
+            return await ack(text=self._bug(e), response_type="ephemeral")
+        text = "\n".join(r.text for r in replies if isinstance(r, Notice)) or SENT
+        return await ack(text=text, response_type="ephemeral")
+
+    async def on_message(self, body: dict[str, Any]) -> None:
+        try:
+            inbound = translate.from_message(body)
+        except Malformed:
+            log.warning("ignored a message event without the usual fields")
+            return
+        if inbound is not None:
+            await self._guarded(inbound, self._say(inbound, Deadline(self.budget)))
+
+    async def on_action(self, ack: AsyncAck, body: dict[str, Any]) -> BoltResponse:
+        deadline = Deadline(self.budget)
+        try:
+            inbound = translate.from_action(body)
+        except Malformed:
+            log.warning("ignored a button press without the usual fields")
+            return await ack()
+        if inbound is not None:
+            await self._guarded(inbound, self._press(inbound, deadline))
+        return await ack()
+
+    async def on_home(self, body: dict[str, Any]) -> None:
+        try:
+            person = translate.home_person(body)
+        except Malformed:
+            log.warning("ignored an app_home_opened event without the usual fields")
+            return
+        if person is not None:
+            self._spawn(self._publish_home(person))
+
+    async def on_error(self, error: Exception) -> BoltResponse:
+        self._bug(error)
+        return BoltResponse(status=500, body="")
+
+    # -- steps ------------------------------------------------------------------------------------
+
+    async def _guarded(self, inbound: Inbound, work: Coroutine[Any, Any, None]) -> None:
+        """Run one step; a bug gets the person a reference code, never silence."""
+        try:
+            await work
+        except Exception as e:
+            sorry = Notice(self._bug(e), tone="danger")
+            await self._reply_later(inbound.turn, [sorry])
+
+    async def _say(self, inbound: Inbound, deadline: Deadline) -> None:
+        turn, _ = await self._lookup(inbound, deadline)
+        await self._reply_later(turn, await self._run(turn, deadline))
+
+    async def _press(self, inbound: Inbound, deadline: Deadline) -> None:
+        turn, member = await self._lookup(inbound, deadline)
+        if inbound.leader_action and member is None:
+            await self._reply_later(turn, [Notice(UNCHECKED, tone="warning")])
+            return
+        if inbound.step and inbound.step not in NO_STEP:
+            turn = replace(turn, step=inbound.step)  # the engine re-asks if it is stale
+        await self._reply_later(turn, await self._run(turn, deadline))
+
+    async def _lookup(self, inbound: Inbound, deadline: Deadline) -> tuple[Turn, bool | None]:
+        """The turn with the person's name, email and leadership added, within the budget.
+
+        Also returns the membership answer itself: None means Slack could not say in time.
+        """
+        turn = inbound.turn
+        user = turn.person.user_id
+        max_age = LEADER_MAX_AGE if inbound.leader_action else MEMBERS_MAX_AGE
+        profile, member = await asyncio.gather(
+            self.directory.profile(user, deadline.left(LOOKUP_BUDGET)),
+            self.directory.is_member(user, deadline.left(LOOKUP_BUDGET), max_age),
+        )
+        person = replace(turn.person, name=profile.name or inbound.name_hint, email=profile.email)
+        return replace(turn, person=person, is_leader=bool(member)), member
+
+    async def _run(self, turn: Turn, deadline: Deadline) -> list[Reply]:
+        task = asyncio.create_task(self.runtime.engine.handle(turn))
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), deadline.left())
+        except TimeoutError:
+            log.warning("the store was slow; acknowledged Slack before the step finished")
+            self._spawn(self._finish(task, turn))
+            return []
+
+    async def _finish(self, task: asyncio.Task[list[Reply]], turn: Turn) -> None:
+        await self._reply_later(turn, await task)
+
+    async def _reply_later(self, turn: Turn, replies: list[Reply]) -> None:
+        if replies:
+            self._spawn(self.sender.best_effort(turn.address, replies))
+
+    async def _publish_home(self, person: Person) -> None:
+        user = person.user_id
+        try:
+            leader = await self.directory.is_member(user, LOOKUP_BUDGET * 2, MEMBERS_MAX_AGE)
+            view = await home_view(self.runtime, person, bool(leader))
+            await self.sender.client.views_publish(user_id=user, view=view)
+        except Exception as e:  # a Home tab that does not refresh is not worth more than a log line
+            log.warning("could not publish the Home tab (%s)", type(e).__name__)
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _bug(self, error: BaseException) -> str:
+        code = error_reference()
+        log_bug(log, code, error)
+        return SORRY.format(code=code)

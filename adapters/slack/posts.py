@@ -1,0 +1,133 @@
+"""The case post in the leadership channel: posted once, then updated in place.
+
+Case details go only to a private channel; a channel that is not private gets the content-free
+alert. A post that may have gone out before a failure (a timeout after Slack accepted it) is
+looked for before posting again, by the outbox id carried in the message's metadata, so an
+outage delays the leadership post but never doubles it, across restarts too.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.compose import Runtime
+from adapters.slack import render
+from adapters.slack.client import SETUP_RETRY_SECONDS, SlackRefused, slack_errors
+from adapters.slack.directory import Directory
+from bot.errors import RetryLater
+from bot.hours import status_text
+from bot.model import JSON, CaseCard, CaseStatus, OutboxItem, Platform
+from bot.views import case_view
+
+log = logging.getLogger(__name__)
+METADATA_TYPE = "reportbot_case"
+# Errors from the double-post check that mean "cannot look", not "try later".
+CANNOT_LOOK = frozenset({"missing_scope", "not_in_channel", "channel_not_found"})
+# Errors an administrator fixes (invite the bot, correct the channel ID): until then the
+# post waits in the outbox rather than being dropped, because it is a report leaders need.
+SETUP_PROBLEMS = frozenset({"channel_not_found", "not_in_channel", "is_archived", "missing_scope"})
+CHANNEL_PROBLEM = (
+    "The bot cannot post in SLACK_LEADERSHIP_CHANNEL (%s). Check the channel ID, and invite "
+    "the bot to the channel: type /invite @reportbot there. Leadership posts wait until then."
+)
+
+
+def receipt_key(reference: str) -> str:
+    return f"post:{Platform.SLACK}:{reference}"
+
+
+class LeadershipPosts:
+    def __init__(
+        self, client: AsyncWebClient, runtime: Runtime, directory: Directory, timeout: float
+    ) -> None:
+        self.client = client
+        self.runtime = runtime
+        self.directory = directory
+        self.channel = directory.channel
+        self.timeout = timeout
+
+    async def deliver(self, item: OutboxItem, card: CaseCard) -> JSON | None:
+        """Post or update the card; returns the new post's {channel, ts} receipt."""
+        try:
+            return await self._deliver(item, card)
+        except SlackRefused as e:
+            if e.code not in SETUP_PROBLEMS:
+                raise
+            log.error(CHANNEL_PROBLEM, e.code)
+            raise RetryLater(str(e), SETUP_RETRY_SECONDS) from None
+
+    async def _deliver(self, item: OutboxItem, card: CaseCard) -> JSON | None:
+        case = await self.runtime.store.case(card.reference)
+        if case is None or case.status == CaseStatus.DELETED:
+            return None  # nothing left to show
+        now = self.runtime.clock.now()
+        view = case_view(case, self.runtime.facts, now)
+        if card.alert_only or not await self.directory.channel_is_private():
+            # The alert never changes, so an update has nothing to say in a public channel.
+            return None if card.update else await self._post(item, render.case_alert(view))
+        message = render.case_card(view, status_text(self.runtime.facts, now))
+        if card.update:
+            await self._update(item, card.reference, message)
+            return None
+        return await self._post(item, message)
+
+    async def _update(self, item: OutboxItem, reference: str, message: render.Message) -> None:
+        receipt = await self.runtime.store.get_meta(receipt_key(reference))
+        if receipt and receipt.get("channel") and receipt.get("ts"):
+            try:
+                async with slack_errors("chat.update", self.timeout):
+                    await self.client.chat_update(
+                        channel=str(receipt["channel"]),
+                        ts=str(receipt["ts"]),
+                        text=message.text,
+                        blocks=message.blocks,
+                        unfurl_links=False,
+                        unfurl_media=False,
+                    )
+                return
+            except SlackRefused as e:
+                if e.code != "message_not_found":
+                    raise
+        # No post to update (it was refused, or deleted by hand): make a fresh one.
+        receipt = await self._post(item, message)
+        await self.runtime.store.put_meta(receipt_key(reference), receipt)
+
+    async def _post(self, item: OutboxItem, message: render.Message) -> JSON:
+        if item.attempts:
+            earlier = await self._earlier_post(item)
+            if earlier:
+                return earlier
+        async with slack_errors("chat.postMessage", self.timeout):
+            response = await self.client.chat_postMessage(
+                channel=self.channel,
+                text=message.text,
+                blocks=message.blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata={"event_type": METADATA_TYPE, "event_payload": {"outbox_id": item.id}},
+            )
+        return {"channel": str(response["channel"]), "ts": str(response["ts"])}
+
+    async def _earlier_post(self, item: OutboxItem) -> JSON | None:
+        """The post an earlier, failed-looking attempt made after all, if there is one."""
+        try:
+            async with slack_errors("conversations.history", self.timeout):
+                response = await self.client.conversations_history(
+                    channel=self.channel,
+                    oldest=f"{item.created_at.timestamp() - 60:.6f}",
+                    include_all_metadata=True,
+                    limit=200,
+                )
+        except SlackRefused as e:
+            if e.code not in CANNOT_LOOK:
+                raise
+            log.warning("cannot check for an earlier post (%s); posting", e.code)
+            return None
+        for message in response.get("messages") or []:
+            meta = message.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == METADATA_TYPE and payload.get("outbox_id") == item.id:
+                return {"channel": self.channel, "ts": str(message["ts"])}
+        return None

@@ -1,0 +1,574 @@
+"""Slack at its edge, on loopback: a stand-in for the Web API and Socket Mode, a request signer,
+real-shaped payloads, and a harness that runs the real aiohttp app against them.
+
+The stand-in records every call (method, parameters, token kind) and can be told to fail a
+method with a 500, a 429 with Retry-After, or a hang (before or after it "posts"), then recover.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from aiohttp import WSMsgType, web
+from aiohttp.test_utils import TestClient, TestServer
+
+from adapters.compose import Runtime, build_runtime
+from adapters.server import Attached, build_app
+from bot.clock import FakeClock
+from bot.config import Settings
+from bot.delivery import Courier
+from bot.model import Platform
+from bot.ports import Store
+from storage.memory import MemoryStore
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
+TEAM = "T0SCHOOL"
+LEADERS = "C0LEADERS"
+STAFFROOM = "C0STAFFROOM"
+LEADER = "U0LEADER"
+STAFF = "U0STAFF"
+OUTSIDER = "U0OUTSIDER"
+BOT_USER = "U0BOT"
+# A Tuesday in term, inside POSH hours (10:00-16:00 UK time).
+START = datetime(2026, 3, 3, 11, 0, tzinfo=UTC)
+JSONDict = dict[str, Any]
+
+
+# --- the Web API stand-in ---------------------------------------------------------------------
+
+
+@dataclass
+class Call:
+    method: str
+    params: JSONDict
+    token: str
+
+
+@dataclass
+class FakeSlack:
+    users: dict[str, JSONDict] = field(
+        default_factory=lambda: {
+            STAFF: {"real_name": "Sam Staff", "email": "sam.staff@school.example"},
+            LEADER: {"real_name": "Lee Leader", "email": "lee.leader@school.example"},
+            OUTSIDER: {"real_name": "Olly Outsider", "email": "olly@school.example"},
+        }
+    )
+    members: dict[str, list[str]] = field(default_factory=lambda: {LEADERS: [LEADER, BOT_USER]})
+    private: dict[str, bool] = field(default_factory=lambda: {LEADERS: True, STAFFROOM: False})
+    calls: list[Call] = field(default_factory=list)
+    messages: dict[str, list[JSONDict]] = field(default_factory=dict)
+    faults: dict[str, list[Any]] = field(default_factory=dict)
+    socket_acks: dict[str, asyncio.Future[JSONDict]] = field(default_factory=dict)
+    _ws: list[web.WebSocketResponse] = field(default_factory=list)
+    _connected: asyncio.Event = field(default_factory=asyncio.Event)
+    _closing: asyncio.Event = field(default_factory=asyncio.Event)
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _server: TestServer | None = None
+
+    # -- running ---------------------------------------------------------------------------------
+
+    async def start(self) -> str:
+        """Serve on loopback; returns the Web API base URL (again, if already serving)."""
+        if self._server is not None:
+            return str(self._server.make_url("/api/"))
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_get("/socket", self._socket)
+        self._server = TestServer(app, host="127.0.0.1")
+        await self._server.start_server()
+        return str(self._server.make_url("/api/"))
+
+    async def close(self) -> None:
+        self._closing.set()
+        for ws in self._ws:
+            await ws.close()
+        if self._server:
+            await self._server.close()
+
+    def fail(self, method: str, *faults: Any, channel: str = "") -> None:
+        """Queue faults for a method (optionally only for one channel): 500, (429, seconds),
+        "hang" (never answers), or "hang-after-post" (does the work, then never answers)."""
+        key = f"{method}#{channel}" if channel else method
+        self.faults.setdefault(key, []).extend(faults)
+
+    def _fault(self, method: str, params: JSONDict) -> Any:
+        for key in (f"{method}#{params.get('channel', '')}", method):
+            if self.faults.get(key):
+                return self.faults[key].pop(0)
+        return None
+
+    # -- what was sent -----------------------------------------------------------------------------
+
+    def called(self, method: str) -> list[JSONDict]:
+        return [c.params for c in self.calls if c.method == method]
+
+    def posts(self, channel: str) -> list[JSONDict]:
+        return list(self.messages.get(channel, []))
+
+    def dm(self, user: str) -> list[JSONDict]:
+        return self.posts(dm_channel(user))
+
+    # -- the API -----------------------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        params = await _params(request)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        self.calls.append(Call(method, params, token[:5]))
+        fault = self._fault(method, params)
+        if fault == 500:
+            return web.Response(
+                status=500, text="<html>Slack is down</html>", content_type="text/html"
+            )
+        if isinstance(fault, tuple) and fault[0] == 429:
+            body = {"ok": False, "error": "ratelimited"}
+            return web.json_response(body, status=429, headers={"Retry-After": str(fault[1])})
+        if fault == "hang":
+            await self._closing.wait()
+        answer = getattr(self, "_" + method.replace(".", "_"), None)
+        if answer is None:
+            return web.json_response({"ok": False, "error": "unknown_method"})
+        result: JSONDict = answer(params)
+        if fault == "hang-after-post":
+            await self._closing.wait()
+        return web.json_response(result)
+
+    def _auth_test(self, p: JSONDict) -> JSONDict:
+        return {"ok": True, "user_id": BOT_USER, "bot_id": "B0BOT", "team_id": TEAM}
+
+    def _chat_postMessage(self, p: JSONDict) -> JSONDict:
+        channel = str(p["channel"])
+        if channel.startswith("U"):
+            channel = dm_channel(channel)  # a user id posts to the bot's DM with them
+        if channel not in self.private and not channel.startswith("D"):
+            return {"ok": False, "error": "channel_not_found"}
+        message = {**p, "channel": channel, "ts": f"1700000000.{next(self._ts):06d}"}
+        self.messages.setdefault(channel, []).append(message)
+        return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
+
+    def _chat_update(self, p: JSONDict) -> JSONDict:
+        for message in self.messages.get(str(p["channel"]), []):
+            if message["ts"] == p["ts"]:
+                message.update({k: v for k, v in p.items() if k != "ts"})
+                return {"ok": True, "channel": p["channel"], "ts": p["ts"]}
+        return {"ok": False, "error": "message_not_found"}
+
+    def _chat_postEphemeral(self, p: JSONDict) -> JSONDict:
+        return {"ok": True, "message_ts": f"1700000001.{next(self._ts):06d}"}
+
+    def _conversations_members(self, p: JSONDict) -> JSONDict:
+        members = self.members.get(str(p["channel"]), [])
+        return {"ok": True, "members": members, "response_metadata": {"next_cursor": ""}}
+
+    def _conversations_info(self, p: JSONDict) -> JSONDict:
+        channel = str(p["channel"])
+        if channel not in self.private:
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": {"id": channel, "is_private": self.private[channel]}}
+
+    def _conversations_history(self, p: JSONDict) -> JSONDict:
+        found = list(reversed(self.messages.get(str(p["channel"]), [])))
+        return {"ok": True, "messages": found, "has_more": False}
+
+    def _users_info(self, p: JSONDict) -> JSONDict:
+        user = str(p["user"])
+        known = self.users.get(user)
+        if known is None:
+            return {"ok": False, "error": "user_not_found"}
+        profile = {"real_name": known["real_name"], "email": known["email"]}
+        return {"ok": True, "user": {"id": user, "name": user.lower(), "profile": profile}}
+
+    def _views_publish(self, p: JSONDict) -> JSONDict:
+        return {"ok": True, "view": p["view"]}
+
+    def _apps_connections_open(self, p: JSONDict) -> JSONDict:
+        assert self._server is not None
+        url = str(self._server.make_url("/socket")).replace("http://", "ws://")
+        return {"ok": True, "url": url}
+
+    # -- Socket Mode -------------------------------------------------------------------------------
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self._ws.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1})
+        self._connected.set()
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                ack = json.loads(msg.data)
+                future = self.socket_acks.get(ack.get("envelope_id", ""))
+                if future and not future.done():
+                    future.set_result(ack)
+        return ws
+
+    async def envelope(self, kind: str, payload: JSONDict) -> JSONDict:
+        """Send one Socket Mode envelope and wait for the bot's acknowledgement."""
+        await asyncio.wait_for(self._connected.wait(), 10)
+        envelope_id = f"env-{next(self._ts)}"
+        future: asyncio.Future[JSONDict] = asyncio.get_running_loop().create_future()
+        self.socket_acks[envelope_id] = future
+        await self._ws[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": kind != "events_api",
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
+        return await asyncio.wait_for(future, 10)
+
+
+async def _params(request: web.Request) -> JSONDict:
+    params: JSONDict = dict(request.query)
+    if request.content_type == "application/json":
+        params.update(await request.json())
+    elif request.can_read_body:
+        params.update(dict(await request.post()))
+    return params
+
+
+async def eventually(condition: Callable[[], bool], limit: float = 5.0) -> None:
+    """Wait for background work (e.g. the Home tab, published after the acknowledgement)."""
+    async with asyncio.timeout(limit):
+        while not condition():  # noqa: ASYNC110 - the condition is any state, not one event
+            await asyncio.sleep(0.01)
+
+
+def dm_channel(user: str) -> str:
+    return "D" + user[1:]
+
+
+# --- signing and payloads (shapes from /work/shared/payloads) ---------------------------------
+
+
+def signed_headers(
+    body: bytes, *, timestamp: int | None = None, secret: str = SECRET
+) -> dict[str, str]:
+    """Headers exactly as Slack signs a request: v0=HMAC-SHA256(secret, 'v0:ts:body')."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    base = b"v0:" + ts.encode() + b":" + body
+    signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
+
+
+def command_form(
+    user: str, text: str = "", *, trigger: str = "", channel: str = STAFFROOM
+) -> JSONDict:
+    return {
+        "token": "verification_token",
+        "team_id": TEAM,
+        "team_domain": "school",
+        "channel_id": channel,
+        "channel_name": "staffroom",
+        "user_id": user,
+        "user_name": user.lower(),
+        "command": "/report-tiktok",
+        "text": text,
+        "api_app_id": "A0REPORT",
+        "is_enterprise_install": "false",
+        "response_url": "https://hooks.slack.com/commands/T0SCHOOL/1/xxxx",
+        "trigger_id": trigger or f"trigger.{user}.{time.monotonic_ns()}",
+    }
+
+
+def message_event(user: str, text: str, *, event_id: str = "") -> JSONDict:
+    channel = dm_channel(user)
+    ts = f"{time.time():.6f}"
+    return {
+        "token": "one-long-verification-token",
+        "team_id": TEAM,
+        "api_app_id": "A0REPORT",
+        "event": {
+            "type": "message",
+            "channel": channel,
+            "user": user,
+            "text": text,
+            "ts": ts,
+            "event_ts": ts,
+            "channel_type": "im",
+        },
+        "type": "event_callback",
+        "authorizations": [
+            {"team_id": TEAM, "user_id": BOT_USER, "is_bot": True, "is_enterprise_install": False}
+        ],
+        "event_id": event_id or f"Ev{time.monotonic_ns()}",
+        "event_time": int(time.time()),
+    }
+
+
+def home_event(user: str) -> JSONDict:
+    return {
+        "token": "verification-token",
+        "team_id": TEAM,
+        "api_app_id": "A0REPORT",
+        "event": {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": dm_channel(user),
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
+        },
+        "type": "event_callback",
+        "event_id": f"Ev{time.monotonic_ns()}",
+        "event_time": int(time.time()),
+    }
+
+
+def block_actions(
+    user: str,
+    action: JSONDict,
+    *,
+    channel: str,
+    message_ts: str,
+    state: JSONDict | None = None,
+    action_ts: str = "",
+) -> JSONDict:
+    pressed = {
+        **action,
+        "block_id": action.get("block_id", "b"),
+        "action_ts": action_ts or f"{time.time():.6f}",
+    }
+    pressed.setdefault("text", {"type": "plain_text", "text": "Button", "emoji": True})
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
+        "api_app_id": "A0REPORT",
+        "token": "verification_token",
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel,
+            "is_ephemeral": False,
+        },
+        "trigger_id": f"trigger.{time.monotonic_ns()}",
+        "team": {"id": TEAM, "domain": "school"},
+        "channel": {"id": channel, "name": "channel"},
+        "message": {"ts": message_ts, "type": "message"},
+        "state": {"values": state or {}},
+        "response_url": "https://hooks.slack.com/actions/T0SCHOOL/1/xxxx",
+        "actions": [pressed],
+    }
+
+
+def form_body(fields: JSONDict) -> bytes:
+    return urlencode(fields).encode()
+
+
+def payload_body(payload: JSONDict) -> bytes:
+    return f"payload={quote(json.dumps(payload))}".encode()
+
+
+def buttons(message: JSONDict) -> list[JSONDict]:
+    return [
+        e
+        for b in message.get("blocks", [])
+        if b.get("type") == "actions"
+        for e in b["elements"]
+        if e.get("type") == "button"
+    ]
+
+
+def all_text(message: JSONDict) -> str:
+    """Every piece of text in a message, fallback included, for assertions."""
+    blocks = json.dumps(message.get("blocks", []), ensure_ascii=False)
+    return f"{message.get('text', '')}\n{blocks}"
+
+
+# --- the harness ------------------------------------------------------------------------------
+
+
+@dataclass
+class Harness:
+    fake: FakeSlack
+    runtime: Runtime
+    client: TestClient[web.Request, web.Application]
+    attached: list[Attached]
+    clock: FakeClock
+    socket: bool = False  # send payloads as Socket Mode envelopes instead of HTTP requests
+
+    @property
+    def courier(self) -> Courier:
+        return self.runtime.couriers[Platform.SLACK]
+
+    async def post(self, body: bytes, content_type: str, **headers: str) -> web.Response | Any:
+        all_headers = {"Content-Type": content_type, **signed_headers(body), **headers}
+        return await self.client.post("/slack/events", data=body, headers=all_headers)
+
+    async def command(self, user: str, text: str = "", **kw: Any) -> Any:
+        fields = command_form(user, text, **kw)
+        if self.socket:
+            return await self.fake.envelope("slash_commands", fields)
+        return await self.post(form_body(fields), "application/x-www-form-urlencoded")
+
+    async def event(self, payload: JSONDict, **headers: str) -> Any:
+        if self.socket:
+            return await self.fake.envelope("events_api", payload)
+        return await self.post(json.dumps(payload).encode(), "application/json", **headers)
+
+    async def dm(self, user: str, text: str) -> Any:
+        return await self.event(message_event(user, text))
+
+    async def action(self, payload: JSONDict) -> Any:
+        if self.socket:
+            return await self.fake.envelope("interactive", payload)
+        return await self.post(payload_body(payload), "application/x-www-form-urlencoded")
+
+    async def deliver(self) -> int:
+        """Drive the courier until nothing is due now (it is stopped, so nothing races it)."""
+        sent = 0
+        while (n := await self.courier.drain()) > 0:
+            sent += n
+        return sent
+
+    async def answer(self, user: str, *values: str) -> Any:
+        """Press the button (or tick the boxes and Continue) for `values` on the latest question."""
+        channel = dm_channel(user)
+        for message in reversed(self.fake.dm(user)):
+            action, state = _choose(message, values)
+            if action:
+                payload = block_actions(
+                    user, action, channel=channel, message_ts=message["ts"], state=state
+                )
+                response = await self.action(payload)
+                await self.deliver()
+                return response
+        raise AssertionError(f"no question in the DM offers {values}")
+
+    async def say(self, user: str, text: str) -> Any:
+        response = await self.dm(user, text)
+        await self.deliver()
+        return response
+
+    async def press_case(self, user: str, verb: str, *, message: JSONDict | None = None) -> Any:
+        post = message or self.fake.posts(LEADERS)[-1]
+        action = next(b for b in buttons(post) if b["action_id"] == f"case:{verb}")
+        payload = block_actions(user, action, channel=LEADERS, message_ts=post["ts"])
+        response = await self.action(payload)
+        await self.deliver()
+        return response
+
+    async def close(self) -> None:
+        for handle in self.attached:
+            await handle.close()
+        await self.client.close()
+
+
+def _choose(message: JSONDict, values: tuple[str, ...]) -> tuple[JSONDict | None, JSONDict | None]:
+    for block in message.get("blocks", []):
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            if (
+                element.get("type") == "button"
+                and element.get("value") in values
+                and len(values) == 1
+            ):
+                return element, None
+            if element.get("type") == "checkboxes":
+                ticked = [o for o in element["options"] if o["value"] in values]
+                if ticked:
+                    state = {
+                        block["block_id"]: {
+                            element["action_id"]: {"type": "checkboxes", "selected_options": ticked}
+                        }
+                    }
+                    step = element["action_id"].split(":")[1]
+                    go = next(b for b in buttons(message) if b["action_id"] == f"continue:{step}")
+                    return go, state
+    return None, None
+
+
+def slack_env(api_url: str, **extra: str) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_LEADERSHIP_CHANNEL": LEADERS,
+        "SLACK_API_URL": api_url,
+        "SLACK_API_TIMEOUT": "2",
+        **extra,
+    }
+
+
+@asynccontextmanager
+async def slack_harness(
+    *,
+    store: Store | None = None,
+    fake: FakeSlack | None = None,
+    clock: FakeClock | None = None,
+    env: dict[str, str] | None = None,
+) -> AsyncIterator[Harness]:
+    """The real server app (`build_app`) with Slack attached, against the stand-in.
+
+    Pass the same `fake`, `store` and `clock` to a second harness to restart the bot.
+    """
+    fake = fake or FakeSlack()
+    owns_fake = fake._server is None
+    api_url = await fake.start()
+    clock = clock or FakeClock(START)
+    runtime = build_runtime(Settings(), store or MemoryStore(), clock)
+    app, attached = await build_app(runtime, env or slack_env(api_url))
+    await runtime.couriers[Platform.SLACK].stop()  # tests drive delivery with `deliver()`
+    client = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    for handle in attached:
+        await handle.start()
+    harness = Harness(
+        fake, runtime, client, attached, clock, socket="SLACK_APP_TOKEN" in (env or {})
+    )
+    try:
+        yield harness
+    finally:
+        await harness.close()
+        if owns_fake:
+            await fake.close()
+
+
+REPORT_STEPS: tuple[tuple[str, str], ...] = (
+    # (how, what): "press" a button / ticked boxes by value, or "say" typed text in the DM
+    ("press", "done"),
+    ("press", "impersonation,harassment"),
+    ("press", "no"),
+    ("press", "no"),
+    ("press", "staff"),
+    ("say", "Ms J Patel, Head of Year 9"),
+    ("press", "today"),
+    ("press", "no"),
+    ("press", "yes"),
+    ("press", "unknown"),
+    ("say", "Deputy Headteacher"),
+    ("say", "01632 960 123"),
+    ("press", "submit"),
+)
+
+
+async def walk(h: Harness, user: str, steps: tuple[tuple[str, str], ...] = REPORT_STEPS) -> None:
+    for how, what in steps:
+        if how == "say":
+            await h.say(user, what)
+        else:
+            await h.answer(user, *what.split(","))
+
+
+async def report(
+    h: Harness, user: str = STAFF, link: str = "https://www.tiktok.com/@fake.teacher"
+) -> str:
+    """A whole report from the slash command to submit; returns the case reference."""
+    await h.command(user, link)
+    await h.deliver()
+    await walk(h, user)
+    cases = await h.runtime.store.cases(reporter=f"slack:{TEAM}:{user}")
+    return cases[-1].reference

@@ -1,0 +1,79 @@
+"""Socket Mode: the same bot over a WebSocket, against a loopback stand-in of Slack's."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from slack_fakes import (
+    LEADER,
+    STAFF,
+    FakeSlack,
+    all_text,
+    block_actions,
+    buttons,
+    command_form,
+    dm_channel,
+    message_event,
+    report,
+    slack_env,
+    slack_harness,
+)
+
+LINK = "https://www.tiktok.com/@fake.teacher"
+
+
+def _socket_env(api: str) -> dict[str, str]:
+    env = slack_env(api, SLACK_APP_TOKEN="xapp-test-token")
+    del env["SLACK_SIGNING_SECRET"]  # not needed: the app token authenticates the socket
+    return env
+
+
+async def test_a_report_started_over_socket_mode_reaches_the_dm() -> None:
+    fake = FakeSlack()
+    api = await fake.start()
+    try:
+        async with slack_harness(fake=fake, env=_socket_env(api)) as h:
+            ack = await fake.envelope("slash_commands", command_form(STAFF, LINK))
+            assert "sent you a message" in ack["payload"]["text"]
+            await h.deliver()
+            assert "Paste the TikTok link" in fake.dm(STAFF)[-1]["text"]
+            question = fake.dm(STAFF)[-1]
+            done = next(b for b in buttons(question) if b["value"] == "done")
+            press = block_actions(STAFF, done, channel=dm_channel(STAFF), message_ts=question["ts"])
+            assert (await fake.envelope("interactive", press))["envelope_id"]
+            await h.deliver()
+            assert "What kind of harm" in fake.dm(STAFF)[-1]["text"]
+            ack = await fake.envelope("events_api", message_event(STAFF, "help"))
+            assert ack["envelope_id"]
+            await h.deliver()
+            assert "Answer with the buttons" in "\n".join(m["text"] for m in fake.dm(STAFF))
+            assert [c.token for c in fake.calls if c.method == "apps.connections.open"] == ["xapp-"]
+            # No public URL is served without a signing secret: Socket Mode only.
+            assert (await h.client.post("/slack/events", data=b"{}")).status in (404, 405)
+            health = await (await h.client.get("/healthz")).json()
+            assert health["platforms"]["slack"] == {
+                "mode": "socket",
+                "leadership_channel": "private",
+                "connected": True,
+            }
+    finally:
+        await fake.close()
+
+
+async def test_a_whole_report_and_a_leaders_press_over_socket_mode(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake = FakeSlack()
+    api = await fake.start()
+    try:
+        async with slack_harness(fake=fake, env=_socket_env(api)) as h:
+            await report(h)
+            assert "0344 381 4772" in all_text(fake.dm(STAFF)[-1])
+            await h.press_case(LEADER, "sent")
+            assert "Sent to POSH – Lee Leader" in fake.called("chat.update")[-1]["text"]
+    finally:
+        await fake.close()
+    for secret in ("fake.teacher", "Patel", "01632", "xapp-test", "xoxb-test"):
+        assert secret not in caplog.text
