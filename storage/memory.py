@@ -37,7 +37,9 @@ class MemoryStore:
         if step.conversation is None:
             self._conversations.pop(step.person_key, None)
         else:
-            self._conversations[step.person_key] = codec.conversation_to_dict(step.conversation)
+            # deepcopy: the codec's dicts share nested values (answers, reply) with the caller
+            doc = copy.deepcopy(codec.conversation_to_dict(step.conversation))
+            self._conversations[step.person_key] = doc
         if step.delivery_id:
             self._seen.add(step.delivery_id)
         await self.enqueue(step.outbox)
@@ -48,7 +50,7 @@ class MemoryStore:
                 continue
             self._seq += 1
             item.seq = self._seq
-            self._outbox[item.id] = codec.outbox_to_dict(item)
+            self._outbox[item.id] = copy.deepcopy(codec.outbox_to_dict(item))
 
     async def due(self, platform: Platform, now: datetime, limit: int = 50) -> list[OutboxItem]:
         items = [codec.outbox_from_dict(copy.deepcopy(d)) for d in self._outbox.values()]
@@ -70,7 +72,7 @@ class MemoryStore:
 
     async def reschedule(self, item: OutboxItem) -> None:
         if item.id in self._outbox:
-            self._outbox[item.id] = codec.outbox_to_dict(item)
+            self._outbox[item.id] = copy.deepcopy(codec.outbox_to_dict(item))
 
     async def next_reference(self, year: int) -> str:
         n = self._counters.get(str(year), 0) + 1
@@ -78,7 +80,7 @@ class MemoryStore:
         return f"TT-{year}-{n:04d}"
 
     async def save_case(self, case: Case) -> None:
-        self._cases[case.reference] = codec.case_to_dict(case)
+        self._cases[case.reference] = copy.deepcopy(codec.case_to_dict(case))
 
     async def case(self, reference: str) -> Case | None:
         doc = self._cases.get(reference.strip().upper())
@@ -99,7 +101,7 @@ class MemoryStore:
         return sorted(found, key=lambda c: (c.created_at, c.reference))
 
     async def delete_case(self, reference: str, tombstone: Case) -> None:
-        self._cases[reference] = codec.case_to_dict(tombstone)
+        self._cases[reference] = copy.deepcopy(codec.case_to_dict(tombstone))
         self._outbox = {
             k: v for k, v in self._outbox.items() if v.get("case_reference") != reference
         }

@@ -1,0 +1,146 @@
+"""The case archive: one small TinyDB file per 100 reference numbers, and an in-memory index.
+
+A case write rewrites only its own shard (TT-2026-0123 lives in cases/TT-2026-01.json), so its
+cost does not grow with the archive. The index, built once at open, answers every read.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from tinydb import TinyDB, where
+
+from bot import codec
+from bot.model import JSON
+from storage.atomic import AtomicJSONStorage, Tables, unreadable
+from storage.tables import docs, get_table, need, open_tinydb, put
+
+CASES = "cases"  # the table name inside every shard
+SHARD_SIZE = 100
+REFERENCE_PREFIX = "TT"
+
+_REFERENCE = re.compile(r"^([A-Z]+)-(\d{4})-(\d+)$")
+_SHARD_FILE = re.compile(r"^[A-Z]+-\d{4}-\d{2,}$|^other$")
+
+
+def shard_name(reference: str) -> str:
+    """The archive file (without .json) a reference lives in: TT-2026-0123 -> TT-2026-01."""
+    match = _REFERENCE.match(reference)
+    if not match:
+        return "other"  # never build a file name from an unexpected string
+    prefix, year, number = match.groups()
+    return f"{prefix}-{year}-{int(number) // SHARD_SIZE:02d}"
+
+
+def reference_order(reference: str) -> tuple[int, str, int, int, str]:
+    match = _REFERENCE.match(reference)
+    if not match:
+        return (1, "", 0, 0, reference)
+    return (0, match[1], int(match[2]), int(match[3]), reference)
+
+
+def _check_shard(path: Path, name: str, data: Tables) -> list[JSON]:
+    found: list[JSON] = []
+    for doc_id, doc in data.get(CASES, {}).items():
+        try:
+            codec.case_from_dict(doc)
+            reference = need(doc, "reference", str)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise unreadable(path, f"case document {doc_id} is malformed") from None
+        if shard_name(reference) != name:
+            raise unreadable(path, f"case document {doc_id} belongs in another file")
+        found.append(doc)
+    return found
+
+
+class Archive:
+    """The sharded case files and an in-memory index of every case in them.
+
+    The worker thread writes shards and updates the index; the event loop reads the index.
+    The index dicts are shared between the two, so `_guard` covers every access (held for
+    dictionary operations only, never during disk I/O). Indexed documents come from the
+    parsed files and are never mutated: readers copy before decoding.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._shards: dict[str, tuple[TinyDB, AtomicJSONStorage]] = {}
+        self._guard = threading.Lock()
+        self._by_reference: dict[str, JSON] = {}
+        self._by_conversation: dict[str, set[str]] = {}
+        self._highest: dict[int, int] = {}
+
+    # -- worker thread -------------------------------------------------------------------------
+    def load(self) -> None:
+        for path in sorted(self.folder.glob("*.json")):
+            name = path.name.removesuffix(".json")
+            if not _SHARD_FILE.match(name):
+                continue  # not one of ours (e.g. a person's copy); never touched
+            found = _check_shard(path, name, self._shard(name)[1].load())
+            if any(doc["reference"] in self._by_reference for doc in found):
+                raise unreadable(path, "it repeats a case stored elsewhere")
+            self._index(found)
+
+    def put(self, reference: str, doc: JSON) -> None:
+        name = shard_name(reference)
+        db, storage = self._shard(name)
+        try:
+            with storage.transaction():
+                put(get_table(db, CASES), doc, where("reference") == reference)
+        finally:
+            # Index from the parsed file, whatever happened: unchanged if the write failed,
+            # the new case once the file was replaced (even if a later fsync failed).
+            self._index(docs(storage.snapshot(), CASES))
+
+    def close(self) -> None:
+        for db, _ in self._shards.values():
+            db.close()
+
+    def _shard(self, name: str) -> tuple[TinyDB, AtomicJSONStorage]:
+        if name not in self._shards:
+            self._shards[name] = open_tinydb(self.folder / f"{name}.json")
+        return self._shards[name]
+
+    def _index(self, found: Iterable[JSON]) -> None:
+        with self._guard:
+            for doc in found:
+                reference, conversation_id = doc["reference"], doc.get("conversation_id", "")
+                old = self._by_reference.get(reference)
+                if old is not None:
+                    self._unlink_conversation(old.get("conversation_id", ""), reference)
+                self._by_reference[reference] = doc
+                self._by_conversation.setdefault(conversation_id, set()).add(reference)
+                _, prefix, year, number, _ = reference_order(reference)
+                if prefix == REFERENCE_PREFIX:
+                    self._highest[year] = max(self._highest.get(year, 0), number)
+
+    def _unlink_conversation(self, conversation_id: str, reference: str) -> None:
+        references = self._by_conversation.get(conversation_id)
+        if references is not None:
+            references.discard(reference)
+            if not references:
+                del self._by_conversation[conversation_id]
+
+    # -- any thread ----------------------------------------------------------------------------
+    def get(self, reference: str) -> JSON | None:
+        with self._guard:
+            return self._by_reference.get(reference)
+
+    def all(self) -> list[JSON]:
+        with self._guard:
+            return list(self._by_reference.values())
+
+    def for_conversation(self, conversation_id: str) -> JSON | None:
+        with self._guard:
+            references = self._by_conversation.get(conversation_id)
+            if not references:
+                return None
+            # Several cases from one conversation: the earliest reference, as saved first.
+            return self._by_reference[min(references, key=reference_order)]
+
+    def highest(self, year: int) -> int:
+        with self._guard:
+            return self._highest.get(year, 0)

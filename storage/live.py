@@ -1,0 +1,217 @@
+"""live.json: what changes on every message, kept apart from the growing case archive.
+
+Tables: conversations (by person key), seen delivery ids, the outbox, sent item ids, meta and
+counters (the outbox seq and one reference counter per year). Seen and sent ids carry the time
+they were recorded and are pruned on write, so the file stays small.
+
+`LiveFile` is used only on the store's worker thread. Its `view` (lookups by natural key, built
+from what is on disk after each successful write) is read from the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from tinydb import where
+
+from bot import codec
+from bot.model import JSON
+from storage.atomic import Tables, unreadable
+from storage.tables import docs, get_table, need, open_tinydb, put, stamp
+
+CONVERSATIONS, SEEN, OUTBOX, SENT, META, COUNTERS = (
+    "conversations",
+    "seen",
+    "outbox",
+    "sent",
+    "meta",
+    "counters",
+)
+SEEN_KEPT = timedelta(days=3)  # platforms redeliver within minutes; 3 days is ample
+SENT_KEPT = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class LiveView:
+    """live.json as lookups by natural key. Built from what is on disk; never mutated."""
+
+    conversations: dict[str, JSON] = field(default_factory=dict)  # person key -> conversation
+    seen: dict[str, str] = field(default_factory=dict)  # delivery id -> first seen (UTC)
+    outbox: dict[str, JSON] = field(default_factory=dict)  # item id -> pending item
+    sent: dict[str, str] = field(default_factory=dict)  # item id -> delivered at (UTC)
+    meta: dict[str, JSON] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, data: Tables) -> LiveView:
+        return cls(
+            conversations={d["person_key"]: d["conversation"] for d in docs(data, CONVERSATIONS)},
+            seen={d["id"]: d["at"] for d in docs(data, SEEN)},
+            outbox={d["id"]: d for d in docs(data, OUTBOX)},
+            sent={d["id"]: d["at"] for d in docs(data, SENT)},
+            meta={d["key"]: d["value"] for d in docs(data, META)},
+            counters={d["name"]: d["value"] for d in docs(data, COUNTERS)},
+        )
+
+
+def _check_stamped(doc: JSON) -> None:
+    need(doc, "id", str)
+    datetime.fromisoformat(need(doc, "at", str))
+
+
+_LIVE_CHECKS: dict[str, Callable[[JSON], object]] = {
+    CONVERSATIONS: lambda d: (
+        need(d, "person_key", str),
+        codec.conversation_from_dict(d["conversation"]),
+    ),
+    SEEN: _check_stamped,
+    OUTBOX: lambda d: (need(d, "id", str), codec.outbox_from_dict(d)),
+    SENT: _check_stamped,
+    META: lambda d: (need(d, "key", str), d["value"]),
+    COUNTERS: lambda d: (need(d, "name", str), need(d, "value", int)),
+}
+
+
+def _check_live(path: Path, data: Tables) -> None:
+    """Refuse a live.json whose documents would not decode (the message names no content)."""
+    for table, check in _LIVE_CHECKS.items():
+        for doc_id, doc in data.get(table, {}).items():
+            try:
+                check(doc)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                raise unreadable(
+                    path, f"document {doc_id} of table {table!r} is malformed"
+                ) from None
+
+
+class LiveFile:
+    """live.json. Used only on the store's worker thread, except `view`, read from anywhere."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db, self.storage = open_tinydb(path)
+        self.view = LiveView()
+        self._view_of: Tables | None = None
+
+    def load(self) -> None:
+        data = self.storage.load()
+        _check_live(self.path, data)
+        self._refresh()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- writing -------------------------------------------------------------------------------
+    @contextmanager
+    def _writing(self, now: datetime) -> Iterator[None]:
+        """One atomic write of everything done inside, plus pruning; then a fresh view."""
+        try:
+            with self.storage.transaction():
+                yield
+                self._prune(now)
+        finally:
+            # Also after an error: the file may have been replaced before it (a failed folder
+            # fsync), and the view must follow the file either way.
+            self._refresh()
+
+    def _refresh(self) -> None:
+        snapshot = self.storage.snapshot()
+        if snapshot is not self._view_of:  # a new snapshot means a write happened
+            # One reference assignment: readers see the old view or the new one, whole.
+            self.view = LiveView.of(snapshot)
+            self._view_of = snapshot
+
+    def _prune(self, now: datetime) -> None:
+        for table, kept, stamps in (
+            (SEEN, SEEN_KEPT, self.view.seen),
+            (SENT, SENT_KEPT, self.view.sent),
+        ):
+            cutoff = stamp(now - kept)
+            if stamps and min(stamps.values()) < cutoff:
+                get_table(self.db, table).remove(where("at") < cutoff)
+
+    def _set_counter(self, name: str, value: int) -> None:
+        put(get_table(self.db, COUNTERS), {"name": name, "value": value}, where("name") == name)
+
+    def _enqueue(self, docs: Sequence[JSON]) -> list[int | None]:
+        """Queue new items with the next seqs; returns each item's seq, or None if ignored."""
+        seq = self.view.counters.get("seq", 0)
+        taken: set[str] = set()
+        seqs: list[int | None] = []
+        accepted: list[JSON] = []
+        for doc in docs:
+            item_id = doc["id"]
+            if item_id in self.view.outbox or item_id in self.view.sent or item_id in taken:
+                seqs.append(None)
+                continue
+            seq += 1
+            accepted.append({**doc, "seq": seq})
+            taken.add(item_id)
+            seqs.append(seq)
+        if accepted:
+            get_table(self.db, OUTBOX).insert_multiple(accepted)
+            self._set_counter("seq", seq)
+        return seqs
+
+    def commit(
+        self,
+        person_key: str,
+        conversation: JSON | None,
+        delivery_id: str | None,
+        docs: Sequence[JSON],
+        now: datetime,
+    ) -> list[int | None]:
+        with self._writing(now):
+            conversations = get_table(self.db, CONVERSATIONS)
+            if conversation is None:
+                conversations.remove(where("person_key") == person_key)
+            else:
+                doc = {"person_key": person_key, "conversation": conversation}
+                put(conversations, doc, where("person_key") == person_key)
+            if delivery_id and delivery_id not in self.view.seen:
+                get_table(self.db, SEEN).insert({"id": delivery_id, "at": stamp(now)})
+            seqs = self._enqueue(docs)
+        return seqs
+
+    def enqueue(self, docs: Sequence[JSON], now: datetime) -> list[int | None]:
+        with self._writing(now):
+            seqs = self._enqueue(docs)
+        return seqs
+
+    def delivered(self, item_id: str, now: datetime) -> None:
+        with self._writing(now):
+            if item_id in self.view.outbox:
+                get_table(self.db, OUTBOX).remove(where("id") == item_id)
+            if item_id not in self.view.sent:
+                get_table(self.db, SENT).insert({"id": item_id, "at": stamp(now)})
+
+    def reschedule(self, doc: JSON, now: datetime) -> None:
+        if doc["id"] not in self.view.outbox:
+            return  # delivered or dropped meanwhile: nothing to save
+        with self._writing(now):
+            put(get_table(self.db, OUTBOX), doc, where("id") == doc["id"])
+
+    def next_number(self, year: int, floor: int, now: datetime) -> int:
+        """The next reference number of `year`, saved before it is handed out."""
+        name = f"ref:{year}"
+        # `floor` (the highest number in the archive) keeps numbers unique even if live.json
+        # was lost and restarted from empty.
+        number = max(self.view.counters.get(name, 0), floor) + 1
+        with self._writing(now):
+            self._set_counter(name, number)
+        return number
+
+    def forget_case(self, reference: str, now: datetime) -> None:
+        """Drop pending messages about a deleted case and the meta kept for it."""
+        suffix = f":{reference}"
+        with self._writing(now):
+            get_table(self.db, OUTBOX).remove(where("case_reference") == reference)
+            get_table(self.db, META).remove(lambda d: str(d["key"]).endswith(suffix))
+
+    def put_meta(self, key: str, value: JSON, now: datetime) -> None:
+        with self._writing(now):
+            put(get_table(self.db, META), {"key": key, "value": value}, where("key") == key)

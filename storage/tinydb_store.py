@@ -1,0 +1,310 @@
+"""The TinyDB store: the `bot.ports.Store` the bot runs on, in a private data folder.
+
+Layout of the data folder (0700; every file 0600, written atomically by `storage.atomic`):
+
+    .lock                  held with flock while a process uses the folder
+    live.json              what changes on every message: tables conversations, seen, outbox,
+                           sent, meta, counters (small; pruned as it goes)
+    cases/TT-2026-00.json  the case archive, one TinyDB file per 100 reference numbers of a
+    cases/TT-2026-01.json  year (shard = number // 100), so saving a case rewrites one small
+    cases/other.json       file; references outside the TT-YYYY-N pattern go to other.json
+
+Concurrency: every file operation runs on one worker thread, one at a time behind one
+`asyncio.Lock`, so the event loop never waits on the disk and no two writes interleave. The
+worker alone changes the in-memory views, always rebuilt from what is on disk (a failed write
+leaves them as they were); readers on the event loop answer from them without touching the
+disk. A write cannot be called back once on the worker: cancelling its caller does not undo it.
+
+Semantics follow `storage.memory.MemoryStore`, which the contract tests run against as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import fcntl
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+from bot import codec
+from bot.clock import SystemClock
+from bot.errors import StorageError
+from bot.model import JSON, OPEN_STATUSES, Case, Conversation, OutboxItem, Platform
+from bot.ports import Clock, StepCommit
+from storage.archive import REFERENCE_PREFIX, Archive
+from storage.atomic import DIR_MODE, FILE_MODE, remove_stale_temps
+from storage.live import LiveFile
+
+T = TypeVar("T")
+
+LIVE_FILE = "live.json"
+CASES_DIR = "cases"
+LOCK_FILE = ".lock"
+
+_OPEN = frozenset(str(s) for s in OPEN_STATUSES)
+
+
+def _make_private_dir(path: Path) -> None:
+    try:
+        path.mkdir(mode=DIR_MODE, parents=True)
+    except FileExistsError:
+        if not path.is_dir():
+            raise StorageError(f"{path} exists but is not a folder.") from None
+        return
+    except OSError as exc:
+        raise StorageError(f"Could not create the data folder {path}: {exc.strerror}.") from exc
+    os.chmod(path, DIR_MODE)  # mkdir's mode is filtered by the umask; set it exactly
+
+
+def _take_lock(data_dir: Path) -> int:
+    """Hold an exclusive flock on data_dir/.lock: a second process must not write here."""
+    path = data_dir / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+    except OSError as exc:
+        raise StorageError(f"Could not open the lock file {path}: {exc.strerror}.") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StorageError(
+            f"Another reportbot is already using {data_dir}; only one may use a data folder."
+        ) from None
+    except OSError as exc:
+        os.close(fd)
+        raise StorageError(f"Could not lock {path}: {exc.strerror}.") from exc
+    return fd
+
+
+def _release_lock(fd: int) -> None:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _reporter_key(doc: JSON) -> str:
+    """`Person.key` read from a stored case without decoding it."""
+    person = doc.get("reporter", {})
+    return f"{person.get('platform')}:{person.get('workspace')}:{person.get('user_id')}"
+
+
+def _decode_case(doc: JSON | None) -> Case | None:
+    return codec.case_from_dict(copy.deepcopy(doc)) if doc is not None else None
+
+
+class TinyStore:
+    """`bot.ports.Store` on TinyDB files in one data folder. Create with `open_store`."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        lock_fd: int,
+        live: LiveFile,
+        archive: Archive,
+        executor: ThreadPoolExecutor,
+        clock: Clock,
+    ) -> None:
+        self.data_dir = data_dir
+        self._lock_fd = lock_fd
+        self._live = live
+        self._archive = archive
+        self._executor = executor
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    async def _write(self, job: Callable[[], T]) -> T:
+        """Run `job` on the worker thread, one job at a time."""
+        async with self._lock:
+            if self._closed:
+                raise StorageError("The store is closed.")
+            return await asyncio.get_running_loop().run_in_executor(self._executor, job)
+
+    # -- conversations and deliveries ----------------------------------------------------------
+    async def conversation(self, person_key: str) -> Conversation | None:
+        doc = self._live.view.conversations.get(person_key)
+        return codec.conversation_from_dict(copy.deepcopy(doc)) if doc is not None else None
+
+    async def seen(self, delivery_id: str) -> bool:
+        return delivery_id in self._live.view.seen
+
+    async def commit(self, step: StepCommit) -> None:
+        # Copies, so the worker never reads objects the caller may change meanwhile.
+        conversation = copy.deepcopy(
+            codec.conversation_to_dict(step.conversation) if step.conversation is not None else None
+        )
+        docs = copy.deepcopy([codec.outbox_to_dict(i) for i in step.outbox])
+        now = self._clock.now()
+        seqs = await self._write(
+            lambda: self._live.commit(step.person_key, conversation, step.delivery_id, docs, now)
+        )
+        _assign_seqs(step.outbox, seqs)
+
+    # -- the outbox ----------------------------------------------------------------------------
+    async def enqueue(self, items: Sequence[OutboxItem]) -> None:
+        docs = copy.deepcopy([codec.outbox_to_dict(i) for i in items])
+        now = self._clock.now()
+        seqs = await self._write(lambda: self._live.enqueue(docs, now))
+        _assign_seqs(items, seqs)
+
+    async def due(self, platform: Platform, now: datetime, limit: int = 50) -> list[OutboxItem]:
+        items = [codec.outbox_from_dict(copy.deepcopy(d)) for d in self._live.view.outbox.values()]
+        ready = [
+            i
+            for i in items
+            if i.platform == platform and not i.failed and (i.due_at is None or i.due_at <= now)
+        ]
+        return sorted(ready, key=lambda i: i.seq)[:limit]
+
+    async def next_due_at(self, platform: Platform) -> datetime | None:
+        items = [codec.outbox_from_dict(d) for d in self._live.view.outbox.values()]
+        times = [i.due_at or i.created_at for i in items if i.platform == platform and not i.failed]
+        return min(times, default=None)
+
+    async def delivered(self, item_id: str) -> None:
+        now = self._clock.now()
+        await self._write(lambda: self._live.delivered(item_id, now))
+
+    async def reschedule(self, item: OutboxItem) -> None:
+        doc = copy.deepcopy(codec.outbox_to_dict(item))
+        now = self._clock.now()
+        await self._write(lambda: self._live.reschedule(doc, now))
+
+    # -- the case archive ----------------------------------------------------------------------
+    async def next_reference(self, year: int) -> str:
+        now = self._clock.now()
+        number = await self._write(
+            lambda: self._live.next_number(year, self._archive.highest(year), now)
+        )
+        return f"{REFERENCE_PREFIX}-{year}-{number:04d}"
+
+    async def save_case(self, case: Case) -> None:
+        doc = copy.deepcopy(codec.case_to_dict(case))
+        await self._write(lambda: self._archive.put(case.reference, doc))
+
+    async def case(self, reference: str) -> Case | None:
+        return _decode_case(self._archive.get(reference.strip().upper()))
+
+    async def case_for_conversation(self, conversation_id: str) -> Case | None:
+        return _decode_case(self._archive.for_conversation(conversation_id))
+
+    async def cases(self, *, open_only: bool = False, reporter: str = "") -> list[Case]:
+        # Filter the stored documents first, so only the matches are copied and decoded
+        # (about 17 µs a case): cost follows the number of matches, not of cases stored.
+        docs = self._archive.all()
+        if open_only:
+            docs = [d for d in docs if d.get("status", "new") in _OPEN]
+        if reporter:
+            docs = [d for d in docs if _reporter_key(d) == reporter]
+        found = [codec.case_from_dict(copy.deepcopy(d)) for d in docs]
+        if reporter:  # the exact test, on the few decoded matches
+            found = [c for c in found if c.reporter.key == reporter]
+        return sorted(found, key=lambda c: (c.created_at, c.reference))
+
+    async def delete_case(self, reference: str, tombstone: Case) -> None:
+        if tombstone.reference != reference:
+            # Saved under another reference, the tombstone would leave the case in place.
+            raise ValueError("the tombstone must carry the reference of the case it replaces")
+        doc = copy.deepcopy(codec.case_to_dict(tombstone))
+        now = self._clock.now()
+
+        def job() -> None:
+            # Content first: if the process dies between the two writes the case is already
+            # gone, and only stale outbox items (rendered from the tombstone) remain.
+            self._archive.put(reference, doc)
+            self._live.forget_case(reference, now)
+
+        await self._write(job)
+
+    # -- meta ------------------------------------------------------------------------------------
+    async def get_meta(self, key: str) -> JSON | None:
+        value = self._live.view.meta.get(key)
+        return copy.deepcopy(value) if value is not None else None
+
+    async def put_meta(self, key: str, value: JSON) -> None:
+        value = copy.deepcopy(value)
+        now = self._clock.now()
+        await self._write(lambda: self._live.put_meta(key, value, now))
+
+    # -- lifetime --------------------------------------------------------------------------------
+    async def close(self) -> None:
+        """Release the data folder. Reads keep answering from memory; writes are refused."""
+        async with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._close_files)
+        self._executor.shutdown(wait=False)  # the worker is idle: its last job has finished
+
+    def _close_files(self) -> None:
+        try:
+            self._live.close()
+            self._archive.close()
+        finally:
+            _release_lock(self._lock_fd)
+
+    async def __aenter__(self) -> TinyStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+def _assign_seqs(items: Sequence[OutboxItem], seqs: Sequence[int | None]) -> None:
+    # As MemoryStore does: an accepted item learns its seq; an ignored one is left alone.
+    for item, seq in zip(items, seqs, strict=True):
+        if seq is not None:
+            item.seq = seq
+
+
+def _open_files(data_dir: Path) -> tuple[Path, int, LiveFile, Archive]:
+    """Runs on the worker: lock the folder, then load and check every file."""
+    data_dir = data_dir.absolute()  # error messages name the full path
+    _make_private_dir(data_dir)
+    lock_fd = _take_lock(data_dir)
+    try:
+        cases_dir = data_dir / CASES_DIR
+        _make_private_dir(cases_dir)
+        remove_stale_temps(data_dir)
+        remove_stale_temps(cases_dir)
+        live = LiveFile(data_dir / LIVE_FILE)
+        live.load()
+        archive = Archive(cases_dir)
+        archive.load()
+    except BaseException:
+        _release_lock(lock_fd)
+        raise
+    return data_dir, lock_fd, live, archive
+
+
+def _abandon(
+    opening: asyncio.Future[tuple[Path, int, LiveFile, Archive]], executor: ThreadPoolExecutor
+) -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        executor.submit(_release_lock, opening.result()[1])
+    executor.shutdown(wait=False)
+
+
+async def open_store(data_dir: Path, *, clock: Clock | None = None) -> TinyStore:
+    """Open (or create, 0700) the data folder and load it.
+
+    Raises `UnreadableDataError` for a damaged file (left untouched) and `StorageError` if the
+    folder cannot be used or another process is using it.
+    """
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reportbot-store")
+    opening = asyncio.get_running_loop().run_in_executor(executor, _open_files, data_dir)
+    try:
+        data_dir, lock_fd, live, archive = await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        # The worker cannot be interrupted: let it finish, then give the folder back.
+        opening.add_done_callback(lambda f: _abandon(f, executor))
+        raise
+    except BaseException:
+        executor.shutdown(wait=False)
+        raise
+    return TinyStore(data_dir, lock_fd, live, archive, executor, clock or SystemClock())
