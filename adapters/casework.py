@@ -28,7 +28,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine
-from datetime import date
+from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,7 +38,8 @@ from bot import records, retention
 from bot.config import Settings
 from bot.errors import ConfigError, ReportBotError, StorageError, error_reference, log_bug
 from bot.lifecycle import STATUS_LABELS, InvalidMove, note
-from bot.model import Case, CaseStatus
+from bot.model import Audience, Case, CaseCard, CaseStatus, OutboxItem
+from bot.outbox import outbox_item
 from bot.records import CaseworkError
 from bot.stats import compute_stats, format_stats
 from bot.views import case_line
@@ -196,7 +197,8 @@ def _schedule(settings: Settings) -> dict[str, int]:
 
 
 async def cases_command(args: argparse.Namespace, settings: Settings) -> int:
-    async with runtime_for(settings) as runtime:
+    reading = args.cases_action in (None, "show")
+    async with runtime_for(settings, read_only=reading) as runtime:
         action = args.cases_action
         if action is None:
             return await _list(runtime, args.all)
@@ -235,7 +237,7 @@ _NO_OPEN = "There are no open cases. (reportbot cases --all lists ended ones too
 
 
 async def export_command(args: argparse.Namespace, settings: Settings) -> int:
-    async with runtime_for(settings) as runtime:
+    async with runtime_for(settings, read_only=True) as runtime:
         if args.case:
             case = await _case(runtime, args.case)
             html = records.case_html(case, runtime.facts, runtime.clock.now())
@@ -254,13 +256,20 @@ def _progress(done: int, total: int) -> None:
 
 
 async def stats_command(args: argparse.Namespace, settings: Settings) -> int:
-    async with runtime_for(settings) as runtime:
+    async with runtime_for(settings, read_only=True) as runtime:
         found = await runtime.store.cases()
     if len(found) > PROGRESS_FROM:
         print(f"{len(found)} cases: this may take a moment.", file=sys.stderr)
     stats = compute_stats(found, _progress if len(found) > PROGRESS_FROM else None)
     print(format_stats(stats), end="")
     return 0
+
+
+def scrub_post(tomb: Case, now: datetime) -> OutboxItem:
+    """The leadership post of a deleted case is overwritten with a content-free line."""
+    card = CaseCard(tomb.reference, update=True)
+    item_id = f"case:{tomb.reference}:deleted"
+    return outbox_item(tomb.reporter, Audience.LEADERSHIP, {}, card, item_id, now, tomb.reference)
 
 
 # --- retention ---------------------------------------------------------------------------------
@@ -277,9 +286,9 @@ async def retention_command(args: argparse.Namespace, settings: Settings) -> int
         if action == "keep":
             return await _keep(runtime, case, args.until, args.reason, who)
         retention.check_deletion(case, args.reason, confirm=args.confirm, force=args.force)
-        await runtime.store.delete_case(
-            case.reference, retention.tombstone(case, who, now, args.reason)
-        )
+        tomb = retention.tombstone(case, who, now, args.reason)
+        await runtime.store.delete_case(case.reference, tomb)
+        await runtime.store.enqueue([scrub_post(tomb, now)])
         print(
             f"Deleted {case.reference}. Kept: its reference, the date it was reported, and this "
             f"deletion ({who}, {records.uk(now)}, “{args.reason.strip()}”)."
@@ -327,7 +336,7 @@ async def _keep(runtime: Runtime, case: Case, until: str, reason: str, who: str)
 
 
 async def sar_command(args: argparse.Namespace, settings: Settings) -> int:
-    async with runtime_for(settings) as runtime:
+    async with runtime_for(settings, read_only=True) as runtime:
         found = await runtime.store.cases()
         now = runtime.clock.now()
     held = records.subject_access(found, args.name)

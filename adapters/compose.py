@@ -10,8 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from storage.tinydb_store import open_store
-
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.delivery import Courier
@@ -20,6 +18,7 @@ from bot.facts import Facts
 from bot.model import Platform
 from bot.ports import Clock, Sender, Store
 from bot.reminders import Reminders
+from storage.tinydb_store import open_store
 
 
 @dataclass
@@ -73,8 +72,11 @@ def build_runtime(settings: Settings, store: Store, clock: Clock | None = None) 
 
 
 @asynccontextmanager
-async def runtime_for(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Runtime]:
-    store = await open_store(settings.data_dir)
+async def runtime_for(
+    settings: Settings, clock: Clock | None = None, *, read_only: bool = False
+) -> AsyncIterator[Runtime]:
+    """Open the data folder and wire the bot; `read_only` works beside a running server."""
+    store = await open_store(settings.data_dir, read_only=read_only)
     runtime = build_runtime(settings, store, clock)
     try:
         yield runtime

@@ -68,7 +68,12 @@ class Store(Protocol):
     async def cases(self, *, open_only: bool = False, reporter: str = "") -> list[Case]: ...
 
     async def delete_case(self, reference: str, tombstone: Case) -> None:
-        """Replace a case by a content-free tombstone (a reviewed, recorded deletion)."""
+        """Replace a case by a content-free tombstone (a reviewed, recorded deletion).
+
+        Also drops its pending outbox items and the meta kept for it (keys ending `:REF`),
+        except the content-free post receipts (`post:PLATFORM:REF`), so the leadership post
+        can still be found and scrubbed.
+        """
         ...
 
     # -- small facts adapters keep: Teams conversation references, ids of posts to update -------

@@ -206,11 +206,19 @@ class LiveFile:
         return number
 
     def forget_case(self, reference: str, now: datetime) -> None:
-        """Drop pending messages about a deleted case and the meta kept for it."""
+        """Drop pending messages about a deleted case and the meta kept for it.
+
+        Post receipts (`post:…`) stay: they hold no content, and the deleted case's leadership
+        post must still be found to be scrubbed.
+        """
         suffix = f":{reference}"
+
+        def forgettable(key: object) -> bool:
+            return str(key).endswith(suffix) and not str(key).startswith("post:")
+
         with self._writing(now):
             get_table(self.db, OUTBOX).remove(where("case_reference") == reference)
-            get_table(self.db, META).remove(lambda d: str(d["key"]).endswith(suffix))
+            get_table(self.db, META).remove(where("key").test(forgettable))
 
     def put_meta(self, key: str, value: JSON, now: datetime) -> None:
         with self._writing(now):

@@ -105,7 +105,11 @@ class MemoryStore:
         self._outbox = {
             k: v for k, v in self._outbox.items() if v.get("case_reference") != reference
         }
-        self._meta = {k: v for k, v in self._meta.items() if not k.endswith(f":{reference}")}
+        self._meta = {
+            k: v
+            for k, v in self._meta.items()
+            if k.startswith("post:") or not k.endswith(f":{reference}")
+        }
 
     async def get_meta(self, key: str) -> JSON | None:
         value = self._meta.get(key)

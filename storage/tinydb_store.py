@@ -60,6 +60,12 @@ def _make_private_dir(path: Path) -> None:
     os.chmod(path, DIR_MODE)  # mkdir's mode is filtered by the umask; set it exactly
 
 
+READ_ONLY = (
+    "The data folder is open read-only because the bot is running; update cases from the "
+    "leadership channel, or stop the bot first."
+)
+
+
 def _take_lock(data_dir: Path) -> int:
     """Hold an exclusive flock on data_dir/.lock: a second process must not write here."""
     path = data_dir / LOCK_FILE
@@ -81,6 +87,8 @@ def _take_lock(data_dir: Path) -> int:
 
 
 def _release_lock(fd: int) -> None:
+    if fd < 0:  # a read-only store holds no lock
+        return
     try:
         fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
@@ -123,6 +131,8 @@ class TinyStore:
         async with self._lock:
             if self._closed:
                 raise StorageError("The store is closed.")
+            if self._lock_fd < 0:
+                raise StorageError(READ_ONLY)
             return await asyncio.get_running_loop().run_in_executor(self._executor, job)
 
     # -- conversations and deliveries ----------------------------------------------------------
@@ -262,16 +272,24 @@ def _assign_seqs(items: Sequence[OutboxItem], seqs: Sequence[int | None]) -> Non
             item.seq = seq
 
 
-def _open_files(data_dir: Path) -> tuple[Path, int, LiveFile, Archive]:
-    """Runs on the worker: lock the folder, then load and check every file."""
+def _open_files(data_dir: Path, read_only: bool) -> tuple[Path, int, LiveFile, Archive]:
+    """Runs on the worker: lock the folder, then load and check every file.
+
+    A reader takes no lock and touches nothing: every write is an atomic replace, so it sees
+    whole files even while the server is writing.
+    """
     data_dir = data_dir.absolute()  # error messages name the full path
-    _make_private_dir(data_dir)
-    lock_fd = _take_lock(data_dir)
+    if read_only and not data_dir.is_dir():
+        raise StorageError(f"There is no data folder at {data_dir}.")
+    if not read_only:
+        _make_private_dir(data_dir)
+    lock_fd = -1 if read_only else _take_lock(data_dir)
     try:
         cases_dir = data_dir / CASES_DIR
-        _make_private_dir(cases_dir)
-        remove_stale_temps(data_dir)
-        remove_stale_temps(cases_dir)
+        if not read_only:
+            _make_private_dir(cases_dir)
+            remove_stale_temps(data_dir)
+            remove_stale_temps(cases_dir)
         live = LiveFile(data_dir / LIVE_FILE)
         live.load()
         archive = Archive(cases_dir)
@@ -290,14 +308,16 @@ def _abandon(
     executor.shutdown(wait=False)
 
 
-async def open_store(data_dir: Path, *, clock: Clock | None = None) -> TinyStore:
+async def open_store(
+    data_dir: Path, *, clock: Clock | None = None, read_only: bool = False
+) -> TinyStore:
     """Open (or create, 0700) the data folder and load it.
 
     Raises `UnreadableDataError` for a damaged file (left untouched) and `StorageError` if the
     folder cannot be used or another process is using it.
     """
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reportbot-store")
-    opening = asyncio.get_running_loop().run_in_executor(executor, _open_files, data_dir)
+    opening = asyncio.get_running_loop().run_in_executor(executor, _open_files, data_dir, read_only)
     try:
         data_dir, lock_fd, live, archive = await asyncio.shield(opening)
     except asyncio.CancelledError:

@@ -338,9 +338,10 @@ async def test_delete_leaves_tombstone_and_drops_what_refers_to_it(store: Store)
             make_item("plain"),
         ]
     )
-    await store.put_meta("post:TT-2026-0001", {"ts": "1"})
-    await store.put_meta("post:TT-2026-00011", {"ts": "2"})  # same ending, other reference
-    await store.put_meta("post:TT-2026-0011", {"ts": "3"})
+    await store.put_meta("post:slack:TT-2026-0001", {"ts": "1"})  # kept: to scrub the post
+    await store.put_meta("reminder:48h:TT-2026-0001", {"at": "x"})
+    await store.put_meta("reminder:48h:TT-2026-00011", {"at": "y"})  # same ending, other ref
+    await store.put_meta("reminder:48h:TT-2026-0011", {"at": "z"})
 
     await store.delete_case("TT-2026-0001", tombstone_of(case))
 
@@ -350,9 +351,10 @@ async def test_delete_leaves_tombstone_and_drops_what_refers_to_it(store: Store)
     assert await store.cases(open_only=True) != []
     assert [c.reference for c in await store.cases(open_only=True)] == ["TT-2026-0011"]
     assert await ids_due(store) == ["card-11", "plain"]
-    assert await store.get_meta("post:TT-2026-0001") is None
-    assert await store.get_meta("post:TT-2026-00011") == {"ts": "2"}
-    assert await store.get_meta("post:TT-2026-0011") == {"ts": "3"}
+    assert await store.get_meta("reminder:48h:TT-2026-0001") is None
+    assert await store.get_meta("post:slack:TT-2026-0001") == {"ts": "1"}
+    assert await store.get_meta("reminder:48h:TT-2026-00011") == {"at": "y"}
+    assert await store.get_meta("reminder:48h:TT-2026-0011") == {"at": "z"}
 
 
 async def test_meta_round_trip_and_copies(store: Store) -> None:

@@ -60,8 +60,11 @@ class LeadershipPosts:
 
     async def _deliver(self, item: OutboxItem, card: CaseCard) -> JSON | None:
         case = await self.runtime.store.case(card.reference)
-        if case is None or case.status == CaseStatus.DELETED:
+        if case is None:
             return None  # nothing left to show
+        if case.status == CaseStatus.DELETED:
+            await self._scrub(card.reference)
+            return None
         now = self.runtime.clock.now()
         view = case_view(case, self.runtime.facts, now)
         if card.alert_only or not await self.directory.channel_is_private():
@@ -72,6 +75,26 @@ class LeadershipPosts:
             await self._update(item, card.reference, message)
             return None
         return await self._post(item, message)
+
+    async def _scrub(self, reference: str) -> None:
+        """Overwrite a deleted case's post so its details leave the channel too."""
+        receipt = await self.runtime.store.get_meta(receipt_key(reference))
+        if not (receipt and receipt.get("channel") and receipt.get("ts")):
+            return
+        text = f"Case {reference} was deleted under the school's retention schedule."
+        try:
+            async with slack_errors("chat.update", self.timeout):
+                await self.client.chat_update(
+                    channel=str(receipt["channel"]),
+                    ts=str(receipt["ts"]),
+                    text=text,
+                    blocks=[{"type": "section", "text": render.plain(text)}],
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+        except SlackRefused as e:
+            if e.code != "message_not_found":
+                raise
 
     async def _update(self, item: OutboxItem, reference: str, message: render.Message) -> None:
         receipt = await self.runtime.store.get_meta(receipt_key(reference))
