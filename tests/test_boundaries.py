@@ -23,7 +23,9 @@ def test_bot_modules_do_not_import_platforms_or_storage() -> None:
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
             offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in FORBIDDEN]
-            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in ("adapters", "storage")]
+            offenders += [
+                f"{path.name}: {n}" for n in names if n.split(".")[0] in ("adapters", "storage")
+            ]
     assert offenders == []
 
 
