@@ -350,10 +350,15 @@ class Engine:
         case = await self.store.case_for_conversation(conv.id)
         if case is None:
             case = await self._new_case(conv, now)
-            original = await self._duplicate_of(case)
-            if original:
-                await self._link_duplicate(case, original, now)
-            await self.store.save_case(case)
+            found = await self._duplicate_of(case)
+            if found:
+                async with self.desk.case_lock(found.reference):
+                    original = await self.store.case(found.reference)  # fresh, under the lock
+                    if original and original.is_open:
+                        await self._link_duplicate(case, original, now)
+                    await self.store.save_case(case)
+            else:
+                await self.store.save_case(case)
         handler = ""
         if case.duplicate_of:
             original = await self.store.case(case.duplicate_of)

@@ -11,7 +11,9 @@ here and written to the case history; a refusal changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -61,22 +63,31 @@ class LeaderDesk:
     def __init__(self, store: Store, facts: Facts) -> None:
         self.store = store
         self.facts = facts
+        self._case_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     async def press(self, turn: Turn, now: datetime) -> DeskResult:
         """A status button: action `case:VERB:REF`."""
         parts = (turn.action or "").split(":", 2)
         verb, ref = (parts[1], parts[2]) if len(parts) == 3 else ("", "")
-        return await self._move(turn, verb, ref, turn.text.strip(), now, from_button=True)
+        async with self.case_lock(ref):
+            return await self._move(turn, verb, ref, turn.text.strip(), now, from_button=True)
 
     async def command(self, turn: Turn, now: datetime) -> DeskResult:
         match = COMMAND.match(turn.text)
         assert match, "call is_case_command first"
         verb, ref, rest = match.group(1).lower(), match.group(2).upper(), match.group(3).strip()
-        if verb == "show":
-            return await self._show(turn, ref, now)
-        if verb == "note":
-            return await self._note(turn, ref, rest, now)
-        return await self._move(turn, verb, ref, rest, now, from_button=False)
+        async with self.case_lock(ref):
+            if verb == "show":
+                return await self._show(turn, ref, now)
+            if verb == "note":
+                return await self._note(turn, ref, rest, now)
+            return await self._move(turn, verb, ref, rest, now, from_button=False)
+
+    def case_lock(self, reference: str) -> asyncio.Lock:
+        """One change to a case at a time: two leaders pressing at once must not lose one."""
+        return self._case_locks.setdefault(reference.upper(), asyncio.Lock())
 
     async def listing(self, turn: Turn, mine: bool) -> Reply:
         if mine:

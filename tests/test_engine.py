@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -13,6 +14,7 @@ from bot.delivery import Courier
 from bot.engine import Engine
 from bot.model import (
     Audience,
+    Case,
     CaseCard,
     CaseList,
     CaseStatus,
@@ -399,3 +401,28 @@ async def test_a_press_on_an_earlier_question_is_not_taken_as_an_answer() -> Non
     assert question(replies).step == "harm"
     conv = await bot.store.conversation(STAFF.key)
     assert conv is not None and conv.answers["links"] != []
+
+
+class YieldingStore(MemoryStore):
+    """Reads and writes that give way to other tasks, as a disk store's do."""
+
+    async def case(self, reference: str) -> Case | None:
+        await asyncio.sleep(0.001)
+        return await super().case(reference)
+
+    async def save_case(self, case: Case) -> None:
+        await asyncio.sleep(0.001)
+        await super().save_case(case)
+
+
+async def test_two_leaders_pressing_at_once_both_land_in_the_history() -> None:
+    bot = Bot(YieldingStore())
+    await bot.report()
+    other_lead = Person(Platform.SLACK, "T1", "U8", name="Deputy")
+    await asyncio.gather(
+        bot.say(person=LEAD, action="case:assign:TT-2026-0001", is_leader=True),
+        bot.say("note TT-2026-0001 called POSH", person=other_lead, is_leader=True),
+    )
+    case = await bot.store.case("TT-2026-0001")
+    assert case is not None
+    assert {h.action for h in case.history} >= {"reported", "assigned", "note"}
