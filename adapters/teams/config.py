@@ -1,0 +1,143 @@
+"""Teams settings, read from the environment under the Bot Framework's usual names.
+
+    MicrosoftAppId         the Azure Bot's app (client) id; empty = Teams off
+    MicrosoftAppPassword   its client secret (not for UserAssignedMSI)
+    MicrosoftAppType       SingleTenant | MultiTenant | UserAssignedMSI (default MultiTenant)
+    MicrosoftAppTenantId   the school's tenant id (SingleTenant and UserAssignedMSI)
+    REPORTBOT_TEAMS_TENANTS   optional: comma-separated tenant ids allowed to use the bot
+    REPORTBOT_TEAMS_DEV       1 = run with no app id, authentication OFF (local testing only)
+    REPORTBOT_TEAMS_TIMEOUT   seconds to wait for the Bot Connector (default 15)
+
+Every problem raises `ConfigError` naming the variable, so start-up stops with a clear line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot.errors import ConfigError
+
+AppType = Literal["SingleTenant", "MultiTenant", "UserAssignedMSI"]
+APP_TYPES: dict[str, AppType] = {
+    "singletenant": "SingleTenant",
+    "multitenant": "MultiTenant",
+    "userassignedmsi": "UserAssignedMSI",
+}
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class TeamsConfig:
+    app_id: str
+    password: str = field(default="", repr=False)
+    app_type: AppType = "MultiTenant"
+    tenant_id: str = ""
+    dev_mode: bool = False
+    allowed_tenants: frozenset[str] = frozenset()
+    timeout: float = 15.0
+
+    @property
+    def authenticated(self) -> bool:
+        """False only in development mode: then anyone who can reach the port is trusted."""
+        return bool(self.app_id)
+
+    def allows(self, tenant: str) -> bool:
+        return not self.allowed_tenants or tenant.lower() in self.allowed_tenants
+
+    def sdk_settings(self) -> SdkSettings:
+        return SdkSettings(self.app_id, self.password, self.app_type, self.tenant_id)
+
+
+@dataclass(frozen=True)
+class SdkSettings:
+    """The attribute names botbuilder's ConfigurationBotFrameworkAuthentication reads."""
+
+    APP_ID: str
+    APP_PASSWORD: str = field(repr=False)
+    APP_TYPE: str
+    APP_TENANTID: str
+
+
+def load_teams_config(env: Mapping[str, str]) -> TeamsConfig | None:
+    """The Teams settings, or None when Teams is not configured (no app id, no dev mode)."""
+    app_id = env.get("MicrosoftAppId", "").strip()
+    dev_mode = _flag(env, "REPORTBOT_TEAMS_DEV")
+    password = env.get("MicrosoftAppPassword", "").strip()
+    if not app_id:
+        if password:
+            raise ConfigError("MicrosoftAppPassword is set but MicrosoftAppId is empty: set both")
+        if not dev_mode:
+            return None
+        return TeamsConfig("", dev_mode=True, allowed_tenants=_tenants(env), timeout=_timeout(env))
+    _guid(app_id, "MicrosoftAppId")
+    app_type = _app_type(env)
+    tenant_id = env.get("MicrosoftAppTenantId", "").strip()
+    if tenant_id:
+        _guid(tenant_id, "MicrosoftAppTenantId")
+    if app_type in ("SingleTenant", "UserAssignedMSI") and not tenant_id:
+        raise ConfigError(f"MicrosoftAppTenantId is required when MicrosoftAppType={app_type}")
+    if app_type != "UserAssignedMSI" and not password:
+        raise ConfigError(
+            f"MicrosoftAppPassword is required when MicrosoftAppType={app_type} "
+            "(the Azure Bot's client secret)"
+        )
+    return TeamsConfig(
+        app_id, password, app_type, tenant_id, dev_mode, _tenants(env), _timeout(env)
+    )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be 1 or 0, not {value!r}")
+
+
+def _guid(value: str, name: str) -> None:
+    if not _GUID.match(value):
+        raise ConfigError(
+            f"{name} must be a GUID such as 00000000-0000-0000-0000-000000000000 "
+            "(copy it from the Azure portal)"
+        )
+
+
+def _app_type(env: Mapping[str, str]) -> AppType:
+    raw = env.get("MicrosoftAppType", "").strip() or "MultiTenant"
+    app_type = APP_TYPES.get(raw.lower())
+    if app_type is None:
+        raise ConfigError(
+            f"MicrosoftAppType must be SingleTenant, MultiTenant or UserAssignedMSI, not {raw!r}"
+        )
+    return app_type
+
+
+def _tenants(env: Mapping[str, str]) -> frozenset[str]:
+    raw = env.get("REPORTBOT_TEAMS_TENANTS", "")
+    tenants = [t.strip() for t in raw.split(",") if t.strip()]
+    for tenant in tenants:
+        if not _GUID.match(tenant):
+            raise ConfigError(
+                f"REPORTBOT_TEAMS_TENANTS must be comma-separated tenant ids (GUIDs); "
+                f"{tenant!r} is not one"
+            )
+    return frozenset(t.lower() for t in tenants)
+
+
+def _timeout(env: Mapping[str, str]) -> float:
+    raw = env.get("REPORTBOT_TEAMS_TIMEOUT", "").strip()
+    if not raw:
+        return 15.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 300:
+        raise ConfigError(f"REPORTBOT_TEAMS_TIMEOUT must be a number of seconds, not {raw!r}")
+    return value

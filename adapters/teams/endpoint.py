@@ -1,0 +1,128 @@
+"""`POST /api/messages`: check the request, authenticate it, then hand it to the bot.
+
+Bad input is answered 400/415, never 500; an activity without a valid token 401, before the bot
+sees it; an activity from a tenant outside REPORTBOT_TEAMS_TENANTS 403. In development mode
+(no app id, no authentication) only a Bot Connector on this machine is answered, so a forged
+activity cannot make the bot write to someone else's server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from ipaddress import ip_address
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from botbuilder.core import serializer_helper
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity
+
+from adapters.teams.bot import TeamsBot
+from adapters.teams.config import TeamsConfig
+from adapters.teams.connectors import CachingAuthentication
+from adapters.teams.translate import tenant_of
+from bot.errors import error_reference, log_bug
+
+log = logging.getLogger(__name__)
+
+_ACCOUNTS = ("from", "recipient", "conversation")
+_STRINGS = ("type", "id", "text", "serviceUrl", "channelId", "action", "replyToId")
+
+
+class Endpoint:
+    def __init__(
+        self,
+        adapter: CloudAdapter,
+        auth: CachingAuthentication,
+        bot: TeamsBot,
+        config: TeamsConfig,
+    ) -> None:
+        self.adapter = adapter
+        self.auth = auth
+        self.bot = bot
+        self.config = config
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if request.content_type != "application/json":
+            return _status(415, "expected application/json")
+        body = _parse(await request.read())
+        if body is None:
+            return _status(400, "the body is not a Bot Framework activity")
+        try:
+            activity = Activity().deserialize(body)
+        except Exception:
+            return _status(400, "the body is not a Bot Framework activity")
+        if not self.config.authenticated and not _loopback(activity.service_url):
+            log.warning("development mode: refused an activity from a non-local serviceUrl")
+            return _status(403, "development mode answers a local Bot Connector only")
+        return await self._process(request, activity)
+
+    async def _process(self, request: web.Request, activity: Activity) -> web.Response:
+        header = request.headers.get("Authorization", "")
+        try:
+            result = await self.auth.authenticate_request(activity, header)
+        except PermissionError:  # an OSError, but it means "no valid token"
+            return _unauthorized(activity)
+        except (OSError, TimeoutError):  # could not fetch signing keys: let Teams retry
+            return _status(503, "authentication is unavailable")
+        except Exception:  # malformed, expired or forged token
+            return _unauthorized(activity)
+        tenant = tenant_of(activity)
+        if not self.config.allows(tenant):
+            log.warning("refused an activity from tenant %s (REPORTBOT_TEAMS_TENANTS)", tenant)
+            return _status(403, "this tenant may not use the bot")
+        try:
+            invoke = await self.adapter.process_activity(result, activity, self.bot.on_turn)
+        except Exception as e:
+            code = error_reference()
+            log_bug(log, code, e)
+            return _status(500, f"internal error {code}")
+        if invoke is not None:
+            return web.json_response(serializer_helper(invoke.body), status=invoke.status)
+        return web.Response(status=200)
+
+
+def _parse(raw: bytes) -> dict[str, Any] | None:
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return body if _shaped(body) else None
+
+
+def _shaped(body: Any) -> bool:
+    """What every Teams activity has, with the types the bot reads them as."""
+    if not isinstance(body, dict) or not body.get("type") or not body.get("serviceUrl"):
+        return False
+    if any(k in body and not isinstance(body[k], str) for k in _STRINGS):
+        return False
+    for key in _ACCOUNTS:
+        account = body.get(key)
+        if not isinstance(account, dict) or not isinstance(account.get("id"), str):
+            return False
+        if not account["id"]:
+            return False
+    data = body.get("channelData")
+    return data is None or isinstance(data, dict)
+
+
+def _loopback(url: str | None) -> bool:
+    host = urlsplit(url or "").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _unauthorized(activity: Activity) -> web.Response:
+    # Neither the token nor the activity's content is logged.
+    log.warning("refused an unauthenticated %s activity", activity.type or "unknown")
+    return _status(401, "unauthorized")
+
+
+def _status(status: int, reason: str) -> web.Response:
+    return web.json_response({"error": reason}, status=status)

@@ -1,0 +1,121 @@
+"""Where the bot can write: Teams conversation references, persisted in the store's meta.
+
+A reference is what a proactive message needs (service URL, conversation, bot). They are kept
+small – no names, no activity ids – and written only when they change, because meta lives in
+the store's small file that is rewritten on every message.
+
+    teams:conversation:<conversation id>   every chat or channel thread the bot answers in
+    teams:leadership:<tenant id>           the channel that receives new cases, and its team
+    teams:team:<team key>                  how many times the bot was removed from a team
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from botbuilder.schema import Activity, ConversationReference
+
+from adapters.teams.translate import TeamChannel, short_key, tenant_of
+from bot.model import JSON
+from bot.ports import Store
+
+
+def conversation_key(conversation_id: str) -> str:
+    return f"teams:conversation:{conversation_id}"
+
+
+def leadership_key(tenant: str) -> str:
+    return f"teams:leadership:{tenant}"
+
+
+def team_key(team_id: str) -> str:
+    return f"teams:team:{short_key(team_id)}"
+
+
+def reference_doc(activity: Activity, conversation_id: str | None = None) -> JSON:
+    """A proactive-message reference to the activity's conversation (or another one in it)."""
+    conversation = activity.conversation
+    doc: JSON = {
+        "channelId": activity.channel_id or "msteams",
+        "serviceUrl": activity.service_url,
+        "conversation": {
+            "id": conversation_id or conversation.id,
+            "conversationType": conversation.conversation_type,
+            "tenantId": tenant_of(activity),
+        },
+        "bot": {"id": activity.recipient.id, "name": activity.recipient.name or ""},
+    }
+    if activity.from_property is not None and activity.from_property.id:
+        doc["user"] = {"id": activity.from_property.id}
+    return doc
+
+
+def to_reference(doc: JSON) -> ConversationReference:
+    reference = ConversationReference().deserialize(doc)
+    # botbuilder maps tenant_id to "tenantID"; Teams sends and expects "tenantId".
+    reference.conversation.tenant_id = doc["conversation"].get("tenantId") or None
+    return reference
+
+
+async def remember(store: Store, activity: Activity, conversation_id: str | None = None) -> str:
+    """Persist the reference to reply in this conversation; returns the conversation id."""
+    doc = reference_doc(activity, conversation_id)
+    key_id = str(doc["conversation"]["id"])
+    if await store.get_meta(conversation_key(key_id)) != doc:
+        await store.put_meta(conversation_key(key_id), doc)
+    return key_id
+
+
+async def reference_for(store: Store, conversation_id: str) -> JSON | None:
+    return await store.get_meta(conversation_key(conversation_id))
+
+
+@dataclass(frozen=True)
+class Leadership:
+    """The channel that receives new cases; its team's members may act on them."""
+
+    reference: JSON
+    team_id: str
+    channel_id: str
+    team_name: str = ""
+
+    @property
+    def service_url(self) -> str:
+        return str(self.reference["serviceUrl"])
+
+    def to_doc(self) -> JSON:
+        return {
+            "reference": self.reference,
+            "team_id": self.team_id,
+            "channel_id": self.channel_id,
+            "team_name": self.team_name,
+        }
+
+
+def leadership_from(activity: Activity, place: TeamChannel) -> Leadership:
+    # The channel's own id (no ";messageid="): posts there start new threads.
+    reference = reference_doc(activity, place.channel_id)
+    reference["conversation"]["conversationType"] = "channel"
+    reference.pop("user", None)
+    return Leadership(reference, place.team_id, place.channel_id, place.team_name)
+
+
+async def leadership(store: Store, tenant: str) -> Leadership | None:
+    doc = await store.get_meta(leadership_key(tenant))
+    if not doc or not doc.get("reference"):
+        return None
+    return Leadership(doc["reference"], doc["team_id"], doc["channel_id"], doc.get("team_name", ""))
+
+
+async def set_leadership(store: Store, tenant: str, chosen: Leadership | None) -> None:
+    await store.put_meta(leadership_key(tenant), chosen.to_doc() if chosen else {})
+
+
+async def team_generation(store: Store, team_id: str) -> int:
+    doc = await store.get_meta(team_key(team_id)) or {}
+    return int(doc.get("generation", 0))
+
+
+async def bump_team_generation(store: Store, team_id: str) -> None:
+    generation = await team_generation(store, team_id)
+    await store.put_meta(team_key(team_id), {"generation": generation + 1})

@@ -1,0 +1,138 @@
+"""Nothing lost, nothing twice: outages, redeliveries and restarts against the stand-in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from teams_fakes import (
+    LEADER,
+    LEADS_CHANNEL,
+    PERSONAL_CHAT,
+    REPORTER_KEY,
+    START,
+    TEAM,
+    TIKTOK_LINK,
+    TeamsHarness,
+    answer_until,
+    button,
+    channel_message,
+    complete_report,
+    connector_stand_in,
+    harness,
+    personal_message,
+    texts,
+)
+
+from bot.clock import FakeClock
+from bot.model import CaseStatus
+
+
+def _case_cards(h: TeamsHarness) -> list[str]:
+    return [
+        texts(c.card)
+        for c in h.connector.posts_to(LEADS_CHANNEL)
+        if "TikTok report TT-" in texts(c.card)
+    ]
+
+
+async def test_a_connector_outage_delays_the_channel_card_and_it_arrives_exactly_once() -> None:
+    async with harness() as h:
+        await h.install()
+        await answer_until(h, "summary")  # then submit during an outage
+        h.connector.fail(500)
+        h.connector.fail(429, headers={"Retry-After": "7"})
+        h.connector.hang()
+        h.connector.fail(502, times=3)
+
+        await h.press(button(h.chat_cards()[-1], "submit"))
+        for _ in range(8):  # time passes; the courier keeps trying
+            h.clock.advance(seconds=30)
+            await h.deliver()
+
+        assert len(_case_cards(h)) == 1
+        handoffs = [c for c in h.chat_cards() if "0344 381 4772" in texts(c)]
+        assert len(handoffs) == 1
+        assert any(c.method == "FAILED" for c in h.connector.calls)
+        assert await h.runtime.store.due(h.courier.platform, h.clock.now()) == []
+
+
+async def test_retry_after_is_honoured() -> None:
+    async with harness() as h:
+        h.connector.fail(429, headers={"Retry-After": "7"})
+        await h.say("report")
+        intro = "I'll help you report"
+        assert not any(intro in texts(c) for c in h.chat_cards())
+        h.clock.advance(seconds=6)
+        await h.deliver()
+        assert not any(intro in texts(c) for c in h.chat_cards())
+        h.clock.advance(seconds=1)
+        await h.deliver()
+        assert sum(intro in texts(c) for c in h.chat_cards()) == 1
+
+
+async def test_a_refused_chat_message_is_not_retried() -> None:
+    async with harness() as h:
+        h.connector.fail(403)  # e.g. the person blocked the bot
+        await h.say("report")
+        for _ in range(3):
+            h.clock.advance(hours=1)
+            await h.deliver()
+        assert [c.method for c in h.connector.calls] == ["FAILED", "POST"]
+        assert await h.runtime.store.due(h.courier.platform, h.clock.now()) == []
+
+
+async def test_a_redelivered_message_is_answered_once() -> None:
+    async with harness() as h:
+        first = personal_message(h.service_url, "report", activity_id="1485983408511")
+        assert await h.send(first) == 200
+        assert await h.send(first) == 200
+        await h.deliver()
+        assert len(h.chat_cards()) == 2  # one introduction, one question
+        link = personal_message(h.service_url, TIKTOK_LINK, activity_id="1485983408512")
+        for _ in range(3):
+            await h.send(link)
+        await h.deliver()
+        conversation = await h.runtime.store.conversation(REPORTER_KEY)
+        assert conversation is not None and len(conversation.answers["links"]) == 1
+
+
+async def test_a_redelivered_press_changes_the_case_and_the_card_once() -> None:
+    async with harness() as h:
+        h.connector.members.add((TEAM["id"], LEADER["id"]))
+        await h.install()
+        reference = await complete_report(h)
+        card = h.connector.posts_to(LEADS_CHANNEL)[-1].card
+        press = channel_message(
+            h.service_url, value=button(card, f"case:assign:{reference}"), activity_id="17001"
+        )
+        for _ in range(3):
+            assert await h.send(press) == 200
+        await h.deliver()
+        assert len(h.connector.updates) == 1
+        case = await h.runtime.store.case(reference)
+        assert case is not None and [e.action for e in case.history].count("assigned") == 1
+
+
+async def test_the_leadership_channel_survives_a_restart(tmp_path: Path) -> None:
+    clock = FakeClock(START)
+    async with connector_stand_in() as stand_in:
+        async with harness(data_dir=tmp_path, connector=stand_in, clock=clock) as first:
+            await first.install()
+        async with harness(data_dir=tmp_path, connector=stand_in, clock=clock) as second:
+            reference = await complete_report(second)
+            assert len(_case_cards(second)) == 1
+            assert f"TikTok report {reference}" in _case_cards(second)[0]
+            case = await second.runtime.store.case(reference)
+            assert case is not None and case.status == CaseStatus.REPORTED_IN_APP
+
+
+async def test_replies_owed_before_a_restart_are_sent_after_it(tmp_path: Path) -> None:
+    clock = FakeClock(START)
+    async with connector_stand_in() as stand_in:
+        async with harness(data_dir=tmp_path, connector=stand_in, clock=clock) as first:
+            stand_in[0].fail(503)
+            await first.say("report")
+        async with harness(data_dir=tmp_path, connector=stand_in, clock=clock) as second:
+            clock.advance(minutes=10)
+            await second.deliver()
+            assert [c.conversation for c in second.connector.posts] == [PERSONAL_CHAT] * 2
