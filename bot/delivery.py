@@ -63,14 +63,16 @@ class Courier:
     async def _drain(self) -> int:
         sent = 0
         blocked: set[str] = set()
-        for item in await self.store.due(self.platform, self.clock.now()):
+        now = self.clock.now()
+        for item in await self.store.pending(self.platform):
             lane = _lane(item)
             if lane in blocked:
                 continue
-            if await self._deliver(item):
-                sent += 1
-            else:
+            # An earlier item waiting for its retry holds back the rest of its lane.
+            if (item.due_at is not None and item.due_at > now) or not await self._deliver(item):
                 blocked.add(lane)
+            else:
+                sent += 1
         return sent
 
     async def _run(self) -> None:

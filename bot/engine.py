@@ -174,6 +174,8 @@ class Engine:
     ) -> Outcome:
         if command == "help":
             return Outcome(None, [*notices, Notice(self._help()), Notice(_START_HINT)], [])
+        if turn.step and command != "start":
+            return Outcome(None, [*notices, Notice(_FINISHED)], [])
         if command in ("cancel", "back", "resume"):
             return Outcome(
                 None, [*notices, Notice("There's no report in progress. " + _START_HINT)], []
@@ -456,6 +458,7 @@ def _action_values(turn: Turn) -> tuple[str, ...]:
 _NO_CONV = Conversation("", Person(Platform.TERMINAL, "", ""), "", datetime.min, datetime.min)
 _START_HINT = "Type report to start a new report, or my reports to see yours."
 _STALE = "That button was on an earlier question, so I haven't used it. Here's where we are:"
+_FINISHED = "That report has already been sent or cancelled. Type report to start a new one."
 _CANCELLED = "Cancelled. Nothing was saved or sent. Type report whenever you want to start again."
 _THANKS = (
     "Thank you. Leadership have been told. Below is everything POSH needs: call them, or send "

@@ -29,6 +29,7 @@ from bot.model import (
     Notice,
     OutboxItem,
     Person,
+    Platform,
     Reply,
     Turn,
 )
@@ -96,7 +97,8 @@ class LeaderDesk:
             return CaseList("Your reports", refs, "You haven't made any reports yet.")
         if not turn.is_leader:
             return Notice(NOT_LEADER_VIEW, tone="warning")
-        refs = tuple(c.reference for c in await self.store.cases(open_only=True))
+        cases = await self.store.cases(open_only=True)
+        refs = tuple(c.reference for c in cases if in_scope(c, turn.person))
         return CaseList("Open cases", refs, "There are no open cases.")
 
     async def _move(
@@ -104,8 +106,8 @@ class LeaderDesk:
     ) -> DeskResult:
         if not turn.is_leader:
             return DeskResult([Notice(NOT_LEADER, tone="warning")])
-        case = await self.store.case(ref)
-        if case is None or case.status == CaseStatus.DELETED:
+        case = await self._find(ref, turn.person)
+        if case is None:
             return DeskResult([Notice(f"I can't find case {ref}.", tone="warning")])
         result = DeskResult()
         move = lifecycle.MOVES.get(verb)
@@ -126,8 +128,8 @@ class LeaderDesk:
     async def _note(self, turn: Turn, ref: str, text: str, now: datetime) -> DeskResult:
         if not turn.is_leader:
             return DeskResult([Notice(NOT_LEADER, tone="warning")])
-        case = await self.store.case(ref)
-        if case is None or case.status == CaseStatus.DELETED:
+        case = await self._find(ref, turn.person)
+        if case is None:
             return DeskResult([Notice(f"I can't find case {ref}.", tone="warning")])
         if not text:
             return DeskResult([Notice(f"What is the note? e.g. “note {ref} POSH called back”.")])
@@ -137,15 +139,22 @@ class LeaderDesk:
         return DeskResult([reply], [self._card_update(turn.person, case, now)])
 
     async def _show(self, turn: Turn, ref: str, now: datetime) -> DeskResult:
-        case = await self.store.case(ref)
-        mine = case is not None and case.reporter.key == turn.person.key
-        if case is None or case.status == CaseStatus.DELETED:
+        case = await self._find(ref, turn.person)
+        if case is None:
             return DeskResult([Notice(f"I can't find case {ref}.", tone="warning")])
+        mine = case.reporter.key == turn.person.key
         if not (turn.is_leader or mine):
             return DeskResult([Notice(NOT_LEADER_VIEW, tone="warning")])
         case.record(HistoryEntry(now, who(turn.person), "viewed"))
         await self.store.save_case(case)
         return DeskResult([CaseCard(ref), Notice(self.history_text(case), title="History")])
+
+    async def _find(self, reference: str, person: Person) -> Case | None:
+        """The case, if it exists, is not deleted, and belongs to the person's school."""
+        case = await self.store.case(reference)
+        if case is None or case.status == CaseStatus.DELETED or not in_scope(case, person):
+            return None
+        return case
 
     def history_text(self, case: Case) -> str:
         lines = []
@@ -166,6 +175,17 @@ class LeaderDesk:
             now,
             case.reference,
         )
+
+
+def in_scope(case: Case, person: Person) -> bool:
+    """A leader sees the cases of their own workspace (Slack team, Teams tenant) only.
+
+    The terminal operator holds the data folder itself, so sees every case in it.
+    """
+    if person.platform == Platform.TERMINAL:
+        return True
+    reporter = case.reporter
+    return reporter.platform == person.platform and reporter.workspace == person.workspace
 
 
 def who(person: Person) -> str:

@@ -171,6 +171,15 @@ class TinyStore:
         ]
         return sorted(ready, key=lambda i: i.seq)[:limit]
 
+    async def pending(self, platform: Platform, limit: int = 200) -> list[OutboxItem]:
+        docs = [
+            d
+            for d in self._live.view.outbox.values()
+            if d["platform"] == platform and not d.get("failed")
+        ]
+        docs.sort(key=lambda d: int(d.get("seq", 0)))
+        return [codec.outbox_from_dict(copy.deepcopy(d)) for d in docs[:limit]]
+
     async def next_due_at(self, platform: Platform) -> datetime | None:
         items = [codec.outbox_from_dict(d) for d in self._live.view.outbox.values()]
         times = [i.due_at or i.created_at for i in items if i.platform == platform and not i.failed]

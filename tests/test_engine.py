@@ -426,3 +426,15 @@ async def test_two_leaders_pressing_at_once_both_land_in_the_history() -> None:
     case = await bot.store.case("TT-2026-0001")
     assert case is not None
     assert {h.action for h in case.history} >= {"reported", "assigned", "note"}
+
+
+async def test_leaders_see_only_their_own_workspace() -> None:
+    bot = Bot()
+    await bot.report()
+    elsewhere = Person(Platform.SLACK, "T-OTHER", "U9", name="Other head")
+    listing = await bot.say("cases", person=elsewhere, is_leader=True)
+    assert CaseList("Open cases", (), "There are no open cases.") in listing
+    refused = await bot.say(person=elsewhere, action="case:close:TT-2026-0001", is_leader=True)
+    assert "can't find case TT-2026-0001" in texts(refused)
+    case = await bot.store.case("TT-2026-0001")
+    assert case is not None and case.is_open

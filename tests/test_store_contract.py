@@ -861,3 +861,20 @@ async def run_both(ops: list[tuple[Any, ...]], folder: Path) -> None:
 def test_both_stores_agree_on_random_operations(ops: list[tuple[Any, ...]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(run_both(ops, Path(tmp) / "data"))
+
+
+async def test_pending_lists_waiting_items_too_but_not_failed_or_other_platforms(
+    store: Store,
+) -> None:
+    later = NOW + timedelta(minutes=5)
+    await store.enqueue(
+        [
+            make_item("a"),
+            make_item("b", due_at=later),
+            make_item("c", failed="channel_not_found"),
+            make_item("d", platform=Platform.TEAMS),
+            make_item("e"),
+        ]
+    )
+    assert [i.id for i in await store.pending(Platform.SLACK)] == ["a", "b", "e"]
+    assert [i.id for i in await store.pending(Platform.SLACK, limit=1)] == ["a"]
