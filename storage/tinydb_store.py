@@ -78,7 +78,9 @@ def _take_lock(data_dir: Path) -> int:
     except BlockingIOError:
         os.close(fd)
         raise StorageError(
-            f"Another reportbot is already using {data_dir}; only one may use a data folder."
+            f"Another reportbot is already using {data_dir}; only one may change a data folder "
+            "at a time. If the bot is running, update cases from the leadership channel, or "
+            "stop the bot first (reading commands such as `reportbot cases` work beside it)."
         ) from None
     except OSError as exc:
         os.close(fd)
