@@ -11,6 +11,7 @@ import asyncio
 import getpass
 import sys
 import textwrap
+import threading
 from collections.abc import Callable
 from typing import TextIO
 
@@ -116,6 +117,35 @@ def _panel(title: str, text: str) -> str:
     return f"{rule}\n {title}\n{rule}\n{text}\n{rule}"
 
 
+class _LineReader:
+    """Reads lines on a daemon thread, so the event loop stays free and Ctrl-C exits at once.
+
+    (A thread from asyncio's default executor would be joined at exit, waiting for Enter.)
+    """
+
+    def __init__(self, read_line: Callable[[], str]) -> None:
+        self._read_line = read_line
+        self._loop = asyncio.get_running_loop()
+        self._lines: asyncio.Queue[str] = asyncio.Queue()
+        self._wanted = threading.Semaphore(0)
+        threading.Thread(target=self._pump, name="terminal-input", daemon=True).start()
+
+    def _pump(self) -> None:
+        while True:
+            self._wanted.acquire()  # read only when asked: piped input stays in the pipe
+            try:
+                line = self._read_line()
+            except (OSError, ValueError):
+                line = ""
+            self._loop.call_soon_threadsafe(self._lines.put_nowait, line)
+            if not line:
+                return
+
+    async def next(self) -> str:
+        self._wanted.release()
+        return await self._lines.get()
+
+
 def local_person() -> Person:
     user = getpass.getuser()
     return Person(Platform.TERMINAL, "local", user, name=user)
@@ -143,10 +173,11 @@ async def chat(
 
     await runtime.reminders.check()  # the operator is the leadership channel here
     await say(Turn(person, action="start", address={"tty": "local"}, is_leader=True))
+    lines = _LineReader(read_line)
     while True:
         out.write("> ")
         out.flush()
-        line = await asyncio.to_thread(read_line)
+        line = await lines.next()
         if not line:
             out.write(
                 "\n(end of input – your answers so far are saved; run it again to carry on)\n"

@@ -122,6 +122,8 @@ EVIDENCE_CHOICES = (
     Choice("not_yet", "Not yet"),
     Choice("cannot", "No – it has gone"),
 )
+NO_LINK = Choice("none", "No link – it has been deleted")
+DONE = Choice("done", "That's all")
 DATE_CHOICES = (Choice("today", "Today"), Choice("yesterday", "Yesterday"))
 
 
@@ -186,7 +188,9 @@ def free_text(answer: Answer, what: str) -> str:
 
 def accept_links(answer: Answer, facts: Facts) -> Accepted:
     held: list[JSON] = list(answer.conversation.answers.get(Step.LINKS) or [])
+    choices = (DONE,) if held else (NO_LINK,)
     word = (answer.values[0] if answer.values else answer.text).strip().lower()
+    word = _match_one(word, choices) or word  # "1" or a label means that button
     if word in ("none", "no link", "no"):
         return Accepted([])
     if word in ("done", "that's all", "thats all", "finished"):
@@ -207,7 +211,7 @@ def accept_links(answer: Answer, facts: Facts) -> Accepted:
 def choices_for(spec: StepSpec, conversation: Conversation) -> tuple[Choice, ...]:
     """A step's buttons; the links step offers "That's all" once it holds a link."""
     if spec.step == Step.LINKS and conversation.answers.get(Step.LINKS):
-        return (Choice("done", "That's all"),)
+        return (DONE,)
     return spec.choices
 
 
@@ -350,7 +354,7 @@ FLOW: tuple[StepSpec, ...] = (
         "links",
         "Paste the TikTok link(s) or @handle(s) – the profile, video or comment. "
         "One or several; in one message or more.",
-        choices=(Choice("none", "No link – it has been deleted"),),
+        choices=(NO_LINK,),
         hint="e.g. https://www.tiktok.com/@fake.account or @fake.account",
         accept=accept_links,
     ),

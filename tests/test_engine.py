@@ -438,3 +438,13 @@ async def test_leaders_see_only_their_own_workspace() -> None:
     assert "can't find case TT-2026-0001" in texts(refused)
     case = await bot.store.case("TT-2026-0001")
     assert case is not None and case.is_open
+
+
+async def test_link_buttons_can_be_chosen_by_number_as_the_terminal_shows_them() -> None:
+    bot = Bot()
+    await bot.say(action="start")
+    await bot.say("@fake.account")
+    assert question(await bot.say("1")).step == "harm"  # 1. That's all
+    other = Bot()
+    await other.say(action="start")
+    assert question(await other.say("1")).step == "no_link"  # 1. No link
