@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from test_engine import HAPPY
 
 from adapters import casework, compose
 from adapters.cli import main
@@ -26,22 +27,7 @@ from storage.tinydb_store import open_store
 
 # Wednesday 25 November 2026, 11:00 UK time.
 START = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)
-ANSWERS = [
-    "https://www.tiktok.com/@fake.mr.smith/video/7301234567890123456",
-    "done",
-    "1, 2",
-    "no",
-    "no",
-    "1",
-    "Mr J Smith, Head of Maths",
-    "yesterday",
-    "no",
-    "yes",
-    "don't know",
-    "Deputy Headteacher",
-    "01632 960 123",
-    "submit",
-]
+ANSWERS = [*HAPPY, "submit"]
 REF = "TT-2026-0001"
 
 
