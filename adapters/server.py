@@ -49,6 +49,8 @@ async def build_app(
     runtime: Runtime, env: Mapping[str, str]
 ) -> tuple[web.Application, list[Attached]]:
     app = web.Application(client_max_size=1024 * 1024)
+    # aiohttp logs the start of a request it cannot parse at DEBUG: that is body content.
+    logging.getLogger("aiohttp.server").setLevel(logging.INFO)
     attached: list[Attached] = []
     for platform in (slack, teams):
         handle = await platform.attach(app, runtime, env)

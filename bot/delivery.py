@@ -12,9 +12,10 @@ import asyncio
 import contextlib
 import logging
 import random
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
-from bot.errors import DeliveryRefused, RetryLater, error_reference, log_bug
+from bot.errors import DeliveryRefused, RetryLater, StorageError, error_reference, log_bug
 from bot.model import Audience, OutboxItem, Platform
 from bot.ports import Clock, Sender, Store
 
@@ -61,28 +62,56 @@ class Courier:
             return await self._drain()
 
     async def _drain(self) -> int:
+        ready = self._ready(await self.store.pending(self.platform), self.clock.now())
+        if not ready:
+            return 0
+        # Record each attempt before it is made: after a crash, or a write that fails once the
+        # platform has the message, the next try knows to check before sending it again.
+        await self.store.reschedule(*(replace(i, attempts=i.attempts + 1) for i in ready))
         sent = 0
         blocked: set[str] = set()
-        now = self.clock.now()
-        for item in await self.store.pending(self.platform):
-            lane = _lane(item)
-            if lane in blocked:
+        for item in ready:
+            if _lane(item) in blocked:
                 continue
-            # An earlier item waiting for its retry holds back the rest of its lane.
-            if (item.due_at is not None and item.due_at > now) or not await self._deliver(item):
-                blocked.add(lane)
-            else:
+            if await self._deliver(item):
                 sent += 1
+            else:
+                blocked.add(_lane(item))
         return sent
 
+    def _ready(self, pending: list[OutboxItem], now: datetime) -> list[OutboxItem]:
+        """Items due now whose lane has nothing earlier still waiting for a retry."""
+        ready: list[OutboxItem] = []
+        waiting: set[str] = set()
+        for item in pending:
+            if _lane(item) in waiting:
+                continue
+            if item.due_at is not None and item.due_at > now:
+                waiting.add(_lane(item))
+            else:
+                ready.append(item)
+        return ready
+
     async def _run(self) -> None:
+        failures = 0
         while True:
             self._wake.clear()
             try:
                 await self.drain()
+                failures = 0
+            except StorageError as e:
+                failures += 1
+                if failures == 1:  # once per outage, not once a second
+                    log.error(
+                        "%s deliveries paused: the outbox cannot be saved (%s)", self.platform, e
+                    )
             except Exception as e:  # the courier must outlive any one bad item or store hiccup
+                failures += 1
                 log_bug(log, error_reference(), e)
-            await self._sleep_until_due()
+            if failures:
+                await asyncio.sleep(min(60.0, 0.5 * 2 ** min(failures, 7)))
+            else:
+                await self._sleep_until_due()
 
     async def _sleep_until_due(self) -> None:
         due = await self.store.next_due_at(self.platform)
@@ -93,12 +122,14 @@ class Courier:
             await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def _deliver(self, item: OutboxItem) -> bool:
+        """Send one item; `item.attempts` counts the attempts before this one."""
         try:
             receipt = await self.sender.send(item)
         except RetryLater as e:
             await self._retry(item, e.retry_after, str(e))
             return False
         except DeliveryRefused as e:
+            item.attempts += 1
             item.failed = str(e)[:200]
             await self.store.reschedule(item)
             log.error("delivery refused for outbox item %s: %s", item.id, item.failed)

@@ -54,8 +54,11 @@ class Store(Protocol):
 
     async def delivered(self, item_id: str) -> None: ...
 
-    async def reschedule(self, item: OutboxItem) -> None:
-        """Save a failed item's new attempts, due time or permanent failure."""
+    async def reschedule(self, *items: OutboxItem) -> None:
+        """Save items' attempts, due time or permanent failure, in one write.
+
+        Items already delivered or dropped are skipped.
+        """
         ...
 
     # -- the case archive: grows, so a write must not rewrite every case ---------------------

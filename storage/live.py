@@ -189,11 +189,13 @@ class LiveFile:
             if item_id not in self.view.sent:
                 get_table(self.db, SENT).insert({"id": item_id, "at": stamp(now)})
 
-    def reschedule(self, doc: JSON, now: datetime) -> None:
-        if doc["id"] not in self.view.outbox:
+    def reschedule(self, docs: list[JSON], now: datetime) -> None:
+        docs = [d for d in docs if d["id"] in self.view.outbox]
+        if not docs:
             return  # delivered or dropped meanwhile: nothing to save
         with self._writing(now):
-            put(get_table(self.db, OUTBOX), doc, where("id") == doc["id"])
+            for doc in docs:
+                put(get_table(self.db, OUTBOX), doc, where("id") == doc["id"])
 
     def next_number(self, year: int, floor: int, now: datetime) -> int:
         """The next reference number of `year`, saved before it is handed out."""

@@ -77,9 +77,10 @@ class MemoryStore:
         self._outbox.pop(item_id, None)
         self._sent.add(item_id)
 
-    async def reschedule(self, item: OutboxItem) -> None:
-        if item.id in self._outbox:
-            self._outbox[item.id] = copy.deepcopy(codec.outbox_to_dict(item))
+    async def reschedule(self, *items: OutboxItem) -> None:
+        for item in items:
+            if item.id in self._outbox:
+                self._outbox[item.id] = copy.deepcopy(codec.outbox_to_dict(item))
 
     async def next_reference(self, year: int) -> str:
         n = self._counters.get(str(year), 0) + 1

@@ -191,10 +191,10 @@ class TinyStore:
         now = self._clock.now()
         await self._write(lambda: self._live.delivered(item_id, now))
 
-    async def reschedule(self, item: OutboxItem) -> None:
-        doc = copy.deepcopy(codec.outbox_to_dict(item))
+    async def reschedule(self, *items: OutboxItem) -> None:
+        docs = [copy.deepcopy(codec.outbox_to_dict(item)) for item in items]
         now = self._clock.now()
-        await self._write(lambda: self._live.reschedule(doc, now))
+        await self._write(lambda: self._live.reschedule(docs, now))
 
     # -- the case archive ----------------------------------------------------------------------
     async def next_reference(self, year: int) -> str:

@@ -179,6 +179,9 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         return {"ok": True, "channel": {"id": channel, "is_private": self.private[channel]}}
 
+    def _conversations_open(self, p: JSONDict) -> JSONDict:
+        return {"ok": True, "channel": {"id": dm_channel(str(p["users"]))}}
+
     def _conversations_history(self, p: JSONDict) -> JSONDict:
         found = list(reversed(self.messages.get(str(p["channel"]), [])))
         return {"ok": True, "messages": found, "has_more": False}

@@ -6,10 +6,10 @@ import asyncio
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_engine import HAPPY, Bot
 
 from bot.flow import FLOW
 from bot.model import Notice, Question
-from test_engine import HAPPY, Bot
 
 BUTTONS = sorted({c.value for s in FLOW for c in s.choices} | {"submit", "change", "resume"})
 junk_text = st.text(max_size=300) | st.sampled_from(["", " ", "\x00", "<!channel>", "1,99", "0"])

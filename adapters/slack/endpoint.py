@@ -66,7 +66,10 @@ def signature_ok(secret: str, raw: bytes, headers: Mapping[str, str], now: float
     """
     timestamp = headers.get("X-Slack-Request-Timestamp", "")
     signature = headers.get("X-Slack-Signature", "")
-    if not timestamp.isdigit() or abs(now - int(timestamp)) > MAX_AGE:
+    # ASCII digits only ("²".isdigit() is true), and short enough to be a time at all.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        return False
+    if abs(now - int(timestamp)) > MAX_AGE:
         return False
     base = b"v0:" + timestamp.encode() + b":" + raw
     expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
@@ -80,16 +83,21 @@ def parse(raw: bytes, content_type: str) -> dict[str, Any] | None:
         if content_type == JSON_TYPE:
             return _typed(json.loads(text))
         form = dict(parse_qsl(text, keep_blank_values=True, strict_parsing=True))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: deep nesting
         return None
     if "payload" in form:
         try:
             return _typed(json.loads(form["payload"]))
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
-    if form.get("command", "").startswith("/") or form.get("ssl_check") == "1":
+    if form.get("ssl_check") == "1" or _is_command(form):
         return dict(form)
     return None
+
+
+def _is_command(form: dict[str, str]) -> bool:
+    """A slash command's form; fields Bolt reads as other kinds of request must be absent."""
+    return form.get("command", "").startswith("/") and not {"event", "type"} & form.keys()
 
 
 def _typed(value: object) -> dict[str, Any] | None:
@@ -107,7 +115,16 @@ def _typed(value: object) -> dict[str, Any] | None:
             return None
     if value["type"] == "event_callback" and not isinstance(value.get("event"), dict):
         return None
+    if value["type"] == "block_actions" and not _actions(value.get("actions")):
+        return None
     return value
+
+
+def _actions(value: object) -> bool:
+    """Block actions as Slack sends them: at least one, each with a string action_id."""
+    if not isinstance(value, list) or not value:
+        return False
+    return all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in value)
 
 
 def _dicts(value: object) -> bool:

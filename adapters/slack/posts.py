@@ -129,28 +129,41 @@ class LeadershipPosts:
                 blocks=message.blocks,
                 unfurl_links=False,
                 unfurl_media=False,
-                metadata={"event_type": METADATA_TYPE, "event_payload": {"outbox_id": item.id}},
+                metadata=stamp(item),
             )
         return {"channel": str(response["channel"]), "ts": str(response["ts"])}
 
     async def _earlier_post(self, item: OutboxItem) -> JSON | None:
         """The post an earlier, failed-looking attempt made after all, if there is one."""
-        try:
-            async with slack_errors("conversations.history", self.timeout):
-                response = await self.client.conversations_history(
-                    channel=self.channel,
-                    oldest=f"{item.created_at.timestamp() - 60:.6f}",
-                    include_all_metadata=True,
-                    limit=200,
-                )
-        except SlackRefused as e:
-            if e.code not in CANNOT_LOOK:
-                raise
-            log.warning("cannot check for an earlier post (%s); posting", e.code)
-            return None
-        for message in response.get("messages") or []:
-            meta = message.get("metadata") or {}
-            payload = meta.get("event_payload") or {}
-            if meta.get("event_type") == METADATA_TYPE and payload.get("outbox_id") == item.id:
-                return {"channel": self.channel, "ts": str(message["ts"])}
+        ts = await earlier_message(self.client, self.channel, item, self.timeout)
+        return {"channel": self.channel, "ts": ts} if ts else None
+
+
+def stamp(item: OutboxItem) -> JSON:
+    """Message metadata carrying the outbox id, so a retry can find what already went."""
+    return {"event_type": METADATA_TYPE, "event_payload": {"outbox_id": item.id}}
+
+
+async def earlier_message(
+    client: AsyncWebClient, channel: str, item: OutboxItem, wait: float
+) -> str | None:
+    """The ts of a message an earlier attempt at `item` made after all, if Slack has it."""
+    try:
+        async with slack_errors("conversations.history", wait):
+            response = await client.conversations_history(
+                channel=channel,
+                oldest=f"{item.created_at.timestamp() - 60:.6f}",
+                include_all_metadata=True,
+                limit=200,
+            )
+    except SlackRefused as e:
+        if e.code not in CANNOT_LOOK:
+            raise
+        log.warning("cannot check for an earlier message (%s); sending", e.code)
         return None
+    for message in response.get("messages") or []:
+        meta = message.get("metadata") or {}
+        payload = meta.get("event_payload") or {}
+        if meta.get("event_type") == METADATA_TYPE and payload.get("outbox_id") == item.id:
+            return str(message["ts"])
+    return None

@@ -15,7 +15,7 @@ from adapters.compose import Runtime
 from adapters.slack import render
 from adapters.slack.client import slack_errors
 from adapters.slack.directory import Directory
-from adapters.slack.posts import LeadershipPosts
+from adapters.slack.posts import LeadershipPosts, earlier_message, stamp
 from bot.codec import reply_from_dict
 from bot.errors import DeliveryError, DeliveryRefused
 from bot.hours import status_text
@@ -52,10 +52,13 @@ class SlackSender:
             if not isinstance(reply, CaseCard):
                 raise DeliveryRefused(f"the leadership channel cannot show {type(reply).__name__}")
             return await self.posts.deliver(item, reply)
-        await self.to_person(item.address, reply)
+        await self.to_person(item.address, reply, item)
         return None  # receipts are only kept for leadership posts
 
-    async def to_person(self, address: dict[str, str], reply: Reply) -> None:
+    async def to_person(
+        self, address: dict[str, str], reply: Reply, item: OutboxItem | None = None
+    ) -> None:
+        """A DM (or ephemeral message); `item` makes it once-only across failed attempts."""
         channel = address.get("channel", "")
         if not channel:
             raise DeliveryRefused("no Slack address for this reply")
@@ -66,6 +69,8 @@ class SlackSender:
                     channel=channel, user=address["user"], text=message.text, blocks=message.blocks
                 )
             return
+        if item is not None and item.attempts and await self._went_before(channel, item):
+            return
         async with slack_errors("chat.postMessage", self.timeout):
             await self.client.chat_postMessage(
                 channel=channel,
@@ -73,7 +78,16 @@ class SlackSender:
                 blocks=message.blocks,
                 unfurl_links=False,
                 unfurl_media=False,
+                metadata=stamp(item) if item is not None else None,
             )
+
+    async def _went_before(self, channel: str, item: OutboxItem) -> bool:
+        """Did an earlier attempt reach the DM after all (a timeout after Slack took it)?"""
+        if channel.startswith("U"):  # a user id: the DM's own id is needed to read it
+            async with slack_errors("conversations.open", self.timeout):
+                opened = await self.client.conversations_open(users=channel)
+            channel = str((opened.get("channel") or {}).get("id", channel))
+        return await earlier_message(self.client, channel, item, self.timeout) is not None
 
     async def best_effort(self, address: dict[str, str], replies: list[Reply]) -> None:
         """Send what the engine could not store (an apology): once, and never raise."""

@@ -87,7 +87,7 @@ class Endpoint:
 def _parse(raw: bytes) -> dict[str, Any] | None:
     try:
         body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: deep nesting
         return None
     return body if _shaped(body) else None
 

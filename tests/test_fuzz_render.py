@@ -1,0 +1,141 @@
+"""Slack mrkdwn escaping (adapters/slack/render.py `escape`, and every message built with it).
+
+Slack reads `<…>` as a link or a mention (`<!channel>`, `<@U…>`, `<http://x|y>`) and `&…;` as
+an entity. Properties: `escape` leaves no `<` or `>` and no bare `&` for any input, and Slack's
+own decoding gives the text back; `link` cannot be re-targeted by its label; and in the messages
+the bot really sends – notices, questions, the POSH handoff and the leadership case card, built
+from a report whose typed answers are arbitrary – every mrkdwn text holds no markup but ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from typing import Any
+
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from test_engine import HAPPY, START, Bot
+
+from adapters.slack import render
+from adapters.slack.translate import unslack
+from bot.config import Settings
+from bot.engine import COMMANDS
+from bot.hours import status_text
+from bot.leaders import is_case_command
+from bot.model import Choice, HandoffReply, Notice, Question
+from bot.report import build_handoff
+from bot.views import case_view
+
+# The same examples on every run, as CI needs; FUZZ_EXPLORE=1 draws new ones.
+FIXED = not os.environ.get("FUZZ_EXPLORE")
+
+FACTS = Settings().facts
+ESCAPED = re.compile(r"(?:[^&<>]|&amp;|&lt;|&gt;)*", re.DOTALL)
+# Our own links: tel:/mailto:/https: targets, a fixed label; neither part holds < or >.
+OUR_LINK = re.compile(r"<(?:tel|mailto|https):[^<>|\s]*\|[^<>]*>")
+MARKUP = ["<!channel>", "<!here>", "<@U0LEADER>", "<#C0LEADERS>", "<http://evil.example|x>"]
+hostile = (
+    st.text()
+    | st.sampled_from(MARKUP)
+    | st.lists(st.sampled_from([*MARKUP, "&", "&amp;", "<", ">", "&lt;"])).map("".join)
+)
+
+
+def mrkdwn_texts(message: render.Message) -> list[str]:
+    """The fallback text (Slack parses it as mrkdwn) and every mrkdwn object in the blocks."""
+    found = [message.text]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn":
+                found.append(str(node["text"]))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(message.blocks)
+    return found
+
+
+def assert_no_markup_but_ours(message: render.Message) -> None:
+    for text in mrkdwn_texts(message):
+        rest = OUR_LINK.sub("", text)
+        assert ESCAPED.fullmatch(rest), text
+
+
+@settings(derandomize=FIXED)
+@given(hostile)
+@example("&lt;!channel&gt;")
+@example("<<>>&&;")
+def test_escape_leaves_no_markup_and_slack_decodes_it_back(text: str) -> None:
+    out = render.escape(text)
+    assert "<" not in out and ">" not in out
+    assert ESCAPED.fullmatch(out)
+    assert unslack(out) == text  # what Slack shows is exactly what was typed
+
+
+@settings(derandomize=FIXED)
+@given(
+    st.text().filter(lambda u: "|" not in u and not any(c.isspace() for c in u)),
+    hostile,
+)
+def test_a_link_label_cannot_change_where_the_link_goes(url: str, label: str) -> None:
+    out = render.link(url, label)
+    assert out.startswith("<") and out.endswith(">")
+    inner = out[1:-1]
+    assert "<" not in inner and ">" not in inner
+    target, _, shown = inner.partition("|")  # Slack splits at the first bar
+    assert unslack(target) == url and unslack(shown) == label
+
+
+@settings(derandomize=FIXED)
+@given(hostile, hostile, st.sampled_from(["info", "warning", "danger", "success"]))
+def test_notices_carry_no_markup(text: str, title: str, tone: Any) -> None:
+    assert_no_markup_but_ours(render.notice(Notice(text, tone=tone, title=title)))
+
+
+@settings(derandomize=FIXED)
+@given(hostile, hostile, st.lists(st.tuples(hostile, hostile), max_size=12), st.booleans())
+def test_questions_carry_no_markup(text: str, hint: str, choices: list[Any], multi: bool) -> None:
+    question = Question(
+        "contact", text, tuple(Choice(v or "x", label) for v, label in choices), multi, hint
+    )
+    assert_no_markup_but_ours(render.question(question, email="<!channel>@x.example"))
+
+
+def _answer(text: str) -> bool:
+    """Typed text the engine takes as an answer (not a command such as "cancel")."""
+    words = " ".join(text.split())
+    return bool(words) and words.lower().rstrip(".!") not in COMMANDS and not is_case_command(text)
+
+
+typed = hostile.map(lambda t: t[:500]).filter(_answer)
+
+
+@settings(
+    derandomize=FIXED, max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(staff=typed, role=typed)
+@example(staff="<!channel> Ms <@U0LEADER> & co", role="<http://evil.example|tiktok.com>")
+def test_a_report_with_any_typed_answers_renders_a_card_and_handoff_without_markup(
+    staff: str, role: str
+) -> None:
+    async def run() -> None:
+        bot = Bot()
+        answers = list(HAPPY)
+        answers[6], answers[11] = staff, role  # the member of staff; the reporter's role
+        replies = await bot.report(answers)
+        handoff = next(r for r in replies if isinstance(r, HandoffReply)).handoff
+        [case] = await bot.store.cases()
+        assert case.answers["target_staff"] == " ".join(staff.split())
+        status = status_text(FACTS, START)
+        assert_no_markup_but_ours(render.case_card(case_view(case, FACTS, START), status))
+        assert_no_markup_but_ours(render.handoff(handoff, status))
+        assert_no_markup_but_ours(render.handoff(build_handoff(case, FACTS, START), status))
+        assert_no_markup_but_ours(render.case_alert(case_view(case, FACTS, START)))
+
+    asyncio.run(run())
