@@ -125,6 +125,7 @@ def conversation_to_dict(c: Conversation) -> JSON:
         "flags": sorted(str(f) for f in c.flags),
         "address": dict(c.address),
         "editing": c.editing,
+        "asked": c.asked,
     }
 
 
@@ -140,6 +141,7 @@ def conversation_from_dict(d: JSON) -> Conversation:
         flags={Flag(f) for f in d.get("flags", [])},
         address=dict(d.get("address", {})),
         editing=bool(d.get("editing", False)),
+        asked=str(d.get("asked", "")),
     )
 
 

@@ -45,8 +45,10 @@ def load_settings(env: Mapping[str, str] | None = None, data_dir: str | None = N
         facts_doc["school_name"] = school["name"]
     try:
         facts = facts_with(facts_doc)
-    except (KeyError, TypeError) as e:
+    except KeyError as e:
         raise ConfigError(f"{path}: unknown setting in [facts]: {e}") from None
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"{path}: [facts] {e}") from None
     hours = _table(doc, "conversations", path).get("expiry_hours", 24)
     if not isinstance(hours, int | float) or hours <= 0:
         raise ConfigError(f"{path}: [conversations] expiry_hours must be a positive number")

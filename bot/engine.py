@@ -13,7 +13,7 @@ import uuid
 import weakref
 from asyncio import Lock
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ from bot import flow, lifecycle
 from bot.errors import StorageError, error_reference, log_bug
 from bot.facts import Facts
 from bot.flow import FLOW, SPECS, Accepted, Answer, Problem, Step
-from bot.leaders import LeaderDesk, is_case_command, who
+from bot.leaders import LeaderDesk, in_scope, is_case_command, who
 from bot.links import parse_links
 from bot.model import (
     Audience,
@@ -46,7 +46,6 @@ from bot.report import active_answers, build_handoff, lines_text, summary_lines
 from bot.retention import DEFAULT_CATEGORY
 
 log = logging.getLogger(__name__)
-UK = "Europe/London"
 
 COMMANDS = {
     "help": "help",
@@ -62,6 +61,7 @@ COMMANDS = {
     "cases": "cases",
     "open cases": "cases",
 }
+RESUME_CHOICES = (Choice("resume", "Carry on"), Choice("restart", "Start again"))
 GREETINGS = {"report", "hi", "hello", "start", "new report", "report tiktok"}
 
 INTRO = (
@@ -142,6 +142,14 @@ class Engine:
 
     async def _route(self, turn: Turn) -> Outcome:
         conv = await self.store.conversation(turn.person.key)
+        if turn.has_files:  # said before any answer: a picture here could be of a child
+            notice = Notice(NO_FILES, tone="warning")
+            if not turn.text.strip():
+                return Outcome(conv, [notice, *self._reask(conv)], [])
+            turn = replace(turn, has_files=False)
+            result = await self._route(turn)
+            result.to_person.insert(0, notice)
+            return result
         if turn.action and turn.action.startswith("case:"):
             desk = await self.desk.press(turn, self.clock.now())
             return Outcome(conv, desk.replies, desk.extra)
@@ -190,7 +198,14 @@ class Engine:
         return Outcome(conv, replies, [])
 
     async def _with_conversation(self, turn: Turn, command: str, conv: Conversation) -> Outcome:
+        asked, conv.asked = conv.asked, ""
+        if asked == Step.RESUME and not command:
+            command = self._choice(turn, RESUME_CHOICES)  # "2" means start again, not "No"
+            if not command:
+                conv.asked = asked
+                return Outcome(conv, [Notice(_RESUME_HINT), self._resume_question(conv)], [])
         if command == "start":
+            conv.asked = Step.RESUME
             return Outcome(conv, [self._resume_question(conv)], [])
         if command == "resume":
             return self._touch(conv, self._ask(conv))
@@ -206,6 +221,10 @@ class Engine:
         if turn.step and turn.step != conv.step:
             return self._touch(conv, [Notice(_STALE), *self._ask(conv)])
         if conv.step == Step.SUMMARY and self._choice(turn, flow.SUMMARY_CHOICES) == "submit":
+            missing = self._missing(conv)
+            if missing:  # e.g. links cleared and left empty: POSH needs every answer
+                conv.step, conv.editing = missing, True
+                return self._touch(conv, [Notice(_MISSING, tone="warning"), *self._ask(conv)])
             return await self._submit(turn, conv)
         if conv.step == Step.SUMMARY and self._choice(turn, flow.SUMMARY_CHOICES) == "cancel":
             return Outcome(None, [Notice(_CANCELLED)], [])
@@ -256,6 +275,13 @@ class Engine:
         conv.step = nxt.step if nxt else Step.SUMMARY
         if conv.step == Step.SUMMARY:
             conv.editing = False
+
+    def _missing(self, conv: Conversation) -> Step | None:
+        """The first question that applies but has no usable answer."""
+        for spec in FLOW:
+            if spec.when(conv.answers, conv.flags) and conv.answers.get(spec.step) in (None, ""):
+                return spec.step
+        return None
 
     def _back(self, conv: Conversation) -> list[Reply]:
         if not conv.trail:
@@ -322,8 +348,6 @@ class Engine:
         first = next((s for s in FLOW if s.section == section), None)
         if first is None:
             return [Notice("Please choose which part to change."), *self._ask(conv)]
-        if first.step == Step.LINKS:
-            conv.answers.pop(Step.LINKS, None)
         conv.step, conv.editing = first.step, True
         return self._ask(conv)
 
@@ -340,7 +364,7 @@ class Engine:
             Step.RESUME,
             f"You have a report in progress, started {started:%a %d %b at %H:%M}. "
             "Carry on with it, or start again?",
-            (Choice("resume", "Carry on"), Choice("restart", "Start again")),
+            RESUME_CHOICES,
             accepts_text=False,
         )
 
@@ -368,7 +392,7 @@ class Engine:
         return self._submitted(turn, case, now, handler)
 
     async def _new_case(self, conv: Conversation, now: datetime) -> Case:
-        reference = await self.store.next_reference(now.astimezone(ZoneInfo(UK)).year)
+        reference = await self.store.next_reference(self._local(now).year)
         answers = active_answers(conv.answers, conv.flags)
         for step in (Step.ROLE, Step.CONTACT):
             answers[step] = conv.answers.get(step, "")
@@ -386,18 +410,26 @@ class Engine:
         )
         case.record(HistoryEntry(now, who(conv.person), "reported", new=CaseStatus.NEW))
         if answers.get(Step.IN_APP) == "yes":
-            day = str(answers.get(Step.IN_APP_WHEN) or now.date().isoformat())
+            day = str(answers.get(Step.IN_APP_WHEN) or self._local(now).date().isoformat())
             lifecycle.apply(case, "in_app", who(conv.person), now, f"reported in the app {day}")
             # The clock for "time to removal" starts when TikTok was told, not when we were.
-            reported = datetime.fromisoformat(day).replace(tzinfo=ZoneInfo(UK))
+            reported = datetime.fromisoformat(day).replace(tzinfo=self._local(now).tzinfo)
             case.status_times[CaseStatus.REPORTED_IN_APP] = min(reported, now)
         return case
 
     async def _duplicate_of(self, case: Case) -> Case | None:
+        """An open case of the same school about the same account, that this report adds
+        nothing new to for safety: a report with a safety flag the open case lacks is its own
+        case, so leadership sees the new danger."""
         if not case.handles:
             return None
         for other in await self.store.cases(open_only=True):
-            if set(other.handles) & set(case.handles) and other.reference != case.reference:
+            if (
+                set(other.handles) & set(case.handles)
+                and other.reference != case.reference
+                and in_scope(other, case.reporter)
+                and case.flags <= other.flags
+            ):
                 return other
         return None
 
@@ -436,7 +468,10 @@ class Engine:
     # -- small helpers ----------------------------------------------------------------------
 
     def _today(self) -> date:
-        return self.clock.now().astimezone(ZoneInfo(self.facts.posh_timezone)).date()
+        return self._local(self.clock.now()).date()
+
+    def _local(self, moment: datetime) -> datetime:
+        return moment.astimezone(ZoneInfo(self.facts.posh_timezone))
 
     def _help(self) -> str:
         hours = int(self.expiry.total_seconds() // 3600)
@@ -458,6 +493,13 @@ def _action_values(turn: Turn) -> tuple[str, ...]:
 _NO_CONV = Conversation("", Person(Platform.TERMINAL, "", ""), "", datetime.min, datetime.min)
 _START_HINT = "Type report to start a new report, or my reports to see yours."
 _STALE = "That button was on an earlier question, so I haven't used it. Here's where we are:"
+NO_FILES = (
+    "Please don't send pictures or files here: I don't keep them, and if they could show a "
+    "child they must not be shared at all. Keep screenshots somewhere secure for your "
+    "Designated Safeguarding Lead, and type your answer instead."
+)
+_MISSING = "One answer is missing, so I can't send the report yet. Please answer this:"
+_RESUME_HINT = "Please choose Carry on or Start again."
 _FINISHED = "That report has already been sent or cancelled. Type report to start a new one."
 _CANCELLED = "Cancelled. Nothing was saved or sent. Type report whenever you want to start again."
 _THANKS = (

@@ -6,8 +6,10 @@ example when POSH changes its hours. Nothing else in the code spells out a phone
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields, replace
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 @dataclass(frozen=True)
@@ -43,13 +45,35 @@ class Facts:
 
 
 def facts_with(overrides: dict[str, Any]) -> Facts:
-    """Facts with a school's overrides applied; unknown keys are an error, not ignored."""
+    """Facts with a school's overrides applied and checked: a wrong value must stop start-up,
+    not break the handoff of the first report. Raises KeyError (unknown name) or ValueError."""
     known = {f.name for f in fields(Facts)}
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise KeyError(", ".join(unknown))
     cleaned = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
-    return replace(Facts(), **cleaned)  # type: ignore[arg-type]
+    facts = replace(Facts(), **cleaned)  # type: ignore[arg-type]
+    _check(facts)
+    return facts
+
+
+def _check(facts: Facts) -> None:
+    for f in fields(Facts):
+        value = getattr(facts, f.name)
+        if f.name != "posh_days" and not (isinstance(value, str) and value.strip()):
+            raise ValueError(f"{f.name} must be some text")
+    try:
+        ZoneInfo(facts.posh_timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"posh_timezone {facts.posh_timezone!r} is not a time zone") from None
+    for name in ("posh_opens", "posh_closes"):
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", getattr(facts, name)):
+            raise ValueError(f"{name} must be a time like 10:00")
+    if facts.posh_opens >= facts.posh_closes:
+        raise ValueError("posh_opens must be before posh_closes")
+    days = facts.posh_days
+    if not days or not all(isinstance(d, int) and 0 <= d <= 6 for d in days):
+        raise ValueError("posh_days must list weekdays as numbers, Monday 0 to Sunday 6")
 
 
 def phone_uri(phone: str) -> str:

@@ -124,6 +124,7 @@ EVIDENCE_CHOICES = (
 )
 NO_LINK = Choice("none", "No link – it has been deleted")
 DONE = Choice("done", "That's all")
+CLEAR = Choice("clear", "Start the links again")
 DATE_CHOICES = (Choice("today", "Today"), Choice("yesterday", "Yesterday"))
 
 
@@ -188,12 +189,14 @@ def free_text(answer: Answer, what: str) -> str:
 
 def accept_links(answer: Answer, facts: Facts) -> Accepted:
     held: list[JSON] = list(answer.conversation.answers.get(Step.LINKS) or [])
-    choices = (DONE,) if held else (NO_LINK,)
+    choices = (DONE, CLEAR) if held else (NO_LINK,)
     word = (answer.values[0] if answer.values else answer.text).strip().lower()
     word = _match_one(word, choices) or word  # "1" or a label means that button
-    if word in ("none", "no link", "no"):
+    if word == "clear":
+        return Accepted([], [Notice("Cleared. Paste the links again.")], stay=True)
+    if word in ("none", "no link") or (word == "no" and not held):
         return Accepted([])
-    if word in ("done", "that's all", "thats all", "finished"):
+    if word in ("done", "that's all", "thats all", "finished", "no"):
         if not held:
             raise Problem("I don't have a link yet – paste one, or choose “No link”.")
         return Accepted(held)
@@ -211,7 +214,7 @@ def accept_links(answer: Answer, facts: Facts) -> Accepted:
 def choices_for(spec: StepSpec, conversation: Conversation) -> tuple[Choice, ...]:
     """A step's buttons; the links step offers "That's all" once it holds a link."""
     if spec.step == Step.LINKS and conversation.answers.get(Step.LINKS):
-        return (DONE,)
+        return (DONE, CLEAR)
     return spec.choices
 
 

@@ -16,11 +16,11 @@ import re
 import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot import lifecycle
 from bot.facts import Facts
 from bot.model import (
-    Audience,
     Case,
     CaseCard,
     CaseList,
@@ -33,8 +33,10 @@ from bot.model import (
     Reply,
     Turn,
 )
-from bot.outbox import outbox_item
+from bot.outbox import card_update_item
 from bot.ports import Store
+from bot.records import history_rows
+from bot.report import lines_text, summary_lines
 from bot.views import local
 
 COMMAND = re.compile(
@@ -111,10 +113,11 @@ class LeaderDesk:
             return DeskResult([Notice(f"I can't find case {ref}.", tone="warning")])
         result = DeskResult()
         move = lifecycle.MOVES.get(verb)
-        if move and move.needs_reason and not reason and not from_button:
-            return DeskResult([Notice(f"Please add a reason: “{verb} {ref} because …”.")])
+        if move and move.needs_reason and not reason:
+            # A decision needs its reason on record (KCSIE); a button press carries none.
+            ask = f"“{move.label}” is a decision, so it needs a reason on record. Send me: "
+            return DeskResult([Notice(ask + f"{verb} {ref} because …")])
         try:
-            reason = reason or ("from the channel" if from_button else "")
             lifecycle.apply(case, verb, who(turn.person), now, reason)
             await self.store.save_case(case)
         except lifecycle.InvalidMove as e:
@@ -122,7 +125,7 @@ class LeaderDesk:
         if not from_button and not result.replies:
             label = lifecycle.STATUS_LABELS[case.status]
             result.replies.append(Notice(f"{ref}: done. It is now “{label}”.", tone="success"))
-        result.extra.append(self._card_update(turn.person, case, now))
+        result.extra.append(card_update_item(case, now))
         return result
 
     async def _note(self, turn: Turn, ref: str, text: str, now: datetime) -> DeskResult:
@@ -136,7 +139,7 @@ class LeaderDesk:
         lifecycle.note(case, who(turn.person), now, text[:2000])
         await self.store.save_case(case)
         reply = Notice(f"Note added to {ref}.", tone="success")
-        return DeskResult([reply], [self._card_update(turn.person, case, now)])
+        return DeskResult([reply], [card_update_item(case, now)])
 
     async def _show(self, turn: Turn, ref: str, now: datetime) -> DeskResult:
         case = await self._find(ref, turn.person)
@@ -147,7 +150,14 @@ class LeaderDesk:
             return DeskResult([Notice(NOT_LEADER_VIEW, tone="warning")])
         case.record(HistoryEntry(now, who(turn.person), "viewed"))
         await self.store.save_case(case)
+        if not turn.is_leader:  # the reporter: their report and how far it has got, no notes
+            return DeskResult([Notice(self._reporter_view(case, now), title=f"Your report {ref}")])
         return DeskResult([CaseCard(ref), Notice(self.history_text(case), title="History")])
+
+    def _reporter_view(self, case: Case, now: datetime) -> str:
+        today = now.astimezone(ZoneInfo(self.facts.posh_timezone)).date()
+        status = ("Status", lifecycle.STATUS_LABELS[case.status])
+        return lines_text([status, *summary_lines(case.answers, case.flags, today)])
 
     async def _find(self, reference: str, person: Person) -> Case | None:
         """The case, if it exists, is not deleted, and belongs to the person's school."""
@@ -158,23 +168,11 @@ class LeaderDesk:
 
     def history_text(self, case: Case) -> str:
         lines = []
-        for h in case.history:
-            change = f" {h.old or '–'} → {h.new}" if h.new else ""
-            note = f": {h.note}" if h.note else ""
-            lines.append(f"{local(h.at, self.facts)} · {h.who} · {h.action}{change}{note}")
+        for row in history_rows(case):
+            change = f" {row.change}" if row.change else ""
+            note = f": {row.note}" if row.note else ""
+            lines.append(f"{local(row.at, self.facts)} · {row.who} · {row.action}{change}{note}")
         return "\n".join(lines)
-
-    def _card_update(self, person: Person, case: Case, now: datetime) -> OutboxItem:
-        # Keyed by the history length: a redelivered press re-queues nothing new.
-        return outbox_item(
-            person,
-            Audience.LEADERSHIP,
-            {},
-            CaseCard(case.reference, update=True),
-            f"case:{case.reference}:card:{len(case.history)}",
-            now,
-            case.reference,
-        )
 
 
 def in_scope(case: Case, person: Person) -> bool:

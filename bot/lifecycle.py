@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.model import Case, CaseStatus, HistoryEntry
+from bot.model import OPEN_STATUSES, Case, CaseStatus, HistoryEntry
 
 S = CaseStatus
 
@@ -30,7 +30,7 @@ class Move:
     needs_reason: bool = False
 
 
-_OPEN = frozenset({S.NEW, S.REPORTED_IN_APP, S.SENT_TO_POSH, S.WITH_TIKTOK})
+_OPEN = OPEN_STATUSES
 
 MOVES: dict[str, Move] = {
     m.verb: m

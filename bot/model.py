@@ -58,6 +58,8 @@ class Turn:
     is_leader: bool = False
     step: str = ""
     """The question a button belonged to; a press on an earlier one is not taken as an answer."""
+    has_files: bool = False
+    """Pictures or files came with the message: never wanted here (see NO_FILES)."""
 
 
 # --- replies: what the engine asks a front end to show ---------------------------------------
@@ -215,6 +217,8 @@ class Conversation:
     flags: set[Flag] = field(default_factory=set)
     address: dict[str, str] = field(default_factory=dict)
     editing: bool = False
+    asked: str = ""
+    """A question asked outside the flow (carry on or start again?) awaiting its answer."""
 
 
 class Audience(StrEnum):

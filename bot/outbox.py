@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.codec import reply_to_dict
-from bot.model import Audience, OutboxItem, Person, Reply
+from bot.model import Audience, Case, CaseCard, OutboxItem, Person, Reply
 
 
 def outbox_item(
@@ -27,4 +27,18 @@ def outbox_item(
         reply=reply_to_dict(reply),
         created_at=now,
         case_reference=case_reference,
+    )
+
+
+def card_update_item(case: Case, now: datetime) -> OutboxItem:
+    """Update the case's leadership post. Keyed by the history's length: a redelivered
+    change re-queues nothing new, and each real change is posted once."""
+    return outbox_item(
+        case.reporter,
+        Audience.LEADERSHIP,
+        {},
+        CaseCard(case.reference, update=True),
+        f"case:{case.reference}:card:{len(case.history)}",
+        now,
+        case.reference,
     )

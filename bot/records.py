@@ -20,21 +20,19 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from bot import flow, lifecycle
-from bot.codec import reply_to_dict
 from bot.errors import ReportBotError
 from bot.facts import Facts
 from bot.flow import Step
 from bot.hours import hours_text
 from bot.model import (
     JSON,
-    Audience,
     Case,
-    CaseCard,
     CaseStatus,
     HistoryEntry,
     OutboxItem,
     Platform,
 )
+from bot.outbox import card_update_item
 from bot.report import build_handoff, contact_line
 from bot.views import case_view
 
@@ -237,16 +235,7 @@ def card_update(case: Case, now: datetime) -> OutboxItem | None:
     """
     if case.reporter.platform == Platform.TERMINAL:
         return None
-    return OutboxItem(
-        id=f"case:{case.reference}:card:{len(case.history)}",
-        platform=case.reporter.platform,
-        audience=Audience.LEADERSHIP,
-        workspace=case.reporter.workspace,
-        address={},
-        reply=reply_to_dict(CaseCard(case.reference, update=True)),
-        created_at=now,
-        case_reference=case.reference,
-    )
+    return card_update_item(case, now)
 
 
 # --- reading a case ----------------------------------------------------------------------------

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.codec import reply_to_dict
 from bot.errors import error_reference, log_bug
 from bot.facts import Facts
 from bot.hours import opening, status_text
 from bot.model import Audience, Case, CaseStatus, Notice, OutboxItem, Platform
+from bot.outbox import outbox_item
 from bot.ports import Clock, Store
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,8 @@ def due_reminders(case: Case, facts: Facts, now: datetime) -> list[Due]:
         deadline = working_deadline(facts, case.created_at, _session_hours(facts))
         if now >= deadline:
             text = (
-                f"{case.reference} was reported {case.created_at:%d %b} and has not been sent "
+                f"{case.reference} was reported {_local(case.created_at, facts):%a %d %b} and "
+                "has not been sent "
                 f"to POSH yet. {line} Use “I'll contact POSH” on the case to take it on."
             )
             due.append(Due("not_sent", case, text))
@@ -85,6 +86,10 @@ def due_reminders(case: Case, facts: Facts, now: datetime) -> list[Due]:
                 )
                 due.append(Due(kind, case, text))
     return due
+
+
+def _local(moment: datetime, facts: Facts) -> datetime:
+    return moment.astimezone(ZoneInfo(facts.posh_timezone))
 
 
 def _session_hours(facts: Facts) -> float:
@@ -132,16 +137,7 @@ class Reminders:
     def _item(self, due: Due, key: str, now: datetime) -> OutboxItem:
         case = due.case
         notice = Notice(due.text, tone="warning", title=f"Reminder: {case.reference}")
-        return OutboxItem(
-            id=key,
-            platform=case.reporter.platform,
-            audience=Audience.LEADERSHIP,
-            workspace=case.reporter.workspace,
-            address={},
-            reply=reply_to_dict(notice),
-            created_at=now,
-            case_reference=case.reference,
-        )
+        return outbox_item(case.reporter, Audience.LEADERSHIP, {}, notice, key, now, case.reference)
 
     def start(self) -> None:
         if self._task is None:

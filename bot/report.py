@@ -18,12 +18,13 @@ from bot.hours import hours_text, opening, status_text, when
 from bot.model import JSON, Case, Flag, Handoff
 
 FLAG_TEXT = {
-    Flag.DANGER: "Someone may be in immediate danger (999 advised).",
+    Flag.DANGER: "Staff said someone may be in immediate danger; they were told to call 999.",
     Flag.SEXUAL_IMAGES: (
-        "Sexual images of someone who is or may be under 18: not viewed, copied or kept by "
-        "the school; DSL informed; web address only."
+        "Staff said it may include sexual images of someone under 18. They were told not to "
+        "view, copy or keep them and to tell the DSL at once; please treat the web address "
+        "only as evidence."
     ),
-    Flag.PUPILS_TARGETED: "Pupils are targeted: a safeguarding matter for the DSL.",
+    Flag.PUPILS_TARGETED: "Pupils are targeted: staff were told to tell the DSL today.",
 }
 
 

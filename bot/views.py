@@ -32,7 +32,9 @@ def local(when: datetime, facts: Facts) -> str:
 def case_view(case: Case, facts: Facts, now: datetime) -> CaseView:
     today = now.astimezone(ZoneInfo(facts.posh_timezone)).date()
     status = lifecycle.STATUS_LABELS[case.status]
-    last = case.history[-1] if case.history else None
+    # The last decision, not the last touch: a view or a note does not change the status.
+    moves = [h for h in case.history if h.action not in ("viewed", "note", "linked_report")]
+    last = moves[-1] if moves else None
     line = f"{status}" + (f" – {last.who}, {local(last.at, facts)}" if last else "")
     if case.assignee and case.is_open:
         line += f". Contacting POSH: {case.assignee}"

@@ -366,13 +366,13 @@ async def test_leaders_type_commands_with_reasons_and_notes() -> None:
     assert "is new, so “TikTok refused” doesn't apply" in texts(refused)
     await bot.say("sent TT-2026-0001", person=LEAD, is_leader=True)
     asked = await bot.say("close TT-2026-0001", person=LEAD, is_leader=True)
-    assert "Please add a reason" in texts(asked)
+    assert "needs a reason on record. Send me: close TT-2026-0001 because" in texts(asked)
     await bot.say("note TT-2026-0001 POSH called back", person=LEAD, is_leader=True)
     done = await bot.say("removed TT-2026-0001 TikTok took it down", person=LEAD, is_leader=True)
     assert "now “Removed”" in texts(done)
     shown = await bot.say("show TT-2026-0001", person=LEAD, is_leader=True)
     history = next(r for r in shown if isinstance(r, Notice) and r.title == "History").text
-    assert "sent_to_posh" in history and "POSH called back" in history
+    assert "New → Sent to POSH" in history and "POSH called back" in history
     assert "TikTok took it down" in history
     case = await bot.store.case("TT-2026-0001")
     assert case is not None and case.history[-1].action == "viewed"
@@ -385,8 +385,10 @@ async def test_views_are_permission_checked() -> None:
     assert "Only members" in texts(await bot.say("cases", person=outsider))
     assert "Only members" in texts(await bot.say("show TT-2026-0001", person=outsider))
     assert "Only members" in texts(await bot.say("note TT-2026-0001 hi", person=outsider))
-    own = await bot.say("show TT-2026-0001")  # the reporter may see their own case
-    assert CaseCard("TT-2026-0001") in own
+    own = await bot.say("show TT-2026-0001")  # the reporter may see their own report
+    assert not any(isinstance(r, CaseCard) for r in own)
+    view = next(r for r in own if isinstance(r, Notice) and r.title == "Your report TT-2026-0001")
+    assert view.text.startswith("Status: New") and "History" not in texts(own)
     listing = await bot.say("cases", person=LEAD, is_leader=True)
     assert CaseList("Open cases", ("TT-2026-0001",), "There are no open cases.") in listing
 
@@ -448,3 +450,87 @@ async def test_link_buttons_can_be_chosen_by_number_as_the_terminal_shows_them()
     other = Bot()
     await other.say(action="start")
     assert question(await other.say("1")).step == "no_link"  # 1. No link
+
+
+async def test_a_number_typed_at_carry_on_or_start_again_answers_that_question() -> None:
+    bot = Bot()
+    await bot.say(action="start")
+    for a in HAPPY[:3]:
+        await bot.say(a)
+    assert [c.value for c in question(await bot.say(action="start")).choices] == [
+        "resume",
+        "restart",
+    ]
+    fresh = await bot.say("2")  # "Start again" – not "No" to the danger question
+    assert question(fresh).step == "links"
+    conv = await bot.store.conversation(STAFF.key)
+    assert conv is not None and "danger" not in conv.answers
+    await bot.say("@fake.account")
+    await bot.say(action="start")
+    assert question(await bot.say("1")).step == "links"  # "Carry on"
+    await bot.say(action="start")
+    confused = await bot.say("purple")
+    assert "Carry on or Start again" in texts(confused)
+
+
+async def test_no_after_a_link_means_that_is_all_and_links_can_be_cleared() -> None:
+    bot = Bot()
+    await bot.say(action="start")
+    await bot.say("@fake.account")
+    assert question(await bot.say("no")).step == "harm"
+    conv = await bot.store.conversation(STAFF.key)
+    assert conv is not None and conv.answers["links"][0]["handle"] == "fake.account"
+
+
+async def test_a_report_cannot_be_sent_with_its_links_cleared_and_nothing_instead() -> None:
+    bot = Bot()
+    await bot.say(action="start")
+    for a in HAPPY:
+        await bot.say(a)
+    await bot.say("change")
+    await bot.say("links")
+    await bot.say("clear")
+    await bot.say("back")
+    held = await bot.say("submit")
+    assert "One answer is missing" in texts(held)
+    assert question(held).step in ("links", "no_link")
+    assert await bot.store.cases() == []
+
+
+async def test_a_second_report_with_new_safety_flags_is_its_own_case() -> None:
+    bot = Bot()
+    await bot.report()
+    other = Person(Platform.SLACK, "T1", "U2", name="Bob")
+    answers = list(HAPPY)
+    answers[3] = "yes"  # immediate danger, which the first report did not raise
+    await bot.say(action="start", person=other)
+    for a in answers:
+        await bot.say(a, person=other)
+    replies = await bot.say("submit", person=other)
+    assert any(isinstance(r, HandoffReply) for r in replies)
+    second = await bot.store.case("TT-2026-0002")
+    assert second is not None and not second.duplicate_of and Flag.DANGER in second.flags
+    assert CaseCard("TT-2026-0002") in bot.out.replies(Audience.LEADERSHIP)
+
+
+async def test_the_same_account_reported_by_another_school_is_not_linked() -> None:
+    bot = Bot()
+    await bot.report()
+    elsewhere = Person(Platform.TEAMS, "tenant-b", "U5", name="Cy")
+    await bot.say(action="start", person=elsewhere)
+    for a in HAPPY:
+        await bot.say(a, person=elsewhere)
+    replies = await bot.say("submit", person=elsewhere)
+    assert "already being handled" not in texts(replies)
+    second = await bot.store.case("TT-2026-0002")
+    assert second is not None and second.is_open and not second.duplicate_of
+
+
+async def test_pictures_sent_in_the_chat_are_refused_kindly_and_the_report_waits() -> None:
+    bot = Bot()
+    await bot.say(action="start")
+    replies = await bot.say("", has_files=True)
+    assert "don't send pictures" in texts(replies)
+    assert question(replies).step == "links"
+    with_text = await bot.say("@fake.account", has_files=True)
+    assert "don't send pictures" in texts(with_text) and "Got 1" in texts(with_text)

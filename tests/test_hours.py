@@ -50,3 +50,21 @@ def test_facts_live_in_one_place_and_a_school_can_override_them() -> None:
     assert changed.posh_closes == "17:00" and changed.posh_phone == FACTS.posh_phone
     with pytest.raises(KeyError):
         facts_with({"posh_fax": "nope"})
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"posh_opens": "10am"},
+        {"posh_timezone": "UK"},
+        {"posh_days": [7]},
+        {"posh_opens": "17:00"},
+        {"posh_phone": ""},
+        {"posh_email": 5},
+    ],
+)
+def test_a_wrong_value_is_refused_at_start_up_not_at_the_first_report(
+    override: dict[str, object],
+) -> None:
+    with pytest.raises(ValueError):
+        facts_with(override)

@@ -68,13 +68,19 @@ async def test_each_status_button_updates_the_post_in_place() -> None:
             ("assign", "Contacting POSH: Lee Leader"),
             ("sent", "Sent to POSH – Lee Leader"),
             ("removed", "Removed – Lee Leader"),
-            ("close", "Closed – Lee Leader"),
         ):
             response = await h.press_case(LEADER, verb, message=post)
             assert response.status == 200
             updates = h.fake.called("chat.update")
             assert updates[-1]["channel"] == LEADERS and updates[-1]["ts"] == post["ts"]
             assert shown in all_text(post), verb
+        # Closing is a decision: the button asks for the reason, privately, and changes nothing.
+        await h.press_case(LEADER, "close", message=post)
+        asked = h.fake.called("chat.postEphemeral")[-1]
+        assert "needs a reason on record" in all_text(asked)
+        assert len(h.fake.called("chat.update")) == 3
+        await h.say(LEADER, f"close {ref} because TikTok removed it and POSH confirmed")
+        assert "Closed – Lee Leader" in all_text(post)
         assert len(h.fake.called("chat.update")) == 4
         for call in h.fake.called("chat.update"):
             assert call["unfurl_links"] is False and call["unfurl_media"] is False

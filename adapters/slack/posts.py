@@ -18,7 +18,7 @@ from adapters.slack.client import SETUP_RETRY_SECONDS, SlackRefused, slack_error
 from adapters.slack.directory import Directory
 from bot.errors import RetryLater
 from bot.hours import status_text
-from bot.model import JSON, CaseCard, CaseStatus, OutboxItem, Platform
+from bot.model import JSON, CaseCard, CaseStatus, Notice, OutboxItem, Platform
 from bot.views import case_view
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,19 @@ class LeadershipPosts:
             await self._update(item, card.reference, message)
             return None
         return await self._post(item, message)
+
+    async def notice(self, item: OutboxItem, message: render.Message) -> None:
+        """A reminder or other notice to the channel, once."""
+        await self._post(item, message)
+
+    async def card_message(self, reference: str) -> render.Message:
+        """The case card as it stands, for a leader who asked to see it in their DM."""
+        case = await self.runtime.store.case(reference)
+        if case is None or case.status == CaseStatus.DELETED:
+            return render.notice(Notice(f"Case {reference} is no longer held."))
+        now = self.runtime.clock.now()
+        view = case_view(case, self.runtime.facts, now)
+        return render.case_card(view, status_text(self.runtime.facts, now))
 
     async def _scrub(self, reference: str) -> None:
         """Overwrite a deleted case's post so its details leave the channel too."""

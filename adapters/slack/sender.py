@@ -49,6 +49,9 @@ class SlackSender:
     async def send(self, item: OutboxItem) -> JSON | None:
         reply = reply_from_dict(item.reply)
         if item.audience == Audience.LEADERSHIP:
+            if isinstance(reply, Notice):  # a reminder: no case details, fine in any channel
+                await self.posts.notice(item, render.notice(reply))
+                return None
             if not isinstance(reply, CaseCard):
                 raise DeliveryRefused(f"the leadership channel cannot show {type(reply).__name__}")
             return await self.posts.deliver(item, reply)
@@ -111,6 +114,8 @@ class SlackSender:
                 return render.handoff(h, status_text(self.runtime.facts, now))
             case CaseList(title=title, references=refs, empty=empty):
                 return render.case_list(title, await self._lines(refs), empty)
+            case CaseCard(reference=ref):  # a leader's `show REF`: the card, in their DM
+                return await self.posts.card_message(ref)
         raise DeliveryRefused(f"a person's chat cannot show {type(reply).__name__}")
 
     async def _lines(self, references: tuple[str, ...]) -> list[str]:

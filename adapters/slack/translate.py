@@ -93,6 +93,7 @@ def from_message(body: dict[str, Any]) -> Inbound | None:
         text=unslack(_optional(event, "text")).strip(),
         delivery_id=f"slack:event:{_text(body, 'event_id')}",
         address={"channel": _text(event, "channel"), "user": user},
+        has_files=bool(event.get("files")) or event.get("subtype") == "file_share",
     )
     return Inbound(turn)
 
