@@ -44,7 +44,7 @@ async def _slack_manifest(args: argparse.Namespace, settings: Settings) -> int:
 async def _teams_package(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.teams.package import build
 
-    path = build(app_id=args.app_id, domain=args.domain, out=args.out)
+    path = build(app_id=args.app_id, domain=args.domain, out=args.out, facts=settings.facts)
     print(f"Wrote {path}. Upload it in Teams: Apps > Manage your apps > Upload an app.")
     return 0
 

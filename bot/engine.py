@@ -118,11 +118,11 @@ class Engine:
             except StorageError as e:
                 code = error_reference()
                 log.error("storage failure %s on %s turn: %s", code, turn.person.platform, e)
-                return [Notice(_STORAGE_SORRY.format(code=code), tone="danger")]
+                return [Notice(STORAGE_SORRY.format(code=code), tone="danger")]
             except Exception as e:
                 code = error_reference()
                 log_bug(log, code, e)
-                return [Notice(_BUG_SORRY.format(code=code), tone="danger")]
+                return [Notice(BUG_SORRY.format(code=code), tone="danger")]
 
     async def _commit(self, turn: Turn, result: Outcome) -> None:
         key = turn.delivery_id or uuid.uuid4().hex
@@ -510,11 +510,11 @@ _DUPLICATE = (
     "Thank you. This account is already being handled{by} as case {orig}, so I've added your "
     "report ({ref}) to it and told leadership. You don't need to contact POSH yourself."
 )
-_STORAGE_SORRY = (
+STORAGE_SORRY = (
     "Sorry – I couldn't save that just now, so please send it again in a minute. Everything "
     "you answered before is safe. If it keeps happening, give your IT team this code: {code}."
 )
-_BUG_SORRY = (
+BUG_SORRY = (
     "Sorry – something went wrong on my side. Your earlier answers are safe; please try again. "
     "If it keeps happening, give your IT team this code: {code}."
 )

@@ -2,7 +2,8 @@
 
 `FakeConnector` is an aiohttp server on 127.0.0.1 that answers what the bot calls – post,
 reply, update, create conversation, get member – records every call, and can be told to fail
-(500, 429 with Retry-After) or hang, then recover. `TeamsHarness` runs the real server app
+(500, 429 with Retry-After) or hang, then recover, or to take a post and then hang (the post is
+in the channel, but the bot times out waiting for its id). `TeamsHarness` runs the real server app
 (`adapters.server.build_app`) in development mode with activities whose `serviceUrl` points
 at the stand-in, and delivers the outbox by draining the courier (no timed waits).
 
@@ -46,10 +47,23 @@ REPORTER = {
 LEADER = {"id": "29:leader-adele", "name": "Adele Vance", "aadObjectId": "a1"}
 OUTSIDER = {"id": "29:outsider-lee", "name": "Lee Gu", "aadObjectId": "b2"}
 PERSONAL_CHAT = "a:17I0kl9EkpE1O9PH5TWrzrLNwnWWcfrU7QZjKR0WSfOpzbfcAg2IaydGElSo10tVr4C7Fc6G"
+TEAM_GROUP = "f3ec8cd2-e704-4344-8c47-9a3a21d683c0"  # the leadership team's Microsoft 365 group
 TEAM = {"id": "19:zFLSDFWsesfzcmKArqKJ-65aOXJz@thread.tacv2", "name": "Leadership"}
 GENERAL = "19:zFLSDFWsesfzcmKArqKJ-65aOXJz@thread.tacv2"  # a team's General channel id
 LEADS_CHANNEL = "19:0b7f32667e064dd9b25d7969801541f4@thread.tacv2"
 OTHER_CHANNEL = "19:9c5d1e2f3a4b5c6d7e8f9a0b1c2d3e4f@thread.tacv2"
+# Another team in the school: install events carry its own group id (channel messages don't).
+STAFF_TEAM = {
+    "id": "19:a1b2c3d4e5f60718293a4b5c6d7e8f90@thread.tacv2",
+    "name": "All staff",
+    "aadGroupId": "0c5e9d3a-7b21-4f6e-9a8d-1e2f3a4b5c6d",
+}
+STAFF_CHANNEL = "19:5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b@thread.tacv2"
+# What Teams' "Get link to team" gives for the leadership team.
+TEAM_LINK = (
+    "https://teams.microsoft.com/l/team/19%3AzFLSDFWsesfzcmKArqKJ-65aOXJz%40thread.tacv2/"
+    f"conversations?groupId={TEAM_GROUP}&tenantId={TENANT}"
+)
 REPORTER_KEY = f"teams:{TENANT}:{REPORTER['id']}"
 DEV_ENV = {"REPORTBOT_TEAMS_DEV": "1", "REPORTBOT_TEAMS_TIMEOUT": "0.5"}
 START = datetime(2026, 3, 10, 11, 0, tzinfo=UTC)  # a Tuesday, POSH open
@@ -78,12 +92,17 @@ class FakeConnector:
     _faults: list[tuple[int, dict[str, str]] | str] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _release: asyncio.Event = field(default_factory=asyncio.Event)
+    _take_then_hang: list[str] = field(default_factory=list)
 
     def fail(self, status: int, times: int = 1, headers: Mapping[str, str] = {}) -> None:
         self._faults += [(status, dict(headers))] * times
 
     def hang(self, times: int = 1) -> None:
         self._faults += ["hang"] * times
+
+    def take_then_hang(self, conversation: str) -> None:
+        """The next post to this conversation lands, but its answer never comes in time."""
+        self._take_then_hang.append(conversation)
 
     @property
     def posts(self) -> list[Call]:
@@ -123,8 +142,14 @@ class FakeConnector:
 
     async def _post(self, request: web.Request) -> web.Response:
         body = await request.json()
-        self.calls.append(Call("POST", request.match_info["cid"], "", body))
-        return web.json_response({"id": f"activity-{next(self._ids)}"}, status=201)
+        cid, activity_id = request.match_info["cid"], f"activity-{next(self._ids)}"
+        self.calls.append(Call("POST", cid, activity_id, body))
+        response = web.json_response({"id": activity_id}, status=201)
+        if cid in self._take_then_hang:
+            self._take_then_hang.remove(cid)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._release.wait(), 10)
+        return response
 
     async def _put(self, request: web.Request) -> web.Response:
         body = await request.json()
@@ -209,7 +234,7 @@ def channel_message(
     }
     activity["channelData"] = {
         "channel": {"id": channel},
-        "team": dict(team),
+        "team": {k: v for k, v in team.items() if k != "aadGroupId"},  # only installs carry it
         "tenant": {"id": TENANT},
     }
     if value is not None:
@@ -239,7 +264,7 @@ def bot_added_to_team(
     }
     activity["channelData"] = {
         "settings": {"selectedChannel": {"id": channel}},
-        "team": {"aadGroupId": "f3ec8cd2-e704-4344-8c47-9a3a21d683c0", **team},
+        "team": {"aadGroupId": TEAM_GROUP, **team},
         "eventType": "teamMemberAdded",
         "tenant": {"id": TENANT},
     }
@@ -247,10 +272,13 @@ def bot_added_to_team(
 
 
 def installation_update(
-    service_url: str, action: str = "add", channel: str = LEADS_CHANNEL
+    service_url: str,
+    action: str = "add",
+    channel: str = LEADS_CHANNEL,
+    team: dict[str, str] = TEAM,
 ) -> dict[str, Any]:
     """installationUpdate, as Teams sends it beside conversationUpdate when a team adds the app."""
-    activity = bot_added_to_team(service_url, channel)
+    activity = bot_added_to_team(service_url, channel, team)
     del activity["membersAdded"]
     activity["type"] = "installationUpdate"
     activity["id"] = f"f:install-{action}-{next(_activity_ids)}"
@@ -343,8 +371,14 @@ class TeamsHarness:
         await self.deliver()
         return status
 
-    async def install(self) -> None:
-        assert await self.send(bot_added_to_team(self.service_url)) == 200
+    async def install(self, team: dict[str, str] = TEAM, channel: str = LEADS_CHANNEL) -> None:
+        assert await self.send(bot_added_to_team(self.service_url, channel, team)) == 200
+        await self.deliver()
+
+    async def remove(self, team: dict[str, str] = TEAM, channel: str = LEADS_CHANNEL) -> None:
+        assert (
+            await self.send(installation_update(self.service_url, "remove", channel, team)) == 200
+        )
         await self.deliver()
 
     def chat_cards(self) -> list[dict[str, Any]]:

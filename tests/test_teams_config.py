@@ -91,6 +91,17 @@ def test_managed_identity_needs_no_password_but_a_tenant() -> None:
             "REPORTBOT_TEAMS_TIMEOUT",
         ),
         ({"REPORTBOT_TEAMS_DEV": "1", "REPORTBOT_TEAMS_TIMEOUT": "-1"}, "REPORTBOT_TEAMS_TIMEOUT"),
+        (
+            {"REPORTBOT_TEAMS_DEV": "1", "REPORTBOT_TEAMS_LEADERSHIP_TEAM": "Leadership"},
+            "REPORTBOT_TEAMS_LEADERSHIP_TEAM",
+        ),
+        (
+            {
+                "REPORTBOT_TEAMS_DEV": "1",
+                "REPORTBOT_TEAMS_LEADERSHIP_TEAM": "https://teams.microsoft.com/l/chat/0/0",
+            },
+            "REPORTBOT_TEAMS_LEADERSHIP_TEAM",
+        ),
     ],
 )
 def test_a_malformed_setting_is_named(env: dict[str, str], named: str) -> None:
@@ -98,3 +109,44 @@ def test_a_malformed_setting_is_named(env: dict[str, str], named: str) -> None:
         load_teams_config(env)
     assert str(raised.value) != "x"  # the message explains; it never echoes a password
     assert "MicrosoftAppPassword=x" not in str(raised.value)
+
+
+GROUP = "f3ec8cd2-e704-4344-8c47-9a3a21d683c0"
+THREAD = "19:zFLSDFWsesfzcmKArqKJ-65aOXJz@thread.tacv2"
+
+
+@pytest.mark.parametrize(
+    ("copied", "thread", "group"),
+    [
+        (  # Teams: ⋯ beside the team > Get link to team
+            f"https://teams.microsoft.com/l/team/19%3azFLSDFWsesfzcmKArqKJ-65aOXJz%40thread.tacv2/"
+            f"conversations?groupId={GROUP}&tenantId={TENANT}",
+            THREAD,
+            GROUP,
+        ),
+        (  # a channel's link names the channel, but still carries the team's group
+            f"https://teams.microsoft.com/l/channel/19%3a0b7f32667e064dd9b25d7969801541f4%40thread"
+            f".tacv2/Reports?groupId={GROUP}&tenantId={TENANT}",
+            "",
+            GROUP,
+        ),
+        (f" {THREAD} ", THREAD, ""),
+        (GROUP.upper(), "", GROUP),
+    ],
+)
+def test_the_leadership_team_can_be_named_as_an_admin_copies_it(
+    copied: str, thread: str, group: str
+) -> None:
+    config = load_teams_config(
+        {"REPORTBOT_TEAMS_DEV": "1", "REPORTBOT_TEAMS_LEADERSHIP_TEAM": copied}
+    )
+    assert config is not None and config.leadership_team is not None
+    team = config.leadership_team
+    assert (team.thread_id, team.group_id) == (thread.lower(), group)
+    assert team.matches(THREAD, GROUP)
+    assert not team.matches("19:other@thread.tacv2", "0c5e9d3a-7b21-4f6e-9a8d-1e2f3a4b5c6d")
+
+
+def test_without_the_setting_no_team_is_named() -> None:
+    config = load_teams_config({"REPORTBOT_TEAMS_DEV": "1"})
+    assert config is not None and config.leadership_team is None

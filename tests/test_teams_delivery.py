@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from teams_fakes import (
     LEADER,
     LEADS_CHANNEL,
@@ -23,6 +24,8 @@ from teams_fakes import (
     texts,
 )
 
+from adapters.casework import scrub_post
+from bot import retention
 from bot.clock import FakeClock
 from bot.model import CaseStatus
 
@@ -136,3 +139,74 @@ async def test_replies_owed_before_a_restart_are_sent_after_it(tmp_path: Path) -
             clock.advance(minutes=10)
             await second.deliver()
             assert [c.conversation for c in second.connector.posts] == [PERSONAL_CHAT] * 2
+
+
+async def _delete(h: TeamsHarness, reference: str) -> None:
+    """What `reportbot retention delete` does: a tombstone, then the scrub of the post."""
+    case = await h.runtime.store.case(reference)
+    assert case is not None
+    now = h.clock.now()
+    tomb = retention.tombstone(case, "Head", now, "retention review")
+    await h.runtime.store.delete_case(reference, tomb)
+    await h.runtime.store.enqueue([scrub_post(tomb, now)])
+    await h.deliver()
+
+
+async def test_a_deleted_case_s_card_is_overwritten_with_one_content_free_line() -> None:
+    async with harness() as h:
+        await h.install()
+        reference = await complete_report(h)
+        posted = h.connector.posts_to(LEADS_CHANNEL)[-1]
+        posts_before = len(h.connector.posts)
+
+        await _delete(h, reference)
+
+        [update] = h.connector.updates
+        assert update.activity_id == posted.activity_id
+        deleted = f"Case {reference} was deleted under the school's retention schedule."
+        assert texts(update.card) == deleted
+        assert "actions" not in update.card and "POSH" not in str(update.body)
+        assert update.body["summary"] == deleted
+        assert len(h.connector.posts) == posts_before  # overwritten, never posted anew
+        assert posted.card != update.card
+
+
+async def test_a_deleted_case_that_never_reached_a_channel_is_never_posted() -> None:
+    async with harness() as h:
+        reference = await complete_report(h)  # no leadership channel yet: its card waits
+        await _delete(h, reference)
+        await h.install()
+        h.clock.advance(minutes=10)
+        await h.deliver()
+        channel = [texts(c.card) for c in h.connector.posts_to(LEADS_CHANNEL)]
+        assert len(channel) == 1 and "I'll post the case here" in channel[0]
+        assert h.connector.updates == []
+        assert await h.runtime.store.pending(h.courier.platform) == []
+
+
+async def test_a_card_teams_took_before_timing_out_may_appear_twice_never_zero_times(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The Bot Connector cannot be searched for a post: after a timeout the card is posted
+    again (the README says so). Later changes update the copy whose id the bot holds."""
+    async with harness() as h:
+        h.connector.members.add((TEAM["id"], LEADER["id"]))
+        await h.install()
+        await answer_until(h, "summary")
+        h.connector.take_then_hang(LEADS_CHANNEL)
+
+        await h.press(button(h.chat_cards()[-1], "submit"))  # taken, then the bot times out
+        h.clock.advance(minutes=5)
+        await h.deliver()
+
+        cards = _case_cards(h)
+        assert 1 <= len(cards) <= 2
+        assert "appears twice" in caplog.text
+        reference = (await h.runtime.store.cases())[-1].reference
+        copies = [c for c in h.connector.posts_to(LEADS_CHANNEL) if reference in texts(c.card)]
+        card = copies[0].card  # the older copy's buttons work too
+        await h.send(channel_message(h.service_url, value=button(card, f"case:assign:{reference}")))
+        await h.deliver()
+        [update] = h.connector.updates
+        assert update.activity_id == copies[-1].activity_id
+        assert await h.runtime.store.pending(h.courier.platform) == []

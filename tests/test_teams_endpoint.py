@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import threading
 from typing import Any
+from unittest import mock
 
 import pytest
+import requests
+from aiohttp import web
+from aiohttp.streams import StreamReader
+from aiohttp.test_utils import make_mocked_request
 from teams_fakes import (
     DEV_ENV,
     LEADS_CHANNEL,
@@ -13,6 +21,7 @@ from teams_fakes import (
     REPORTER_KEY,
     TENANT,
     TIKTOK_LINK,
+    TeamsHarness,
     complete_report,
     harness,
     personal_message,
@@ -176,3 +185,110 @@ async def test_connector_clients_are_built_once_not_per_turn(
         await complete_report(h)
         assert built == [h.service_url]  # one client, shared by inbound turns and sends
         assert len(h.connector.posts) > 15
+
+
+# --- development mode: this machine only --------------------------------------------------------
+
+
+def _request_from(peer: str, activity: dict[str, Any]) -> web.Request:
+    """A request as aiohttp builds it for a connection from `peer` (no network involved)."""
+    extra = {"peername": (peer, 50123), "sockname": ("127.0.0.1", 3978)}
+    transport = mock.Mock()
+    transport.get_extra_info.side_effect = lambda name, default=None: extra.get(name, default)
+    payload = StreamReader(mock.Mock(_reading_paused=False), 2**16, loop=asyncio.get_running_loop())
+    payload.feed_data(json.dumps(activity).encode())
+    payload.feed_eof()
+    headers = {"Content-Type": "application/json"}
+    return make_mocked_request(
+        "POST", "/api/messages", headers, transport=transport, payload=payload
+    )
+
+
+def _endpoint(h: TeamsHarness) -> Any:
+    app = h.client.app
+    assert app is not None
+    [route] = [r for r in app.router.routes() if r.method == "POST"]
+    return route.handler
+
+
+@pytest.mark.parametrize(("peer", "status"), [("203.0.113.7", 403), ("10.0.0.5", 403)])
+async def test_development_mode_refuses_requests_from_other_machines(
+    peer: str, status: int
+) -> None:
+    """A local serviceUrl is not enough: anyone could write one into a forged activity."""
+    async with harness() as h:
+        activity = personal_message(h.service_url, "report")
+        response = await _endpoint(h)(_request_from(peer, activity))
+        assert response.status == status
+        await h.deliver()
+        assert h.connector.calls == []
+        assert await h.runtime.store.conversation(REPORTER_KEY) is None
+
+
+@pytest.mark.parametrize("peer", ["127.0.0.1", "::1", "::ffff:127.0.0.1"])
+async def test_development_mode_answers_this_machine(peer: str) -> None:
+    async with harness() as h:
+        activity = personal_message(h.service_url, "report")
+        response = await _endpoint(h)(_request_from(peer, activity))
+        assert response.status == 200
+        assert await h.runtime.store.conversation(REPORTER_KEY) is not None
+
+
+# --- token signing keys: fetched off the event loop ---------------------------------------------
+
+
+class _Response:
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+
+    def raise_for_status(self) -> None:
+        return None
+
+    def json(self) -> dict[str, Any]:
+        return self.body
+
+
+def _signing_key(kid: str) -> dict[str, Any]:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt.algorithms import RSAAlgorithm
+
+    public = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    return {**json.loads(RSAAlgorithm.to_jwk(public)), "kid": kid}
+
+
+async def test_signing_keys_are_fetched_on_a_worker_thread_with_a_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """botbuilder fetches them with a blocking requests.get on the event loop; not here."""
+    from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
+
+    metadata_url = "https://login.example/v1/.well-known/openidconfiguration"
+    documents: dict[str, dict[str, Any]] = {
+        metadata_url: {"jwks_uri": "https://login.example/keys"},
+        "https://login.example/keys": {"keys": [_signing_key("key-1")]},
+    }
+    fetched: list[tuple[str, threading.Thread, Any]] = []
+
+    def get(url: str, **kwargs: Any) -> _Response:
+        fetched.append((url, threading.current_thread(), kwargs.get("timeout")))
+        return _Response(documents[url])
+
+    monkeypatch.setattr(requests, "get", get)
+    monkeypatch.setattr(JwtTokenExtractor, "metadataCache", {})
+    loop_thread = threading.current_thread()
+    async with harness(AUTH_ENV):  # wiring the Teams side sets the refresh up
+        metadata = JwtTokenExtractor.get_open_id_metadata(metadata_url)
+        found = await asyncio.gather(*(metadata.get("key-1") for _ in range(3)))
+
+    assert all(key is not None for key in found)
+    assert [url for url, _, _ in fetched] == list(documents)  # once, for all three requests
+    assert all(thread is not loop_thread for _, thread, _ in fetched)
+    assert all(timeout == 15.0 for _, _, timeout in fetched)
+
+
+def test_apologies_are_the_engine_s_own_words() -> None:
+    from adapters.teams import services
+    from bot import engine
+
+    assert vars(services)["STORAGE_SORRY"] is engine.STORAGE_SORRY
+    assert vars(services)["BUG_SORRY"] is engine.BUG_SORRY

@@ -21,6 +21,7 @@ import pytest
 from adapters import cli
 from adapters.teams import package
 from bot.errors import ConfigError
+from bot.facts import Facts
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_FILE = ROOT / "adapters/teams/manifest_schema/MicrosoftTeams.v1.30.schema.json"
@@ -278,3 +279,34 @@ def test_bad_package_arguments_are_named(
     with pytest.raises(ConfigError, match=named):
         package.build(app_id=app_id, domain=domain, out=tmp_path / "x.zip")
     assert not (tmp_path / "x.zip").exists()
+
+
+def test_the_description_gives_the_school_s_own_helpline_facts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, schema: dict[str, Any]
+) -> None:
+    config = tmp_path / "reportbot.toml"
+    config.write_text(
+        '[facts]\nposh_phone = "0300 123 4567"\nposh_email = "posh@example.org.uk"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("REPORTBOT_CONFIG", str(config))
+    out = tmp_path / "reportbot-teams.zip"
+    assert cli.main(["teams-package", "--app-id", APP_ID, "--out", str(out)]) == 0
+    with zipfile.ZipFile(out) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    full = manifest["description"]["full"]
+    assert "0300 123 4567" in full and "posh@example.org.uk" in full
+    assert Facts().posh_phone not in full and Facts().posh_email not in full
+    assert schema_errors(manifest, schema, schema) == []
+
+
+def test_the_repository_manifest_names_the_built_in_facts_so_they_can_be_replaced() -> None:
+    manifest = json.loads((ROOT / "manifest.json").read_text(encoding="utf-8"))
+    full = manifest["description"]["full"]
+    assert Facts().posh_phone in full and Facts().posh_email in full
+
+
+def test_facts_too_long_for_the_description_are_refused() -> None:
+    manifest = json.loads((ROOT / "manifest.json").read_text(encoding="utf-8"))
+    with pytest.raises(ConfigError, match="description"):
+        package.filled(manifest, APP_ID, None, Facts(posh_email="x" * 4000))

@@ -27,6 +27,7 @@ from adapters.slack.directory import Directory
 from adapters.slack.home import home_view
 from adapters.slack.sender import SlackSender
 from adapters.slack.translate import Inbound, Malformed
+from bot.engine import BUG_SORRY
 from bot.errors import error_reference, log_bug
 from bot.model import Notice, Person, Reply, Turn
 
@@ -37,10 +38,6 @@ LOOKUP_BUDGET = 0.8
 LEADER_MAX_AGE = 5.0  # a leader's press re-checks membership this fresh
 MEMBERS_MAX_AGE = 60.0
 SENT = "I've sent you a message – your report carries on privately in our direct messages."
-SORRY = (
-    "Sorry – something went wrong on my side, and nothing was changed. Please try again; "
-    "if it keeps happening, give your IT team this code: {code}."
-)
 UNCHECKED = (
     "Sorry – Slack didn't tell me in time whether you're in the leadership channel, so "
     "nothing was changed. Please press the button again in a minute."
@@ -205,4 +202,4 @@ class Listeners:
     def _bug(self, error: BaseException) -> str:
         code = error_reference()
         log_bug(log, code, error)
-        return SORRY.format(code=code)
+        return BUG_SORRY.format(code=code)

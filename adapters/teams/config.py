@@ -7,6 +7,10 @@
     REPORTBOT_TEAMS_TENANTS   optional: comma-separated tenant ids allowed to use the bot
     REPORTBOT_TEAMS_DEV       1 = run with no app id, authentication OFF (local testing only)
     REPORTBOT_TEAMS_TIMEOUT   seconds to wait for the Bot Connector (default 15)
+    REPORTBOT_TEAMS_LEADERSHIP_TEAM   recommended: the team that receives cases – its link (Teams:
+                              ⋯ beside the team > Get link to team), its id (19:…@thread.tacv2)
+                              or its group id (a GUID). Unset: the first team the bot is ever
+                              added to.
 
 Every problem raises `ConfigError` naming the variable, so start-up stops with a clear line.
 """
@@ -17,6 +21,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from bot.errors import ConfigError
 
@@ -27,8 +32,25 @@ APP_TYPES: dict[str, AppType] = {
     "userassignedmsi": "UserAssignedMSI",
 }
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_THREAD = re.compile(r"^19:[^/?#\s]+@thread\.[a-z0-9]+$", re.IGNORECASE)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class TeamRef:
+    """A team as a school names it: its thread id, its Microsoft 365 group id, or both.
+
+    Activities always carry the thread id; only install events carry the group id.
+    """
+
+    thread_id: str = ""  # "19:…@thread.tacv2", lower-cased
+    group_id: str = ""  # a GUID, lower-cased
+
+    def matches(self, thread_id: str, group_id: str = "") -> bool:
+        if self.thread_id and thread_id.lower() == self.thread_id:
+            return True
+        return bool(self.group_id) and group_id.lower() == self.group_id
 
 
 @dataclass(frozen=True)
@@ -40,6 +62,7 @@ class TeamsConfig:
     dev_mode: bool = False
     allowed_tenants: frozenset[str] = frozenset()
     timeout: float = 15.0
+    leadership_team: TeamRef | None = None  # None: the first team the bot is ever added to
 
     @property
     def authenticated(self) -> bool:
@@ -73,7 +96,13 @@ def load_teams_config(env: Mapping[str, str]) -> TeamsConfig | None:
             raise ConfigError("MicrosoftAppPassword is set but MicrosoftAppId is empty: set both")
         if not dev_mode:
             return None
-        return TeamsConfig("", dev_mode=True, allowed_tenants=_tenants(env), timeout=_timeout(env))
+        return TeamsConfig(
+            "",
+            dev_mode=True,
+            allowed_tenants=_tenants(env),
+            timeout=_timeout(env),
+            leadership_team=_leadership_team(env),
+        )
     _guid(app_id, "MicrosoftAppId")
     app_type = _app_type(env)
     tenant_id = env.get("MicrosoftAppTenantId", "").strip()
@@ -87,7 +116,14 @@ def load_teams_config(env: Mapping[str, str]) -> TeamsConfig | None:
             "(the Azure Bot's client secret)"
         )
     return TeamsConfig(
-        app_id, password, app_type, tenant_id, dev_mode, _tenants(env), _timeout(env)
+        app_id,
+        password,
+        app_type,
+        tenant_id,
+        dev_mode,
+        _tenants(env),
+        _timeout(env),
+        _leadership_team(env),
     )
 
 
@@ -141,3 +177,39 @@ def _timeout(env: Mapping[str, str]) -> float:
     if not 0 < value <= 300:
         raise ConfigError(f"REPORTBOT_TEAMS_TIMEOUT must be a number of seconds, not {raw!r}")
     return value
+
+
+def _leadership_team(env: Mapping[str, str]) -> TeamRef | None:
+    raw = env.get("REPORTBOT_TEAMS_LEADERSHIP_TEAM", "").strip()
+    if not raw:
+        return None
+    team = parse_team(raw)
+    if team is None:
+        raise ConfigError(
+            "REPORTBOT_TEAMS_LEADERSHIP_TEAM must be the leadership team's link (in Teams: ⋯ "
+            "beside the team > Get link to team), its id (19:…@thread.tacv2) or its group id "
+            f"(a GUID), not {raw!r}"
+        )
+    return team
+
+
+def parse_team(raw: str) -> TeamRef | None:
+    """A team from what an admin can copy: a team or channel link, a thread id, a group id."""
+    value = raw.strip()
+    if _GUID.match(value):
+        return TeamRef(group_id=value.lower())
+    if _THREAD.match(value):
+        return TeamRef(thread_id=value.lower())
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    query = {k.lower(): v for k, v in parse_qsl(parts.query)}
+    group = query.get("groupid", "").strip()
+    segments = parts.path.split("/")
+    # .../l/team/<thread id>/conversations; a channel link (/l/channel/) names a channel instead
+    thread = unquote(segments[3]) if segments[1:3] == ["l", "team"] and len(segments) > 3 else ""
+    team = TeamRef(
+        thread_id=thread.lower() if _THREAD.match(thread) else "",
+        group_id=group.lower() if _GUID.match(group) else "",
+    )
+    return team if team.thread_id or team.group_id else None

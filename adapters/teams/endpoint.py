@@ -2,8 +2,9 @@
 
 Bad input is answered 400/415, never 500; an activity without a valid token 401, before the bot
 sees it; an activity from a tenant outside REPORTBOT_TEAMS_TENANTS 403. In development mode
-(no app id, no authentication) only a Bot Connector on this machine is answered, so a forged
-activity cannot make the bot write to someone else's server.
+(no app id, no authentication) only a Bot Connector on this machine is answered: the request
+must come from a loopback address, so nobody else can post as any user, and its serviceUrl must
+be local, so a forged activity cannot make the bot write to someone else's server.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class Endpoint:
         self.config = config
 
     async def handle(self, request: web.Request) -> web.Response:
+        if not self.config.authenticated and not _loopback_host(request.remote):
+            log.warning("development mode: refused a request from another machine")
+            return _status(403, "development mode answers this machine only")
         if request.content_type != "application/json":
             return _status(415, "expected application/json")
         body = _parse(await request.read())
@@ -109,13 +113,18 @@ def _shaped(body: Any) -> bool:
 
 
 def _loopback(url: str | None) -> bool:
-    host = urlsplit(url or "").hostname or ""
+    return _loopback_host(urlsplit(url or "").hostname)
+
+
+def _loopback_host(host: str | None) -> bool:
     if host == "localhost":
         return True
     try:
-        return ip_address(host).is_loopback
+        address = ip_address(host or "")
     except ValueError:
-        return False
+        return False  # also None: a peer aiohttp could not name
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
 
 
 def _unauthorized(activity: Activity) -> web.Response:

@@ -1,20 +1,26 @@
 """The leaders' side: the channel that receives cases, and who may act on them.
 
-The bot posts new cases to the channel it was installed into (the first team it joins in a
-tenant); a member of that team moves it by mentioning the bot elsewhere with "use this channel".
-Only members of that team may press a case's buttons or list open cases. Membership is asked
-of the Bot Connector for the leadership team itself – not for the conversation the press came
-from, which is what botbuilder's `TeamsInfo.get_team_member` checks whatever team id it is given.
+The leadership team is chosen deliberately. With REPORTBOT_TEAMS_LEADERSHIP_TEAM set, only that
+team can receive cases: the bot takes its channel when added to it, and greets any other team
+without taking over. Unset, the first team the bot is ever added to in a tenant receives them –
+once: after the bot is removed from that team, only that team may take them back, so a team
+that happens to add the bot next never receives safeguarding records by chance.
+
+A member of the leadership team moves cases by mentioning the bot in another channel with "use
+this channel". Only members of that team may press a case's buttons, type case commands or list
+open cases. Membership is asked of the Bot Connector for the leadership team itself – not for
+the conversation the press came from, which is what botbuilder's `TeamsInfo.get_team_member`
+checks whatever team id it is given.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
 from enum import StrEnum
 
 from botbuilder.core import TurnContext
+from botbuilder.schema import Activity
 
 from adapters.teams import references
 from adapters.teams.failures import classify, http_status
@@ -22,6 +28,7 @@ from adapters.teams.notify import tell
 from adapters.teams.references import Leadership
 from adapters.teams.services import Services
 from adapters.teams.translate import (
+    TeamChannel,
     delivery_id,
     person_of,
     read_message,
@@ -62,6 +69,26 @@ CHANNEL_HINT = (
     "Apps) – reports are private there. To send new reports to this channel, mention me here "
     "with “use this channel”."
 )
+NOT_THE_CHOSEN_TEAM = (
+    "Hello! I'm the TikTok reporting bot. Staff report TikTok accounts to me in a personal chat "
+    "(find me under Chat or Apps). New reports go only to the leadership team named in my "
+    "settings, so they will not be posted in this team."
+)
+NOT_THE_CHOSEN_TEAM_MOVE = (
+    "New TikTok reports go only to the leadership team named in my settings, so I can't post "
+    "them in this team. Nothing changed."
+)
+NO_TEAM_CHOSEN = (
+    "Hello! I'm the TikTok reporting bot. Staff report TikTok accounts to me in a personal chat "
+    "(find me under Chat or Apps). New reports go to the school's leadership team, not to this "
+    "one. To receive them, add me back to the leadership team, or ask whoever runs me to name "
+    "it in the setting REPORTBOT_TEAMS_LEADERSHIP_TEAM."
+)
+NO_TEAM_TO_ASK = (
+    "I'm no longer in the team that received TikTok reports, so I can't check that you may move "
+    "them, and nothing changed. Add me back to that team, or ask whoever runs me to name the "
+    "leadership team in the setting REPORTBOT_TEAMS_LEADERSHIP_TEAM."
+)
 
 
 class Membership(StrEnum):
@@ -89,12 +116,17 @@ async def membership(services: Services, chosen: Leadership, user_id: str) -> Me
         return Membership.UNKNOWN
 
 
-async def may_lead(services: Services, tenant: str, user_id: str, action: str) -> Membership:
-    """May this person act on cases (or, with no action, list them)?"""
-    chosen = await references.leadership(services.runtime.store, tenant)
+async def current(services: Services, tenant: str) -> Leadership | None:
+    """The leadership channel, if it is in the team the school named (or none is named)."""
+    store, team = services.runtime.store, services.config.leadership_team
+    return await references.leadership(store, tenant, team)
+
+
+async def may_lead(services: Services, tenant: str, user_id: str, reference: str) -> Membership:
+    """May this person act on a case (or, with no reference, list them)?"""
+    chosen = await current(services, tenant)
     if chosen is None:
         return Membership.OUTSIDER
-    reference = action.split(":", 2)[2] if action.count(":") >= 2 else ""
     case = await services.runtime.store.case(reference) if reference else None
     if case is not None and case.reporter.workspace not in ("", tenant):
         return Membership.OUTSIDER  # another school's case, whatever team they are in
@@ -124,7 +156,8 @@ async def _press(
 ) -> None:
     activity = context.activity
     person = person_of(activity)
-    verdict = await may_lead(services, person.workspace, person.user_id, action)
+    reference = action.split(":", 2)[2] if action.count(":") >= 2 else ""
+    verdict = await may_lead(services, person.workspace, person.user_id, reference)
     if verdict is Membership.UNKNOWN:
         notice = Notice(CANNOT_CHECK, tone="warning")
         await tell(services.runtime, f"{key}:unchecked", person.workspace, thread, notice)
@@ -143,28 +176,70 @@ async def _use_this_channel(
     services: Services, context: TurnContext, thread: str, key: str
 ) -> None:
     activity = context.activity
-    place, tenant, store = team_of(activity), tenant_of(activity), services.runtime.store
+    tenant, person = tenant_of(activity), person_of(activity)
+    place = await _place(services, activity)
     if place is None:
         await tell(services.runtime, f"{key}:hint", tenant, thread, Notice(CHANNEL_HINT))
         return
-    current = await references.leadership(store, tenant)
-    if current is not None and current.team_id != place.team_id:
-        verdict = await membership(services, current, person_of(activity).user_id)
-        # A team the bot has left can receive nothing, so anyone in the tenant may move on.
-        if verdict not in (Membership.MEMBER, Membership.TEAM_GONE):
-            text = CANNOT_CHECK if verdict is Membership.UNKNOWN else NOT_YOURS_TO_MOVE
-            await tell(services.runtime, f"{key}:refused", tenant, thread, Notice(text))
-            return
     chosen = references.leadership_from(activity, place)
-    if current is not None and current.channel_id == chosen.channel_id:
+    held = await current(services, tenant)
+    refusal = await _move_refusal(services, tenant, place, chosen, held, person.user_id)
+    if refusal:
+        await tell(services.runtime, f"{key}:refused", tenant, thread, Notice(refusal))
+        return
+    if held is not None and held.channel_id == chosen.channel_id:
         await tell(services.runtime, f"{key}:same", tenant, thread, Notice(ALREADY_HERE))
         return
     await _choose(services, tenant, chosen)
     await tell(services.runtime, f"{key}:moved", tenant, thread, Notice(MOVED_HERE, "success"))
-    if current is not None:
-        who = person_of(activity).name or "a team member"
-        away = Notice(MOVED_AWAY.format(who=who))
-        await tell(services.runtime, f"{key}:away", tenant, current.channel_id, away)
+    if held is not None:
+        away = Notice(MOVED_AWAY.format(who=person.name or "a team member"))
+        await tell(services.runtime, f"{key}:away", tenant, held.channel_id, away)
+
+
+async def _move_refusal(
+    services: Services,
+    tenant: str,
+    place: TeamChannel,
+    chosen: Leadership,
+    held: Leadership | None,
+    user_id: str,
+) -> str:
+    """Why this person may not send cases to this channel; "" if they may.
+
+    Only a member of the team holding the cases may move them (even within it: a shared
+    channel can hold people from outside). While no team holds them, only a team that may take
+    them over can, asked of its own members.
+    """
+    team = services.config.leadership_team
+    if team is not None and not team.matches(place.team_id, place.group_id):
+        return NOT_THE_CHOSEN_TEAM_MOVE
+    judge = held or (chosen if await _may_take_over(services, tenant, place) else None)
+    if judge is None:
+        return NO_TEAM_TO_ASK
+    verdict = await membership(services, judge, user_id)
+    return {
+        Membership.MEMBER: "",
+        Membership.OUTSIDER: NOT_YOURS_TO_MOVE,
+        Membership.UNKNOWN: CANNOT_CHECK,
+        Membership.TEAM_GONE: NO_TEAM_TO_ASK,  # removed unheard: nobody can vouch for a move
+    }[verdict]
+
+
+async def _may_take_over(services: Services, tenant: str, place: TeamChannel) -> bool:
+    """May this team receive cases while no team does? Never a team that added the bot by
+    chance: only the named team, or (none named) the first team ever or the last one that had
+    them."""
+    team = services.config.leadership_team
+    if team is not None:
+        return team.matches(place.team_id, place.group_id)
+    previous = await references.previous_team(services.runtime.store, tenant)
+    return previous is None or previous == place.team_id
+
+
+async def _place(services: Services, activity: Activity) -> TeamChannel | None:
+    place = team_of(activity)
+    return await references.with_group(services.runtime.store, place) if place else None
 
 
 async def _choose(services: Services, tenant: str, chosen: Leadership) -> None:
@@ -177,7 +252,7 @@ async def _choose(services: Services, tenant: str, chosen: Leadership) -> None:
 async def _release_waiting_cards(services: Services) -> None:
     """Case cards that waited for a channel go now, not at their next scheduled look."""
     store, now = services.runtime.store, services.runtime.clock.now()
-    for item in await store.due(Platform.TEAMS, now + timedelta(days=3650), limit=500):
+    for item in await store.pending(Platform.TEAMS, limit=500):
         if item.audience == Audience.LEADERSHIP and item.due_at and item.due_at > now:
             item.due_at = now
             await store.reschedule(item)
@@ -194,21 +269,36 @@ async def installed(services: Services, context: TurnContext) -> None:
 
 async def _installed(services: Services, context: TurnContext) -> None:
     activity = context.activity
-    place, tenant, store = team_of(activity), tenant_of(activity), services.runtime.store
+    tenant, store = tenant_of(activity), services.runtime.store
+    place = await _place(services, activity)
     if place is None:
         return
     generation = await references.team_generation(store, place.team_id)
     item_id = f"teams:installed:{short_key(place.team_id)}:{generation}"
-    current = await references.leadership(store, tenant)
+    held = await current(services, tenant)
     chosen = references.leadership_from(activity, place)
-    if current is None:
+    if held is not None and held.team_id == place.team_id:
+        return  # back in the leadership team's other channel, or Teams said it twice
+    if held is None and await _may_take_over(services, tenant, place):
         await _choose(services, tenant, chosen)
         log.warning("Teams: new cases will be posted to the channel the bot was added to")
         await tell(services.runtime, item_id, tenant, chosen.channel_id, Notice(INSTALLED))
-    elif current.team_id != place.team_id:
-        await store.put_meta(references.conversation_key(chosen.channel_id), chosen.reference)
-        notice = Notice(ALREADY_ELSEWHERE)
-        await tell(services.runtime, item_id, tenant, chosen.channel_id, notice)
+        return
+    await store.put_meta(references.conversation_key(chosen.channel_id), chosen.reference)
+    await tell(services.runtime, item_id, tenant, chosen.channel_id, _greeting(services, held))
+    if held is None:
+        log.error(
+            "Teams: the bot was added to a team that may not receive cases, and no team "
+            "receives them now; add it to the leadership team (named by "
+            "REPORTBOT_TEAMS_LEADERSHIP_TEAM, else the team that last had them)"
+        )
+
+
+def _greeting(services: Services, held: Leadership | None) -> Notice:
+    """What a team that will not receive cases is told when the bot joins it."""
+    if services.config.leadership_team is not None:
+        return Notice(NOT_THE_CHOSEN_TEAM)
+    return Notice(ALREADY_ELSEWHERE if held is not None else NO_TEAM_CHOSEN)
 
 
 async def removed(services: Services, context: TurnContext) -> None:
@@ -222,10 +312,10 @@ async def _removed(services: Services, context: TurnContext) -> None:
     if place is None:
         return
     await references.bump_team_generation(store, place.team_id)
-    current = await references.leadership(store, tenant)
-    if current is not None and current.team_id == place.team_id:
-        await references.set_leadership(store, tenant, None)
+    held = await references.leadership(store, tenant)
+    if held is not None and held.team_id == place.team_id:
+        await references.lose_leadership(store, tenant, held)
         log.error(
             "Teams: the bot was removed from the leadership team; new case cards wait until "
-            "it is added to a team again"
+            "it is added back to that team (or to the team in REPORTBOT_TEAMS_LEADERSHIP_TEAM)"
         )

@@ -6,21 +6,16 @@ Ids are built from what caused the message, so a redelivered activity enqueues n
 from __future__ import annotations
 
 from adapters.compose import Runtime
-from bot.codec import reply_to_dict
-from bot.model import Audience, Notice, OutboxItem, Platform
+from bot.model import Audience, Notice, Person, Platform
+from bot.outbox import outbox_item
 
 
 async def tell(
     runtime: Runtime, item_id: str, tenant: str, conversation_id: str, notice: Notice
 ) -> None:
-    item = OutboxItem(
-        id=item_id,
-        platform=Platform.TEAMS,
-        audience=Audience.PERSON,
-        workspace=tenant,
-        address={"conversation": conversation_id},
-        reply=reply_to_dict(notice),
-        created_at=runtime.clock.now(),
-    )
+    # A channel or chat, not a person: outbox_item reads only the platform and tenant from it.
+    place = Person(Platform.TEAMS, tenant, "")
+    address = {"conversation": conversation_id}
+    item = outbox_item(place, Audience.PERSON, address, notice, item_id, runtime.clock.now())
     await runtime.store.enqueue([item])
     runtime.wake(Platform.TEAMS)

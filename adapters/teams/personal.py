@@ -18,6 +18,7 @@ from adapters.teams.notify import tell
 from adapters.teams.services import Services
 from adapters.teams.translate import Said, delivery_id, person_of, read_message, short_key
 from bot.engine import COMMANDS
+from bot.leaders import COMMAND, is_case_command
 from bot.model import Notice, Turn
 
 WELCOME = (
@@ -45,9 +46,8 @@ async def message(services: Services, context: TurnContext) -> None:
         return
     is_leader = False
     if _needs_leadership(said):
-        verdict = await leaders.may_lead(
-            services, person.workspace, person.user_id, said.action or ""
-        )
+        reference = _case_reference(said)
+        verdict = await leaders.may_lead(services, person.workspace, person.user_id, reference)
         if verdict is Membership.UNKNOWN:
             unchecked = Notice(leaders.CANNOT_CHECK, tone="warning")
             await tell(services.runtime, f"{key}:unchecked", person.workspace, chat, unchecked)
@@ -73,10 +73,22 @@ async def _answered_here(services: Services, person_key: str, said: Said) -> Not
 
 
 def _needs_leadership(said: Said) -> bool:
-    """Only leaders' requests need the (network) membership check."""
+    """Only leaders' requests need the (network) membership check: a case button, a typed
+    case command ("sent TT-…", "show TT-…"), or "cases"."""
     if said.action and said.action.startswith("case:"):
         return True
+    if is_case_command(said.text):
+        return True
     return COMMANDS.get(said.text.strip().lower().rstrip(".!"), "") == "cases"
+
+
+def _case_reference(said: Said) -> str:
+    """The case a button or typed command is about ("" for "cases")."""
+    if said.action and said.action.startswith("case:"):
+        parts = said.action.split(":", 2)
+        return parts[2] if len(parts) == 3 else ""
+    match = COMMAND.match(said.text)
+    return match.group(2).upper() if match else ""
 
 
 async def welcome(services: Services, context: TurnContext) -> None:

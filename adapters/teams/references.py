@@ -5,16 +5,20 @@ small – no names, no activity ids – and written only when they change, becau
 the store's small file that is rewritten on every message.
 
     teams:conversation:<conversation id>   every chat or channel thread the bot answers in
-    teams:leadership:<tenant id>           the channel that receives new cases, and its team
-    teams:team:<team key>                  how many times the bot was removed from a team
+    teams:leadership:<tenant id>           the channel that receives new cases, and its team;
+                                           after a removal, only the team (no reference): it
+                                           may take the cases back, no other team by chance
+    teams:team:<team key>                  how many times the bot was removed from a team, and
+                                           the team's group id (only install events carry it)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from botbuilder.schema import Activity, ConversationReference
 
+from adapters.teams.config import TeamRef
 from adapters.teams.translate import TeamChannel, short_key, tenant_of
 from bot.model import JSON
 from bot.ports import Store
@@ -78,6 +82,7 @@ class Leadership:
     team_id: str
     channel_id: str
     team_name: str = ""
+    group_id: str = ""
 
     @property
     def service_url(self) -> str:
@@ -89,6 +94,7 @@ class Leadership:
             "team_id": self.team_id,
             "channel_id": self.channel_id,
             "team_name": self.team_name,
+            "group_id": self.group_id,
         }
 
 
@@ -97,25 +103,65 @@ def leadership_from(activity: Activity, place: TeamChannel) -> Leadership:
     reference = reference_doc(activity, place.channel_id)
     reference["conversation"]["conversationType"] = "channel"
     reference.pop("user", None)
-    return Leadership(reference, place.team_id, place.channel_id, place.team_name)
+    return Leadership(reference, place.team_id, place.channel_id, place.team_name, place.group_id)
 
 
-async def leadership(store: Store, tenant: str) -> Leadership | None:
+async def leadership(store: Store, tenant: str, only: TeamRef | None = None) -> Leadership | None:
+    """The channel receiving new cases; with `only`, None unless it is in that team."""
     doc = await store.get_meta(leadership_key(tenant))
     if not doc or not doc.get("reference"):
         return None
-    return Leadership(doc["reference"], doc["team_id"], doc["channel_id"], doc.get("team_name", ""))
+    chosen = Leadership(
+        doc["reference"],
+        doc["team_id"],
+        doc["channel_id"],
+        doc.get("team_name", ""),
+        doc.get("group_id", ""),
+    )
+    if only is not None and not only.matches(chosen.team_id, chosen.group_id):
+        return None  # chosen before the school named its leadership team
+    return chosen
 
 
-async def set_leadership(store: Store, tenant: str, chosen: Leadership | None) -> None:
-    await store.put_meta(leadership_key(tenant), chosen.to_doc() if chosen else {})
+async def set_leadership(store: Store, tenant: str, chosen: Leadership) -> None:
+    await store.put_meta(leadership_key(tenant), chosen.to_doc())
+
+
+async def lose_leadership(store: Store, tenant: str, lost: Leadership) -> None:
+    """No channel receives cases now; the team is kept, so that only it may take them back."""
+    await store.put_meta(
+        leadership_key(tenant), {"team_id": lost.team_id, "group_id": lost.group_id}
+    )
+
+
+async def previous_team(store: Store, tenant: str) -> str | None:
+    """The team that holds or last held the cases: None if no team ever did in this tenant."""
+    doc = await store.get_meta(leadership_key(tenant))
+    if doc is None:
+        return None
+    return str(doc.get("team_id") or "")  # "" (an old removal record): no team by chance
+
+
+async def _team_doc(store: Store, team_id: str) -> JSON:
+    return dict(await store.get_meta(team_key(team_id)) or {})
 
 
 async def team_generation(store: Store, team_id: str) -> int:
-    doc = await store.get_meta(team_key(team_id)) or {}
-    return int(doc.get("generation", 0))
+    return int((await _team_doc(store, team_id)).get("generation", 0))
 
 
 async def bump_team_generation(store: Store, team_id: str) -> None:
-    generation = await team_generation(store, team_id)
-    await store.put_meta(team_key(team_id), {"generation": generation + 1})
+    doc = await _team_doc(store, team_id)
+    await store.put_meta(
+        team_key(team_id), {**doc, "generation": int(doc.get("generation", 0)) + 1}
+    )
+
+
+async def with_group(store: Store, place: TeamChannel) -> TeamChannel:
+    """The place with its team's group id: from the activity, else as an install recorded it."""
+    doc = await _team_doc(store, place.team_id)
+    if place.group_id:
+        if doc.get("group_id") != place.group_id:
+            await store.put_meta(team_key(place.team_id), {**doc, "group_id": place.group_id})
+        return place
+    return replace(place, group_id=str(doc.get("group_id") or ""))

@@ -6,9 +6,20 @@ from dataclasses import dataclass
 
 from adapters.teams import cards
 from bot.facts import Facts
-from bot.model import JSON, CaseCard, CaseList, HandoffReply, Notice, Question, Reply
+from bot.model import (
+    JSON,
+    CaseCard,
+    CaseList,
+    CaseStatus,
+    HandoffReply,
+    Notice,
+    Question,
+    Reply,
+)
 from bot.ports import Clock, Store
 from bot.views import case_line, case_view
+
+DELETED = "Case {reference} was deleted under the school's retention schedule."
 
 
 @dataclass(frozen=True)
@@ -16,6 +27,9 @@ class Message:
     card: JSON
     summary: str
     """The notification preview. For leadership posts it never holds case details."""
+    gone: bool = False
+    """A case card for a deleted (or no longer held) case: it may replace the case's post,
+    never be posted anew."""
 
 
 class Renderer:
@@ -45,7 +59,10 @@ class Renderer:
         case = await self.store.case(reply.reference)
         if case is None:
             gone = Notice(f"Case {reply.reference} is no longer held.")
-            return Message(cards.notice_card(gone), gone.text)
+            return Message(cards.notice_card(gone), gone.text, gone=True)
+        if case.status == CaseStatus.DELETED:  # the tombstone: no details, no buttons
+            text = DELETED.format(reference=reply.reference)
+            return Message(cards.card(cards.plain(text), fallback=text), text, gone=True)
         view = case_view(case, self.facts, self.clock.now())
         card = cards.case_card(view, alert_only=reply.alert_only)
         if cards.too_big(card):

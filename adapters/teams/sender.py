@@ -5,6 +5,11 @@ kept in the store, so a reply survives a restart or an outage. Inside the contin
 calls the connector itself: `TurnContext.send_activity` would set replyToId to the
 continuation's made-up id. A leadership post returns a receipt (its activity id and where it
 is) that the courier stores, so later status changes update that card in place.
+
+The Bot Connector cannot be asked whether it already has a post, so after an unclear failure
+(a timeout once it had accepted the card, or a stop between posting and recording it) the
+leadership card is posted again: it can appear twice, never zero times. A deleted case's card
+is only ever overwritten with a content-free line, never posted.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes, Attachment
 
 from adapters.teams import cards, references
+from adapters.teams.config import TeamRef
 from adapters.teams.connectors import warm_token
 from adapters.teams.failures import FIX_WAIT, classify, http_status
 from adapters.teams.render import Message, Renderer
@@ -37,12 +43,18 @@ def receipt_key(reference: str) -> str:
 
 class TeamsSender:
     def __init__(
-        self, adapter: CloudAdapter, app_id: str, store: Store, renderer: Renderer
+        self,
+        adapter: CloudAdapter,
+        app_id: str,
+        store: Store,
+        renderer: Renderer,
+        team: TeamRef | None = None,
     ) -> None:
         self.adapter = adapter
         self.app_id = app_id
         self.store = store
         self.renderer = renderer
+        self.team = team  # REPORTBOT_TEAMS_LEADERSHIP_TEAM: new cards go to no other team
 
     async def send(self, item: OutboxItem) -> JSON | None:
         leadership = item.audience == Audience.LEADERSHIP
@@ -59,9 +71,18 @@ class TeamsSender:
     async def _send(self, item: OutboxItem, leadership: bool) -> JSON | None:
         reply = reply_from_dict(item.reply)
         message = await self.renderer.message(reply)
+        if leadership and isinstance(reply, CaseCard) and message.gone:
+            await self._scrub(reply.reference, message)
+            return None
         if leadership and isinstance(reply, CaseCard) and reply.update:
             await self._update(item, reply.reference, message)
             return None
+        if leadership and item.attempts:  # we cannot ask Teams whether that attempt landed
+            log.warning(
+                "posting the card for %s again after a failed attempt; if that attempt timed "
+                "out after Teams took the card, the card appears twice",
+                item.case_reference or item.id,
+            )
         target = await self._leadership(item) if leadership else await self._chat(item)
         activity_id = await self._post(target, message)
         return {"activity_id": activity_id, "reference": target} if leadership else None
@@ -74,11 +95,22 @@ class TeamsSender:
         return doc
 
     async def _leadership(self, item: OutboxItem) -> JSON:
-        chosen = await references.leadership(self.store, item.workspace)
+        chosen = await references.leadership(self.store, item.workspace, self.team)
         if chosen is None:
             reason = "no leadership channel yet: add the bot to the leadership team in Teams"
             raise RetryLater(reason, WAIT_FOR_CHANNEL)
         return chosen.reference
+
+    async def _scrub(self, reference: str, message: Message) -> None:
+        """Overwrite a deleted case's post in place; with no post (or it is gone), nothing."""
+        receipt = await self.store.get_meta(receipt_key(reference))
+        if not (receipt and receipt.get("activity_id")):
+            return
+        try:
+            await self._replace(receipt["reference"], str(receipt["activity_id"]), message)
+        except Exception as e:
+            if http_status(e) != 404:
+                raise
 
     async def _update(self, item: OutboxItem, reference: str, message: Message) -> None:
         receipt = await self.store.get_meta(receipt_key(reference))

@@ -13,19 +13,12 @@ from adapters.teams.config import TeamsConfig
 from adapters.teams.connectors import CachingAuthentication
 from adapters.teams.render import Renderer
 from adapters.teams.sender import activity_for
+from bot.engine import BUG_SORRY as BUG_SORRY  # the engine's words, so both say the same
+from bot.engine import STORAGE_SORRY as STORAGE_SORRY
 from bot.errors import StorageError, error_reference, log_bug
 from bot.model import Notice, Reply, Turn
 
 log = logging.getLogger(__name__)
-
-STORAGE_SORRY = (
-    "Sorry – I couldn't save that just now, so please send it again in a minute. Everything "
-    "you answered before is safe. If it keeps happening, give your IT team this code: {code}."
-)
-BUG_SORRY = (
-    "Sorry – something went wrong on my side. Your earlier answers are safe; please try again. "
-    "If it keeps happening, give your IT team this code: {code}."
-)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ class TeamChannel:
     team_id: str
     channel_id: str
     team_name: str = ""
+    group_id: str = ""  # the team's Microsoft 365 group; only install events carry it
 
 
 def place_of(activity: Activity) -> Place:
@@ -91,7 +92,8 @@ def team_of(activity: Activity) -> TeamChannel | None:
     channel = data.get("channel") or {}
     conversation_id = str(getattr(activity.conversation, "id", "") or "")
     channel_id = selected.get("id") or channel.get("id") or conversation_id.split(";")[0]
-    return TeamChannel(str(team["id"]), str(channel_id), str(team.get("name") or ""))
+    group_id = str(team.get("aadGroupId") or "").lower()
+    return TeamChannel(str(team["id"]), str(channel_id), str(team.get("name") or ""), group_id)
 
 
 def delivery_id(activity: Activity) -> str | None:

@@ -11,6 +11,7 @@ from botbuilder.integration.aiohttp import (
 )
 
 from adapters.compose import Runtime
+from adapters.teams import signing_keys
 from adapters.teams.bot import TeamsBot
 from adapters.teams.config import TeamsConfig
 from adapters.teams.connectors import CachingAuthentication
@@ -28,6 +29,11 @@ DEV_MODE_WARNING = """
 !!! REPORTBOT_TEAMS_DEV=1: Teams authentication is OFF (no MicrosoftAppId).
 !!! Anyone who can reach this port can post as any user. For local testing with the Agents
 !!! Playground only: the bot answers only a Bot Connector on this machine. Never expose it."""
+NO_LEADERSHIP_TEAM_WARNING = (
+    "REPORTBOT_TEAMS_LEADERSHIP_TEAM is not set: the first team the bot is ever added to will "
+    "receive every case. Set it to the leadership team's link (in Teams: ⋯ beside the team > "
+    "Get link to team) so that no other team can."
+)
 
 
 class TeamsHandle:
@@ -56,11 +62,14 @@ class TeamsHandle:
 def wire(app: web.Application, runtime: Runtime, config: TeamsConfig) -> TeamsHandle:
     if not config.authenticated:
         log.warning(DEV_MODE_WARNING)
+    if config.leadership_team is None:
+        log.warning(NO_LEADERSHIP_TEAM_WARNING)
+    signing_keys.install(config.timeout)  # before the first request can validate a token
     sdk_auth = ConfigurationBotFrameworkAuthentication(config.sdk_settings())
     auth = CachingAuthentication(sdk_auth, timeout=config.timeout)
     adapter = CloudAdapter(auth)
     renderer = Renderer(runtime.store, runtime.facts, runtime.clock)
-    sender = TeamsSender(adapter, config.app_id, runtime.store, renderer)
+    sender = TeamsSender(adapter, config.app_id, runtime.store, renderer, config.leadership_team)
     courier = runtime.add_courier(Platform.TEAMS, sender, start=False)
     bot = TeamsBot(Services(runtime, auth, config, renderer))
     app.router.add_post(ROUTE, Endpoint(adapter, auth, bot, config).handle)
