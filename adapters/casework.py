@@ -285,6 +285,9 @@ async def retention_command(args: argparse.Namespace, settings: Settings) -> int
         who, now = operator(), runtime.clock.now()
         if action == "keep":
             return await _keep(runtime, case, args.until, args.reason, who)
+        if case.status == CaseStatus.DELETED:
+            # Finishes a deletion interrupted before its post was queued to be scrubbed.
+            await runtime.store.enqueue([scrub_post(case, now)])
         retention.check_deletion(case, args.reason, confirm=args.confirm, force=args.force)
         tomb = retention.tombstone(case, who, now, args.reason)
         await runtime.store.delete_case(case.reference, tomb)
