@@ -68,15 +68,23 @@ class Courier:
         # Record each attempt before it is made: after a crash, or a write that fails once the
         # platform has the message, the next try knows to check before sending it again.
         await self.store.reschedule(*(replace(i, attempts=i.attempts + 1) for i in ready))
-        sent = 0
-        blocked: set[str] = set()
+        lanes: dict[str, list[OutboxItem]] = {}
         for item in ready:
-            if _lane(item) in blocked:
-                continue
-            if await self._deliver(item):
-                sent += 1
-            else:
-                blocked.add(_lane(item))
+            lanes.setdefault(_lane(item), []).append(item)
+        # Lanes go out side by side, so one slow chat does not hold up everyone else's.
+        done = await asyncio.gather(*(self._deliver_lane(items) for items in lanes.values()))
+        sent = [item_id for lane in done for item_id in lane]
+        if sent:
+            await self.store.delivered(*sent)  # one write for the round, not one per message
+        return len(sent)
+
+    async def _deliver_lane(self, items: list[OutboxItem]) -> list[str]:
+        """A lane's items in order, stopping at the first that does not go."""
+        sent: list[str] = []
+        for item in items:
+            if not await self._deliver(item):
+                break
+            sent.append(item.id)
         return sent
 
     def _ready(self, pending: list[OutboxItem], now: datetime) -> list[OutboxItem]:
@@ -141,7 +149,6 @@ class Courier:
             return False
         if receipt and _is_first_post(item):
             await self.store.put_meta(f"post:{self.platform}:{item.case_reference}", receipt)
-        await self.store.delivered(item.id)
         return True
 
     async def _retry(self, item: OutboxItem, retry_after: float | None, reason: str) -> None:

@@ -52,7 +52,9 @@ class Store(Protocol):
 
     async def next_due_at(self, platform: Platform) -> datetime | None: ...
 
-    async def delivered(self, item_id: str) -> None: ...
+    async def delivered(self, *item_ids: str) -> None:
+        """Mark items as sent, in one write; their ids are remembered so they never go twice."""
+        ...
 
     async def reschedule(self, *items: OutboxItem) -> None:
         """Save items' attempts, due time or permanent failure, in one write.

@@ -182,12 +182,13 @@ class LiveFile:
             seqs = self._enqueue(docs)
         return seqs
 
-    def delivered(self, item_id: str, now: datetime) -> None:
+    def delivered(self, item_ids: Sequence[str], now: datetime) -> None:
         with self._writing(now):
-            if item_id in self.view.outbox:
-                get_table(self.db, OUTBOX).remove(where("id") == item_id)
-            if item_id not in self.view.sent:
-                get_table(self.db, SENT).insert({"id": item_id, "at": stamp(now)})
+            for item_id in dict.fromkeys(item_ids):
+                if item_id in self.view.outbox:
+                    get_table(self.db, OUTBOX).remove(where("id") == item_id)
+                if item_id not in self.view.sent:
+                    get_table(self.db, SENT).insert({"id": item_id, "at": stamp(now)})
 
     def reschedule(self, docs: list[JSON], now: datetime) -> None:
         docs = [d for d in docs if d["id"] in self.view.outbox]

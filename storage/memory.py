@@ -73,9 +73,10 @@ class MemoryStore:
         times = [i.due_at or i.created_at for i in items if i.platform == platform and not i.failed]
         return min(times, default=None)
 
-    async def delivered(self, item_id: str) -> None:
-        self._outbox.pop(item_id, None)
-        self._sent.add(item_id)
+    async def delivered(self, *item_ids: str) -> None:
+        for item_id in item_ids:
+            self._outbox.pop(item_id, None)
+            self._sent.add(item_id)
 
     async def reschedule(self, *items: OutboxItem) -> None:
         for item in items:

@@ -187,9 +187,9 @@ class TinyStore:
         times = [i.due_at or i.created_at for i in items if i.platform == platform and not i.failed]
         return min(times, default=None)
 
-    async def delivered(self, item_id: str) -> None:
+    async def delivered(self, *item_ids: str) -> None:
         now = self._clock.now()
-        await self._write(lambda: self._live.delivered(item_id, now))
+        await self._write(lambda: self._live.delivered(item_ids, now))
 
     async def reschedule(self, *items: OutboxItem) -> None:
         docs = [copy.deepcopy(codec.outbox_to_dict(item)) for item in items]
