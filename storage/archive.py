@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from tinydb import TinyDB, where
@@ -19,6 +19,7 @@ from storage.atomic import AtomicJSONStorage, Tables, unreadable
 from storage.tables import docs, get_table, need, open_tinydb, put
 
 CASES = "cases"  # the table name inside every shard
+META = "meta"  # small facts kept about the shard's cases (post ids, reminders sent)
 SHARD_SIZE = 100
 REFERENCE_PREFIX = "TT"
 
@@ -72,6 +73,7 @@ class Archive:
         self._by_reference: dict[str, JSON] = {}
         self._by_conversation: dict[str, set[str]] = {}
         self._highest: dict[int, int] = {}
+        self._meta: dict[str, dict[str, JSON]] = {}  # shard name -> key -> value
 
     # -- worker thread -------------------------------------------------------------------------
     def load(self) -> None:
@@ -79,10 +81,12 @@ class Archive:
             name = path.name.removesuffix(".json")
             if not _SHARD_FILE.match(name):
                 continue  # not one of ours (e.g. a person's copy); never touched
-            found = _check_shard(path, name, self._shard(name)[1].load())
+            data = self._shard(name)[1].load()
+            found = _check_shard(path, name, data)
             if any(doc["reference"] in self._by_reference for doc in found):
                 raise unreadable(path, "it repeats a case stored elsewhere")
             self._index(found)
+            self._index_meta(name, data)
 
     def put(self, reference: str, doc: JSON) -> None:
         name = shard_name(reference)
@@ -94,6 +98,30 @@ class Archive:
             # Index from the parsed file, whatever happened: unchanged if the write failed,
             # the new case once the file was replaced (even if a later fsync failed).
             self._index(docs(storage.snapshot(), CASES))
+
+    def put_meta(self, reference: str, key: str, value: JSON) -> None:
+        """Keep a fact about a case beside it: the write costs a shard, not the whole bot."""
+        name = shard_name(reference)
+        db, storage = self._shard(name)
+        try:
+            with storage.transaction():
+                put(get_table(db, META), {"key": key, "value": value}, where("key") == key)
+        finally:
+            self._index_meta(name, storage.snapshot())
+
+    def forget_meta(self, reference: str, keep: Callable[[str], bool]) -> None:
+        """Drop the case's facts, except those `keep` names."""
+        name = shard_name(reference)
+        suffix = f":{reference}"
+        doomed = [k for k in self.meta_keys(name) if k.endswith(suffix) and not keep(k)]
+        if not doomed:
+            return
+        db, storage = self._shard(name)
+        try:
+            with storage.transaction():
+                get_table(db, META).remove(where("key").one_of(doomed))
+        finally:
+            self._index_meta(name, storage.snapshot())
 
     def close(self) -> None:
         for db, _ in self._shards.values():
@@ -116,6 +144,11 @@ class Archive:
                 _, prefix, year, number, _ = reference_order(reference)
                 if prefix == REFERENCE_PREFIX:
                     self._highest[year] = max(self._highest.get(year, 0), number)
+
+    def _index_meta(self, name: str, data: Tables) -> None:
+        found = {str(d.get("key")): d.get("value") for d in data.get(META, {}).values()}
+        with self._guard:
+            self._meta[name] = {k: v for k, v in found.items() if isinstance(v, dict)}
 
     def _unlink_conversation(self, conversation_id: str, reference: str) -> None:
         references = self._by_conversation.get(conversation_id)
@@ -140,6 +173,14 @@ class Archive:
                 return None
             # Several cases from one conversation: the earliest reference, as saved first.
             return self._by_reference[min(references, key=reference_order)]
+
+    def get_meta(self, reference: str, key: str) -> JSON | None:
+        with self._guard:
+            return self._meta.get(shard_name(reference), {}).get(key)
+
+    def meta_keys(self, name: str) -> list[str]:
+        with self._guard:
+            return list(self._meta.get(name, {}))
 
     def highest(self, year: int) -> int:
         with self._guard:

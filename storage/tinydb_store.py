@@ -23,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import fcntl
+import gc
 import os
+import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -95,6 +97,15 @@ def _release_lock(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+_CASE_KEY = re.compile(r":([A-Z]+-\d{4}-\d+)$")
+
+
+def _case_of(key: str) -> str:
+    """The case reference a meta key is about, or ''."""
+    match = _CASE_KEY.search(key)
+    return match.group(1) if match else ""
 
 
 def _reporter_key(doc: JSON) -> str:
@@ -238,19 +249,30 @@ class TinyStore:
             # Content first: if the process dies between the two writes the case is already
             # gone, and only stale outbox items (rendered from the tombstone) remain.
             self._archive.put(reference, doc)
+            self._archive.forget_meta(reference, keep=lambda key: key.startswith("post:"))
             self._live.forget_case(reference, now)
 
         await self._write(job)
 
     # -- meta ------------------------------------------------------------------------------------
+    # A key ending in a case reference (`post:slack:TT-2026-0007`, `reminder:48h:TT-…`) is
+    # kept in that case's shard: live.json, rewritten on every message, must not grow with
+    # the archive.
     async def get_meta(self, key: str) -> JSON | None:
-        value = self._live.view.meta.get(key)
+        reference = _case_of(key)
+        value = self._archive.get_meta(reference, key) if reference else None
+        if value is None:
+            value = self._live.view.meta.get(key)  # also where earlier versions kept them
         return copy.deepcopy(value) if value is not None else None
 
     async def put_meta(self, key: str, value: JSON) -> None:
         value = copy.deepcopy(value)
         now = self._clock.now()
-        await self._write(lambda: self._live.put_meta(key, value, now))
+        reference = _case_of(key)
+        if reference:
+            await self._write(lambda: self._archive.put_meta(reference, key, value))
+        else:
+            await self._write(lambda: self._live.put_meta(key, value, now))
 
     # -- lifetime --------------------------------------------------------------------------------
     async def close(self) -> None:
@@ -338,4 +360,8 @@ async def open_store(
     except BaseException:
         executor.shutdown(wait=False)
         raise
+    # The loaded archive lives as long as the store: move it out of the garbage collector's
+    # way, or every full collection walks all of it (250 ms at 10,000 cases, measured).
+    gc.collect()
+    gc.freeze()
     return TinyStore(data_dir, lock_fd, live, archive, executor, clock or SystemClock())

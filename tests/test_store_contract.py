@@ -878,3 +878,28 @@ async def test_pending_lists_waiting_items_too_but_not_failed_or_other_platforms
     )
     assert [i.id for i in await store.pending(Platform.SLACK)] == ["a", "b", "e"]
     assert [i.id for i in await store.pending(Platform.SLACK, limit=1)] == ["a"]
+
+
+async def test_facts_about_a_case_live_in_its_shard_not_in_the_file_every_message_rewrites(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    store = await open_store(data)
+    try:
+        ref = await store.next_reference(2026)
+        await store.save_case(make_case(ref))
+        before = (data / "live.json").read_bytes()
+        await store.put_meta(f"post:slack:{ref}", {"channel": "C1", "ts": "1.1"})
+        await store.put_meta(f"reminder:48h:{ref}", {"at": "x"})
+        assert (data / "live.json").read_bytes() == before
+        await store.put_meta("teams:leadership", {"team": "19:abc"})  # not about a case
+        assert (data / "live.json").read_bytes() != before
+    finally:
+        await store.close()
+    again = await open_store(data)
+    try:
+        assert await again.get_meta(f"post:slack:{ref}") == {"channel": "C1", "ts": "1.1"}
+        assert await again.get_meta(f"reminder:48h:{ref}") == {"at": "x"}
+        assert await again.get_meta("teams:leadership") == {"team": "19:abc"}
+    finally:
+        await again.close()
