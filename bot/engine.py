@@ -423,7 +423,7 @@ class Engine:
         case, so leadership sees the new danger."""
         if not case.handles:
             return None
-        for other in await self.store.cases(open_only=True):
+        for other in await self.store.cases(open_only=True, handles=case.handles):
             if (
                 set(other.handles) & set(case.handles)
                 and other.reference != case.reference

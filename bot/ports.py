@@ -74,7 +74,12 @@ class Store(Protocol):
 
     async def case_for_conversation(self, conversation_id: str) -> Case | None: ...
 
-    async def cases(self, *, open_only: bool = False, reporter: str = "") -> list[Case]: ...
+    async def cases(
+        self, *, open_only: bool = False, reporter: str = "", handles: Sequence[str] = ()
+    ) -> list[Case]:
+        """Cases oldest first; filters: still open, made by `reporter` (a person key), about
+        any of `handles` (TikTok accounts)."""
+        ...
 
     async def delete_case(self, reference: str, tombstone: Case) -> None:
         """Replace a case by a content-free tombstone (a reviewed, recorded deletion).

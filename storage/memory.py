@@ -101,12 +101,16 @@ class MemoryStore:
                 return codec.case_from_dict(copy.deepcopy(doc))
         return None
 
-    async def cases(self, *, open_only: bool = False, reporter: str = "") -> list[Case]:
+    async def cases(
+        self, *, open_only: bool = False, reporter: str = "", handles: Sequence[str] = ()
+    ) -> list[Case]:
         found = [codec.case_from_dict(copy.deepcopy(d)) for d in self._cases.values()]
         if open_only:
             found = [c for c in found if c.is_open]
         if reporter:
             found = [c for c in found if c.reporter.key == reporter]
+        if handles:
+            found = [c for c in found if set(handles) & set(c.handles)]
         return sorted(found, key=lambda c: (c.created_at, c.reference))
 
     async def delete_case(self, reference: str, tombstone: Case) -> None:

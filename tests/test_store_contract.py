@@ -903,3 +903,11 @@ async def test_facts_about_a_case_live_in_its_shard_not_in_the_file_every_messag
         assert await again.get_meta("teams:leadership") == {"team": "19:abc"}
     finally:
         await again.close()
+
+
+async def test_cases_can_be_found_by_the_accounts_they_are_about(store: Store) -> None:
+    await store.save_case(make_case("TT-2026-0001", handles=("fake.head", "other")))
+    await store.save_case(make_case("TT-2026-0002", handles=("someone.else",)))
+    found = await store.cases(open_only=True, handles=("fake.head",))
+    assert [c.reference for c in found] == ["TT-2026-0001"]
+    assert await store.cases(handles=("nobody",)) == []
