@@ -1,0 +1,1 @@
+"""Benchmarks that print figures (never tests): run `python -m benchmarks.run [--quick]`."""

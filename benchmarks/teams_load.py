@@ -1,0 +1,155 @@
+"""Teams on loopback: the test Bot Connector stand-in (timed), a minimal botbuilder echo bot,
+and personal-chat users driving both."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from botbuilder.core import ActivityHandler, CardFactory, MessageFactory, TurnContext
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+)
+
+from benchmarks.arrivals import Arrivals, StepTiming, timed_step
+
+# Imported at run time, so mypy does not check the test helper (strict mode flags it) as part
+# of the benchmarks; what is used from it is therefore untyped here.
+teams_fakes: Any = importlib.import_module("tests.teams_fakes")
+ANSWERS: dict[str, tuple[str, Any]] = teams_fakes.ANSWERS
+TENANT: str = teams_fakes.TENANT
+FakeConnector: Any = teams_fakes.FakeConnector
+bot_added_to_team = teams_fakes.bot_added_to_team
+button = teams_fakes.button
+choose = teams_fakes.choose
+personal_message = teams_fakes.personal_message
+
+ECHO_CARD = {
+    "type": "AdaptiveCard",
+    "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+    "version": "1.5",
+    "body": [{"type": "TextBlock", "text": "Thanks. Next question?", "wrap": True}],
+    "actions": [{"type": "Action.Submit", "title": "Continue", "data": {"action": "go"}}],
+}
+Step = tuple[str, Any]  # ("say", text) | ("press", value) | ("choose", (values…))
+LINK = "<link>"  # in a script: this user's own TikTok link
+
+
+def link_for(user: dict[str, str]) -> str:
+    """Each user reports an account of their own: the same one twice would be a duplicate."""
+    handle = user["id"].removeprefix("29:").replace("-", ".")  # no hyphens in a TikTok handle
+    return f"https://www.tiktok.com/@fake.{handle}"  # at most 24 characters
+
+
+@dataclass
+class TimedConnector(FakeConnector):  # type: ignore[misc]
+    """The Bot Connector stand-in, noting when each posted activity reaches it."""
+
+    arrivals: Arrivals = field(default_factory=Arrivals)
+
+    async def _post(self, request: web.Request) -> web.Response:
+        response: web.Response = await super()._post(request)
+        self.arrivals.record(request.match_info["cid"])
+        return response
+
+    def last_card(self, conversation: str) -> dict[str, Any]:
+        return dict(self.posts_to(conversation)[-1].card)
+
+
+# -- the minimal echo bot -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoAppId:
+    """Development mode: no app id, so botbuilder authenticates nothing (local use only)."""
+
+    APP_ID: str = ""
+    APP_PASSWORD: str = ""
+    APP_TYPE: str = "MultiTenant"
+    APP_TENANTID: str = ""
+
+
+class EchoBot(ActivityHandler):  # type: ignore[misc]
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        card = CardFactory.adaptive_card(ECHO_CARD)
+        await turn_context.send_activity(MessageFactory.attachment(card))
+
+
+def echo_bot() -> web.Application:
+    """botbuilder 4.17 as its samples show it: CloudAdapter, one Adaptive Card per message."""
+    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(NoAppId()))
+    bot = EchoBot()
+
+    async def messages(request: web.Request) -> web.Response:
+        response = await adapter.process(request, bot)
+        return response if isinstance(response, web.Response) else web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_post("/api/messages", messages)
+    return app
+
+
+# -- users --------------------------------------------------------------------------------------
+
+
+def teams_user(name: str) -> dict[str, str]:
+    return {"id": f"29:bench-{name}", "name": f"Staff {name}", "aadObjectId": f"aad-{name}"}
+
+
+def chat_of(user: dict[str, str]) -> str:
+    """The personal chat id `tests.teams_fakes.personal_message` gives a user."""
+    return f"a:chat-{user['id']}"
+
+
+@dataclass
+class TeamsTarget:
+    name: str
+    url: str
+    connector: TimedConnector
+    service_url: str
+    session: aiohttp.ClientSession
+    expected: list[int]  # replies per step of `script`
+    script: list[Step]
+    real_cards: bool  # press the cards the bot sent (the bot) or made-up data (the echo bot)
+
+    async def post(self, activity: dict[str, Any]) -> None:
+        async with self.session.post(f"{self.url}/api/messages", json=activity) as response:
+            await response.read()
+            if response.status not in (200, 201, 202):
+                raise RuntimeError(f"{self.name}: HTTP {response.status} from /api/messages")
+
+    def activity(self, user: dict[str, str], step: Step) -> dict[str, Any]:
+        kind, value = step
+        if kind == "say":
+            text = link_for(user) if value == LINK else str(value)
+            return dict(personal_message(self.service_url, text, user=user))
+        if self.real_cards:
+            card = self.connector.last_card(chat_of(user))
+            data = button(card, value) if kind == "press" else choose(card, *value)
+        else:
+            data = {"action": value if kind == "press" else "go", "choices": ",".join(value)}
+        return dict(personal_message(self.service_url, value=data, user=user))
+
+    def sender(self, user: dict[str, str], step: Step) -> Callable[[], Awaitable[None]]:
+        activity = self.activity(user, step)
+        return lambda: self.post(activity)
+
+    async def walk(self, user: dict[str, str], steps: int) -> list[StepTiming]:
+        timings = []
+        for index, step in enumerate(self.script[:steps]):
+            send = self.sender(user, step)
+            arrivals, expected = self.connector.arrivals, self.expected[index]
+            timings.append(
+                await timed_step(step_name(step), send, arrivals, chat_of(user), expected)
+            )
+        return timings
+
+
+def step_name(step: Step) -> str:
+    kind, value = step
+    return f"{kind} {','.join(value) if kind == 'choose' else value}"
