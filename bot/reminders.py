@@ -123,7 +123,9 @@ class Reminders:
         if not is_daytime(self.facts, now):
             return 0
         queued = 0
-        for case in await self.store.cases(open_only=True):
+        for n, case in enumerate(await self.store.cases(open_only=True), start=1):
+            if n % 100 == 0:
+                await asyncio.sleep(0)  # thousands of open cases must not stall replies
             for due in due_reminders(case, self.facts, now):
                 key = f"reminder:{due.kind}:{case.reference}"
                 if await self.store.get_meta(key):

@@ -10,38 +10,12 @@ TinyDB store, couriers, Slack and Teams adapters) is the real `adapters.cli.main
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import sys
 from typing import Any
 
 from aiohttp import web
-
-_connect = socket.socket.connect
-_getaddrinfo = socket.getaddrinfo
-
-
-def _loopback(host: Any) -> bool:
-    if isinstance(host, bytes):
-        host = host.decode()
-    if host in ("localhost", "", None):
-        return True
-    try:
-        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
-def _guarded_connect(self: socket.socket, address: Any) -> None:
-    if isinstance(address, tuple) and not _loopback(address[0]):
-        raise ConnectionRefusedError(f"fault_server may only connect to loopback, not {address[0]}")
-    _connect(self, address)
-
-
-def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-    if not _loopback(host):
-        raise socket.gaierror(f"fault_server may only resolve loopback names, not {host}")
-    return _getaddrinfo(host, *args, **kwargs)
+from loopback import guards
 
 
 class _LoopbackSite(web.TCPSite):
@@ -52,8 +26,10 @@ class _LoopbackSite(web.TCPSite):
 
 
 def main(argv: list[str]) -> int:
-    socket.socket.connect = _guarded_connect  # type: ignore[method-assign,assignment]
-    socket.getaddrinfo = _guarded_getaddrinfo
+    connect, connect_ex, getaddrinfo = guards("fault_server")
+    socket.socket.connect = connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+    socket.getaddrinfo = getaddrinfo
     web.TCPSite = _LoopbackSite  # type: ignore[misc,assignment]
     from adapters.cli import main as reportbot
 
