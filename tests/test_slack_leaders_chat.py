@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from slack_fakes import LEADER, LEADERS, all_text, dm_channel, report, slack_harness
+from dataclasses import replace
+
+from slack_fakes import (
+    LEADER,
+    LEADERS,
+    all_text,
+    dm_channel,
+    eventually,
+    home_event,
+    report,
+    slack_harness,
+)
+
+from bot.model import Person, Platform
 
 
 async def test_a_reminder_reaches_the_leadership_channel_once() -> None:
@@ -28,3 +41,21 @@ async def test_a_leader_can_see_a_case_in_their_dm() -> None:
         assert any(ref in m and "Ms J Patel" in m for m in shown)  # the card
         assert any(m.startswith("History") and "Reported" in m for m in shown)
         assert "New – Sam Staff" in shown[0]  # viewing is not what the card reports
+
+
+async def test_the_home_tab_lists_only_this_workspaces_open_cases() -> None:
+    async with slack_harness() as h:
+        ref = await report(h)
+        case = await h.runtime.store.case(ref)
+        assert case is not None
+        elsewhere = replace(
+            case,
+            reference="TT-2026-0099",
+            reporter=Person(Platform.TEAMS, "tenant-b", "29:x"),
+            conversation_id="other",
+        )
+        await h.runtime.store.save_case(elsewhere)
+        await h.event(home_event(LEADER))
+        await eventually(lambda: len(h.fake.called("views.publish")) == 1)
+        view = str(h.fake.called("views.publish")[0]["view"])
+        assert ref in view and "TT-2026-0099" not in view

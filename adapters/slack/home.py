@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from adapters.compose import Runtime
 from adapters.slack import render
+from bot.leaders import in_scope
 from bot.model import JSON, Case, CaseStatus, Person
 from bot.views import case_line
 
@@ -33,7 +34,7 @@ async def home_view(runtime: Runtime, person: Person, is_leader: bool) -> JSON:
         *_listing(runtime, [c for c in mine if c.status != CaseStatus.DELETED], "None yet."),
     ]
     if is_leader:
-        open_cases = await runtime.store.cases(open_only=True)
+        open_cases = [c for c in await runtime.store.cases(open_only=True) if in_scope(c, person)]
         blocks += [
             render.header("Open cases (leadership)"),
             *_listing(runtime, open_cases, "There are no open cases."),
