@@ -96,6 +96,8 @@ class LiveFile:
         self.db, self.storage = open_tinydb(path)
         self.view = LiveView()
         self._view_of: Tables | None = None
+        self._batching = False
+        self._batch_view: LiveView | None = None
 
     def load(self) -> None:
         data = self.storage.load()
@@ -107,8 +109,34 @@ class LiveFile:
 
     # -- writing -------------------------------------------------------------------------------
     @contextmanager
+    def batch(self, now: datetime) -> Iterator[None]:
+        """Several writes as one (group commit): one file write and one fsync for them all.
+
+        If anything inside raises, none of them reaches the disk.
+        """
+        try:
+            with self.storage.transaction():
+                self._batching = True
+                yield
+                self._prune(now)
+        finally:
+            self._batching, self._batch_view = False, None
+            self._refresh()
+
+    @property
+    def _state(self) -> LiveView:
+        """What the writes so far hold: the batch's view inside a batch, else the disk's."""
+        return self._batch_view or self.view
+
+    @contextmanager
     def _writing(self, now: datetime) -> Iterator[None]:
         """One atomic write of everything done inside, plus pruning; then a fresh view."""
+        if self._batching:
+            yield
+            # Later writes in the batch must see this one (they check for duplicates), while
+            # readers keep the view of what is on disk until the batch is.
+            self._batch_view = LiveView.of(self.storage.read() or {})
+            return
         try:
             with self.storage.transaction():
                 yield
@@ -127,8 +155,8 @@ class LiveFile:
 
     def _prune(self, now: datetime) -> None:
         for table, kept, stamps in (
-            (SEEN, SEEN_KEPT, self.view.seen),
-            (SENT, SENT_KEPT, self.view.sent),
+            (SEEN, SEEN_KEPT, self._state.seen),
+            (SENT, SENT_KEPT, self._state.sent),
         ):
             cutoff = stamp(now - kept)
             if stamps and min(stamps.values()) < cutoff:
@@ -139,13 +167,13 @@ class LiveFile:
 
     def _enqueue(self, docs: Sequence[JSON]) -> list[int | None]:
         """Queue new items with the next seqs; returns each item's seq, or None if ignored."""
-        seq = self.view.counters.get("seq", 0)
+        seq = self._state.counters.get("seq", 0)
         taken: set[str] = set()
         seqs: list[int | None] = []
         accepted: list[JSON] = []
         for doc in docs:
             item_id = doc["id"]
-            if item_id in self.view.outbox or item_id in self.view.sent or item_id in taken:
+            if item_id in self._state.outbox or item_id in self._state.sent or item_id in taken:
                 seqs.append(None)
                 continue
             seq += 1
@@ -172,7 +200,7 @@ class LiveFile:
             else:
                 doc = {"person_key": person_key, "conversation": conversation}
                 put(conversations, doc, where("person_key") == person_key)
-            if delivery_id and delivery_id not in self.view.seen:
+            if delivery_id and delivery_id not in self._state.seen:
                 get_table(self.db, SEEN).insert({"id": delivery_id, "at": stamp(now)})
             seqs = self._enqueue(docs)
         return seqs
@@ -185,13 +213,13 @@ class LiveFile:
     def delivered(self, item_ids: Sequence[str], now: datetime) -> None:
         with self._writing(now):
             for item_id in dict.fromkeys(item_ids):
-                if item_id in self.view.outbox:
+                if item_id in self._state.outbox:
                     get_table(self.db, OUTBOX).remove(where("id") == item_id)
-                if item_id not in self.view.sent:
+                if item_id not in self._state.sent:
                     get_table(self.db, SENT).insert({"id": item_id, "at": stamp(now)})
 
     def reschedule(self, docs: list[JSON], now: datetime) -> None:
-        docs = [d for d in docs if d["id"] in self.view.outbox]
+        docs = [d for d in docs if d["id"] in self._state.outbox]
         if not docs:
             return  # delivered or dropped meanwhile: nothing to save
         with self._writing(now):
@@ -203,7 +231,7 @@ class LiveFile:
         name = f"ref:{year}"
         # `floor` (the highest number in the archive) keeps numbers unique even if live.json
         # was lost and restarted from empty.
-        number = max(self.view.counters.get(name, 0), floor) + 1
+        number = max(self._state.counters.get(name, 0), floor) + 1
         with self._writing(now):
             self._set_counter(name, number)
         return number

@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from bot import codec
 from bot.clock import SystemClock
@@ -109,6 +109,20 @@ def _case_of(key: str) -> str:
     return match.group(1) if match else ""
 
 
+Outcome = tuple[bool, Any]  # (succeeded, result or exception) of one job in a batch
+Job = tuple[Callable[[], Any], "asyncio.Future[Any]"]  # a queued write and who awaits it
+
+
+def _settle(batch: list[Job], outcomes: list[Outcome]) -> None:
+    for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+        if future.done():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+
 def _reporter_key(doc: JSON) -> str:
     """`Person.key` read from a stored case without decoding it."""
     person = doc.get("reporter", {})
@@ -139,15 +153,70 @@ class TinyStore:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._closed = False
+        self._queue: list[Job] = []
 
     async def _write(self, job: Callable[[], T]) -> T:
         """Run `job` on the worker thread, one job at a time."""
         async with self._lock:
-            if self._closed:
-                raise StorageError("The store is closed.")
-            if self._lock_fd < 0:
-                raise StorageError(READ_ONLY)
+            self._check_writable()
             return await asyncio.get_running_loop().run_in_executor(self._executor, job)
+
+    def _check_writable(self) -> None:
+        if self._closed:
+            raise StorageError("The store is closed.")
+        if self._lock_fd < 0:
+            raise StorageError(READ_ONLY)
+
+    async def _write_live(self, job: Callable[[], T]) -> T:
+        """A live.json write, grouped with any others waiting (group commit).
+
+        With twenty people answering at once, their steps queue for the one writer; whoever
+        gets the lock writes everything queued by then in one file write and one fsync, and
+        the rest find their work done.
+        """
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append((job, done))
+        async with self._lock:
+            if not done.done() and any(f is done for _, f in self._queue):
+                batch, self._queue = self._queue, []
+                running = self._flush(batch)
+                if running is not None:
+                    # Hold the lock while it writes, so the next steps gather into one batch.
+                    await asyncio.shield(running)
+        return cast(T, await done)
+
+    def _flush(self, batch: list[Job]) -> asyncio.Future[list[Outcome]] | None:
+        """Start the batch on the worker; its futures are settled when it ends, even if the
+        caller that started it is cancelled meanwhile."""
+        try:
+            self._check_writable()
+        except StorageError as e:
+            _settle(batch, [(False, e)] * len(batch))
+            return None
+        jobs = [job for job, _ in batch]
+        now = self._clock.now()
+        running = asyncio.get_running_loop().run_in_executor(
+            self._executor, self._run_batch, jobs, now
+        )
+        running.add_done_callback(lambda f: _settle(batch, f.result()))
+        return running
+
+    def _run_batch(self, jobs: list[Callable[[], Any]], now: datetime) -> list[Outcome]:
+        """On the worker: all the jobs in one write; if that fails, each on its own, so one
+        bad job cannot fail the others."""
+        if len(jobs) > 1:
+            try:
+                with self._live.batch(now):
+                    return [(True, job()) for job in jobs]
+            except Exception:
+                pass  # fall through: each job alone reports its own outcome
+        outcomes: list[Outcome] = []
+        for job in jobs:
+            try:
+                outcomes.append((True, job()))
+            except Exception as e:
+                outcomes.append((False, e))
+        return outcomes
 
     # -- conversations and deliveries ----------------------------------------------------------
     async def conversation(self, person_key: str) -> Conversation | None:
@@ -164,7 +233,7 @@ class TinyStore:
         )
         docs = copy.deepcopy([codec.outbox_to_dict(i) for i in step.outbox])
         now = self._clock.now()
-        seqs = await self._write(
+        seqs = await self._write_live(
             lambda: self._live.commit(step.person_key, conversation, step.delivery_id, docs, now)
         )
         _assign_seqs(step.outbox, seqs)
@@ -173,7 +242,7 @@ class TinyStore:
     async def enqueue(self, items: Sequence[OutboxItem]) -> None:
         docs = copy.deepcopy([codec.outbox_to_dict(i) for i in items])
         now = self._clock.now()
-        seqs = await self._write(lambda: self._live.enqueue(docs, now))
+        seqs = await self._write_live(lambda: self._live.enqueue(docs, now))
         _assign_seqs(items, seqs)
 
     async def due(self, platform: Platform, now: datetime, limit: int = 50) -> list[OutboxItem]:
@@ -201,12 +270,12 @@ class TinyStore:
 
     async def delivered(self, *item_ids: str) -> None:
         now = self._clock.now()
-        await self._write(lambda: self._live.delivered(item_ids, now))
+        await self._write_live(lambda: self._live.delivered(item_ids, now))
 
     async def reschedule(self, *items: OutboxItem) -> None:
         docs = [copy.deepcopy(codec.outbox_to_dict(item)) for item in items]
         now = self._clock.now()
-        await self._write(lambda: self._live.reschedule(docs, now))
+        await self._write_live(lambda: self._live.reschedule(docs, now))
 
     # -- the case archive ----------------------------------------------------------------------
     async def next_reference(self, year: int) -> str:

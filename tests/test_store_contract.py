@@ -911,3 +911,60 @@ async def test_cases_can_be_found_by_the_accounts_they_are_about(store: Store) -
     found = await store.cases(open_only=True, handles=("fake.head",))
     assert [c.reference for c in found] == ["TT-2026-0001"]
     assert await store.cases(handles=("nobody",)) == []
+
+
+async def test_steps_arriving_together_share_one_write_and_all_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.atomic as atomic
+
+    writes: list[str] = []
+    real = atomic.write_temp
+
+    def counting(path: Path, payload: bytes) -> Path:
+        writes.append(path.name)
+        return real(path, payload)
+
+    monkeypatch.setattr(atomic, "write_temp", counting)
+    data = tmp_path / "data"
+    store = await open_store(data)
+    people = [Person(Platform.SLACK, "T1", f"U{n}") for n in range(20)]
+    try:
+        await asyncio.gather(
+            *(
+                store.commit(
+                    StepCommit(p.key, make_conversation(f"c{n}", p), f"d{n}", [make_item(f"i{n}")])
+                )
+                for n, p in enumerate(people)
+            )
+        )
+        assert writes.count("live.json") < 20  # grouped: fewer writes than steps
+    finally:
+        await store.close()
+    again = await open_store(data)
+    try:
+        for n, p in enumerate(people):
+            assert await again.conversation(p.key) is not None and await again.seen(f"d{n}")
+        assert len(await again.pending(Platform.SLACK)) == 20
+    finally:
+        await again.close()
+
+
+async def test_one_bad_step_in_a_group_does_not_fail_the_others(tmp_path: Path) -> None:
+    store = await open_store(tmp_path / "data")
+    good = [Person(Platform.SLACK, "T1", f"U{n}") for n in range(5)]
+    bad = make_conversation("bad", Person(Platform.SLACK, "T1", "U-bad"))
+    bad.answers["when"] = datetime(2026, 1, 1)  # JSON cannot hold it
+    try:
+        results = await asyncio.gather(
+            store.commit(StepCommit(bad.person.key, bad)),
+            *(store.commit(StepCommit(p.key, make_conversation(p.key, p))) for p in good),
+            return_exceptions=True,
+        )
+        assert isinstance(results[0], TypeError)
+        assert results[1:] == [None] * 5
+        assert await store.conversation(bad.person.key) is None
+        for p in good:
+            assert await store.conversation(p.key) is not None
+    finally:
+        await store.close()
