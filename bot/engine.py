@@ -60,6 +60,8 @@ COMMANDS = {
     "status": "my_reports",
     "cases": "cases",
     "open cases": "cases",
+    "stats": "stats",
+    "figures": "stats",
 }
 RESUME_CHOICES = (Choice("resume", "Carry on"), Choice("restart", "Start again"))
 GREETINGS = {"report", "hi", "hello", "start", "new report", "report tiktok"}
@@ -164,6 +166,8 @@ class Engine:
         if command in ("my_reports", "cases"):
             listing = await self.desk.listing(turn, mine=command == "my_reports")
             return Outcome(conv, [*notices, listing, *self._reask(conv)], [])
+        if command == "stats":
+            return Outcome(conv, [*notices, await self.desk.stats(turn), *self._reask(conv)], [])
         if conv is None:
             return await self._without_conversation(turn, command, notices)
         if turn.person.name or turn.person.email:  # a profile lookup may have failed earlier

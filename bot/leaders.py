@@ -1,6 +1,7 @@
 """What leaders do with cases from chat: press a status button, or type a command.
 
     cases                      open cases          show TT-2026-0007       one case + history
+    stats                      the figures (times to POSH and to removal, refusals, repeats)
     assign TT-2026-0007        take it on          note TT-2026-0007 text  add a note
     sent|with_tiktok|removed|refused|close|reopen TT-2026-0007 [reason]
 
@@ -37,6 +38,7 @@ from bot.outbox import card_update_item
 from bot.ports import Store
 from bot.records import history_rows
 from bot.report import lines_text, summary_lines
+from bot.stats import compute_stats, format_stats
 from bot.views import local
 
 COMMAND = re.compile(
@@ -102,6 +104,13 @@ class LeaderDesk:
         cases = await self.store.cases(open_only=True)
         refs = tuple(c.reference for c in cases if in_scope(c, turn.person))
         return CaseList("Open cases", refs, "There are no open cases.")
+
+    async def stats(self, turn: Turn) -> Notice:
+        """The same figures as `reportbot stats`, for this school's leaders."""
+        if not turn.is_leader:
+            return Notice(NOT_LEADER_VIEW, tone="warning")
+        cases = [c for c in await self.store.cases() if in_scope(c, turn.person)]
+        return Notice(format_stats(compute_stats(cases)), title="TikTok reports: the figures")
 
     async def _move(
         self, turn: Turn, verb: str, ref: str, reason: str, now: datetime, *, from_button: bool

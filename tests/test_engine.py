@@ -534,3 +534,13 @@ async def test_pictures_sent_in_the_chat_are_refused_kindly_and_the_report_waits
     assert question(replies).step == "links"
     with_text = await bot.say("@fake.account", has_files=True)
     assert "don't send pictures" in texts(with_text) and "Got 1" in texts(with_text)
+
+
+async def test_leaders_get_the_figures_in_chat_and_others_do_not() -> None:
+    bot = Bot()
+    await bot.report()
+    await bot.say(person=LEAD, action="case:sent:TT-2026-0001", is_leader=True)
+    figures = await bot.say("stats", person=LEAD, is_leader=True)
+    text = next(r for r in figures if isinstance(r, Notice) and r.title.startswith("TikTok"))
+    assert "TikTok reports: 1" in text.text and "Report to POSH" in text.text
+    assert "Only members" in texts(await bot.say("stats"))
