@@ -280,7 +280,7 @@ class TinyStore:
     # -- the case archive ----------------------------------------------------------------------
     async def next_reference(self, year: int) -> str:
         now = self._clock.now()
-        number = await self._write(
+        number = await self._write_live(
             lambda: self._live.next_number(year, self._archive.highest(year), now)
         )
         return f"{REFERENCE_PREFIX}-{year}-{number:04d}"

@@ -968,3 +968,9 @@ async def test_one_bad_step_in_a_group_does_not_fail_the_others(tmp_path: Path) 
             assert await store.conversation(p.key) is not None
     finally:
         await store.close()
+
+
+async def test_references_asked_for_together_are_all_different(store: Store) -> None:
+    refs = await asyncio.gather(*(store.next_reference(2026) for _ in range(30)))
+    assert len(set(refs)) == 30
+    assert sorted(refs) == [f"TT-2026-{n:04d}" for n in range(1, 31)]
