@@ -199,8 +199,8 @@ def reply_to_dict(r: Reply) -> JSON:
             }
         case HandoffReply(handoff=h):
             return {"type": "handoff", "handoff": _handoff_to_dict(h)}
-        case CaseCard(reference=ref, update=update, alert_only=alert_only):
-            return {"type": "case_card", "reference": ref, "update": update, "alert": alert_only}
+        case CaseCard(reference=ref, update=update):
+            return {"type": "case_card", "reference": ref, "update": update}
         case CaseList(title=title, references=refs, empty=empty):
             return {"type": "case_list", "title": title, "references": list(refs), "empty": empty}
     raise TypeError(f"no codec for reply type {type(r).__name__}")
@@ -223,7 +223,7 @@ def reply_from_dict(d: JSON) -> Reply:
     if kind == "handoff":
         return HandoffReply(_handoff_from_dict(d["handoff"]))
     if kind == "case_card":
-        return CaseCard(d["reference"], bool(d.get("update")), bool(d.get("alert")))
+        return CaseCard(d["reference"], bool(d.get("update")))
     if kind == "case_list":
         return CaseList(d["title"], tuple(d.get("references", ())), d.get("empty", ""))
     raise ValueError(f"unknown reply type {kind!r}")

@@ -30,16 +30,14 @@ class Move:
     needs_reason: bool = False
 
 
-_OPEN = OPEN_STATUSES
-
 MOVES: dict[str, Move] = {
     m.verb: m
     for m in (
-        Move("assign", "I'll contact POSH", None, _OPEN),
+        Move("assign", "I'll contact POSH", None, OPEN_STATUSES),
         Move("in_app", "Reported in the app", S.REPORTED_IN_APP, frozenset({S.NEW})),
         Move("sent", "Sent to POSH", S.SENT_TO_POSH, frozenset({S.NEW, S.REPORTED_IN_APP})),
         Move("with_tiktok", "With TikTok via POSH", S.WITH_TIKTOK, frozenset({S.SENT_TO_POSH})),
-        Move("removed", "Content removed", S.REMOVED, _OPEN),
+        Move("removed", "Content removed", S.REMOVED, OPEN_STATUSES),
         Move(
             "refused",
             "TikTok refused",
@@ -47,7 +45,7 @@ MOVES: dict[str, Move] = {
             frozenset({S.SENT_TO_POSH, S.WITH_TIKTOK}),
             needs_reason=True,
         ),
-        Move("close", "Close", S.CLOSED, _OPEN | {S.REMOVED, S.REFUSED}, needs_reason=True),
+        Move("close", "Close", S.CLOSED, OPEN_STATUSES | {S.REMOVED, S.REFUSED}, needs_reason=True),
         Move(
             "reopen",
             "Reopen",

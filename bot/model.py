@@ -127,7 +127,6 @@ class CaseCard:
 
     reference: str
     update: bool = False
-    alert_only: bool = False
 
 
 @dataclass(frozen=True)

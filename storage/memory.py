@@ -69,8 +69,12 @@ class MemoryStore:
         return [codec.outbox_from_dict(copy.deepcopy(d)) for d in docs[:limit]]
 
     async def next_due_at(self, platform: Platform) -> datetime | None:
-        items = [codec.outbox_from_dict(d) for d in self._outbox.values()]
-        times = [i.due_at or i.created_at for i in items if i.platform == platform and not i.failed]
+        # Runs every time a courier goes to sleep: read the two times, decode nothing else.
+        times = [
+            datetime.fromisoformat(d.get("due_at") or d["created_at"])
+            for d in self._outbox.values()
+            if d["platform"] == platform and not d.get("failed")
+        ]
         return min(times, default=None)
 
     async def delivered(self, *item_ids: str) -> None:

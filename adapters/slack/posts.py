@@ -67,7 +67,7 @@ class LeadershipPosts:
             return None
         now = self.runtime.clock.now()
         view = case_view(case, self.runtime.facts, now)
-        if card.alert_only or not await self.directory.channel_is_private():
+        if not await self.directory.channel_is_private():
             # The alert never changes, so an update has nothing to say in a public channel.
             return None if card.update else await self._post(item, render.case_alert(view))
         message = render.case_card(view, status_text(self.runtime.facts, now))

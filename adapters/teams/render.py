@@ -64,9 +64,9 @@ class Renderer:
             text = DELETED.format(reference=reply.reference)
             return Message(cards.card(cards.plain(text), fallback=text), text, gone=True)
         view = case_view(case, self.facts, self.clock.now())
-        card = cards.case_card(view, alert_only=reply.alert_only)
+        card = cards.case_card(view)
         if cards.too_big(card):
-            card = cards.case_card(view, alert_only=reply.alert_only, full_email=False)
+            card = cards.case_card(view, full_email=False)
         word = "Updated" if reply.update else "New"
         return Message(card, f"{word}: {view.title}")
 
