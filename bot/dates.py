@@ -1,19 +1,30 @@
 """Read the day staff first saw an account, in the ways people in the UK write a date.
 
-Accepts relative days ("yesterday", "3 days ago", "last monday") and UK day/month/year dates
-in their usual shapes. Dates are never read month-first: "11/21/2026" is an error with a
-hint, not 21 November, because a silently wrong date is worse in a report than a question.
+Accepts relative days ("yesterday", "last night", "this morning", "3 days ago", "last monday"),
+UK day/month/year dates in their usual shapes, small typos ("yesterdy", "tuseday"), and vague
+answers ("last week", "over the weekend", "a few days ago"), which `read_when` returns as a
+span of days so the question can be narrowed once rather than refused. Dates are never read
+month-first: "11/21/2026" is an error with a hint, not 21 November, because a silently wrong
+date is worse in a report than a question.
 
-Pure (stdlib only) and locale-independent: month and weekday names are our own tables, not
-strftime's, so output does not change with the server's locale.
+Why not `dateparser`: tried on this module's own table it read "11/21/2026" as 21 November
+even with DATE_ORDER=DMY, took "2" (a menu number) as 2 November, made "last week" one exact
+day, and knew no typos. Typos are corrected here with rapidfuzz against a small vocabulary.
+
+Locale-independent: month and weekday names are our own tables, not strftime's, so output
+does not change with the server's locale.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
 
+from rapidfuzz import fuzz, process
+
 MAX_YEARS_BACK = 5
+TYPO_SCORE = 80  # rapidfuzz ratio: "tuseday" → "tuesday" scores 86, "month" → "monday" 55
 MAX_INPUT_CHARS = 100
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -58,10 +69,52 @@ _NUMBER_WORDS = {
 _FIXED_OFFSETS = {
     "today": 0,
     "yesterday": 1,
+    "last night": 1,
     "day before yesterday": 2,
-    "last week": 7,
+    "a week ago": 7,
     "a fortnight ago": 14,
 }
+# Said of today: "this morning", "earlier", "just now", "an hour ago"…
+_TODAY_WORDS = frozenset(
+    {"earlier", "earlier today", "just now", "now", "tonight", "just", "an hour ago"}
+    | {"a few hours ago", "few hours ago", "hours ago", "a couple of hours ago", "this"}
+)
+# Parts of the day add nothing to the date: "yesterday evening", "monday night".
+_TIME_OF_DAY = re.compile(
+    r"\b(?:(?:this|in the|at|on|during|around|about)\s+)?"
+    r"(?:morning|afternoon|evening|night|lunchtime|lunch|break|breaktime|first thing)\b"
+    r"|\b(?:at|around|about)?\s*\d{1,2}(?::\d{2})?\s*(?:am|pm)\b"
+    r"|\b(?:just gone|gone)\b",
+    re.ASCII,
+)
+# Words a typo may stand for, and the words themselves, for rapidfuzz to match against.
+_VOCABULARY = (
+    *WEEKDAYS,
+    *MONTHS,
+    "today",
+    "yesterday",
+    "tonight",
+    "morning",
+    "afternoon",
+    "evening",
+    "night",
+    "last",
+    "week",
+    "weeks",
+    "weekend",
+    "fortnight",
+    "month",
+    "days",
+    "ago",
+    "couple",
+    "earlier",
+    "recently",
+)
+UNKNOWN_WORDS = frozenset(
+    {"not sure", "unsure", "dont know", "do not know", "i dont know", "no idea", "dunno"}
+    | {"idk", "cant remember", "i cant remember", "dont remember", "i dont remember"}
+    | {"not known", "unknown", "no clue"}
+)
 # Every pattern is matched against at most MAX_INPUT_CHARS characters, and none nests an
 # unbounded quantifier inside another, so matching is fast on any input.
 # re.ASCII: only 0-9 count as digits, so int() always accepts what \d matched.
@@ -83,20 +136,84 @@ class DateError(ValueError):
     """A date staff typed that cannot be used; the message says what to change."""
 
 
+@dataclass(frozen=True)
+class When:
+    """A day, a span of days when the answer was vague, or not known.
+
+    Stored as ISO 8601: "2026-11-24", the interval "2026-11-16/2026-11-22", or "unknown".
+    """
+
+    start: date | None
+    end: date | None
+    said: str = ""
+
+    @property
+    def is_day(self) -> bool:
+        return self.start is not None and self.start == self.end
+
+    @property
+    def is_known(self) -> bool:
+        return self.start is not None
+
+    def iso(self) -> str:
+        if self.start is None or self.end is None:
+            return "unknown"
+        if self.start == self.end:
+            return self.start.isoformat()
+        return f"{self.start.isoformat()}/{self.end.isoformat()}"
+
+
 def parse_day(text: str, today: date) -> date:
     """The day `text` refers to, relative to `today`, or raise `DateError` with a hint."""
     if len(text) > MAX_INPUT_CHARS:
         raise DateError(HINT_UNREADABLE)
+    return _day(_tidy(text), today)
+
+
+def read_when(text: str, today: date) -> When:
+    """A day, or a span for a vague answer ("last week"), or unknown ("not sure")."""
+    if len(text) > MAX_INPUT_CHARS:
+        raise DateError(HINT_UNREADABLE)
     words = _tidy(text)
-    day = _relative(words, today)
-    if day is None:
-        day = _calendar(words, today)
-    return _checked(day, today)
+    if words in UNKNOWN_WORDS or _tidy_plain(text) in UNKNOWN_WORDS:
+        return When(None, None, text.strip())
+    span = _vague(words, today)
+    if span is not None:
+        start, end = max(span[0], _years_before(today, MAX_YEARS_BACK)), min(span[1], today)
+        return When(start, end, text.strip()) if start < end else When(end, end, text.strip())
+    day = _day(words, today)
+    return When(day, day, text.strip())
+
+
+def when_from_iso(value: object) -> When:
+    """The stored form back; anything unreadable counts as not known."""
+    text = str(value or "")
+    try:
+        if "/" in text:
+            start, end = (date.fromisoformat(p) for p in text.split("/", 1))
+            return When(start, end)
+        day = date.fromisoformat(text)
+        return When(day, day)
+    except ValueError:
+        return When(None, None)
+
+
+def describe_when(value: object) -> str:
+    """For records: "Tue 24 Nov 2026", "between Mon 16 Nov and Sun 22 Nov 2026", "not known"."""
+    when = when_from_iso(value)
+    if when.start is None or when.end is None:
+        return "not known"
+    if when.is_day:
+        return _weekday_long(when.start)
+    first = _weekday_long(when.start)
+    if when.start.year == when.end.year:
+        first = first.rsplit(" ", 1)[0]
+    return f"between {first} and {_weekday_long(when.end)}"
 
 
 def describe_day(d: date, today: date) -> str:
     """ "today (Wed 25 Nov 2026)", "yesterday (Tue 24 Nov 2026)", else "Sat 21 Nov 2026"."""
-    plain = f"{WEEKDAYS[d.weekday()][:3].title()} {_long(d)}"
+    plain = _weekday_long(d)
     if d == today:
         return f"today ({plain})"
     if d == today - timedelta(days=1):
@@ -104,20 +221,94 @@ def describe_day(d: date, today: date) -> str:
     return plain
 
 
+def _weekday_long(d: date) -> str:
+    return f"{WEEKDAYS[d.weekday()][:3].title()} {_long(d)}"
+
+
+def _day(words: str, today: date) -> date:
+    day = _relative(words, today)
+    if day is None:
+        day = _calendar(words, today)
+    return _checked(day, today)
+
+
 # --- tidying -----------------------------------------------------------------------------------
 
 
+def _tidy_plain(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9 ]+", "", text.lower().replace("’", "")).split())
+
+
 def _tidy(text: str) -> str:
-    """Lower-case, single-spaced, without ordinals, commas or surrounding punctuation."""
-    s = text.lower().replace("–", "-").replace("—", "-").replace(",", " ")
+    """Lower-case, single-spaced, typos mended, without ordinals, commas, parts of the day or
+    surrounding punctuation."""
+    s = text.lower().replace("–", "-").replace("—", "-").replace(",", " ").replace("’", "'")
     s = _ORDINAL.sub(r"\1", s)
     s = _WORD_SEPARATOR.sub(" ", s)
-    words = (word.strip(".!?;:()'\"") for word in s.split())
-    s = " ".join(w for w in words if w and w not in _NOISE_WORDS)
+    words = [word.strip(".!?;:()'\"") for word in s.split()]
+    s = " ".join(_mend(w) for w in words if w and w not in _NOISE_WORDS)
+    s = _times_of_day(s)
     if _ALL_NUMERIC.fullmatch(s):
         # "21 / 11 / 2026": spaces around separators are typing, not meaning.
         s = _SPACED_SEPARATOR.sub(r"\1", s)
     return s
+
+
+def _mend(word: str) -> str:
+    """A small typo of a date word, mended: "yesterdy" → "yesterday". Short words and words
+    that are a known word's start ("sept", "thur") are left for the prefix rules."""
+    if len(word) < 4 or not word.isalpha() or word in _VOCABULARY:
+        return word
+    if any(name.startswith(word) for name in (*WEEKDAYS, *MONTHS)):
+        return word
+    found = process.extractOne(word, _VOCABULARY, scorer=fuzz.ratio, score_cutoff=TYPO_SCORE)
+    return str(found[0]) if found else word
+
+
+def _times_of_day(s: str) -> str:
+    """ "last night" → "yesterday", "this morning" → "today", "monday night" → "monday"."""
+    if s in ("last night", "yesterday night"):
+        return "yesterday"
+    had_time = bool(_TIME_OF_DAY.search(s))
+    s = " ".join(_TIME_OF_DAY.sub(" ", s).split())
+    if s in _TODAY_WORDS or (had_time and not s):
+        return "today"
+    return s
+
+
+# --- vague answers -----------------------------------------------------------------------------
+
+_FEW_DAYS = frozenset(
+    {"few days ago", "a few days ago", "couple days ago", "a couple days ago", "other day"}
+    | {"recently", "a couple days back", "few days back", "this past week", "past few days"}
+)
+_FEW_WEEKS = frozenset(
+    {"couple weeks ago", "a couple weeks ago", "few weeks ago", "a few weeks ago", "weeks ago"}
+)
+_WEEKEND = frozenset({"weekend", "last weekend", "over weekend", "at weekend", "this weekend"})
+
+
+def _vague(words: str, today: date) -> tuple[date, date] | None:
+    """The span a vague answer covers, or None if it names a day (or nothing we know)."""
+    monday = today - timedelta(days=today.weekday())
+    if words == "last week":
+        return monday - timedelta(days=7), monday - timedelta(days=1)
+    if words in ("this week", "earlier this week"):
+        return monday, today
+    if words in _WEEKEND:
+        saturday = today - timedelta(days=(today.weekday() - 5) % 7)
+        return saturday, saturday + timedelta(days=1)
+    if words in _FEW_DAYS:
+        return today - timedelta(days=5), today - timedelta(days=2)
+    if words in _FEW_WEEKS:
+        return today - timedelta(days=21), today - timedelta(days=10)
+    first = today.replace(day=1)
+    if words == "last month":
+        end = first - timedelta(days=1)
+        return end.replace(day=1), end
+    if words in ("this month", "earlier this month"):
+        return first, today
+    return None
 
 
 # --- relative days -----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 # A 10,000-character message is processed in full; past this we stop rather than scan a paste
 # of a whole document.
@@ -65,6 +65,7 @@ class LinkKind(StrEnum):
     PROFILE = "profile"
     VIDEO = "video"
     PHOTO = "photo"
+    COMMENT = "comment"
     SHORT = "short"
     HANDLE = "handle"
 
@@ -74,18 +75,30 @@ class TikTokLink:
     """One TikTok account, video, photo post or short link, in canonical form."""
 
     url: str  # canonical URL; "" for a bare @handle typed without a link
-    handle: str | None  # lower-case, no '@'; None for short links (unknown until followed)
+    handle: str | None  # lower-case, no '@'; None for short and old mobile links
     kind: LinkKind
     item_id: str | None = None  # numeric video/photo id
+    comment_id: str | None = None  # a comment link's comment, kept: POSH needs the comment
 
     @property
     def label(self) -> str:
         """A short human form for messages and case cards."""
+        if self.kind is LinkKind.COMMENT:
+            return f"@{self.handle} comment {self.comment_id} on video {self.item_id}"
         if self.handle is None:
             return self.url
         if self.item_id is not None:
             return f"@{self.handle} {self.kind} {self.item_id}"
         return f"@{self.handle}"
+
+    @property
+    def web_address(self) -> str:
+        """The full https:// address POSH and TikTok can open, for a bare @handle too."""
+        return self.url or profile_url(self.handle or "")
+
+
+def profile_url(handle: str) -> str:
+    return f"https://www.tiktok.com/@{handle.lstrip('@').lower()}"
 
 
 class LinkError(ValueError):
@@ -196,6 +209,7 @@ _HANDLE = re.compile(r"[A-Za-z0-9_.]{1,23}[A-Za-z0-9_]")
 _ITEM_ID = re.compile(r"[0-9]{1,25}")
 _SHORT_CODE = re.compile(r"[A-Za-z0-9]{3,32}")
 _SHORT_HOSTS = frozenset({"vm.tiktok.com", "vt.tiktok.com"})
+_MOBILE_VIDEO = re.compile(r"([0-9]{1,25})(?:\.html)?")
 _SAFE_HOST = re.compile(r"[a-z0-9.\-]{1,100}")
 
 
@@ -244,15 +258,35 @@ def _from_url(text: str, original: str) -> TikTokLink:
         if not host:
             raise LinkError(HINT_UNREADABLE, original)
         raise LinkError(HINT_NOT_TIKTOK.format(host=_display_host(host)), original, host)
-    # Query and fragment are dropped: they are tracking (_t, _r, sender_device) or language.
+    # Query and fragment are dropped – they are tracking (_t, _r, sender_device) or language –
+    # except a comment's id, which is what a comment link points at.
     segments = [s for s in unquote(parts.path).split("/") if s]
     if host in _SHORT_HOSTS:
         return _short(f"https://{host}/", segments, original)
     if segments and segments[0].lower() == "t":
         return _short("https://www.tiktok.com/t/", segments[1:], original)
     if segments and segments[0].startswith("@"):
-        return _account(segments, original)
+        return _account(segments, _comment_id(parts.query), original)
+    if len(segments) == 2 and segments[0].lower() == "v":
+        return _mobile_video(segments[1], original)
     raise LinkError(HINT_NOT_ACCOUNT, original)
+
+
+def _comment_id(query: str) -> str | None:
+    for name, value in parse_qsl(query):
+        if name.lower() == "comment_id" and _ITEM_ID.fullmatch(value):
+            return value
+    return None
+
+
+def _mobile_video(segment: str, original: str) -> TikTokLink:
+    """Old mobile links, m.tiktok.com/v/7301234567890123456.html: a video, account unknown."""
+    match = _MOBILE_VIDEO.fullmatch(segment)
+    if not match:
+        raise LinkError(HINT_BAD_ITEM, original)
+    item = match.group(1)
+    url = f"https://m.tiktok.com/v/{item}.html"
+    return TikTokLink(url=url, handle=None, kind=LinkKind.VIDEO, item_id=item)
 
 
 def _short(prefix: str, segments: list[str], original: str) -> TikTokLink:
@@ -262,7 +296,7 @@ def _short(prefix: str, segments: list[str], original: str) -> TikTokLink:
     return TikTokLink(url=f"{prefix}{segments[0]}/", handle=None, kind=LinkKind.SHORT)
 
 
-def _account(segments: list[str], original: str) -> TikTokLink:
+def _account(segments: list[str], comment: str | None, original: str) -> TikTokLink:
     handle = _valid_handle(segments[0][1:], original)
     base = f"https://www.tiktok.com/@{handle}"
     sub = segments[1].lower() if len(segments) > 1 else ""
@@ -271,7 +305,11 @@ def _account(segments: list[str], original: str) -> TikTokLink:
             raise LinkError(HINT_BAD_ITEM, original)
         kind = LinkKind.VIDEO if sub == "video" else LinkKind.PHOTO
         item = segments[2]
-        return TikTokLink(url=f"{base}/{sub}/{item}", handle=handle, kind=kind, item_id=item)
+        url = f"{base}/{sub}/{item}"
+        if comment:
+            url += f"?comment_id={comment}"
+            kind = LinkKind.COMMENT
+        return TikTokLink(url=url, handle=handle, kind=kind, item_id=item, comment_id=comment)
     # Any other page under an account (/live, /playlist/...) still identifies the account.
     return TikTokLink(url=base, handle=handle, kind=LinkKind.PROFILE)
 
@@ -332,3 +370,19 @@ def _dedupe(links: list[TikTokLink]) -> list[TikTokLink]:
         seen.add(link)
         unique.append(link)
     return unique
+
+
+# An @handle followed by a capitalised word reads like a display name cut at a space:
+# "my name on tiktok is @Mrs Jones Fake" would otherwise be stored as @mrs, a different,
+# real-looking account. Such a handle is confirmed before it is stored.
+_CUT_SHORT = re.compile(r"(?<![\w/@])@([A-Za-z0-9_.]{1,24})[ \t]+([A-Z][A-Za-z'’-]+)")
+
+
+def cut_short(text: str) -> list[tuple[str, str]]:
+    """(handle, the words after it) for each typed @handle that looks cut short by a space."""
+    found: list[tuple[str, str]] = []
+    for match in _CUT_SHORT.finditer(text[:MAX_MESSAGE_CHARS]):
+        rest = text[match.end(1) :].strip().split("\n")[0]
+        words = " ".join(rest.split()[:4])
+        found.append((match.group(1).rstrip(".").lower(), words))
+    return found

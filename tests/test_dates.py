@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.dates import DateError, describe_day, parse_day
+from bot.dates import DateError, describe_day, describe_when, parse_day, read_when
 
 TODAY = date(2026, 11, 25)  # a Wednesday
 
@@ -30,7 +30,7 @@ TODAY = date(2026, 11, 25)  # a Wednesday
         ("three days ago", date(2026, 11, 22)),
         ("a day ago", date(2026, 11, 24)),
         ("a week ago", date(2026, 11, 18)),
-        ("last week", date(2026, 11, 18)),
+        ("a week ago", date(2026, 11, 18)),
         ("1 week ago", date(2026, 11, 18)),
         ("2 weeks ago", date(2026, 11, 11)),
         ("two weeks ago", date(2026, 11, 11)),
@@ -133,7 +133,7 @@ def test_parse_day_accepts(text: str, expected: date) -> None:
         ("last", "I couldn't read that as a date"),
         ("a while ago", "I couldn't read that as a date"),
         ("a few days ago", "I couldn't read that as a date"),
-        ("novmber 21", "I couldn't read that as a date"),
+        ("nvbr 21", "I couldn't read that as a date"),
         ("November 2026", "I couldn't read that as a date"),
         ("next monday", "I couldn't read that as a date"),
         ("21/11/202", "I couldn't read that as a date"),
@@ -224,3 +224,52 @@ def test_weekday_names_are_within_the_last_week(offset: int) -> None:
     name = describe_day(day, date(2000, 1, 1)).split()[0]
     assert parse_day(name, TODAY) == day
     assert parse_day(f"last {name}", TODAY) == day
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("yesterdy", "2026-11-24"),
+        ("last night", "2026-11-24"),
+        ("this morning", "2026-11-25"),
+        ("earlier today", "2026-11-25"),
+        ("yesterday evening", "2026-11-24"),
+        ("monday night", "2026-11-23"),
+        ("tuseday", "2026-11-24"),
+        ("thrusday", "2026-11-19"),
+        ("21/11", "2026-11-21"),
+        ("21 Nov", "2026-11-21"),
+        ("novmber 21", "2026-11-21"),
+        ("this afternoon at 3pm", "2026-11-25"),
+        ("last week", "2026-11-16/2026-11-22"),
+        ("over the weekend", "2026-11-21/2026-11-22"),
+        ("a few days ago", "2026-11-20/2026-11-23"),
+        ("the other day", "2026-11-20/2026-11-23"),
+        ("last month", "2026-10-01/2026-10-31"),
+        ("not sure", "unknown"),
+        ("I don't know", "unknown"),
+        ("can't remember", "unknown"),
+    ],
+)
+def test_read_when_understands_how_people_say_it(text: str, expected: str) -> None:
+    assert read_when(text, TODAY).iso() == expected
+
+
+def test_a_vague_answer_never_reaches_past_today() -> None:
+    monday = date(2026, 11, 23)
+    assert read_when("this week", monday).iso() == "2026-11-23"
+    assert read_when("weekend", date(2026, 11, 28)).iso() == "2026-11-28"
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("2026-11-24", "Tue 24 Nov 2026"),
+        ("2026-11-16/2026-11-22", "between Mon 16 Nov and Sun 22 Nov 2026"),
+        ("2026-12-28/2027-01-03", "between Mon 28 Dec 2026 and Sun 3 Jan 2027"),
+        ("unknown", "not known"),
+        ("rubbish", "not known"),
+    ],
+)
+def test_records_always_say_absolute_dates(stored: str, shown: str) -> None:
+    assert describe_when(stored) == shown

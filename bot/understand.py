@@ -1,0 +1,231 @@
+"""Understanding what people type: a choice by number, label or their own words, typos and all.
+
+Staff answer on a phone, between lessons, often upset. They type `2`, `Yesterday`, `1 and 3`,
+`fake acount and harassment`, `nope` or `i dont think so`; this module turns that into the
+values of the choices offered, or says it could not.
+
+How a choice is found, in order:
+1. numbers: `2`, `1, 3`, `1 and 3`, `#2`, `option 2`;
+2. the whole answer is a choice's label, value or one of its words (`Choice.words`, kept beside
+   each choice in `bot.flow`), or within a small typo of one;
+3. the words and phrases of every choice are looked for inside the answer, longest first, each
+   part of the answer used once: `not sure` is found before `sure`, and `i dont think so`
+   before `think so`. A word after `not`/`no`/`isn't`… does not count (`not sexual`).
+Typos are judged by rapidfuzz's edit-distance ratio, only for words of four letters or more, so
+`no` never fuzzily becomes `not`.
+
+Text also enters the bot here (`clean`): terminal escape sequences, control characters and
+bidirectional overrides are removed before anything is stored or shown to anyone.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from bot.model import Choice
+
+TYPO_SCORE = 84  # rapidfuzz ratio (0–100): "yesterdy"→"yesterday" 94, "tuseday"→"tuesday" 86
+MIN_FUZZY = 4  # shorter words must be exact: "no" is not a typo of "not"
+
+# --- cleaning what comes in ---------------------------------------------------------------
+
+# ESC [ … final byte (CSI), ESC ] … BEL/ST (OSC), ESC P/X/^/_ … ST, and any other ESC pair.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?|\x1b[@-Z\\-_]?|\x9b[0-?]*[ -/]*[@-~]"
+)
+# Bidirectional embeddings, overrides and isolates can make a stored line read differently.
+_BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"), None)
+
+
+def clean(text: str) -> str:
+    """The text without escape sequences, control characters or bidi overrides.
+
+    Line breaks and tabs are kept as line breaks and spaces; zero-width joiners inside emoji are
+    kept (they are format characters, not controls).
+    """
+    text = _ESCAPES.sub("", text.translate(_BIDI))
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    kept = (ch for ch in text if ch == "\n" or unicodedata.category(ch) != "Cc")
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
+@dataclass(frozen=True)
+class Trimmed:
+    text: str
+    dropped: int  # characters left out
+
+
+def trim(text: str, limit: int) -> Trimmed:
+    """At most `limit` characters, cut at a word boundary where one is near."""
+    if len(text) <= limit:
+        return Trimmed(text, 0)
+    cut = text.rfind(" ", limit - 60, limit)
+    kept = text[: cut if cut > 0 else limit].rstrip()
+    return Trimmed(kept, len(text) - len(kept))
+
+
+# --- normalising for comparison -------------------------------------------------------------
+
+_APOSTROPHES = str.maketrans({"’": "", "‘": "", "'": "", "`": "", "“": " ", "”": " "})
+_NON_WORD = re.compile(r"[^a-z0-9#]+")
+
+
+def words_of(text: str) -> list[str]:
+    """Lower-case words with apostrophes dropped: "I don't know!" → ["i", "dont", "know"]."""
+    folded = unicodedata.normalize("NFKD", text.lower().translate(_APOSTROPHES))
+    ascii_only = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return [w for w in _NON_WORD.split(ascii_only) if w]
+
+
+def norm(text: str) -> str:
+    return " ".join(words_of(text))
+
+
+def similar(typed: str, known: str) -> bool:
+    """Within a small typo: exact for short words, edit-distance ratio for longer ones."""
+    if typed == known:
+        return True
+    if min(len(typed), len(known)) < MIN_FUZZY:
+        return False
+    return fuzz.ratio(typed, known) >= TYPO_SCORE
+
+
+# --- numbers ----------------------------------------------------------------------------------
+
+_NUMBERS_ONLY = re.compile(
+    r"^\s*(?:(?:option|number|no\.?|#)\s*)?\d{1,2}\.?\)?"
+    r"(?:\s*(?:,|;|&|\+|/|\band\b|\bor\b|\s)\s*(?:(?:option|number|#)\s*)?\d{1,2}\.?\)?)*\s*$",
+    re.IGNORECASE,
+)
+
+
+def numbers_in(text: str) -> list[int] | None:
+    """[1, 3] for "1, 3", "1 and 3" or "#1 & #3"; None if the answer is not just numbers."""
+    if not _NUMBERS_ONLY.match(text):
+        return None
+    return [int(n) for n in re.findall(r"\d{1,2}", text)]
+
+
+# --- finding choices --------------------------------------------------------------------------
+
+_NEGATIONS = frozenset({"not", "no", "isnt", "wasnt", "arent", "werent", "never", "without"})
+
+
+@dataclass(frozen=True)
+class Picked:
+    """What an answer named: choice values in the order found, and how sure we are.
+
+    `exact` is True when the answer was numbers, or a whole label, value or word of a choice;
+    False when the values were found inside a longer answer.
+    """
+
+    values: tuple[str, ...]
+    exact: bool = True
+    out_of_range: int = 0  # a number beyond the choices offered (0: none)
+
+
+NOTHING = Picked(())
+
+
+def pick(text: str, choices: Sequence[Choice], *, multi: bool) -> Picked:
+    """The choices an answer names (at most one unless `multi`, except when ambiguous)."""
+    if not text.strip() or not choices:
+        return NOTHING
+    numbers = numbers_in(text)
+    if numbers is not None:
+        bad = next((n for n in numbers if not 1 <= n <= len(choices)), 0)
+        if bad:
+            return Picked((), out_of_range=bad)
+        return Picked(tuple(dict.fromkeys(choices[n - 1].value for n in numbers)))
+    whole = _whole(norm(text), choices)
+    if whole:
+        return Picked((whole,))
+    return Picked(_spotted(words_of(text), choices), exact=False)
+
+
+def _whole(typed: str, choices: Sequence[Choice]) -> str:
+    """The one choice the whole answer names, exactly or within a typo; '' if none or several."""
+    if not typed:
+        return ""
+    exact = [c.value for c in choices if typed in _names(c)]
+    if exact:
+        return exact[0]
+    close = {c.value for c in choices for name in _names(c) if similar(typed, name)}
+    return close.pop() if len(close) == 1 else ""
+
+
+def _names(choice: Choice) -> set[str]:
+    return {norm(choice.label), norm(choice.value.replace("_", " ")), *map(norm, choice.words)}
+
+
+def _spotted(typed: list[str], choices: Sequence[Choice]) -> tuple[str, ...]:
+    """Choices whose words occur in the answer: longest phrases first, each word used once."""
+    phrases = sorted(
+        ((name.split(), c.value) for c in choices for name in _names(c) if name),
+        key=lambda p: -len(p[0]),
+    )
+    used = [False] * len(typed)
+    found: list[tuple[int, str]] = []
+    for phrase, value in phrases:
+        for start in range(len(typed) - len(phrase) + 1):
+            span = range(start, start + len(phrase))
+            if any(used[i] for i in span):
+                continue
+            if all(similar(typed[i], word) for i, word in zip(span, phrase, strict=True)):
+                for i in span:
+                    used[i] = True
+                if not _negated(typed, start):
+                    found.append((start, value))
+    ordered = [value for _, value in sorted(found)]
+    return tuple(dict.fromkeys(ordered))
+
+
+def _negated(typed: list[str], start: int) -> bool:
+    """'not sexual', 'no threats': a negation just before the phrase (but 'no' alone is an
+    answer, and is its own phrase when a choice is called No)."""
+    return start > 0 and typed[start - 1] in _NEGATIONS
+
+
+# --- contact details --------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-']+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+# A run of digits with the usual separators, optionally +44 and (0): 01632 960 123,
+# +44 (0)7700 900123, 07700-900-123.
+_PHONE = re.compile(r"(?<![\w@])\+?\(?\d[\d\s().\-]{7,20}\d(?![\w@])")
+
+
+@dataclass(frozen=True)
+class Contact:
+    phone: str = ""
+    email: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.phone or self.email)
+
+
+def contact_in(text: str) -> Contact:
+    """The first email address and the first phone number in the text, in either order."""
+    email_match = _EMAIL.search(text)
+    email = email_match.group(0).rstrip(".'") if email_match else ""
+    without = _EMAIL.sub(" ", text)
+    phone = ""
+    for match in _PHONE.finditer(without):
+        digits = re.sub(r"\D", "", match.group(0))
+        if _phone_digits_ok(digits):
+            phone = " ".join(match.group(0).split())
+            break
+    return Contact(phone, email)
+
+
+def _phone_digits_ok(digits: str) -> bool:
+    if digits.startswith("44"):
+        digits = "0" + digits[2:].removeprefix("0")
+    if digits.startswith("0"):
+        return len(digits) in (10, 11)  # UK numbers
+    return 8 <= len(digits) <= 15  # elsewhere (E.164 allows 15)
