@@ -30,6 +30,15 @@ class MemoryStore:
         doc = self._conversations.get(person_key)
         return codec.conversation_from_dict(copy.deepcopy(doc)) if doc else None
 
+    async def conversations(self) -> list[Conversation]:
+        return [
+            codec.conversation_from_dict(copy.deepcopy(d)) for d in self._conversations.values()
+        ]
+
+    async def undelivered(self) -> list[OutboxItem]:
+        docs = sorted(self._outbox.values(), key=lambda d: int(d.get("seq", 0)))
+        return [codec.outbox_from_dict(copy.deepcopy(d)) for d in docs]
+
     async def seen(self, delivery_id: str) -> bool:
         return delivery_id in self._seen
 

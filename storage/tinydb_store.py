@@ -223,6 +223,14 @@ class TinyStore:
         doc = self._live.view.conversations.get(person_key)
         return codec.conversation_from_dict(copy.deepcopy(doc)) if doc is not None else None
 
+    async def conversations(self) -> list[Conversation]:
+        docs = list(self._live.view.conversations.values())
+        return [codec.conversation_from_dict(copy.deepcopy(d)) for d in docs]
+
+    async def undelivered(self) -> list[OutboxItem]:
+        docs = sorted(self._live.view.outbox.values(), key=lambda d: int(d.get("seq", 0)))
+        return [codec.outbox_from_dict(copy.deepcopy(d)) for d in docs]
+
     async def seen(self, delivery_id: str) -> bool:
         return delivery_id in self._live.view.seen
 

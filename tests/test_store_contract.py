@@ -190,6 +190,26 @@ async def test_conversation_round_trip_and_end(store: Store) -> None:
     assert await store.conversation(ANN.key) is None
 
 
+async def test_conversations_lists_every_draft_in_progress(store: Store) -> None:
+    assert await store.conversations() == []
+    bob = Person(Platform.SLACK, "T1", "U2", name="Bob")
+    await store.commit(StepCommit(ANN.key, make_conversation("c1")))
+    await store.commit(StepCommit(bob.key, make_conversation("c2", bob)))
+    assert sorted(c.id for c in await store.conversations()) == ["c1", "c2"]
+    await store.commit(StepCommit(ANN.key, None))
+    assert [c.id for c in await store.conversations()] == ["c2"]
+
+
+async def test_undelivered_holds_pending_and_failed_items_of_every_platform(store: Store) -> None:
+    await store.enqueue([make_item("a"), make_item("b", platform=Platform.TEAMS), make_item("c")])
+    failed = make_item("c", failed="channel_not_found", attempts=1)
+    failed.seq = 3
+    await store.reschedule(failed)
+    await store.delivered("a")
+    held = await store.undelivered()
+    assert [i.id for i in held] == ["b", "c"] and held[1].failed == "channel_not_found"
+
+
 async def test_commit_makes_the_whole_step_visible(store: Store) -> None:
     items = [make_item("reply-1"), make_item("reply-2")]
     await store.commit(StepCommit(ANN.key, make_conversation(), "delivery-1", items))
