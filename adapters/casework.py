@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.compose import Runtime, runtime_for
-from bot import records, retention
+from bot import records, retention, subject_access
 from bot.config import Settings
 from bot.errors import ConfigError, ReportBotError, StorageError, error_reference, log_bug
 from bot.lifecycle import STATUS_LABELS, InvalidMove, note
@@ -339,12 +339,16 @@ async def _keep(runtime: Runtime, case: Case, until: str, reason: str, who: str)
 
 
 async def sar_command(args: argparse.Namespace, settings: Settings) -> int:
+    query = subject_access.name_query(args.name)
     async with runtime_for(settings, read_only=True) as runtime:
-        found = await runtime.store.cases()
+        store = runtime.store
+        found = subject_access.search(
+            query, await store.cases(), await store.conversations(), await store.undelivered()
+        )
         now = runtime.clock.now()
-    held = records.subject_access(found, args.name)
     if args.out:
-        await _output(args.out, records.sar_json(args.name, held, now), f"{len(held)} case(s)")
+        what = f"{found.count} record(s)"
+        await _output(args.out, subject_access.sar_json(found, now), what)
     else:
-        print(records.sar_text(args.name, held, now))
+        print(subject_access.sar_text(found, records.uk(now)))
     return 0

@@ -62,6 +62,7 @@ def build_runtime(settings: Settings, store: Store, clock: Clock | None = None) 
         settings.facts,
         clock,
         expiry=settings.expiry,
+        who_calls=settings.who_calls,
         on_enqueue=lambda platform: runtime.wake(platform),
     )
     reminders = Reminders(

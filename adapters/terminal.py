@@ -77,7 +77,7 @@ class TerminalSender:
         view = case_view(case, self.runtime.facts, self.runtime.clock.now())
         head = f"{'Updated' if update else 'New'}: {view.title} · {view.status_line}"
         body = [head, ""] + [f"{k}: {v}" for k, v in view.lines]
-        if not update:
+        if not update and view.handoff is not None:
             body += ["", handoff_text(view.handoff, self.runtime.facts, self.runtime.clock.now())]
         verbs = ", ".join(a.label for a in view.actions)
         body += ["", f"Leaders can: {verbs} (reportbot cases --help)"]
@@ -147,8 +147,9 @@ class _LineReader:
 
 
 def local_person() -> Person:
-    user = getpass.getuser()
-    return Person(Platform.TERMINAL, "local", user, name=user)
+    # The computer's user name identifies the operator in the history, but is never taken
+    # for the reporter's name: the report asks for that.
+    return Person(Platform.TERMINAL, "local", getpass.getuser())
 
 
 async def chat(

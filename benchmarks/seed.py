@@ -45,9 +45,13 @@ ANSWERS = (
     "yesterday",
     "no",
     "yes",
+    "skip",
     "we don't know",
+    "1",
+    "Sam Patel",
     "Deputy Head",
     "01632 960 123",
+    "1",
 )
 Progress = Callable[[str], None]
 

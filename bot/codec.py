@@ -26,6 +26,7 @@ from bot.model import (
     OutboxItem,
     Person,
     Platform,
+    PoshOwner,
     Question,
     Reply,
 )
@@ -80,6 +81,8 @@ def case_to_dict(c: Case) -> JSON:
         "extra_reports": c.extra_reports,
         "retention_category": c.retention_category,
         "review_on": c.review_on,
+        "reporter_address": dict(c.reporter_address),
+        "posh_owner": str(c.posh_owner),
     }
 
 
@@ -110,6 +113,8 @@ def case_from_dict(d: JSON) -> Case:
         extra_reports=int(d.get("extra_reports", 0)),
         retention_category=d.get("retention_category", ""),
         review_on=d.get("review_on", ""),
+        reporter_address=dict(d.get("reporter_address", {})),
+        posh_owner=PoshOwner(d.get("posh_owner", "leaders")),
     )
 
 
@@ -125,15 +130,22 @@ def conversation_to_dict(c: Conversation) -> JSON:
         "flags": sorted(str(f) for f in c.flags),
         "address": dict(c.address),
         "editing": c.editing,
-        "asked": c.asked,
+        "detour": list(c.detour),
+        "early": list(c.early),
+        "risk_checked": c.risk_checked,
+        "case_reference": c.case_reference,
     }
 
 
 def conversation_from_dict(d: JSON) -> Conversation:
+    # Before version 0.2 a question asked outside the flow was kept in "asked".
+    step, detour = d["step"], [str(x) for x in d.get("detour", [])]
+    if d.get("asked"):
+        step, detour = str(d["asked"]), [*detour, step]
     return Conversation(
         id=d["id"],
         person=person_from_dict(d["person"]),
-        step=d["step"],
+        step=step,
         started_at=_dt(d["started_at"]),
         updated_at=_dt(d["updated_at"]),
         answers=d.get("answers", {}),
@@ -141,7 +153,10 @@ def conversation_from_dict(d: JSON) -> Conversation:
         flags={Flag(f) for f in d.get("flags", [])},
         address=dict(d.get("address", {})),
         editing=bool(d.get("editing", False)),
-        asked=str(d.get("asked", "")),
+        detour=detour,
+        early=[str(x) for x in d.get("early", [])],
+        risk_checked=bool(d.get("risk_checked", False)),
+        case_reference=str(d.get("case_reference", "")),
     )
 
 

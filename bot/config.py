@@ -7,6 +7,8 @@
     union_contact = "NAHT regional office, 0300 30 30 111"
     [conversations]
     expiry_hours = 24
+    [posh]
+    contact = "leaders"          # who contacts POSH by default: "leaders" or "reporter"
 
 A missing or malformed setting stops start-up with a `ConfigError` that names it.
 """
@@ -23,7 +25,8 @@ from typing import Any
 
 from bot.errors import ConfigError
 from bot.facts import Facts, facts_with
-from bot.retention import check_schedule
+from bot.model import PoshOwner
+from bot.retention import SCHEDULE, check_schedule
 
 
 @dataclass(frozen=True)
@@ -31,8 +34,9 @@ class Settings:
     data_dir: Path = Path("data")
     facts: Facts = field(default_factory=Facts)
     expiry: timedelta = timedelta(hours=24)
-    retention: dict[str, int] = field(default_factory=lambda: {"staff_allegation": 10})
+    retention: dict[str, int] = field(default_factory=lambda: dict(SCHEDULE))
     config_file: Path | None = None
+    who_calls: PoshOwner = PoshOwner.LEADERS
 
 
 def load_settings(env: Mapping[str, str] | None = None, data_dir: str | None = None) -> Settings:
@@ -52,9 +56,21 @@ def load_settings(env: Mapping[str, str] | None = None, data_dir: str | None = N
     hours = _table(doc, "conversations", path).get("expiry_hours", 24)
     if not isinstance(hours, int | float) or hours <= 0:
         raise ConfigError(f"{path}: [conversations] expiry_hours must be a positive number")
-    retention = check_schedule({"staff_allegation": 10, **_table(doc, "retention", path)})
+    retention = check_schedule({**SCHEDULE, **_table(doc, "retention", path)})
     folder = data_dir or env.get("REPORTBOT_DATA_DIR") or "data"
-    return Settings(Path(folder), facts, timedelta(hours=hours), retention, path)
+    who_calls = _who_calls(_table(doc, "posh", path), path)
+    return Settings(Path(folder), facts, timedelta(hours=hours), retention, path, who_calls)
+
+
+def _who_calls(table: dict[str, Any], path: Path | None) -> PoshOwner:
+    value = str(table.get("contact", "leaders")).strip().lower()
+    try:
+        return PoshOwner(value)
+    except ValueError:
+        raise ConfigError(
+            f'{path}: [posh] contact must be "leaders" (the leadership team contacts POSH) or '
+            f'"reporter" (the member of staff who reports it), not {value!r}'
+        ) from None
 
 
 def _config_path(env: Mapping[str, str]) -> Path | None:

@@ -4,6 +4,10 @@ Every turn is handled under a per-person lock. What the turn changes (the conver
 delivery marked as seen, the replies owed) is committed to the store in one step before the
 adapter acknowledges anything, and the replies go out through the outbox. `handle` returns
 only what could not be stored: an apology with a reference code, sent best-effort.
+
+The questions and what each answer means live in `bot.flow`; this module routes a turn to the
+state the conversation is in, applies what that state's acceptor decided, and words the next
+prompt. Filing a case (and the urgent alert before it) lives in `bot.filing`.
 """
 
 from __future__ import annotations
@@ -17,33 +21,30 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import flow, lifecycle
+from bot import flow, safety
 from bot.errors import StorageError, error_reference, log_bug
 from bot.facts import Facts
-from bot.flow import FLOW, SPECS, Accepted, Answer, Problem, Step
-from bot.leaders import LeaderDesk, in_scope, is_case_command, who
+from bot.filing import Filing
+from bot.flow import FLOW, SPECS
+from bot.leaders import LeaderDesk, is_case_command
 from bot.links import parse_links
 from bot.model import (
     Audience,
-    Case,
-    CaseCard,
-    CaseStatus,
-    Choice,
     Conversation,
-    HandoffReply,
-    HistoryEntry,
+    Flag,
     Notice,
     OutboxItem,
-    Person,
     Platform,
+    PoshOwner,
     Question,
     Reply,
     Turn,
 )
 from bot.outbox import outbox_item
 from bot.ports import Clock, StepCommit, Store
-from bot.report import active_answers, build_handoff, lines_text, summary_lines
-from bot.retention import DEFAULT_CATEGORY
+from bot.report import lines_text, summary_lines
+from bot.steps import Accepted, Answer, Context, Problem, Step, StepSpec, Then
+from bot.understand import clean
 
 log = logging.getLogger(__name__)
 
@@ -53,30 +54,60 @@ COMMANDS = {
     "cancel": "cancel",
     "stop": "cancel",
     "back": "back",
+    "go back": "back",
     "undo": "back",
     "restart": "restart",
     "start again": "restart",
+    "start over": "restart",
     "my reports": "my_reports",
     "status": "my_reports",
     "cases": "cases",
     "open cases": "cases",
     "stats": "stats",
     "figures": "stats",
+    "report": "start",
+    "new report": "start",
+    "report tiktok": "start",
+    "/report-tiktok": "start",
 }
-RESUME_CHOICES = (Choice("resume", "Carry on"), Choice("restart", "Start again"))
-GREETINGS = {"report", "hi", "hello", "start", "new report", "report tiktok"}
+LEADER_COMMANDS = frozenset({"cases", "stats"})
+BUTTON_COMMANDS = frozenset({"help", "cancel", "back", "restart", "start", "my_reports"})
+GREETINGS = {"report", "hi", "hello", "start", "new report", "report tiktok", "hey"}
+STICKY_FLAGS = frozenset({Flag.DANGER, Flag.SEXUAL_IMAGES})  # once raised, kept
+RETURNING = frozenset({Step.CANCEL, Step.RESUME})  # states that go back where they came from
 
 INTRO = (
     "I'll help you report a TikTok account or video that targets staff or the school, and "
     "hand it to the Professional Online Safety Helpline (POSH), who can ask TikTok to take "
-    "it down. About ten short questions. Type back, cancel or help at any time. "
-    "If anyone is in immediate danger, call {emergency} now."
+    "it down. {count} short questions, most answered with one tap; a few more only if an "
+    "answer needs them. Type back, cancel or help at any time. If anyone is in immediate "
+    "danger, call {emergency} now."
 )
+HOW_TO_ANSWER = {
+    Platform.TERMINAL: "Type the number of a choice (or several, like 1,3), or answer in words.",
+    Platform.SLACK: "Press a button, or type your answer in words.",
+    Platform.TEAMS: "Press a button or choose and press Continue, or type your answer.",
+}
 HELP = (
-    "Answer with the buttons, or type. Type back to change the last answer, cancel to stop "
-    "(nothing is sent), or my reports to see reports you have made. Your answers are saved as "
-    "you go, so you can come back later (within {hours} hours). For a crisis, call {emergency}."
+    "{how} Type back to change the last answer, cancel to stop (nothing is sent), or my "
+    "reports to see reports you have made. Your answers are saved as you go, so you can come "
+    "back later (within {hours} hours). For a crisis, call {emergency}."
 )
+
+
+def needs_membership(text: str, action: str | None) -> bool:
+    """Whether a turn is a leader's request, so an adapter must find out who leads.
+
+    The one place adapters learn this (the check can cost a network call): a case button, a
+    typed case command, or a leaders' listing.
+    """
+    if action and action.startswith("case:"):
+        return True
+    return is_case_command(text) or COMMANDS.get(_command_text(text), "") in LEADER_COMMANDS
+
+
+def _command_text(text: str) -> str:
+    return " ".join(text.strip().lower().rstrip(".!").split())
 
 
 @dataclass
@@ -96,14 +127,17 @@ class Engine:
         clock: Clock,
         *,
         expiry: timedelta = timedelta(hours=24),
+        who_calls: PoshOwner = PoshOwner.LEADERS,
         on_enqueue: Callable[[Platform], None] = lambda p: None,
     ) -> None:
         self.store = store
         self.facts = facts
         self.clock = clock
         self.expiry = expiry
+        self.who_calls = who_calls
         self._on_enqueue = on_enqueue
         self.desk = LeaderDesk(store, facts)
+        self.filing = Filing(store, facts, self.desk)
         self._locks: weakref.WeakValueDictionary[str, Lock] = weakref.WeakValueDictionary()
 
     # -- the one entry point --------------------------------------------------------------------
@@ -114,7 +148,7 @@ class Engine:
             try:
                 if turn.delivery_id and await self.store.seen(turn.delivery_id):
                     return []
-                result = await self._route(turn)
+                result = await self._route(replace(turn, text=clean(turn.text).strip()))
                 await self._commit(turn, result)
                 return []
             except StorageError as e:
@@ -143,102 +177,293 @@ class Engine:
     # -- routing -------------------------------------------------------------------------------
 
     async def _route(self, turn: Turn) -> Outcome:
+        now = self.clock.now()
         conv = await self.store.conversation(turn.person.key)
+        notices: list[Reply] = []
+        extra: list[OutboxItem] = []
+        if conv and now - conv.updated_at > self.expiry:
+            notices.append(Notice(self._expired_text(conv)))
+            extra += await self.filing.abandoned(conv, "expired", now)
+            conv = None
         if turn.has_files:  # said before any answer: a picture here could be of a child
-            notice = Notice(NO_FILES, tone="warning")
-            if not turn.text.strip():
-                return Outcome(conv, [notice, *self._reask(conv)], [])
+            notices.append(safety.no_files_notice(conv.flags if conv else set()))
+            if not turn.text:
+                return Outcome(conv, [*notices, *self._ask(conv)], extra)
             turn = replace(turn, has_files=False)
-            result = await self._route(turn)
-            result.to_person.insert(0, notice)
-            return result
+        result = await self._dispatch(turn, conv, now)
+        result.to_person[:0] = notices
+        result.extra[:0] = extra
+        return result
+
+    async def _dispatch(self, turn: Turn, conv: Conversation | None, now: datetime) -> Outcome:
         if turn.action and turn.action.startswith("case:"):
-            desk = await self.desk.press(turn, self.clock.now())
+            desk = await self.desk.press(turn, now)
             return Outcome(conv, desk.replies, desk.extra)
         if is_case_command(turn.text):
-            desk = await self.desk.command(turn, self.clock.now())
+            desk = await self.desk.command(turn, now)
             return Outcome(conv, [*desk.replies, *self._reask(conv)], desk.extra)
-        notices: list[Reply] = []
-        if conv and self.clock.now() - conv.updated_at > self.expiry:
-            notices.append(Notice(self._expired_text(conv)))
-            conv = None
         command = self._command(turn)
         if command in ("my_reports", "cases"):
             listing = await self.desk.listing(turn, mine=command == "my_reports")
-            return Outcome(conv, [*notices, listing, *self._reask(conv)], [])
+            return Outcome(conv, [listing, *self._reask(conv)], [])
         if command == "stats":
-            return Outcome(conv, [*notices, await self.desk.stats(turn), *self._reask(conv)], [])
+            return Outcome(conv, [await self.desk.stats(turn), *self._reask(conv)], [])
         if conv is None:
-            return await self._without_conversation(turn, command, notices)
+            return self._without_conversation(turn, command)
         if turn.person.name or turn.person.email:  # a profile lookup may have failed earlier
             conv.person = turn.person
-        result = await self._with_conversation(turn, command, conv)
-        result.to_person[:0] = notices
-        return result
+        return await self._with_conversation(turn, command, conv, now)
 
     def _command(self, turn: Turn) -> str:
-        if turn.action in ("help", "cancel", "back", "restart", "resume", "start", "my_reports"):
-            return turn.action
-        return COMMANDS.get(turn.text.strip().lower().rstrip(".!"), "")
+        if turn.action in BUTTON_COMMANDS:
+            return turn.action or ""
+        return COMMANDS.get(_command_text(turn.text), "")
 
-    async def _without_conversation(
-        self, turn: Turn, command: str, notices: list[Reply]
-    ) -> Outcome:
+    def _without_conversation(self, turn: Turn, command: str) -> Outcome:
         if command == "help":
-            return Outcome(None, [*notices, Notice(self._help()), Notice(_START_HINT)], [])
+            return Outcome(None, [Notice(self._help(turn.person.platform)), Notice(_START)], [])
         if turn.step and command != "start":
-            return Outcome(None, [*notices, Notice(_FINISHED)], [])
-        if command in ("cancel", "back", "resume"):
-            return Outcome(
-                None, [*notices, Notice("There's no report in progress. " + _START_HINT)], []
-            )
+            return Outcome(None, [Notice(_FINISHED)], [])
+        if command in ("cancel", "back"):
+            return Outcome(None, [Notice("There's no report in progress. " + _START)], [])
         conv = self._new_conversation(turn)
-        replies: list[Reply] = [*notices, Notice(INTRO.format(emergency=self.facts.emergency))]
-        text = turn.text.strip()
+        replies: list[Reply] = [Notice(self._intro())]
+        text = turn.text
+        if text and text.lower() not in GREETINGS and self._risky(conv, text):
+            return Outcome(conv, [*replies, *self._risk_detour(conv)], [])
         if text and text.lower() not in GREETINGS and parse_links(text)[0]:
-            replies += self._answer(conv, Turn(turn.person, text=text))
-        else:
-            replies += self._ask(conv)
-        return Outcome(conv, replies, [])
+            return Outcome(conv, [*replies, *self._answer_now(conv, turn)], [])
+        return Outcome(conv, [*replies, *self._ask(conv)], [])
 
-    async def _with_conversation(self, turn: Turn, command: str, conv: Conversation) -> Outcome:
-        asked, conv.asked = conv.asked, ""
-        if asked == Step.RESUME and not command:
-            command = self._choice(turn, RESUME_CHOICES)  # "2" means start again, not "No"
-            if not command:
-                conv.asked = asked
-                return Outcome(conv, [Notice(_RESUME_HINT), self._resume_question(conv)], [])
+    async def _with_conversation(
+        self, turn: Turn, command: str, conv: Conversation, now: datetime
+    ) -> Outcome:
         if command == "start":
-            conv.asked = Step.RESUME
-            return Outcome(conv, [self._resume_question(conv)], [])
-        if command == "resume":
+            if conv.step != Step.RESUME:
+                conv.detour.append(conv.step)
+                conv.step = Step.RESUME
             return self._touch(conv, self._ask(conv))
         if command == "restart":
-            fresh = self._new_conversation(turn)
-            return Outcome(fresh, [Notice("Starting a new report."), *self._ask(fresh)], [])
+            fresh = self._fresh(turn, conv)
+            return self._touch(fresh, [Notice(_RESTARTED), *self._ask(fresh)])
         if command == "cancel":
-            return Outcome(None, [Notice(_CANCELLED)], [])
+            return await self._cancel(conv, now)
         if command == "help":
-            return self._touch(conv, [Notice(self._help()), *self._ask(conv)])
+            help_ = Notice(self._help(turn.person.platform))
+            return self._touch(conv, [help_, *self._ask(conv)])
         if command == "back":
             return self._touch(conv, self._back(conv))
         if turn.step and turn.step != conv.step:
             return self._touch(conv, [Notice(_STALE), *self._ask(conv)])
-        if conv.step == Step.SUMMARY and self._choice(turn, flow.SUMMARY_CHOICES) == "submit":
-            missing = self._missing(conv)
-            if missing:  # e.g. links cleared and left empty: POSH needs every answer
-                conv.step, conv.editing = missing, True
-                return self._touch(conv, [Notice(_MISSING, tone="warning"), *self._ask(conv)])
-            return await self._submit(turn, conv)
-        if conv.step == Step.SUMMARY and self._choice(turn, flow.SUMMARY_CHOICES) == "cancel":
-            return Outcome(None, [Notice(_CANCELLED)], [])
-        return self._touch(conv, self._answer(conv, turn))
+        return await self._answer(turn, conv, now)
 
     def _touch(self, conv: Conversation, replies: list[Reply]) -> Outcome:
         conv.updated_at = self.clock.now()
         return Outcome(conv, replies, [])
 
-    # -- the guided questions --------------------------------------------------------------------
+    async def _cancel(self, conv: Conversation, now: datetime) -> Outcome:
+        if conv.step == Step.CANCEL or not any(k in conv.answers for k in flow.SPECS):
+            extra = await self.filing.abandoned(conv, "cancelled", now)
+            return Outcome(None, [Notice(self._cancelled_text(conv))], extra)
+        conv.detour.append(conv.step)
+        conv.step = Step.CANCEL
+        return self._touch(conv, self._ask(conv))
+
+    # -- answering --------------------------------------------------------------------------------
+
+    async def _answer(self, turn: Turn, conv: Conversation, now: datetime) -> Outcome:
+        spec = SPECS[Step(conv.step)]
+        risky = spec.question and conv.step != Step.DANGER and self._risky(conv, turn.text)
+        try:
+            accepted = spec.accept(Answer(turn.text, _values(turn), self._context(conv)))
+        except Problem as p:
+            if risky:
+                conv.detour.append(conv.step)
+                return self._touch(conv, self._risk_detour(conv))
+            return self._touch(conv, [Notice(str(p), tone="warning"), *self._ask(conv)])
+        raised = self._apply(conv, accepted)
+        replies: list[Reply] = list(accepted.notices)
+        extra: list[OutboxItem] = []
+        if accepted.then == Then.SUBMIT:
+            return await self._submit(turn, conv, now)
+        if accepted.then == Then.CANCEL:
+            extra = await self.filing.abandoned(conv, "cancelled", now)
+            return Outcome(None, [Notice(self._cancelled_text(conv))], extra)
+        if accepted.then == Then.RESTART:
+            fresh = self._fresh(turn, conv)
+            return self._touch(fresh, [Notice(_RESTARTED), *self._ask(fresh)])
+        if raised & STICKY_FLAGS:
+            urgent = await self.filing.urgent(conv, raised, now)
+            replies += urgent.replies
+            extra += urgent.extra
+        if risky and not conv.risk_checked and Flag.DANGER not in conv.flags:
+            conv.detour.append(conv.step)
+            return Outcome(conv, [*replies, *self._risk_detour(conv)], extra)
+        self._touch(conv, [])
+        return Outcome(conv, [*replies, *self._ask(conv)], extra)
+
+    def _answer_now(self, conv: Conversation, turn: Turn) -> list[Reply]:
+        """The first message of a report held its links: take them as the first answer."""
+        spec = SPECS[Step(conv.step)]
+        try:
+            accepted = spec.accept(Answer(turn.text, (), self._context(conv)))
+        except Problem as p:
+            return [Notice(str(p), tone="warning"), *self._ask(conv)]
+        self._apply(conv, accepted)
+        return [*accepted.notices, *self._ask(conv)]
+
+    def _apply(self, conv: Conversation, accepted: Accepted) -> frozenset[Flag]:
+        """Store what the step decided and move to the next state; returns flags newly raised."""
+        step = Step(conv.step)
+        if accepted.value is not None:
+            conv.answers[step] = accepted.value
+        for key, value in accepted.also.items():
+            if value is None:
+                conv.answers.pop(key, None)
+            else:
+                conv.answers[key] = value
+        raised = frozenset(accepted.raise_flags - conv.flags)
+        conv.flags |= accepted.raise_flags
+        conv.flags -= accepted.clear_flags - STICKY_FLAGS
+        self._move(conv, accepted)
+        return raised
+
+    def _move(self, conv: Conversation, accepted: Accepted) -> None:
+        then, goto = accepted.then, accepted.goto
+        if then == Then.NEXT:
+            if conv.detour:
+                back_to = Step(conv.detour.pop())
+                if conv.step == Step.DANGER and _before(back_to, Step.DANGER):
+                    conv.early.append(Step.DANGER)  # asked ahead of its turn: skip it later
+                conv.step = back_to
+            else:
+                self._advance(conv)
+        elif then in (Then.GOTO, Then.EDIT) and goto is not None:
+            if goto in RETURNING:
+                conv.detour.append(conv.step)
+            elif then == Then.GOTO:  # an edit's "back" returns to the summary, not this menu
+                conv.trail.append(conv.step)
+            conv.step = goto
+            conv.editing = conv.editing or then == Then.EDIT
+        elif then == Then.RETURN:
+            conv.step = conv.detour.pop() if conv.detour else Step.LINKS
+
+    def _advance(self, conv: Conversation) -> None:
+        conv.trail.append(conv.step)
+        current = SPECS[Step(conv.step)]
+        later = FLOW[FLOW.index(current) + 1 :] if current.question else ()
+        if conv.editing:
+            later = tuple(s for s in later if s.section == current.section)
+        for spec in later:
+            if not spec.when(conv.answers, conv.flags):
+                continue
+            if spec.step in conv.early:  # answered ahead of its turn (danger, after risk words)
+                conv.early.remove(spec.step)
+                continue
+            conv.step = spec.step
+            return
+        conv.step, conv.editing = Step.SUMMARY, False
+
+    def _back(self, conv: Conversation) -> list[Reply]:
+        conv.detour.clear()
+        if not conv.trail:
+            return [Notice("This is the first question."), *self._ask(conv)]
+        conv.step = conv.trail.pop()
+        conv.editing = False
+        return self._ask(conv)
+
+    def _missing(self, conv: Conversation) -> Step | None:
+        """The first question that applies but has no usable answer."""
+        for spec in flow.QUESTIONS:
+            if not spec.when(conv.answers, conv.flags):
+                continue
+            value = conv.answers.get(spec.step)
+            if value is None or (value == "" and spec.step != Step.DESCRIPTION):
+                return Step(spec.step)
+        return None
+
+    async def _submit(self, turn: Turn, conv: Conversation, now: datetime) -> Outcome:
+        missing = self._missing(conv)
+        if missing:  # e.g. links cleared and left empty: POSH needs every answer
+            conv.step, conv.editing = missing, True
+            return self._touch(conv, [Notice(_MISSING, tone="warning"), *self._ask(conv)])
+        filed = await self.filing.submit(turn, conv, now)
+        return Outcome(None, [], filed.extra)
+
+    # -- safety -----------------------------------------------------------------------------------
+
+    def _risky(self, conv: Conversation, text: str) -> bool:
+        return bool(text) and not conv.risk_checked and bool(safety.risk_words(text))
+
+    def _risk_detour(self, conv: Conversation) -> list[Reply]:
+        """Risk words in an answer: the 999 notice at once, then the danger question."""
+        conv.risk_checked = True
+        if not conv.detour:
+            conv.detour.append(conv.step)
+        conv.step = Step.DANGER
+        conv.updated_at = self.clock.now()
+        return [safety.risk_notice(self.facts), *self._ask(conv)]
+
+    # -- prompts ---------------------------------------------------------------------------------
+
+    def _context(self, conv: Conversation) -> Context:
+        return Context(
+            answers=conv.answers,
+            flags=frozenset(conv.flags),
+            person=conv.person,
+            facts=self.facts,
+            today=self._today(),
+            who_calls=str(self.who_calls),
+        )
+
+    def _ask(self, conv: Conversation | None) -> list[Reply]:
+        if conv is None:
+            return []
+        step = Step(conv.step)
+        spec = SPECS[step]
+        ctx = self._context(conv)
+        if step == Step.SUMMARY:
+            return [self._summary(conv), self._question(conv, spec, ctx)]
+        if step == Step.END:
+            return []
+        return [self._question(conv, spec, ctx)]
+
+    def _question(self, conv: Conversation, spec: StepSpec, ctx: Context) -> Question:
+        text = spec.text_for(ctx)
+        if spec.step == Step.RESUME:
+            started = conv.started_at.astimezone(ZoneInfo(self.facts.posh_timezone))
+            text = f"You have a report in progress, started {started:%a %d %b at %H:%M}. " + (
+                "Carry on with it, or start again?"
+            )
+        return Question(
+            step=spec.step,
+            text=text,
+            choices=spec.choices_for(ctx),
+            multi=spec.multi,
+            hint=spec.hint,
+            accepts_text=spec.accepts_text,
+            progress=self._progress(conv) if spec.question else "",
+        )
+
+    def _reask(self, conv: Conversation | None) -> list[Reply]:
+        if conv is None:
+            return []
+        return [Notice("Your report in progress is waiting for you:"), *self._ask(conv)]
+
+    def _progress(self, conv: Conversation) -> str:
+        """'Part 3 of 12': counted by section, so follow-up questions don't move the goalposts."""
+        sections = flow.QUESTION_SECTIONS
+        section = SPECS[Step(conv.step)].section
+        return f"Part {sections.index(section) + 1} of {len(sections)}"
+
+    def _summary(self, conv: Conversation) -> Notice:
+        lines = summary_lines(conv.answers, frozenset(conv.flags), self.facts, for_reporter=True)
+        return Notice(lines_text(lines), title="Your report – please check it")
+
+    def _intro(self) -> str:
+        return INTRO.format(count=len(flow.MAIN_QUESTIONS), emergency=self.facts.emergency)
+
+    # -- conversations ------------------------------------------------------------------------
 
     def _new_conversation(self, turn: Turn) -> Conversation:
         now = self.clock.now()
@@ -251,269 +476,63 @@ class Engine:
             address=dict(turn.address),
         )
 
-    def _answer(self, conv: Conversation, turn: Turn) -> list[Reply]:
-        step = Step(conv.step)
-        if step == Step.SUMMARY:
-            return self._summary_choice(conv, turn)
-        if step == Step.CHANGE:
-            return self._change_choice(conv, turn)
-        spec = SPECS[step]
-        answer = Answer(turn.text, turn.values or _action_values(turn), self._today(), conv)
-        try:
-            accepted = spec.accept(answer, self.facts) if spec.accept else Accepted(turn.text)
-        except Problem as p:
-            return [Notice(str(p), tone="warning"), *self._ask(conv)]
-        conv.answers[str(step)] = accepted.value
-        if accepted.stay:
-            return [*accepted.notices, *self._ask(conv)]
-        self._advance(conv)
-        return [*accepted.notices, *self._ask(conv)]
-
-    def _advance(self, conv: Conversation) -> None:
-        conv.trail.append(conv.step)
-        current = SPECS[Step(conv.step)]
-        later = FLOW[FLOW.index(current) + 1 :]
-        if conv.editing:
-            later = tuple(s for s in later if s.section == current.section)
-        nxt = next((s for s in later if s.when(conv.answers, conv.flags)), None)
-        conv.step = nxt.step if nxt else Step.SUMMARY
-        if conv.step == Step.SUMMARY:
-            conv.editing = False
-
-    def _missing(self, conv: Conversation) -> Step | None:
-        """The first question that applies but has no usable answer."""
-        for spec in FLOW:
-            if spec.when(conv.answers, conv.flags) and conv.answers.get(spec.step) in (None, ""):
-                return spec.step
-        return None
-
-    def _back(self, conv: Conversation) -> list[Reply]:
-        if not conv.trail:
-            return [Notice("This is the first question."), *self._ask(conv)]
-        conv.step = conv.trail.pop()
-        conv.editing = False
-        return self._ask(conv)
-
-    def _ask(self, conv: Conversation | None) -> list[Reply]:
-        if conv is None:
-            return []
-        step = Step(conv.step)
-        if step == Step.SUMMARY:
-            return self._summary(conv)
-        if step == Step.CHANGE:
-            return [Question(Step.CHANGE, "Which part would you like to change?", flow.SECTIONS)]
-        spec = SPECS[step]
-        return [
-            Question(
-                step=spec.step,
-                text=spec.text,
-                choices=flow.choices_for(spec, conv),
-                multi=spec.multi,
-                hint=spec.hint,
-                accepts_text=spec.accepts_text,
-                progress=self._progress(conv),
-            )
-        ]
-
-    def _reask(self, conv: Conversation | None) -> list[Reply]:
-        if conv is None:
-            return []
-        return [Notice("Your report in progress is waiting for you:"), *self._ask(conv)]
-
-    def _progress(self, conv: Conversation) -> str:
-        """'Part 3 of 9': counted by section, so follow-up questions don't move the goalposts."""
-        sections = [c.value for c in flow.SECTIONS]
-        section = SPECS[Step(conv.step)].section
-        return f"Part {sections.index(section) + 1} of {len(sections)}"
-
-    def _summary(self, conv: Conversation) -> list[Reply]:
-        lines = summary_lines(conv.answers, frozenset(conv.flags), self._today())
-        lines.append(
-            (
-                "Your role and contact",
-                f"{conv.answers.get(Step.ROLE, '')} – {conv.answers.get(Step.CONTACT, '')}",
-            )
-        )
-        text = lines_text(lines)
-        return [
-            Notice(text, title="Your report – please check it"),
-            Question(Step.SUMMARY, "Submit it now?", flow.SUMMARY_CHOICES, accepts_text=False),
-        ]
-
-    def _summary_choice(self, conv: Conversation, turn: Turn) -> list[Reply]:
-        if self._choice(turn, flow.SUMMARY_CHOICES) == "change":
-            conv.trail.append(conv.step)
-            conv.step = Step.CHANGE
-            return self._ask(conv)
-        return [Notice("Please choose Submit, Change an answer, or Cancel."), *self._ask(conv)]
-
-    def _change_choice(self, conv: Conversation, turn: Turn) -> list[Reply]:
-        section = self._choice(turn, flow.SECTIONS)
-        first = next((s for s in FLOW if s.section == section), None)
-        if first is None:
-            return [Notice("Please choose which part to change."), *self._ask(conv)]
-        conv.step, conv.editing = first.step, True
-        return self._ask(conv)
-
-    def _choice(self, turn: Turn, choices: tuple[Choice, ...]) -> str:
-        answer = Answer(turn.text, turn.values or _action_values(turn), self._today(), _NO_CONV)
-        try:
-            return flow.match_choices(answer, choices, multi=False)[0]
-        except Problem:
-            return ""
-
-    def _resume_question(self, conv: Conversation) -> Question:
-        started = conv.started_at.astimezone(ZoneInfo(self.facts.posh_timezone))
-        return Question(
-            Step.RESUME,
-            f"You have a report in progress, started {started:%a %d %b at %H:%M}. "
-            "Carry on with it, or start again?",
-            RESUME_CHOICES,
-            accepts_text=False,
-        )
-
-    # -- submitting --------------------------------------------------------------------------------
-
-    async def _submit(self, turn: Turn, conv: Conversation) -> Outcome:
-        now = self.clock.now()
-        # A crash after the case was saved but before the step committed must not file it twice.
-        case = await self.store.case_for_conversation(conv.id)
-        if case is None:
-            case = await self._new_case(conv, now)
-            found = await self._duplicate_of(case)
-            if found:
-                async with self.desk.case_lock(found.reference):
-                    original = await self.store.case(found.reference)  # fresh, under the lock
-                    if original and original.is_open:
-                        await self._link_duplicate(case, original, now)
-                    await self.store.save_case(case)
-            else:
-                await self.store.save_case(case)
-        handler = ""
-        if case.duplicate_of:
-            original = await self.store.case(case.duplicate_of)
-            handler = original.assignee if original else ""
-        return self._submitted(turn, case, now, handler)
-
-    async def _new_case(self, conv: Conversation, now: datetime) -> Case:
-        reference = await self.store.next_reference(self._local(now).year)
-        answers = active_answers(conv.answers, conv.flags)
-        for step in (Step.ROLE, Step.CONTACT):
-            answers[step] = conv.answers.get(step, "")
-        links = answers.get(Step.LINKS) or []
-        case = Case(
-            reference=reference,
-            created_at=now,
-            reporter=conv.person,
-            conversation_id=conv.id,
-            answers=answers,
-            flags=frozenset(conv.flags),
-            status_times={CaseStatus.NEW: now},
-            retention_category=DEFAULT_CATEGORY,
-            handles=tuple(sorted({str(x["handle"] or x["url"]) for x in links})),
-        )
-        case.record(HistoryEntry(now, who(conv.person), "reported", new=CaseStatus.NEW))
-        if answers.get(Step.IN_APP) == "yes":
-            day = str(answers.get(Step.IN_APP_WHEN) or self._local(now).date().isoformat())
-            lifecycle.apply(case, "in_app", who(conv.person), now, f"reported in the app {day}")
-            # The clock for "time to removal" starts when TikTok was told, not when we were.
-            reported = datetime.fromisoformat(day).replace(tzinfo=self._local(now).tzinfo)
-            case.status_times[CaseStatus.REPORTED_IN_APP] = min(reported, now)
-        return case
-
-    async def _duplicate_of(self, case: Case) -> Case | None:
-        """An open case of the same school about the same account, that this report adds
-        nothing new to for safety: a report with a safety flag the open case lacks is its own
-        case, so leadership sees the new danger."""
-        if not case.handles:
-            return None
-        for other in await self.store.cases(open_only=True, handles=case.handles):
-            if (
-                set(other.handles) & set(case.handles)
-                and other.reference != case.reference
-                and in_scope(other, case.reporter)
-                and case.flags <= other.flags
-            ):
-                return other
-        return None
-
-    async def _link_duplicate(self, case: Case, original: Case, now: datetime) -> None:
-        actor = who(case.reporter)
-        case.duplicate_of = original.reference
-        lifecycle.apply(case, "close", actor, now, f"same account as {original.reference}")
-        original.extra_reports += 1
-        original.record(HistoryEntry(now, actor, "linked_report", new=case.reference))
-        await self.store.save_case(original)
-
-    def _submitted(self, turn: Turn, case: Case, now: datetime, handler: str) -> Outcome:
-        ref = case.reference
-        if case.duplicate_of:
-            by = f" by {handler}" if handler else ""
-            text = _DUPLICATE.format(ref=ref, orig=case.duplicate_of, by=by)
-            to_person: list[Reply] = [Notice(text, tone="success")]
-            card_ref, card_id = case.duplicate_of, f"case:{ref}:linked"
-            card = CaseCard(case.duplicate_of, update=True)
-        else:
-            to_person = [
-                Notice(_THANKS.format(ref=ref), tone="success", title=f"Report {ref} saved"),
-                HandoffReply(build_handoff(case, self.facts, now)),
-            ]
-            card_ref, card_id, card = ref, f"case:{ref}:leadership", CaseCard(ref)
-        address = turn.address or {}
-        person_items = [
-            outbox_item(
-                turn.person, Audience.PERSON, address, r, f"case:{ref}:reporter:{n}", now, ref
-            )
-            for n, r in enumerate(to_person)
-        ]
-        lead = outbox_item(turn.person, Audience.LEADERSHIP, {}, card, card_id, now, card_ref)
-        return Outcome(None, [], [*person_items, lead])
+    def _fresh(self, turn: Turn, old: Conversation) -> Conversation:
+        """Start again: a new report, but a safety flag and an urgent case carry over."""
+        fresh = self._new_conversation(turn)
+        fresh.address = dict(turn.address or old.address)
+        fresh.flags = {f for f in old.flags if f in STICKY_FLAGS}
+        fresh.case_reference = old.case_reference
+        return fresh
 
     # -- small helpers ----------------------------------------------------------------------
 
     def _today(self) -> date:
-        return self._local(self.clock.now()).date()
+        return self.clock.now().astimezone(ZoneInfo(self.facts.posh_timezone)).date()
 
-    def _local(self, moment: datetime) -> datetime:
-        return moment.astimezone(ZoneInfo(self.facts.posh_timezone))
-
-    def _help(self) -> str:
+    def _help(self, platform: Platform) -> str:
         hours = int(self.expiry.total_seconds() // 3600)
-        return HELP.format(hours=hours, emergency=self.facts.emergency)
+        how = HOW_TO_ANSWER.get(platform, HOW_TO_ANSWER[Platform.SLACK])
+        return HELP.format(how=how, hours=hours, emergency=self.facts.emergency)
 
     def _expired_text(self, conv: Conversation) -> str:
         started = conv.started_at.astimezone(ZoneInfo(self.facts.posh_timezone))
         hours = int(self.expiry.total_seconds() // 3600)
-        return (
+        text = (
             f"Your unfinished report from {started:%a %d %b} expired after {hours} hours without "
-            "an answer, so I cleared it – nothing was sent. Let's start again."
+            "an answer, so I cleared it"
         )
+        if conv.case_reference:
+            return text + (
+                f". Leadership were already alerted to its safety concern ({conv.case_reference})"
+                " and will follow it up. Let's start again."
+            )
+        return text + " – nothing was sent. Let's start again."
+
+    def _cancelled_text(self, conv: Conversation) -> str:
+        if conv.case_reference:
+            return (
+                "Cancelled. Your answers are deleted, but leadership were already alerted to the "
+                f"safety concern ({conv.case_reference}) and will still follow it up."
+            )
+        return _CANCELLED
 
 
-def _action_values(turn: Turn) -> tuple[str, ...]:
-    return (turn.action,) if turn.action else ()
+def _before(step: Step, other: Step) -> bool:
+    """Whether `step` comes before `other` in the flow (states count as after every question)."""
+    order = [s.step for s in FLOW]
+    return SPECS[step].question and order.index(step) < order.index(other)
 
 
-_NO_CONV = Conversation("", Person(Platform.TERMINAL, "", ""), "", datetime.min, datetime.min)
-_START_HINT = "Type report to start a new report, or my reports to see yours."
+def _values(turn: Turn) -> tuple[str, ...]:
+    return turn.values or ((turn.action,) if turn.action else ())
+
+
+_START = "Type report to start a new report, or my reports to see yours."
 _STALE = "That button was on an earlier question, so I haven't used it. Here's where we are:"
-NO_FILES = (
-    "Please don't send pictures or files here: I don't keep them, and if they could show a "
-    "child they must not be shared at all. Keep screenshots somewhere secure for your "
-    "Designated Safeguarding Lead, and type your answer instead."
-)
 _MISSING = "One answer is missing, so I can't send the report yet. Please answer this:"
-_RESUME_HINT = "Please choose Carry on or Start again."
 _FINISHED = "That report has already been sent or cancelled. Type report to start a new one."
 _CANCELLED = "Cancelled. Nothing was saved or sent. Type report whenever you want to start again."
-_THANKS = (
-    "Thank you. Leadership have been told. Below is everything POSH needs: call them, or send "
-    "the email as it is. Quote {ref} whenever you talk about this case."
-)
-_DUPLICATE = (
-    "Thank you. This account is already being handled{by} as case {orig}, so I've added your "
-    "report ({ref}) to it and told leadership. You don't need to contact POSH yourself."
-)
+_RESTARTED = "Starting a new report."
 STORAGE_SORRY = (
     "Sorry – I couldn't save that just now, so please send it again in a minute. Everything "
     "you answered before is safe. If it keeps happening, give your IT team this code: {code}."

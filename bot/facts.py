@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields, replace
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# Bank-holiday calendars the `holidays` package keeps for the UK: England and Wales share one.
+HOLIDAY_REGIONS = frozenset({"GB-ENG", "GB-WLS", "GB-SCT", "GB-NIR"})
 
 
 @dataclass(frozen=True)
@@ -34,14 +38,50 @@ class Facts:
     ceop_url: str = "https://www.ceop.police.uk"
     # For the public, after the platform's own route has been tried. Source: SWGfL.
     rhc_url: str = "https://reportharmfulcontent.com"
-    # Reporting in the app. Source: TikTok Help Centre, "Report a problem".
+    # Reporting a fake account in the app, and TikTok's online form that anyone can use.
+    # Source: TikTok Help Centre (support.tiktok.com), "Report an impersonation account".
     tiktok_report_howto: str = (
-        "In TikTok, press and hold the video (or open the profile and tap the ⋯ or share "
-        "arrow), choose Report, and pick the closest reason, e.g. “Impersonation”."
+        "In TikTok, open the account's profile, tap the Share arrow, then Report → Report "
+        "account → “Pretending to Be Someone” → “Me”. The member of staff impersonated should "
+        "report it this way, as “Me”; for a video or comment, press and hold it, tap Report and "
+        "pick the closest reason."
     )
+    tiktok_form_howto: str = (
+        "Anyone can also use TikTok's online form (support.tiktok.com, “Report an "
+        "impersonation account”): Topic “Report a potential violation” → Category “Account "
+        "violation” → Reason “Impersonation”."
+    )
+    # Support for anyone working in education: free, confidential, 24/7.
+    # Source: Education Support press releases (2016, 2019); educationsupport.org.uk.
+    staff_support_name: str = "Education Support"
+    staff_support_phone: str = "08000 562 561"
+    staff_support_url: str = "https://www.educationsupport.org.uk"
+    # Police non-emergency number (England and Wales). Source: police.uk.
+    police_non_emergency: str = "101"
+    # Intimate images of an adult, sexualised edits and deepfakes included; for over-18s in the
+    # UK. Source: SWGfL, revengepornhelpline.org.uk; StopNCII.org hashes images to stop them
+    # being shared.
+    rph_phone: str = "0345 6000 459"
+    rph_hours: str = "Monday–Friday, 10:00–16:00, not bank holidays"
+    rph_url: str = "https://revengepornhelpline.org.uk"
+    stopncii_url: str = "https://stopncii.org"
+    # POSH is closed on England and Wales bank holidays (source: gov.uk/bank-holidays, through
+    # the `holidays` package, country GB, subdivision ENG); "" turns that off. A school adds
+    # other days it knows the line is closed, as ISO dates.
+    posh_holidays: str = "GB-ENG"
+    posh_closed: tuple[str, ...] = ()
     # Where leaders escalate when TikTok does not act (configurable: NAHT, ASCL, NEU…).
     union_contact: str = "your union's regional office (NAHT, ASCL or your own union)"
-    school_name: str = "Our school"
+    # The school's name, for the email to POSH. Unset, start-up warns and the email says so.
+    school_name: str = ""
+
+    @property
+    def school(self) -> str:
+        return self.school_name or SCHOOL_UNSET
+
+
+SCHOOL_UNSET = "[our school – the bot's administrator sets the name in reportbot.toml, [school]]"
+OPTIONAL = frozenset({"school_name", "posh_holidays"})
 
 
 def facts_with(overrides: dict[str, Any]) -> Facts:
@@ -60,8 +100,21 @@ def facts_with(overrides: dict[str, Any]) -> Facts:
 def _check(facts: Facts) -> None:
     for f in fields(Facts):
         value = getattr(facts, f.name)
-        if f.name != "posh_days" and not (isinstance(value, str) and value.strip()):
+        if f.name in ("posh_days", "posh_closed") or f.name in OPTIONAL:
+            continue
+        if not (isinstance(value, str) and value.strip()):
             raise ValueError(f"{f.name} must be some text")
+    for name in OPTIONAL:
+        if not isinstance(getattr(facts, name), str):
+            raise ValueError(f"{name} must be text")
+    for day in facts.posh_closed:
+        try:
+            date.fromisoformat(str(day))
+        except ValueError:
+            raise ValueError(f"posh_closed must list dates like 2026-12-24, not {day!r}") from None
+    if facts.posh_holidays and facts.posh_holidays not in HOLIDAY_REGIONS:
+        regions = ", ".join(sorted(HOLIDAY_REGIONS))
+        raise ValueError(f"posh_holidays must be one of {regions}, or empty")
     try:
         ZoneInfo(facts.posh_timezone)
     except (ZoneInfoNotFoundError, ValueError):

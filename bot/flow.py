@@ -1,505 +1,204 @@
-"""The guided report: every question, choice, hint and safety message, in the order asked.
+"""The guided report: every question, choice, word people use for it, and hint, in order.
 
-This module is content first, so a school can read and adjust it. `FLOW` lists the steps in
-order; a step with `when` is asked only if its condition holds (a follow-up). Each step's
-`accept` turns an answer into a stored value or raises `Problem` with a kind hint, and may
-return notices to show straight away (the safety routes).
+This module is content first, so a school can read and adjust it. `FLOW` lists the states in
+the order asked; a step with `when` is asked only if its condition holds (a follow-up). Each
+choice carries the other words people use for it (`Choice.words`), which `bot.understand`
+matches with small typos allowed. Each step's acceptor turns an answer into a value to store
+and says what follows, or raises `Problem` with a one-line hint; it never changes the
+conversation itself (the engine applies what it returns).
 
-    LINKS ─ no link? ─> NO_LINK ─┐
-      └──────────────────────────┴> HARM ─ other? ─> HARM_OTHER ─> DANGER ─> SEXUAL_IMAGES
-    ─> TARGET ─ staff? ─> TARGET_STAFF ─ other? ─> TARGET_OTHER ─> FIRST_SEEN ─> IN_APP
-    ─ yes? ─> IN_APP_WHEN ─> IN_APP_REPLY ─> EVIDENCE (not when sexual images) ─> POSTER
-    ─> ROLE ─> CONTACT ─> SUMMARY ─ submit ─> END
+    LINKS ─ cut short? ─> LINK_CHECK ─┐  (back to LINKS)
+      ├─ no link? ─> NO_LINK ─────────┴────> HARM ─ other? ─> HARM_OTHER ─> DANGER
+    ─> SEXUAL_IMAGES ─> TARGET ─ staff? ─> TARGET_STAFF ─ other? ─> TARGET_OTHER
+    ─> FIRST_SEEN ─ vague? ─> FIRST_SEEN_ROUGHLY ─> IN_APP ─ yes? ─> IN_APP_WHEN (─> roughly)
+    ─> IN_APP_REPLY ─> EVIDENCE (never when sexual images) ─> DESCRIPTION ─> POSTER ─> TOLD
+    ─> NAME ─> ROLE ─> CONTACT ─> WHO_CALLS ─> SUMMARY ─ submit ─> END
+                                                 ├─ change ─> CHANGE ─> (a section) ─> SUMMARY
+                                                 └─ cancel ─> CANCEL ─ yes ─> END
+    Any step: risk words ─> DANGER, then back.  "cancel" ─> CANCEL.  Starting again while a
+    report is open ─> RESUME ─ carry on ─> (where it was) / start again ─> LINKS.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
-from datetime import date
-from enum import StrEnum
+from datetime import timedelta
 
-from bot.dates import DateError, describe_day, parse_day
-from bot.facts import Facts
-from bot.links import parse_links
-from bot.model import JSON, Choice, Conversation, Flag, Notice
+from bot import safety
+from bot.dates import DateError, When, describe_when, read_when, when_from_iso
+from bot.links import cut_short, parse_links, profile_url
+from bot.model import JSON, Choice, Flag, Notice, Platform
+from bot.steps import Accepted, Acceptor, Answer, Condition, Context, Problem, Then, never
+from bot.steps import Step as Step  # re-exported: the flow's states
+from bot.steps import StepSpec as StepSpec
+from bot.understand import contact_in, pick, trim
 
-MAX_TEXT = 1500
+MAX_TEXT = 1500  # characters kept of a free-text answer; the rest is dropped, and the person told
+MAX_NAME = 100
 
+# --- words people use -----------------------------------------------------------------------
 
-class Step(StrEnum):
-    LINKS = "links"
-    NO_LINK = "no_link"
-    HARM = "harm"
-    HARM_OTHER = "harm_other"
-    DANGER = "danger"
-    SEXUAL_IMAGES = "sexual_images"
-    TARGET = "target"
-    TARGET_STAFF = "target_staff"
-    TARGET_OTHER = "target_other"
-    FIRST_SEEN = "first_seen"
-    IN_APP = "in_app"
-    IN_APP_WHEN = "in_app_when"
-    IN_APP_REPLY = "in_app_reply"
-    EVIDENCE = "evidence"
-    POSTER = "poster"
-    ROLE = "role"
-    CONTACT = "contact"
-    SUMMARY = "summary"
-    CHANGE = "change"
-    RESUME = "resume"
+YES_WORDS = (
+    "y", "yes", "yeah", "yep", "yup", "ya", "yea", "yeh", "yess", "yse", "aye", "sure",
+    "correct", "definitely", "absolutely", "of course", "i think so", "think so", "probably",
+    "i believe so", "likely", "it is", "it does", "they are", "i have", "we have", "it has",
+)  # fmt: skip
+NO_WORDS = (
+    "n", "no", "nope", "nah", "noo", "nay", "no way", "not really", "i dont think so",
+    "dont think so", "i dont think", "none", "never", "not at all", "nobody", "no one",
+    "negative", "probably not", "i hope not", "not that i know", "not that i know of",
+    "i havent", "we havent", "it hasnt", "it isnt", "it doesnt",
+)  # fmt: skip
+UNSURE_WORDS = (
+    "not sure", "unsure", "dont know", "do not know", "i dont know", "dunno", "idk",
+    "no idea", "maybe", "perhaps", "possibly", "might be", "could be", "not certain",
+    "no clue", "cant say", "cant tell", "hard to say", "im not sure", "not really sure",
+    "not entirely sure", "not 100 sure", "i cant tell", "cant remember",
+)  # fmt: skip
 
+YES = Choice("yes", "Yes", YES_WORDS)
+NO = Choice("no", "No", NO_WORDS)
+UNSURE = Choice("unsure", "Not sure", UNSURE_WORDS)
 
-class Problem(Exception):
-    """An answer we cannot use; the message is the kind hint shown before asking again."""
+HARM_KINDS = (
+    Choice(
+        "impersonation",
+        "Fake account / impersonating staff or the school",
+        ("fake account", "fake", "fake profile", "impersonation", "impersonating",
+         "impersonate", "pretending", "pretending to be", "posing as", "pretends", "parody",
+         "fake page", "using my name", "using my photo", "catfish"),
+    ),
+    Choice(
+        "harassment",
+        "Harassment or bullying",
+        ("harassment", "harassing", "bullying", "bully", "abuse", "abusive", "insults",
+         "insulting", "trolling", "mocking", "mean", "nasty", "rude", "humiliating"),
+    ),
+    Choice(
+        "hateful",
+        "Hateful or discriminatory",
+        ("hate", "hateful", "racist", "racism", "homophobic", "sexist", "discriminatory",
+         "discrimination", "transphobic", "antisemitic", "islamophobic", "ableist", "slurs"),
+    ),
+    Choice(
+        "threats",
+        "Threats of violence",
+        ("threat", "threats", "threatening", "violence", "violent", "death threat"),
+    ),
+    Choice(
+        "sexualised",
+        "Sexualised content",
+        ("sexual", "sexualised", "sexualized", "sex", "nude", "nudes", "porn", "explicit",
+         "sexual picture", "sexual image", "deepfake", "rude pictures", "naked"),
+    ),
+    Choice(
+        "personal_info",
+        "Personal information shared",
+        ("personal information", "personal info", "address", "home address", "phone number",
+         "doxxing", "doxing", "personal details", "where i live", "my number"),
+    ),
+    Choice("other", "Something else", ("other", "something else", "else")),
+)  # fmt: skip
+TARGETS = (
+    Choice(
+        "staff",
+        "A member of staff",
+        ("staff", "a teacher", "teacher", "me", "myself", "colleague", "member of staff",
+         "a colleague", "teachers", "head", "headteacher", "ta", "teaching assistant"),
+    ),
+    Choice("school", "The school itself", ("school", "the school", "our school", "academy")),
+    Choice("pupils", "Pupils", ("pupils", "pupil", "students", "student", "children", "kids")),
+    Choice("other", "Someone else", ("someone else", "other", "parent", "governor")),
+)  # fmt: skip
+POSTERS = (
+    Choice("pupils", "Pupils of this school", ("pupils", "our pupils", "students", "yes")),
+    Choice("suspected", "We suspect pupils of this school", ("suspect", "we suspect",
+           "probably pupils", "think its pupils", "maybe pupils", "possibly pupils")),
+    Choice("not_pupils", "No, not our pupils", ("not pupils", "not our pupils", "no",
+           "someone else", "an adult", "a parent", "ex pupil")),
+    Choice("unknown", "We don't know", ("dont know", "do not know", "not sure", "no idea",
+           "unknown", "idk", "dunno")),
+)  # fmt: skip
+IN_APP_CHOICES = (
+    Choice("yes", "Yes", (*YES_WORDS, "reported", "already", "done")),
+    Choice("no", "Not yet", (*NO_WORDS, "not yet")),
+    Choice("unsure", "I don't know", UNSURE_WORDS),
+)
+TIKTOK_REPLIES = (
+    Choice("none", "No reply yet", ("no reply", "nothing", "nothing yet", "not yet",
+           "no answer", "waiting", "no response", "none")),
+    Choice("no_violation", "“No violation” – they left it up", ("no violation",
+           "left it up", "didnt remove", "refused", "not removed", "no violations",
+           "doesnt violate")),
+    Choice("removed", "They removed it", ("removed", "taken down", "deleted", "gone",
+           "took it down")),
+)  # fmt: skip
+EVIDENCE_CHOICES = (
+    Choice("yes", "Yes, with the link and date showing", (*YES_WORDS, "i have", "got them")),
+    Choice("not_yet", "Not yet", ("not yet", "no", "nope", "later")),
+    Choice("cannot", "No – it has gone", ("gone", "deleted", "removed", "cant", "it has gone")),
+)
+TOLD_CHOICES = (
+    Choice("dsl", "Our DSL (safeguarding lead)", ("dsl", "safeguarding lead", "safeguarding",
+           "designated safeguarding lead", "deputy dsl")),
+    Choice("head", "The headteacher", ("head", "headteacher", "head teacher", "principal",
+           "slt", "senior leadership")),
+    Choice("police", "The police", ("police", "the police", "101", "999", "officer")),
+    Choice("nobody", "Nobody yet", ("nobody", "no one", "noone", "none", "nobody yet", "no",
+           "not yet")),
+)  # fmt: skip
+WHO_CALLS_CHOICES = {
+    "leaders": Choice("leaders", "The leadership team (they are told when you send this)",
+                      ("leadership", "leaders", "leadership team", "the school", "slt",
+                       "them", "you", "someone else", "the head", "not me")),
+    "reporter": Choice("reporter", "I'll contact POSH myself", ("me", "myself", "i will",
+                       "ill do it", "ill call", "ill contact", "i will call", "ill ring")),
+}  # fmt: skip
+NO_LINK = Choice("none", "No link – it has been deleted", ("no link", "deleted", "gone",
+                 "none", "no", "i dont have one", "dont have it"))  # fmt: skip
+DONE = Choice("done", "That's all", ("thats all", "done", "finished", "no", "no more",
+              "nothing else", "next", "continue", "thats it", "ok", "that is all"))  # fmt: skip
+CLEAR = Choice("clear", "Start the links again", ("start again", "clear", "redo", "reset"))
+DATE_CHOICES = (Choice("today", "Today"), Choice("yesterday", "Yesterday"))
+SKIP = Choice("skip", "Skip this question", ("skip", "no", "none", "nothing", "pass", "n/a"))
+HANDLE_OK = Choice("keep", "Yes, that's the account", (*YES_WORDS, "thats right", "correct"))
+HANDLE_AGAIN = Choice("again", "No, I'll paste the link", (*NO_WORDS, "paste", "wrong"))
+ROUGH_UNKNOWN = Choice("unknown", "I don't know", UNSURE_WORDS)
 
-
-@dataclass(frozen=True)
-class Answer:
-    text: str
-    values: tuple[str, ...]
-    today: date
-    conversation: Conversation
-
-
-@dataclass
-class Accepted:
-    value: object
-    notices: list[Notice] = field(default_factory=list)
-    stay: bool = False  # ask the same step again (links arrive in several messages)
-
-
-Acceptor = Callable[[Answer, Facts], Accepted]
-
-
-@dataclass(frozen=True)
-class StepSpec:
-    step: Step
-    section: str
-    text: str
-    choices: tuple[Choice, ...] = ()
-    multi: bool = False
-    hint: str = ""
-    accepts_text: bool = True
-    when: Callable[[JSON, AbstractSet[Flag]], bool] = lambda a, f: True
-    accept: Acceptor | None = None
+SECTIONS = (
+    Choice("links", "Links", ("link", "links", "account", "handle")),
+    Choice("harm", "Kind of harm", ("harm", "kind", "type")),
+    Choice("safety", "Safety questions", ("safety", "danger", "images")),
+    Choice("target", "Who is targeted", ("target", "targeted", "who")),
+    Choice("first_seen", "When first seen", ("when", "date", "first seen")),
+    Choice("in_app", "Reported in the app", ("app", "reported", "tiktok")),
+    Choice("evidence", "Evidence", ("evidence", "screenshots")),
+    Choice("description", "What it shows", ("description", "what it shows", "shows")),
+    Choice("poster", "Who is behind it", ("behind", "poster", "who posted")),
+    Choice("told", "Who has been told", ("told", "dsl", "police")),
+    Choice("you", "Your name and contact details", ("name", "role", "contact", "me")),
+    Choice("posh", "Who contacts POSH", ("posh", "who contacts", "who calls")),
+)  # fmt: skip
+SUMMARY_CHOICES = (
+    Choice("submit", "Submit report", ("submit", "send", "send it", "yes", "done", "ok",
+           "go", "correct", "looks good", "thats right", "file it")),
+    Choice("change", "Change an answer", ("change", "edit", "fix", "wrong", "amend",
+           "correct something", "change something")),
+    Choice("cancel", "Cancel", ("cancel", "delete", "stop", "discard", "abandon")),
+)  # fmt: skip
+CANCEL_CHOICES = (
+    Choice("yes", "Yes, cancel it", (*YES_WORDS, "cancel", "delete it", "cancel it")),
+    Choice("no", "No, carry on", (*NO_WORDS, "carry on", "continue", "keep going", "back")),
+)
+RESUME_CHOICES = (
+    Choice("resume", "Carry on", (*YES_WORDS, "carry on", "continue", "resume", "keep going")),
+    Choice("restart", "Start again", ("start again", "restart", "new", "new report", "fresh",
+           "start over", "no")),
+)  # fmt: skip
 
 
 def yes_no(*extra: Choice) -> tuple[Choice, ...]:
-    return (Choice("yes", "Yes"), Choice("no", "No"), *extra)
-
-
-HARM_KINDS = (
-    Choice("impersonation", "Fake account / impersonating staff or the school"),
-    Choice("harassment", "Harassment or bullying"),
-    Choice("hateful", "Hateful or discriminatory"),
-    Choice("threats", "Threats of violence"),
-    Choice("sexualised", "Sexualised content"),
-    Choice("personal_info", "Personal information shared"),
-    Choice("other", "Something else"),
-)
-TARGETS = (
-    Choice("staff", "A member of staff"),
-    Choice("school", "The school itself"),
-    Choice("pupils", "Pupils"),
-    Choice("other", "Someone else"),
-)
-POSTERS = (
-    Choice("pupils", "Pupils of this school"),
-    Choice("suspected", "We suspect pupils of this school"),
-    Choice("not_pupils", "No, not our pupils"),
-    Choice("unknown", "We don't know"),
-)
-TIKTOK_REPLIES = (
-    Choice("none", "No reply yet"),
-    Choice("no_violation", "“No violation” – they left it up"),
-    Choice("removed", "They removed it"),
-)
-EVIDENCE_CHOICES = (
-    Choice("yes", "Yes, with the link and date showing"),
-    Choice("not_yet", "Not yet"),
-    Choice("cannot", "No – it has gone"),
-)
-NO_LINK = Choice("none", "No link – it has been deleted")
-DONE = Choice("done", "That's all")
-CLEAR = Choice("clear", "Start the links again")
-DATE_CHOICES = (Choice("today", "Today"), Choice("yesterday", "Yesterday"))
-
-
-# --- matching answers to choices ------------------------------------------------------------
-
-
-def match_choices(answer: Answer, choices: tuple[Choice, ...], multi: bool) -> list[str]:
-    """Values chosen by button, by number ("2", "1, 3") or by the start of a label."""
-    if answer.values:
-        picked = [v for v in answer.values if any(c.value == v for c in choices)]
-    else:
-        picked = [_match_one(t, choices) for t in _tokens(answer.text, multi)]
-    picked = list(dict.fromkeys(p for p in picked if p))
-    if not picked:
-        names = "; ".join(f"{n}. {c.label}" for n, c in enumerate(choices, start=1))
-        some = "one or more of" if multi else "one of"
-        raise Problem(f"Sorry, I didn't catch that. Please choose {some}: {names}.")
-    if not multi and len(picked) > 1:
-        raise Problem("Please choose just one option.")
-    return picked
-
-
-def _tokens(text: str, multi: bool) -> list[str]:
-    text = text.strip()
-    if multi and re.fullmatch(r"[\d\s,;and]+", text):
-        return [t for t in re.split(r"[\s,;]+|and", text) if t]
-    return [text]
-
-
-def _match_one(token: str, choices: tuple[Choice, ...]) -> str:
-    t = token.strip().strip(".").lower()
-    if not t:
-        return ""
-    if t.isdigit() and 1 <= int(t) <= len(choices):
-        return choices[int(t) - 1].value
-    exact = [c.value for c in choices if t in (c.value, c.label.lower())]
-    if exact:
-        return exact[0]
-    # A label's start counts only if it names one choice: "no" must not pick "Not yet".
-    starts = [c.value for c in choices if len(t) >= 3 and c.label.lower().startswith(t)]
-    if len(starts) == 1:
-        return starts[0]
-    inside = [c.value for c in choices if len(t) >= 4 and t in c.label.lower()]
-    if len(inside) == 1:
-        return inside[0]
-    aliases = {"y": "yes", "yeah": "yes", "yep": "yes", "n": "no", "nope": "no"}
-    alias = aliases.get(t, "")
-    return alias if any(c.value == alias for c in choices) else ""
-
-
-def free_text(answer: Answer, what: str) -> str:
-    text = " ".join(answer.text.split())
-    if not text:
-        raise Problem(f"Please type {what}.")
-    if len(text) > MAX_TEXT:
-        raise Problem(f"That's a little long – please keep it under {MAX_TEXT} characters.")
-    return text
-
-
-# --- acceptors: one per step that needs more than a choice ----------------------------------
-
-
-def accept_links(answer: Answer, facts: Facts) -> Accepted:
-    held: list[JSON] = list(answer.conversation.answers.get(Step.LINKS) or [])
-    choices = (DONE, CLEAR) if held else (NO_LINK,)
-    word = (answer.values[0] if answer.values else answer.text).strip().lower()
-    word = _match_one(word, choices) or word  # "1" or a label means that button
-    if word == "clear":
-        return Accepted([], [Notice("Cleared. Paste the links again.")], stay=True)
-    if word in ("none", "no link") or (word == "no" and not held):
-        return Accepted([])
-    if word in ("done", "that's all", "thats all", "finished", "no"):
-        if not held:
-            raise Problem("I don't have a link yet – paste one, or choose “No link”.")
-        return Accepted(held)
-    links, errors = parse_links(answer.text)
-    if not links:
-        raise Problem(str(errors[0]) if errors else "Please paste a TikTok link or @handle.")
-    new = [{"url": x.url, "handle": x.handle or "", "label": x.label} for x in links]
-    merged = held + [x for x in new if x not in held]
-    got = ", ".join(str(x["label"]) for x in merged)
-    notices = [Notice(f"Got {len(merged)}: {got}. Paste another, or choose “That's all”.")]
-    notices += [Notice(f"I skipped one: {e}", tone="warning") for e in errors]
-    return Accepted(merged, notices, stay=True)
-
-
-def choices_for(spec: StepSpec, conversation: Conversation) -> tuple[Choice, ...]:
-    """A step's buttons; the links step offers "That's all" once it holds a link."""
-    if spec.step == Step.LINKS and conversation.answers.get(Step.LINKS):
-        return (DONE, CLEAR)
-    return spec.choices
-
-
-def accept_harm(answer: Answer, facts: Facts) -> Accepted:
-    return Accepted(match_choices(answer, HARM_KINDS, multi=True))
-
-
-def accept_danger(answer: Answer, facts: Facts) -> Accepted:
-    value = match_choices(answer, yes_no(), multi=False)[0]
-    if value == "yes":
-        answer.conversation.flags.add(Flag.DANGER)
-        return Accepted(value, [danger_notice(facts)])
-    answer.conversation.flags.discard(Flag.DANGER)
-    return Accepted(value)
-
-
-def accept_sexual_images(answer: Answer, facts: Facts) -> Accepted:
-    value = match_choices(answer, yes_no(Choice("unsure", "Not sure")), multi=False)[0]
-    if value in ("yes", "unsure"):
-        answer.conversation.flags.add(Flag.SEXUAL_IMAGES)
-        return Accepted(value, [sexual_images_notice(facts)])
-    answer.conversation.flags.discard(Flag.SEXUAL_IMAGES)
-    return Accepted(value)
-
-
-def accept_target(answer: Answer, facts: Facts) -> Accepted:
-    values = match_choices(answer, TARGETS, multi=True)
-    if "pupils" in values:
-        answer.conversation.flags.add(Flag.PUPILS_TARGETED)
-        return Accepted(values, [pupils_notice()])
-    answer.conversation.flags.discard(Flag.PUPILS_TARGETED)
-    return Accepted(values)
-
-
-def accept_day(answer: Answer, facts: Facts) -> Accepted:
-    text = answer.values[0] if answer.values else answer.text
-    try:
-        return Accepted(parse_day(text, answer.today).isoformat())
-    except DateError as e:
-        raise Problem(str(e)) from None
-
-
-def accept_in_app(answer: Answer, facts: Facts) -> Accepted:
-    value = match_choices(answer, yes_no(), multi=False)[0]
-    if value == "yes":
-        return Accepted(value)
-    if Flag.SEXUAL_IMAGES in answer.conversation.flags:
-        tip = "Don't open it again to report it: the DSL and the IWF route cover it."
-    else:
-        tip = "If you can do it safely, report it now – POSH asks that this is tried first. "
-        tip += facts.tiktok_report_howto
-    return Accepted(value, [Notice(tip, title="Reporting in the TikTok app")])
-
-
-def accept_in_app_reply(answer: Answer, facts: Facts) -> Accepted:
-    if answer.values:
-        return Accepted(match_choices(answer, TIKTOK_REPLIES, multi=False)[0])
-    try:
-        return Accepted(match_choices(answer, TIKTOK_REPLIES, multi=False)[0])
-    except Problem:
-        return Accepted(free_text(answer, "what TikTok said"))
-
-
-def accept_evidence(answer: Answer, facts: Facts) -> Accepted:
-    value = match_choices(answer, EVIDENCE_CHOICES, multi=False)[0]
-    if value != "not_yet":
-        return Accepted(value)
-    tip = (
-        "When you can, take screenshots that show the @handle, the web address and the date "
-        "(on a computer include the address bar). Keep them somewhere secure for your DSL; "
-        "don't post them in this chat."
-    )
-    return Accepted(value, [Notice(tip, title="Screenshots")])
-
-
-def accept_contact(answer: Answer, facts: Facts) -> Accepted:
-    person = answer.conversation.person
-    if answer.values == ("profile",) and person.email:
-        return Accepted(person.email)
-    text = free_text(answer, "a phone number or email address")
-    if re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", text):
-        return Accepted(text)
-    if len(re.sub(r"\D", "", text)) >= 10 and re.fullmatch(r"[+\d\s()-]+", text):
-        return Accepted(text)
-    raise Problem("Please give a phone number (e.g. 01632 960 123) or an email address.")
-
-
-def _text(what: str) -> Acceptor:
-    return lambda answer, facts: Accepted(free_text(answer, what))
-
-
-def _choice(choices: tuple[Choice, ...]) -> Acceptor:
-    return lambda answer, facts: Accepted(match_choices(answer, choices, multi=False)[0])
-
-
-# --- safety messages --------------------------------------------------------------------------
-
-
-def danger_notice(facts: Facts) -> Notice:
-    return Notice(
-        f"Call {facts.emergency} now if anyone is in immediate danger, then tell your "
-        "Designated Safeguarding Lead (DSL). I've saved your place – carry on when it is safe.",
-        tone="danger",
-        title=f"Immediate danger: call {facts.emergency}",
-    )
-
-
-def sexual_images_notice(facts: Facts) -> Notice:
-    return Notice(
-        "Stop: do not view it again, and do not copy, screenshot, download, forward or save it "
-        "– not even as evidence. Tell your Designated Safeguarding Lead (DSL) now; they will "
-        "involve the police (101, or 999 if a child is at risk now). Report the web address "
-        f"only to the Internet Watch Foundation ({facts.iwf_report_url}), who get such images "
-        f"removed. If a child is being groomed or abused, report to CEOP ({facts.ceop_url}). "
-        "I've flagged this case, and I won't ask you for screenshots.",
-        tone="danger",
-        title="Sexual images of someone under 18",
-    )
-
-
-def pupils_notice() -> Notice:
-    return Notice(
-        "Because pupils are targeted, tell your Designated Safeguarding Lead (DSL) today: "
-        "it is a safeguarding matter. Carry on with this report for the account itself.",
-        tone="warning",
-        title="Pupils targeted: tell the DSL",
-    )
-
-
-# --- the flow ---------------------------------------------------------------------------------
-
-
-def _has(step: Step, value: str) -> Callable[[JSON, AbstractSet[Flag]], bool]:
-    return lambda a, f: value in (a.get(step) or ())
-
-
-FLOW: tuple[StepSpec, ...] = (
-    StepSpec(
-        Step.LINKS,
-        "links",
-        "Paste the TikTok link(s) or @handle(s) – the profile, video or comment. "
-        "One or several; in one message or more.",
-        choices=(NO_LINK,),
-        hint="e.g. https://www.tiktok.com/@fake.account or @fake.account",
-        accept=accept_links,
-    ),
-    StepSpec(
-        Step.NO_LINK,
-        "links",
-        "No problem. Describe the account instead: its name, what it showed, and anything "
-        "that would help TikTok find it.",
-        when=lambda a, f: a.get(Step.LINKS) == [],
-        accept=_text("a short description of the account"),
-    ),
-    StepSpec(
-        Step.HARM,
-        "harm",
-        "What kind of harm is it? Choose all that apply.",
-        choices=HARM_KINDS,
-        multi=True,
-        accept=accept_harm,
-    ),
-    StepSpec(
-        Step.HARM_OTHER,
-        "harm",
-        "Briefly, what else is it?",
-        when=_has(Step.HARM, "other"),
-        accept=_text("a few words about the harm"),
-    ),
-    StepSpec(
-        Step.DANGER,
-        "safety",
-        "Is anyone in immediate danger – for example a specific threat to hurt someone, or "
-        "someone at risk of harming themselves?",
-        choices=yes_no(),
-        accept=accept_danger,
-    ),
-    StepSpec(
-        Step.SEXUAL_IMAGES,
-        "safety",
-        "Does it include sexual or nude images or video of anyone who is, or may be, under 18?",
-        choices=yes_no(Choice("unsure", "Not sure")),
-        accept=accept_sexual_images,
-    ),
-    StepSpec(
-        Step.TARGET,
-        "target",
-        "Who is targeted? Choose all that apply.",
-        choices=TARGETS,
-        multi=True,
-        accept=accept_target,
-    ),
-    StepSpec(
-        Step.TARGET_STAFF,
-        "target",
-        "Which member of staff? Their name and role, e.g. “Ms J Patel, Head of Year 9”.",
-        when=_has(Step.TARGET, "staff"),
-        accept=_text("the staff member's name and role"),
-    ),
-    StepSpec(
-        Step.TARGET_OTHER,
-        "target",
-        "Who else is targeted? (Please don't name pupils.)",
-        when=_has(Step.TARGET, "other"),
-        accept=_text("who is targeted"),
-    ),
-    StepSpec(
-        Step.FIRST_SEEN,
-        "first_seen",
-        "When was it first seen? Today, yesterday, or a date such as 21/11/2026 or “3 days ago”.",
-        choices=DATE_CHOICES,
-        accept=accept_day,
-    ),
-    StepSpec(
-        Step.IN_APP,
-        "in_app",
-        "Has it been reported with TikTok's own Report button?",
-        choices=yes_no(),
-        accept=accept_in_app,
-    ),
-    StepSpec(
-        Step.IN_APP_WHEN,
-        "in_app",
-        "When was it reported in the app?",
-        choices=DATE_CHOICES,
-        when=lambda a, f: a.get(Step.IN_APP) == "yes",
-        accept=accept_day,
-    ),
-    StepSpec(
-        Step.IN_APP_REPLY,
-        "in_app",
-        "What did TikTok say? Choose one, or type their answer.",
-        choices=TIKTOK_REPLIES,
-        when=lambda a, f: a.get(Step.IN_APP) == "yes",
-        accept=accept_in_app_reply,
-    ),
-    StepSpec(
-        Step.EVIDENCE,
-        "evidence",
-        "Do you have screenshots of it that show the @handle, the web address and the date?",
-        choices=EVIDENCE_CHOICES,
-        when=lambda a, f: Flag.SEXUAL_IMAGES not in f,
-        accept=accept_evidence,
-    ),
-    StepSpec(
-        Step.POSTER,
-        "poster",
-        "Do you know who is behind it? Please don't type any pupil's name – the DSL deals "
-        "with that.",
-        choices=POSTERS,
-        accepts_text=False,
-        accept=_choice(POSTERS),
-    ),
-    StepSpec(
-        Step.ROLE,
-        "contact",
-        "POSH will want to know who is reporting. What is your role at the school?",
-        hint="e.g. Deputy Headteacher, DSL, Head of Year 9",
-        accept=_text("your role"),
-    ),
-    StepSpec(
-        Step.CONTACT,
-        "contact",
-        "How can POSH reach you? Type a phone number or email address.",
-        accept=accept_contact,
-    ),
-)
-
-SPECS = {s.step: s for s in FLOW}
-SECTIONS = (
-    Choice("links", "Links"),
-    Choice("harm", "Kind of harm"),
-    Choice("safety", "Safety questions"),
-    Choice("target", "Who is targeted"),
-    Choice("first_seen", "When first seen"),
-    Choice("in_app", "Reported in the app"),
-    Choice("evidence", "Evidence"),
-    Choice("poster", "Who is behind it"),
-    Choice("contact", "Your contact details"),
-)
-SUMMARY_CHOICES = (
-    Choice("submit", "Submit report"),
-    Choice("change", "Change an answer"),
-    Choice("cancel", "Cancel"),
-)
+    return (YES, NO, *extra)
 
 
 def label(choices: tuple[Choice, ...], value: object) -> str:
@@ -508,8 +207,659 @@ def label(choices: tuple[Choice, ...], value: object) -> str:
     return "; ".join(names.get(str(v), str(v)) for v in values)
 
 
-def day_text(value: object, today: date) -> str:
+# --- reading answers --------------------------------------------------------------------------
+
+
+def chosen(answer: Answer, choices: tuple[Choice, ...], *, multi: bool) -> list[str]:
+    """The values an answer picks from `choices`, or a one-line `Problem` saying what would do."""
+    valid = {c.value for c in choices}
+    pressed = [v for v in answer.values if v in valid]
+    if pressed:
+        return pressed if multi else pressed[:1]
+    picked = pick(answer.text, choices, multi=multi)
+    if picked.out_of_range:
+        raise Problem(
+            f"There's no {picked.out_of_range} here: please choose from 1 to {len(choices)}."
+        )
+    if not picked.values:
+        raise Problem(didnt_catch(answer, choices, multi=multi))
+    if not multi and len(picked.values) > 1:
+        raise Problem("Please choose just one of those.")
+    return list(picked.values)
+
+
+def didnt_catch(answer: Answer, choices: tuple[Choice, ...], *, multi: bool) -> str:
+    """One line: what would be accepted, for the surface the person is on."""
+    if len(choices) <= 3:
+        names = " or ".join(f"“{c.label}”" for c in choices)
+        return f"Sorry, I didn't catch that. Please answer {names}."
+    some = "one or more" if multi else "one"
+    if answer.person.platform == Platform.TERMINAL:
+        return f"Sorry, I didn't catch that. Type {some} of the numbers 1 to {len(choices)}."
+    return f"Sorry, I didn't catch that. Choose {some} of the options, or type its words."
+
+
+def free_text(answer: Answer, what: str, limit: int = MAX_TEXT) -> tuple[str, list[Notice]]:
+    """The typed text, kept up to `limit`; a longer paste is trimmed and the person told."""
+    text = " ".join(answer.text.split())
+    if not text:
+        raise Problem(f"Please type {what}.")
+    kept = trim(text, limit)
+    if not kept.dropped:
+        return kept.text, []
+    ends = " ".join(kept.text.split()[-6:])
+    told = Notice(
+        f"That was long, so I kept the first {len(kept.text):,} characters (up to “…{ends}”) "
+        f"and left out the last {kept.dropped:,}. If something important was in the rest, "
+        "add it in a shorter message when I ask what it shows.",
+        tone="warning",
+    )
+    return kept.text, [told]
+
+
+def _text(what: str) -> Acceptor:
+    def accept(answer: Answer) -> Accepted:
+        text, notices = free_text(answer, what)
+        return Accepted(text, tuple(notices))
+
+    return accept
+
+
+def _choice(choices: tuple[Choice, ...]) -> Acceptor:
+    def accept(answer: Answer) -> Accepted:
+        return Accepted(chosen(answer, choices, multi=False)[0])
+
+    return accept
+
+
+# --- acceptors: one per step that needs more than a choice ----------------------------------
+
+
+def links_choices(ctx: Context) -> tuple[Choice, ...]:
+    """The links step offers "That's all" once it holds a link."""
+    return (DONE, CLEAR) if ctx.answers.get(Step.LINKS) else (NO_LINK,)
+
+
+def accept_links(answer: Answer) -> Accepted:
+    held: list[JSON] = list(answer.answers.get(Step.LINKS) or [])
+    offered = (DONE, CLEAR) if held else (NO_LINK,)
+    word = answer.values[0] if answer.values else ""
+    if not word and not parse_links(answer.text)[0]:
+        picked = pick(answer.text, offered, multi=False)
+        word = picked.values[0] if len(picked.values) == 1 and picked.exact else ""
+    if word == "clear":
+        return Accepted([], (Notice("Cleared. Paste the links again."),), then=Then.STAY)
+    if word == "none":
+        return Accepted([])
+    if word == "done":
+        if not held:
+            raise Problem("I don't have a link yet – paste one, or choose “No link”.")
+        return Accepted(held)
+    links, errors = parse_links(answer.text)
+    if not links:
+        raise Problem(str(errors[0]) if errors else "Please paste a TikTok link or @handle.")
+    new = [link_doc(x.url, x.handle, x.label) for x in links]
+    suspect = next(((h, w) for h, w in cut_short(answer.text) if _holds(new, h)), None)
+    if suspect is not None:  # hold it back until the person confirms it
+        handle, rest = suspect
+        kept = [x for x in new if x["handle"] != handle or x["url"]]
+        merged = held + [x for x in kept if x not in held]
+        check = {"handle": handle, "words": rest}
+        return Accepted(merged, then=Then.GOTO, goto=Step.LINK_CHECK, also={Step.LINK_CHECK: check})
+    merged = held + [x for x in new if x not in held]
+    got = ", ".join(str(x["label"]) for x in merged)
+    notices = [Notice(f"Got {len(merged)}: {got}. Paste another, or choose “That's all”.")]
+    notices += [Notice(f"I skipped one: {e}", tone="warning") for e in errors]
+    return Accepted(merged, tuple(notices), then=Then.STAY)
+
+
+def link_doc(url: str, handle: str | None, label_: str) -> JSON:
+    return {"url": url, "handle": handle or "", "label": label_}
+
+
+def _holds(links: list[JSON], handle: str) -> bool:
+    return any(x["handle"] == handle and not x["url"] for x in links)
+
+
+def link_check_text(ctx: Context) -> str:
+    check: JSON = dict(ctx.answers.get(Step.LINK_CHECK) or {})
+    handle, words = str(check.get("handle", "")), str(check.get("words", ""))
+    return (
+        f"I read that as the account @{handle} ({profile_url(handle)}). TikTok usernames have "
+        f"no spaces, so if “{words}” is part of the name, that is probably its display name "
+        "and the username is different. Is @" + handle + " the account? If not, paste the link "
+        "from the profile's Share button."
+    )
+
+
+def accept_link_check(answer: Answer) -> Accepted:
+    held: list[JSON] = list(answer.answers.get(Step.LINKS) or [])
+    check: JSON = dict(answer.answers.get(Step.LINK_CHECK) or {})
+    handle = str(check.get("handle", ""))
+    if parse_links(answer.text)[0] and not answer.values:  # they pasted the link instead
+        return Accepted(None, then=Then.GOTO, goto=Step.LINKS, also={Step.LINKS: held})
+    if chosen(answer, (HANDLE_OK, HANDLE_AGAIN), multi=False)[0] == "again":
+        ask = Notice("Fine – paste the link from the profile's Share button (Copy link).")
+        return Accepted(None, (ask,), then=Then.GOTO, goto=Step.LINKS)
+    doc = link_doc("", handle, f"@{handle}")
+    merged = held + ([doc] if doc not in held else [])
+    got = ", ".join(str(x["label"]) for x in merged)
+    told = Notice(f"Got {len(merged)}: {got}. Paste another, or choose “That's all”.")
+    return Accepted(None, (told,), then=Then.GOTO, goto=Step.LINKS, also={Step.LINKS: merged})
+
+
+def accept_harm(answer: Answer) -> Accepted:
+    return Accepted(chosen(answer, HARM_KINDS, multi=True))
+
+
+def _safety_answer(answer: Answer) -> str:
+    """yes / no / unsure; when an answer holds both, the safe reading wins."""
+    choices = yes_no(UNSURE)
+    valid = {c.value for c in choices}
+    pressed = [v for v in answer.values if v in valid]
+    values = pressed or list(pick(answer.text, choices, multi=True).values)
+    if not values:
+        if pick(answer.text, choices, multi=False).out_of_range:
+            raise Problem("Please choose 1 (Yes), 2 (No) or 3 (Not sure).")
+        raise Problem("Please answer Yes, No or Not sure – if you're not sure, say so.")
+    for safest in ("yes", "unsure"):
+        if safest in values:
+            return safest
+    return "no"
+
+
+def accept_danger(answer: Answer) -> Accepted:
+    value = _safety_answer(answer)
+    if value != "no":
+        notice = safety.danger_notice(answer.facts, unsure=value == "unsure")
+        return Accepted(value, (notice,), raise_flags=frozenset({Flag.DANGER}))
+    if Flag.DANGER in answer.flags:  # said yes before: the alert went, the flag stays
+        return Accepted(value, (safety.kept_flag_notice(Flag.DANGER),))
+    return Accepted(value)
+
+
+def accept_sexual_images(answer: Answer) -> Accepted:
+    value = _safety_answer(answer)
+    if value != "no":
+        notice = safety.sexual_images_notice(answer.facts, unsure=value == "unsure")
+        return Accepted(value, (notice,), raise_flags=frozenset({Flag.SEXUAL_IMAGES}))
+    if Flag.SEXUAL_IMAGES in answer.flags:
+        return Accepted(value, (safety.kept_flag_notice(Flag.SEXUAL_IMAGES),))
+    return Accepted(value)
+
+
+def accept_target(answer: Answer) -> Accepted:
+    values = chosen(answer, TARGETS, multi=True)
+    if "pupils" in values:
+        notice = safety.pupils_notice()
+        return Accepted(values, (notice,), raise_flags=frozenset({Flag.PUPILS_TARGETED}))
+    return Accepted(values, clear_flags=frozenset({Flag.PUPILS_TARGETED}))
+
+
+def _when(answer: Answer) -> When:
+    picked = [v for v in answer.values if v in ("today", "yesterday")]
+    if not picked:
+        exact = pick(answer.text, DATE_CHOICES, multi=False)
+        if exact.exact and exact.values:  # "1", "2", "Today": the options offered
+            picked = list(exact.values)
+    if picked:
+        day = answer.today - timedelta(days=1 if picked[0] == "yesterday" else 0)
+        return When(day, day)
     try:
-        return describe_day(date.fromisoformat(str(value)), today)
-    except ValueError:
-        return str(value)
+        return read_when(answer.text, answer.today)
+    except DateError as e:
+        raise Problem(str(e)) from None
+
+
+FIRST_SEEN_SAID = "first_seen_said"  # the words of a vague answer, to echo them back
+
+
+def accept_first_seen(answer: Answer) -> Accepted:
+    when = _when(answer)
+    return Accepted(when.iso(), also={FIRST_SEEN_SAID: None if when.is_day else when.said})
+
+
+def roughly_text(ctx: Context) -> str:
+    value = ctx.answers.get(Step.FIRST_SEEN)
+    said = str(ctx.answers.get(FIRST_SEEN_SAID) or "")
+    if when_from_iso(value).is_known:
+        return (
+            f"You said “{said}” – {describe_when(value)}. If you can, type the day (e.g. "
+            "Monday or 18/11); if not, choose below."
+        )
+    return (
+        "Roughly when? Something like “last week” or “this month” helps, or a date. If you "
+        "really don't know, choose “I don't know”."
+    )
+
+
+def roughly_choices(ctx: Context) -> tuple[Choice, ...]:
+    value = ctx.answers.get(Step.FIRST_SEEN)
+    if not when_from_iso(value).is_known:
+        return (ROUGH_UNKNOWN,)
+    span = Choice("span", f"Sometime {describe_when(value)}", ("sometime", "somewhere"))
+    return (span, ROUGH_UNKNOWN)
+
+
+def accept_roughly(answer: Answer) -> Accepted:
+    offered = roughly_choices(answer.ctx)
+    pressed = [v for v in answer.values if v in ("span", "unknown")]
+    picked = pick(answer.text, offered, multi=False)
+    word = pressed[0] if pressed else (picked.values[0] if picked.exact and picked.values else "")
+    if word == "span":
+        return Accepted("span")
+    if word != "unknown":
+        when = _when(answer)
+        if when.is_known:
+            return Accepted("narrowed", also={Step.FIRST_SEEN: when.iso()})
+    return Accepted("unknown", also={Step.FIRST_SEEN: "unknown"})
+
+
+def _vague_first_seen(answers: JSON, flags: AbstractSet[Flag]) -> bool:
+    return Step.FIRST_SEEN in answers and not when_from_iso(answers[Step.FIRST_SEEN]).is_day
+
+
+def accept_in_app(answer: Answer) -> Accepted:
+    value = chosen(answer, IN_APP_CHOICES, multi=False)[0]
+    if value == "yes":
+        return Accepted(value)
+    if Flag.SEXUAL_IMAGES in answer.flags:
+        tip = "Don't open it again to report it: the DSL and the IWF route cover it."
+    else:
+        tip = (
+            "If you can do it safely, report it now – POSH asks that this is tried first. "
+            f"{answer.facts.tiktok_report_howto} {answer.facts.tiktok_form_howto}"
+        )
+    return Accepted(value, (Notice(tip, title="Reporting it to TikTok"),))
+
+
+def accept_in_app_when(answer: Answer) -> Accepted:
+    return Accepted(_when(answer).iso())
+
+
+def accept_in_app_reply(answer: Answer) -> Accepted:
+    try:
+        return Accepted(chosen(answer, TIKTOK_REPLIES, multi=False)[0])
+    except Problem:
+        if answer.values:
+            raise
+        text, notices = free_text(answer, "what TikTok said", 500)
+        return Accepted(text, tuple(notices))
+
+
+def accept_evidence(answer: Answer) -> Accepted:
+    value = chosen(answer, EVIDENCE_CHOICES, multi=False)[0]
+    if value != "not_yet":
+        return Accepted(value)
+    tip = (
+        "When you can, take screenshots that show the @handle, the web address and the date "
+        "(on a computer include the address bar). Keep them where your school keeps "
+        "safeguarding records; don't post them in this chat."
+    )
+    return Accepted(value, (Notice(tip, title="Screenshots"),))
+
+
+def description_text(ctx: Context) -> str:
+    flags = ctx.flags
+    text = (
+        "In a sentence or two, what does it show or say? This goes in the email to POSH. "
+        "Please don't name any pupils."
+    )
+    if Flag.SEXUAL_IMAGES in flags:
+        text += (
+            " Don't describe any sexual image of a child: I'll say only that there is one and "
+            "that it is for the police and the IWF."
+        )
+    return text
+
+
+def accept_description(answer: Answer) -> Accepted:
+    if answer.values == ("skip",) or (
+        (p := pick(answer.text, (SKIP,), multi=False)).exact and p.values
+    ):
+        return Accepted("")
+    text, notices = free_text(answer, "a sentence about what it shows, or choose Skip")
+    return Accepted(text, tuple(notices))
+
+
+def accept_told(answer: Answer) -> Accepted:
+    values = chosen(answer, TOLD_CHOICES, multi=True)
+    if len(values) > 1 and "nobody" in values:
+        values = [v for v in values if v != "nobody"]
+    concern = answer.flags & {Flag.DANGER, Flag.SEXUAL_IMAGES, Flag.PUPILS_TARGETED}
+    if concern and "dsl" not in values:
+        return Accepted(values, (safety.tell_dsl_notice(answer.flags),))
+    return Accepted(values)
+
+
+def name_choices(ctx: Context) -> tuple[Choice, ...]:
+    if not ctx.person.name:
+        return ()
+    words = ("yes", "thats me", "me", "correct", "that is me", "yes thats me")
+    return (Choice("profile", ctx.person.name, words),)
+
+
+def accept_name(answer: Answer) -> Accepted:
+    offered = name_choices(answer.ctx)
+    picked = pick(answer.text, offered, multi=False)
+    if offered and (answer.values == ("profile",) or (picked.exact and picked.values)):
+        return Accepted(answer.person.name)
+    text, _ = free_text(answer, "your name", MAX_NAME)
+    said_yes_no = pick(text, (YES, NO, UNSURE), multi=False).exact
+    if said_yes_no or not any(ch.isalpha() for ch in text) or len(text) > MAX_NAME:
+        raise Problem("Please type your name as POSH should know it, e.g. Sam Patel.")
+    return Accepted(text)
+
+
+def contact_choices(ctx: Context) -> tuple[Choice, ...]:
+    email = ctx.person.email
+    if not email:
+        return ()
+    return (Choice("profile", f"Use my email, {email}", ("my email", "use my email", "that")),)
+
+
+def accept_contact(answer: Answer) -> Accepted:
+    picked = pick(answer.text, contact_choices(answer.ctx), multi=False)
+    if answer.person.email and (answer.values == ("profile",) or (picked.exact and picked.values)):
+        return Accepted({"phone": "", "email": answer.person.email})
+    found = contact_in(answer.text[:MAX_TEXT])
+    if not found:
+        raise Problem(
+            "Please give a phone number (like 01632 960123) or an email address "
+            "(like name@school.sch.uk) – or both."
+        )
+    return Accepted({"phone": found.phone, "email": found.email})
+
+
+def who_calls_choices(default: str) -> tuple[Choice, ...]:
+    first = WHO_CALLS_CHOICES[default]
+    return (first, *(c for k, c in WHO_CALLS_CHOICES.items() if k != default))
+
+
+def _who_calls_offered(ctx: Context) -> tuple[Choice, ...]:
+    return who_calls_choices(ctx.who_calls)
+
+
+def accept_who_calls(answer: Answer) -> Accepted:
+    return Accepted(chosen(answer, _who_calls_offered(answer.ctx), multi=False)[0])
+
+
+# --- the states around the questions ------------------------------------------------------------
+
+
+def accept_summary(answer: Answer) -> Accepted:
+    try:
+        value = chosen(answer, SUMMARY_CHOICES, multi=False)[0]
+    except Problem:
+        raise Problem("Please choose Submit report, Change an answer, or Cancel.") from None
+    if value == "submit":
+        return Accepted(None, then=Then.SUBMIT)
+    return Accepted(None, then=Then.GOTO, goto=Step.CHANGE if value == "change" else Step.CANCEL)
+
+
+def accept_change(answer: Answer) -> Accepted:
+    section = chosen(answer, SECTIONS, multi=False)[0]
+    first = next((s for s in FLOW if s.section == section and s.question), None)
+    if first is None:
+        raise Problem("Please choose which part to change.")
+    return Accepted(None, then=Then.EDIT, goto=first.step)
+
+
+def accept_cancel(answer: Answer) -> Accepted:
+    if chosen(answer, CANCEL_CHOICES, multi=False)[0] == "yes":
+        return Accepted(None, then=Then.CANCEL)
+    return Accepted(None, then=Then.RETURN)
+
+
+def accept_resume(answer: Answer) -> Accepted:
+    try:
+        value = chosen(answer, RESUME_CHOICES, multi=False)[0]
+    except Problem:
+        raise Problem("Please choose Carry on or Start again.") from None
+    return Accepted(None, then=Then.RETURN if value == "resume" else Then.RESTART)
+
+
+def _end(answer: Answer) -> Accepted:
+    return Accepted(None, then=Then.CANCEL)
+
+
+def _has(step: Step, value: str) -> Condition:
+    return lambda a, f: value in (a.get(step) or ())
+
+
+# --- the flow ---------------------------------------------------------------------------------
+
+FLOW: tuple[StepSpec, ...] = (
+    StepSpec(
+        Step.LINKS,
+        "links",
+        "Paste the TikTok link(s) or @handle(s) – the profile, video or comment. "
+        "One or several; in one message or more.",
+        accept_links,
+        choices=links_choices,
+        hint="e.g. https://www.tiktok.com/@fake.account or @fake.account",
+    ),
+    StepSpec(
+        Step.LINK_CHECK,
+        "links",
+        link_check_text,
+        accept_link_check,
+        choices=(HANDLE_OK, HANDLE_AGAIN),
+        when=never,
+        follow_up=True,
+    ),
+    StepSpec(
+        Step.NO_LINK,
+        "links",
+        "No problem. Describe the account instead: its name, what it showed, and anything "
+        "that would help TikTok find it.",
+        _text("a short description of the account"),
+        when=lambda a, f: a.get(Step.LINKS) == [],
+        follow_up=True,
+    ),
+    StepSpec(
+        Step.HARM,
+        "harm",
+        "What kind of harm is it? Choose all that apply.",
+        accept_harm,
+        choices=HARM_KINDS,
+        multi=True,
+    ),
+    StepSpec(
+        Step.HARM_OTHER,
+        "harm",
+        "Briefly, what else is it?",
+        _text("a few words about the harm"),
+        when=_has(Step.HARM, "other"),
+        follow_up=True,
+    ),
+    StepSpec(
+        Step.DANGER,
+        "safety",
+        "Is anyone in immediate danger – for example a specific threat to hurt someone, or "
+        "someone at risk of harming themselves?",
+        accept_danger,
+        choices=yes_no(UNSURE),
+    ),
+    StepSpec(
+        Step.SEXUAL_IMAGES,
+        "safety",
+        "Does it include sexual or nude images or video of anyone who is, or may be, under 18?",
+        accept_sexual_images,
+        choices=yes_no(UNSURE),
+    ),
+    StepSpec(
+        Step.TARGET,
+        "target",
+        "Who is targeted? Choose all that apply.",
+        accept_target,
+        choices=TARGETS,
+        multi=True,
+    ),
+    StepSpec(
+        Step.TARGET_STAFF,
+        "target",
+        "Which member of staff? Their name and role, e.g. “Ms J Patel, Head of Year 9”.",
+        _text("the staff member's name and role"),
+        when=_has(Step.TARGET, "staff"),
+        follow_up=True,
+    ),
+    StepSpec(
+        Step.TARGET_OTHER,
+        "target",
+        "Who else is targeted? (Please don't name pupils.)",
+        _text("who is targeted"),
+        when=_has(Step.TARGET, "other"),
+        follow_up=True,
+    ),
+    StepSpec(
+        Step.FIRST_SEEN,
+        "first_seen",
+        "When was it first seen? Today, yesterday, a day such as Monday or 21/11, or "
+        "roughly (“last week”).",
+        accept_first_seen,
+        choices=DATE_CHOICES,
+    ),
+    StepSpec(
+        Step.FIRST_SEEN_ROUGHLY,
+        "first_seen",
+        roughly_text,
+        accept_roughly,
+        choices=roughly_choices,
+        when=_vague_first_seen,
+        follow_up=True,
+    ),
+    StepSpec(
+        Step.IN_APP,
+        "in_app",
+        "Has it been reported with TikTok's own Report button?",
+        accept_in_app,
+        choices=IN_APP_CHOICES,
+    ),
+    StepSpec(
+        Step.IN_APP_WHEN,
+        "in_app",
+        "When was it reported in the app? (Roughly is fine.)",
+        accept_in_app_when,
+        choices=DATE_CHOICES,
+        when=lambda a, f: a.get(Step.IN_APP) == "yes",
+        follow_up=True,
+    ),
+    StepSpec(
+        Step.IN_APP_REPLY,
+        "in_app",
+        "What did TikTok say? Choose one, or type their answer.",
+        accept_in_app_reply,
+        choices=TIKTOK_REPLIES,
+        when=lambda a, f: a.get(Step.IN_APP) == "yes",
+        follow_up=True,
+    ),
+    StepSpec(
+        Step.EVIDENCE,
+        "evidence",
+        "Do you have screenshots of it that show the @handle, the web address and the date?",
+        accept_evidence,
+        choices=EVIDENCE_CHOICES,
+        when=lambda a, f: Flag.SEXUAL_IMAGES not in f,
+    ),
+    StepSpec(
+        Step.DESCRIPTION,
+        "description",
+        description_text,
+        accept_description,
+        choices=(SKIP,),
+    ),
+    StepSpec(
+        Step.POSTER,
+        "poster",
+        "Do you know who is behind it? Please don't type any pupil's name – the DSL deals "
+        "with that.",
+        _choice(POSTERS),
+        choices=POSTERS,
+        accepts_text=False,
+    ),
+    StepSpec(
+        Step.TOLD,
+        "told",
+        "Who has been told about it so far? Choose all that apply.",
+        accept_told,
+        choices=TOLD_CHOICES,
+        multi=True,
+    ),
+    StepSpec(
+        Step.NAME,
+        "you",
+        "Your name, please – POSH will want to know who is reporting.",
+        accept_name,
+        choices=name_choices,
+    ),
+    StepSpec(
+        Step.ROLE,
+        "you",
+        "What is your role at the school?",
+        _text("your role"),
+        hint="e.g. Deputy Headteacher, DSL, Head of Year 9",
+    ),
+    StepSpec(
+        Step.CONTACT,
+        "you",
+        "How can POSH reach you? A phone number, an email address, or both.",
+        accept_contact,
+        choices=contact_choices,
+    ),
+    StepSpec(
+        Step.WHO_CALLS,
+        "posh",
+        "Who will contact POSH? One person should, so that POSH hears once and nobody waits "
+        "for someone else.",
+        accept_who_calls,
+        choices=_who_calls_offered,
+    ),
+    StepSpec(
+        Step.SUMMARY,
+        "",
+        "Submit it now?",
+        accept_summary,
+        SUMMARY_CHOICES,
+        question=False,
+        when=never,
+        accepts_text=False,
+    ),
+    StepSpec(
+        Step.CHANGE,
+        "",
+        "Which part would you like to change?",
+        accept_change,
+        SECTIONS,
+        question=False,
+        when=never,
+    ),
+    StepSpec(
+        Step.CANCEL,
+        "",
+        "Cancel this report? Your answers will be deleted and nothing will be sent.",
+        accept_cancel,
+        CANCEL_CHOICES,
+        question=False,
+        when=never,
+    ),
+    StepSpec(
+        Step.RESUME,
+        "",
+        "You have a report in progress. Carry on with it, or start again?",
+        accept_resume,
+        RESUME_CHOICES,
+        question=False,
+        when=never,
+    ),
+    StepSpec(Step.END, "", "", _end, question=False, when=never),
+)
+
+SPECS = {s.step: s for s in FLOW}
+QUESTIONS = tuple(s for s in FLOW if s.question)
+QUESTION_SECTIONS = tuple(dict.fromkeys(s.section for s in QUESTIONS))
+MAIN_QUESTIONS = tuple(s for s in QUESTIONS if not s.follow_up)  # follow-ups: by answers
+
+
+def section_of(step: str) -> str:
+    return str(SPECS[Step(step)].section)

@@ -1,12 +1,40 @@
-"""Is the helpline open now, and if not, when does it open? (UK time, from `Facts`.)"""
+"""Is the helpline open now, and if not, when does it open? (UK time, from `Facts`.)
+
+POSH is closed at weekends and on England and Wales bank holidays. The bank holidays come from
+the `holidays` package (country GB, subdivision ENG: the gov.uk list, kept up to date by that
+package's maintainers, including one-off days such as a coronation); a school adds any other
+closure it knows of in `[facts] posh_closed`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+import holidays
+
 from bot.facts import Facts
+
+
+@lru_cache(maxsize=64)
+def bank_holidays(region: str, year: int) -> frozenset[date]:
+    """The bank holidays of a year, e.g. region "GB-ENG" (a pure look-up, so cached)."""
+    country, _, subdivision = region.partition("-")
+    found = holidays.country_holidays(country, subdiv=subdivision or None, years=year)
+    return frozenset(found)
+
+
+def is_closed_day(facts: Facts, day: date) -> bool:
+    """A weekday the line is shut all day: a bank holiday, or a closure the school added."""
+    if facts.posh_holidays and day in bank_holidays(facts.posh_holidays, day.year):
+        return True
+    return day.isoformat() in facts.posh_closed
+
+
+def _open_day(facts: Facts, day: date) -> bool:
+    return day.weekday() in facts.posh_days and not is_closed_day(facts, day)
 
 
 @dataclass(frozen=True)
@@ -27,11 +55,11 @@ def opening(facts: Facts, now: datetime) -> Opening:
     opens, closes = _hm(facts.posh_opens), _hm(facts.posh_closes)
     day_open = local.replace(hour=opens.hour, minute=opens.minute, second=0, microsecond=0)
     day_close = local.replace(hour=closes.hour, minute=closes.minute, second=0, microsecond=0)
-    if local.weekday() in facts.posh_days and day_open <= local < day_close:
+    if _open_day(facts, local.date()) and day_open <= local < day_close:
         return Opening(True, day_open, day_close)
     candidate = day_open if local < day_open else day_open + timedelta(days=1)
-    for _ in range(8):
-        if candidate.weekday() in facts.posh_days:
+    for _ in range(40):  # the longest run of closures (Christmas, with a school's own) is short
+        if _open_day(facts, candidate.date()):
             break
         candidate += timedelta(days=1)
     # Re-anchor so a clock change between now and then keeps 10:00 local.

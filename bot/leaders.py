@@ -17,11 +17,11 @@ import re
 import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from bot import lifecycle
 from bot.facts import Facts
 from bot.model import (
+    Audience,
     Case,
     CaseCard,
     CaseList,
@@ -31,10 +31,11 @@ from bot.model import (
     OutboxItem,
     Person,
     Platform,
+    PoshOwner,
     Reply,
     Turn,
 )
-from bot.outbox import card_update_item
+from bot.outbox import card_update_item, outbox_item
 from bot.ports import Store
 from bot.records import history_rows
 from bot.report import lines_text, summary_lines
@@ -115,9 +116,9 @@ class LeaderDesk:
     async def _move(
         self, turn: Turn, verb: str, ref: str, reason: str, now: datetime, *, from_button: bool
     ) -> DeskResult:
-        if not turn.is_leader:
-            return DeskResult([Notice(NOT_LEADER, tone="warning")])
         case = await self._find(ref, turn.person)
+        if not (turn.is_leader or (case is not None and _owner_may(case, turn.person, verb))):
+            return DeskResult([Notice(NOT_LEADER, tone="warning")])
         if case is None:
             return DeskResult([Notice(f"I can't find case {ref}.", tone="warning")])
         result = DeskResult()
@@ -128,13 +129,18 @@ class LeaderDesk:
             return DeskResult([Notice(ask + f"{verb} {ref} because …")])
         try:
             lifecycle.apply(case, verb, who(turn.person), now, reason)
+            if verb == "assign":
+                case.posh_owner = PoshOwner.LEADERS
             await self.store.save_case(case)
         except lifecycle.InvalidMove as e:
             result.replies.append(Notice(str(e), tone="warning"))
-        if not from_button and not result.replies:
+        moved = not result.replies
+        if not from_button and moved:
             label = lifecycle.STATUS_LABELS[case.status]
             result.replies.append(Notice(f"{ref}: done. It is now “{label}”.", tone="success"))
         result.extra.append(card_update_item(case, now))
+        if moved and case.reporter.key != turn.person.key:
+            result.extra += tell_reporter(case, verb, who(turn.person), now)
         return result
 
     async def _note(self, turn: Turn, ref: str, text: str, now: datetime) -> DeskResult:
@@ -164,9 +170,8 @@ class LeaderDesk:
         return DeskResult([CaseCard(ref), Notice(self.history_text(case), title="History")])
 
     def _reporter_view(self, case: Case, now: datetime) -> str:
-        today = now.astimezone(ZoneInfo(self.facts.posh_timezone)).date()
         status = ("Status", lifecycle.STATUS_LABELS[case.status])
-        return lines_text([status, *summary_lines(case.answers, case.flags, today)])
+        return lines_text([status, *summary_lines(case.answers, case.flags, self.facts)])
 
     async def _find(self, reference: str, person: Person) -> Case | None:
         """The case, if it exists, is not deleted, and belongs to the person's school."""
@@ -182,6 +187,40 @@ class LeaderDesk:
             note = f": {row.note}" if row.note else ""
             lines.append(f"{local(row.at, self.facts)} · {row.who} · {row.action}{change}{note}")
         return "\n".join(lines)
+
+
+def _owner_may(case: Case, person: Person, verb: str) -> bool:
+    """A reporter who said they would contact POSH records that they have."""
+    return (
+        verb == "sent" and case.reporter.key == person.key and case.posh_owner == PoshOwner.REPORTER
+    )
+
+
+REPORTER_NEWS = {
+    "assign": "{who} from the leadership team is contacting POSH about {ref}.{instead}",
+    "sent": "{ref} has been sent to POSH (by {who}).",
+    "with_tiktok": "POSH has passed {ref} to TikTok.",
+    "removed": "Good news: TikTok has removed the content in {ref}.",
+    "refused": "TikTok has refused to remove the content in {ref}; leaders are following it up.",
+    "close": "{ref} has been closed by {who}.",
+    "reopen": "{ref} has been reopened by {who}.",
+}
+
+
+def tell_reporter(case: Case, verb: str, actor: str, now: datetime) -> list[OutboxItem]:
+    """The reporter hears how their case moves (status only, nothing from leaders' notes)."""
+    text = REPORTER_NEWS.get(verb)
+    if text is None or not case.reporter_address:
+        return []
+    instead = " You don't need to contact POSH yourself." if verb == "assign" else ""
+    notice = Notice(text.format(who=actor, ref=case.reference, instead=instead), tone="info")
+    item_id = f"case:{case.reference}:told:{len(case.history)}"
+    return [
+        outbox_item(
+            case.reporter, Audience.PERSON, case.reporter_address, notice, item_id, now,
+            case.reference,
+        )
+    ]  # fmt: skip
 
 
 def in_scope(case: Case, person: Person) -> bool:

@@ -1,7 +1,9 @@
 """How a case moves from a new report to its end, and who may move it.
 
-    new ─> reported_in_app ─> sent_to_posh ─> with_tiktok ─> removed
-      └──────────┴───────────────┴─────────────────┴──────> refused / closed
+    (reporting) ─> new ─> reported_in_app ─> sent_to_posh ─> with_tiktok ─> removed
+         └──────────┴──────────┴───────────────┴─────────────────┴──────> refused / closed
+
+"reporting" is an urgent report still being made: the case opens early so leaders can act.
 
 Every move records who, when, the old and new state and the reason (KCSIE asks for decisions,
 reasons, actions and outcome in writing). The history is only ever appended to.
@@ -35,7 +37,12 @@ MOVES: dict[str, Move] = {
     for m in (
         Move("assign", "I'll contact POSH", None, OPEN_STATUSES),
         Move("in_app", "Reported in the app", S.REPORTED_IN_APP, frozenset({S.NEW})),
-        Move("sent", "Sent to POSH", S.SENT_TO_POSH, frozenset({S.NEW, S.REPORTED_IN_APP})),
+        Move(
+            "sent",
+            "Sent to POSH",
+            S.SENT_TO_POSH,
+            frozenset({S.REPORTING, S.NEW, S.REPORTED_IN_APP}),
+        ),
         Move("with_tiktok", "With TikTok via POSH", S.WITH_TIKTOK, frozenset({S.SENT_TO_POSH})),
         Move("removed", "Content removed", S.REMOVED, OPEN_STATUSES),
         Move(
@@ -60,6 +67,7 @@ MOVES: dict[str, Move] = {
 CHANNEL_VERBS = ("assign", "sent", "removed", "close")
 
 STATUS_LABELS = {
+    S.REPORTING: "Urgent – report still being made",
     S.NEW: "New",
     S.REPORTED_IN_APP: "Reported in the TikTok app",
     S.SENT_TO_POSH: "Sent to POSH",

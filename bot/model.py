@@ -69,8 +69,11 @@ Tone = Literal["info", "warning", "danger", "success"]
 
 @dataclass(frozen=True)
 class Choice:
+    """An offered answer. `words` are other ways people say it (understood, never shown)."""
+
     value: str
     label: str
+    words: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,7 @@ Reply = Notice | Question | HandoffReply | CaseCard | CaseList
 
 
 class CaseStatus(StrEnum):
+    REPORTING = "reporting"  # an urgent report still being made: leaders alerted already
     NEW = "new"
     REPORTED_IN_APP = "reported_in_app"
     SENT_TO_POSH = "sent_to_posh"
@@ -154,8 +158,21 @@ class CaseStatus(StrEnum):
 
 
 OPEN_STATUSES = frozenset(
-    {CaseStatus.NEW, CaseStatus.REPORTED_IN_APP, CaseStatus.SENT_TO_POSH, CaseStatus.WITH_TIKTOK}
+    {
+        CaseStatus.REPORTING,
+        CaseStatus.NEW,
+        CaseStatus.REPORTED_IN_APP,
+        CaseStatus.SENT_TO_POSH,
+        CaseStatus.WITH_TIKTOK,
+    }
 )
+
+
+class PoshOwner(StrEnum):
+    """Who contacts POSH about a case: one side, so POSH hears once and nobody waits."""
+
+    LEADERS = "leaders"
+    REPORTER = "reporter"
 
 
 class Flag(StrEnum):
@@ -191,6 +208,9 @@ class Case:
     extra_reports: int = 0
     retention_category: str = ""
     review_on: str = ""
+    reporter_address: dict[str, str] = field(default_factory=dict)
+    """Where the reporter's chat with the bot is, to tell them how the case moves."""
+    posh_owner: PoshOwner = PoshOwner.LEADERS
 
     @property
     def is_open(self) -> bool:
@@ -216,8 +236,14 @@ class Conversation:
     flags: set[Flag] = field(default_factory=set)
     address: dict[str, str] = field(default_factory=dict)
     editing: bool = False
-    asked: str = ""
-    """A question asked outside the flow (carry on or start again?) awaiting its answer."""
+    detour: list[str] = field(default_factory=list)
+    """Where to go back to after a state entered on the way (resume, cancel, danger)."""
+    early: list[str] = field(default_factory=list)
+    """Questions answered ahead of their turn (danger, after risk words): not asked again."""
+    risk_checked: bool = False
+    """Risk words already brought the danger question once."""
+    case_reference: str = ""
+    """The case opened early for an urgent report (leaders alerted before it was finished)."""
 
 
 class Audience(StrEnum):

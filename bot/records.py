@@ -1,5 +1,5 @@
-"""Leaders' records of a case: its timeline, the operator's changes, the CSV export, the
-printable per-case report, and what the bot holds about a named person (subject access).
+"""Leaders' records of a case: its timeline, the operator's changes, the CSV export and the
+printable per-case report. (Subject access is `bot.subject_access`.)
 
 Pure: cases in, strings and small dataclasses out. The `reportbot` commands in
 `adapters/casework.py` load and save; every change to a case goes through `bot.lifecycle`, so
@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -25,7 +24,6 @@ from bot.facts import Facts
 from bot.flow import Step
 from bot.hours import hours_text
 from bot.model import (
-    JSON,
     Case,
     CaseStatus,
     HistoryEntry,
@@ -489,138 +487,3 @@ def case_html(case: Case, facts: Facts, now: datetime) -> str:
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
-
-
-# --- subject access ----------------------------------------------------------------------------
-
-MIN_QUERY = 2
-
-
-@dataclass(frozen=True)
-class Mention:
-    """One place a case holds something about the person: which field, and what it says."""
-
-    field: str
-    value: str
-    at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Holding:
-    """A case that mentions the person, with every mention."""
-
-    reference: str
-    created_at: datetime
-    status: str
-    mentions: tuple[Mention, ...]
-
-
-def _walk(value: object, path: str) -> Iterator[tuple[str, str]]:
-    """Every text inside an answer (links are lists of dicts), with where it sits."""
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _walk(v, f"{path}.{k}")
-    elif isinstance(value, list):
-        for n, v in enumerate(value, start=1):
-            yield from _walk(v, f"{path}[{n}]")
-    elif value is not None:
-        yield path, str(value)
-
-
-def _reporter_mentions(case: Case, hit: bool) -> list[Mention]:
-    """Once the person is the reporter, what the case holds about them as reporter."""
-    if not hit:
-        return []
-    r = case.reporter
-    found = [Mention("reporter", f"{r.name} ({r.platform} user {r.user_id})")]
-    found += [Mention("reporter email", r.email)] if r.email else []
-    for step, label in ((Step.ROLE, "reporter role"), (Step.CONTACT, "reporter contact")):
-        if case.answers.get(step):
-            found.append(Mention(label, str(case.answers[step])))
-    return found
-
-
-def _mentions(case: Case, q: str) -> list[Mention]:
-    def has(text: str) -> bool:
-        return q in text.casefold()
-
-    r = case.reporter
-    is_reporter = any(has(t) for t in (r.name, r.email, r.user_id) if t)
-    found = _reporter_mentions(case, is_reporter)
-    shown = {m.value for m in found}
-    for path, text in _walk(case.answers, "answer"):
-        if has(text) and text not in shown:
-            found.append(Mention(path.replace("answer.", "answer: ", 1), text))
-    if has(case.assignee):
-        found.append(Mention("contacting POSH", case.assignee))
-    for h in case.history:
-        if has(h.who):
-            found.append(
-                Mention(f"history: {ACTION_LABELS.get(h.action, h.action)} by", h.who, h.at)
-            )
-        if h.action == "assigned" and (has(h.old) or has(h.new)):
-            found.append(Mention("history: assignment", f"{h.old or '–'} → {h.new}", h.at))
-        if has(h.note):
-            found.append(Mention("history: note or reason", h.note, h.at))
-    return found
-
-
-def subject_access(cases: Iterable[Case], name: str) -> list[Holding]:
-    """Every case that holds something about `name` (a name or email, any case), with where.
-
-    A case-insensitive substring match over reporters, every answer, assignees and the
-    history, so "smith" finds "Mr J Smith, Head of Maths". Someone must still check the result
-    for other people's information before it is sent (UK GDPR Art. 15(4)).
-    """
-    q = name.strip().casefold()
-    if len(q) < MIN_QUERY:
-        raise CaseworkError(f"Please give at least {MIN_QUERY} letters of a name or email.")
-    held = []
-    for case in cases:
-        found = _mentions(case, q)
-        if found:
-            held.append(Holding(case.reference, case.created_at, str(case.status), tuple(found)))
-    return held
-
-
-def sar_text(name: str, held: list[Holding], now: datetime) -> str:
-    out = [f"What this bot holds about “{name}” (searched {uk(now)}, UK time)", ""]
-    if not held:
-        return "\n".join([*out, "Nothing: no case mentions that name or email."])
-    for h in held:
-        status = lifecycle.STATUS_LABELS[CaseStatus(h.status)]
-        out.append(f"{h.reference} – {status} – reported {uk(h.created_at)}")
-        for m in h.mentions:
-            when = f" ({uk(m.at)})" if m.at else ""
-            out.append(f"  {m.field}{when}: {_indent(m.value, 4)}")
-        out.append("")
-    out.append(_SAR_CHECK)
-    return "\n".join(out)
-
-
-_SAR_CHECK = (
-    "Before sending: check with your data protection officer for information about other "
-    "people (pupils, other staff) and for safeguarding reasons to withhold. Conversations "
-    "still in progress are not included."
-)
-
-
-def sar_json(name: str, held: list[Holding], now: datetime) -> str:
-    doc: JSON = {
-        "query": name,
-        "searched_at": now.isoformat(),
-        "note": _SAR_CHECK,
-        "cases": [
-            {
-                "reference": h.reference,
-                "created_at": h.created_at.isoformat(),
-                "status": h.status,
-                "mentions": [
-                    {"field": m.field, "value": m.value, "at": m.at.isoformat() if m.at else None}
-                    for m in h.mentions
-                ],
-            }
-            for h in held
-        ],
-    }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

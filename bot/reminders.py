@@ -1,7 +1,9 @@
 """Nudges in the leadership channel, so no case stalls quietly.
 
-- A new case not sent to POSH within one working day of POSH's hours.
-- Sent to POSH but not removed after 48 hours, and again after 7 days: suggest escalating.
+- A new case not sent to POSH within one working day of POSH's hours: to whoever said they
+  would contact POSH – the leadership channel, or the reporter's own chat with the bot.
+- Sent to POSH but not removed after 48 hours, and again after 7 days: suggest escalating
+  (always to leaders: escalating to the union is theirs to do).
 
 Nudges go out on weekdays in the daytime only (08:00–18:00 UK), never at night or at weekends,
 and each says whether the line is open or when it opens. Each condition fires once: the
@@ -21,13 +23,13 @@ from zoneinfo import ZoneInfo
 from bot.errors import error_reference, log_bug
 from bot.facts import Facts
 from bot.hours import opening, status_text
-from bot.model import Audience, Case, CaseStatus, Notice, OutboxItem, Platform
+from bot.model import Audience, Case, CaseStatus, Notice, OutboxItem, Platform, PoshOwner
 from bot.outbox import outbox_item
 from bot.ports import Clock, Store
 
 log = logging.getLogger(__name__)
 
-NOT_SENT = frozenset({CaseStatus.NEW, CaseStatus.REPORTED_IN_APP})
+NOT_SENT = frozenset({CaseStatus.REPORTING, CaseStatus.NEW, CaseStatus.REPORTED_IN_APP})
 AWAITING_REMOVAL = frozenset({CaseStatus.SENT_TO_POSH, CaseStatus.WITH_TIKTOK})
 DAYTIME = (8, 18)
 
@@ -37,6 +39,7 @@ class Due:
     kind: str
     case: Case
     text: str
+    to_reporter: bool = False
 
 
 def working_deadline(facts: Facts, start: datetime, hours: float) -> datetime:
@@ -68,12 +71,20 @@ def due_reminders(case: Case, facts: Facts, now: datetime) -> list[Due]:
     if case.status in NOT_SENT:
         deadline = working_deadline(facts, case.created_at, _session_hours(facts))
         if now >= deadline:
-            text = (
-                f"{case.reference} was reported {_local(case.created_at, facts):%a %d %b} and "
-                "has not been sent "
-                f"to POSH yet. {line} Use “I'll contact POSH” on the case to take it on."
-            )
-            due.append(Due("not_sent", case, text))
+            reported = f"{_local(case.created_at, facts):%a %d %b}"
+            if _reporter_owns(case):
+                text = (
+                    f"You said you would contact POSH about {case.reference} (reported "
+                    f"{reported}). If you have, type sent {case.reference}; if you can't, tell "
+                    f"your leadership team. {line}"
+                )
+                due.append(Due("not_sent", case, text, to_reporter=True))
+            else:
+                text = (
+                    f"{case.reference} was reported {reported} and has not been sent "
+                    f"to POSH yet. {line} Use “I'll contact POSH” on the case to take it on."
+                )
+                due.append(Due("not_sent", case, text))
     sent = case.status_times.get(CaseStatus.SENT_TO_POSH)
     if case.status in AWAITING_REMOVAL and sent:
         for kind, after, label in (("48h", 48, "48 hours"), ("7d", 24 * 7, "7 days")):
@@ -86,6 +97,12 @@ def due_reminders(case: Case, facts: Facts, now: datetime) -> list[Due]:
                 )
                 due.append(Due(kind, case, text))
     return due
+
+
+def _reporter_owns(case: Case) -> bool:
+    return (
+        case.posh_owner == PoshOwner.REPORTER and not case.assignee and bool(case.reporter_address)
+    )
 
 
 def _local(moment: datetime, facts: Facts) -> datetime:
@@ -139,6 +156,11 @@ class Reminders:
     def _item(self, due: Due, key: str, now: datetime) -> OutboxItem:
         case = due.case
         notice = Notice(due.text, tone="warning", title=f"Reminder: {case.reference}")
+        if due.to_reporter:
+            address = case.reporter_address
+            return outbox_item(
+                case.reporter, Audience.PERSON, address, notice, key, now, case.reference
+            )
         return outbox_item(case.reporter, Audience.LEADERSHIP, {}, notice, key, now, case.reference)
 
     def start(self) -> None:

@@ -1,48 +1,68 @@
-"""What a case says: the summary leaders read, the email POSH gets, and the handoff around it.
+"""What a case says: the summary people check, the email POSH gets, and the handoff around it.
 
 The handoff is one neutral object; its plain-text `body` is both the email and what the
-terminal prints, so every front end hands POSH the same words.
+terminal prints, so every front end hands POSH the same words. Everything here is a record:
+dates are absolute ("Tue 24 Nov 2026"), never "today", and every link is a full web address.
 """
 
 from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
-from datetime import date, datetime
+from datetime import datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from bot import flow
+from bot.dates import describe_when, when_from_iso
 from bot.facts import Facts, phone_uri
-from bot.flow import Step
 from bot.hours import hours_text, opening, status_text, when
-from bot.model import JSON, Case, Flag, Handoff
+from bot.links import profile_url
+from bot.model import JSON, Case, Flag, Handoff, PoshOwner
+from bot.steps import Step
 
 FLAG_TEXT = {
     Flag.DANGER: "Staff said someone may be in immediate danger; they were told to call 999.",
     Flag.SEXUAL_IMAGES: (
-        "Staff said it may include sexual images of someone under 18. They were told not to "
-        "view, copy or keep them and to tell the DSL at once; please treat the web address "
-        "only as evidence."
+        "Staff said it may include sexual images of someone under 18. Nobody at the school has "
+        "copied, kept or described them; the DSL is involving the police and the web address "
+        "is for the IWF. Please treat the web address only as evidence."
     ),
     Flag.PUPILS_TARGETED: "Pupils are targeted: staff were told to tell the DSL today.",
+}
+OWNER_TEXT = {
+    PoshOwner.LEADERS: "The leadership team",
+    PoshOwner.REPORTER: "The person reporting it",
 }
 
 
 def active_answers(answers: JSON, flags: AbstractSet[Flag]) -> JSON:
     """Only the answers to steps that still apply (a changed answer can retire a follow-up)."""
     return {
-        s.step: answers[s.step] for s in flow.FLOW if s.step in answers and s.when(answers, flags)
+        s.step: answers[s.step]
+        for s in flow.QUESTIONS
+        if s.step in answers and s.when(answers, flags)
     }
 
 
-def summary_lines(answers: JSON, flags: frozenset[Flag], today: date) -> list[tuple[str, str]]:
+def web_addresses(links: list[JSON]) -> list[str]:
+    """Each link as a full https:// address: a bare @handle becomes its profile's address."""
+    return [
+        str(x.get("url") or profile_url(str(x.get("handle") or x.get("label", "")))) for x in links
+    ]
+
+
+def summary_lines(
+    answers: JSON, flags: frozenset[Flag], facts: Facts, *, for_reporter: bool = False
+) -> list[tuple[str, str]]:
     a = active_answers(answers, flags)
     lines: list[tuple[str, str]] = []
     links = a.get(Step.LINKS) or []
     if links:
-        lines.append(("TikTok links", "\n".join(str(x["url"] or x["label"]) for x in links)))
+        lines.append(("TikTok links", "\n".join(web_addresses(links))))
     if Step.NO_LINK in a:
         lines.append(("No link (deleted). The account", str(a[Step.NO_LINK])))
+    if a.get(Step.DESCRIPTION):
+        lines.append(("What it shows", str(a[Step.DESCRIPTION])))
     harm = flow.label(flow.HARM_KINDS, a.get(Step.HARM, []))
     if Step.HARM_OTHER in a:
         harm += f" ({a[Step.HARM_OTHER]})"
@@ -52,14 +72,27 @@ def summary_lines(answers: JSON, flags: frozenset[Flag], today: date) -> list[tu
         if step in a:
             target += f" – {a[step]}"
     lines.append(("Who is targeted", target))
-    lines.append(("First seen", flow.day_text(a.get(Step.FIRST_SEEN, ""), today)))
-    lines.append(("Reported in the TikTok app", _in_app(a, today)))
-    if Step.EVIDENCE in a:
+    lines.append(("First seen", _first_seen(a)))
+    lines.append(("Reported in the TikTok app", _in_app(a)))
+    if Step.EVIDENCE in a and Flag.SEXUAL_IMAGES not in flags:
         lines.append(("Screenshots held", flow.label(flow.EVIDENCE_CHOICES, a[Step.EVIDENCE])))
     lines.append(("Who is behind it", flow.label(flow.POSTERS, a.get(Step.POSTER, ""))))
+    if Step.TOLD in a:
+        lines.append(("Who has been told", flow.label(flow.TOLD_CHOICES, a[Step.TOLD])))
     if flags:
         lines.append(("Safeguarding", " ".join(FLAG_TEXT[f] for f in sorted(flags))))
+    if for_reporter:
+        lines.append(("Your name and role", f"{a.get(Step.NAME, '')}, {a.get(Step.ROLE, '')}"))
+        lines.append(("Your contact details", contact_text(a.get(Step.CONTACT))))
+        owner = PoshOwner(str(a.get(Step.WHO_CALLS) or PoshOwner.LEADERS))
+        lines.append(("Who contacts POSH", OWNER_TEXT[owner]))
     return lines
+
+
+def _first_seen(a: JSON) -> str:
+    value = a.get(Step.FIRST_SEEN, "")
+    text = describe_when(value)
+    return text + " (roughly)" if when_from_iso(value).is_known and "/" in str(value) else text
 
 
 def lines_text(lines: list[tuple[str, str]]) -> str:
@@ -73,46 +106,85 @@ def lines_text(lines: list[tuple[str, str]]) -> str:
     return "\n".join(out)
 
 
-def _in_app(a: JSON, today: date) -> str:
-    if a.get(Step.IN_APP) != "yes":
+def _in_app(a: JSON) -> str:
+    said = a.get(Step.IN_APP)
+    if said == "unsure":
+        return "Not known"
+    if said != "yes":
         return "Not yet"
     reply = a.get(Step.IN_APP_REPLY, "")
-    said = flow.label(flow.TIKTOK_REPLIES, reply) if reply else "no reply recorded"
-    return f"Yes, {flow.day_text(a.get(Step.IN_APP_WHEN, ''), today)}. TikTok's answer: {said}"
+    answer = flow.label(flow.TIKTOK_REPLIES, reply) if reply else "no reply recorded"
+    return f"Yes, {describe_when(a.get(Step.IN_APP_WHEN, ''))}. TikTok's answer: {answer}"
+
+
+def contact_text(value: object) -> str:
+    """A contact answer as one line: "01632 960123 · j.smith@school.example"."""
+    if isinstance(value, dict):
+        return " · ".join(str(value[k]) for k in ("phone", "email") if value.get(k))
+    return str(value or "")
+
+
+def reporter_name(case: Case) -> str:
+    """The name the reporter gave (or their chat profile's) – never a computer's user name."""
+    return str(case.answers.get(Step.NAME) or case.reporter.name or "A member of staff")
 
 
 def contact_line(case: Case) -> str:
     a = case.answers
-    name = case.reporter.name or "A member of staff"
-    return f"{name}, {a.get(Step.ROLE, 'staff')} – {a.get(Step.CONTACT, '')}"
+    role = a.get(Step.ROLE) or "staff"
+    return f"{reporter_name(case)}, {role} – {contact_text(a.get(Step.CONTACT))}"
 
 
-def report_text(case: Case, facts: Facts, today: date) -> str:
+def asked_for(case: Case) -> str:
+    """What the school asks POSH to do."""
+    harm = case.answers.get(Step.HARM) or []
+    text = "Please ask TikTok to remove it."
+    if "impersonation" in harm:
+        who = (
+            "a member of our staff"
+            if "staff" in (case.answers.get(Step.TARGET) or [])
+            else ("our school")
+        )
+        text = (
+            f"Please ask TikTok to remove the account: it pretends to be {who}, which breaks "
+            "TikTok's rules on impersonation, and to remove what it has posted."
+        )
+    return text
+
+
+def report_text(case: Case, facts: Facts) -> str:
     """The email body for POSH: the whole report in plain text."""
     who = flow.label(flow.TARGETS, case.answers.get(Step.TARGET, [])).lower() or "our staff"
     out = [
         "Dear POSH team,",
         "",
-        f"{facts.school_name} would like your help with TikTok content that targets "
-        f"{who}. Our reference is {case.reference}.",
+        f"I am writing from {facts.school} about TikTok content that targets {who}. "
+        f"Our reference is {case.reference}.",
         "",
+        asked_for(case),
+        "",
+        lines_text(summary_lines(case.answers, case.flags, facts)),
+        "",
+        f"Reported to us by: {contact_line(case)}",
+        "",
+        "Thank you,",
+        facts.school,
     ]
-    out.append(lines_text(summary_lines(case.answers, case.flags, today)))
-    out += ["", f"Contact: {contact_line(case)}", "", "Thank you,", facts.school_name]
     return "\n".join(out)
 
 
 def checklist(case: Case) -> tuple[str, ...]:
     items = [
         f"The case reference, {case.reference}",
-        "The TikTok links or @handles, and when it was first seen",
+        "The web addresses of the account, videos or comments, and when it was first seen",
         "Whether and when it was reported in the TikTok app, and TikTok's answer",
     ]
     if Flag.SEXUAL_IMAGES in case.flags:
         items.append("The web address only – never send, show or describe the images")
     else:
         items.append("Screenshots showing the web address and date (send only if POSH asks)")
-    items.append("Your name, role and a phone number POSH can call back")
+    items.append("Who has been told so far (DSL, headteacher, police)")
+    items.append("The name, role and a phone number POSH can call back")
     return tuple(items)
 
 
@@ -131,10 +203,10 @@ def safety_routes(case: Case, facts: Facts) -> tuple[str, ...]:
 
 
 def build_handoff(case: Case, facts: Facts, now: datetime) -> Handoff:
-    today = now.astimezone(ZoneInfo(facts.posh_timezone)).date()
-    body = report_text(case, facts, today)
+    body = report_text(case, facts)
     harm = flow.label(flow.HARM_KINDS, case.answers.get(Step.HARM, [])).split(";")[0]
-    subject = f"TikTok report {case.reference} – {facts.school_name}: {harm}"
+    school = facts.school_name or "school name not set"
+    subject = f"TikTok report {case.reference} – {school}: {harm}"
     mailto = f"mailto:{facts.posh_email}?subject={quote(subject)}&body={quote(body)}"
     o = opening(facts, now)
     local_now = now.astimezone(ZoneInfo(facts.posh_timezone))

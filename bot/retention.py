@@ -1,10 +1,21 @@
 """How long a case is kept, when it is due for review, and what is left after deletion.
 
-Schools' retention schedules differ (IRMS toolkit: allegations about staff – retirement age or
-10 years, whichever is longer), so the schedule is configuration: `Settings.retention` maps a
-category to years. A case's review date is its closure (or, while it is open, its creation)
-plus its category's years. Deletion is never a timer: a person reviews the case and deletes it
-with a reason, and a content-free tombstone records that act.
+Schools' retention schedules differ, so the schedule is configuration: `Settings.retention`
+maps a category to years, and a case's review date is its closure (or, while it is open, its
+creation) plus its category's years. The category follows the kind of case, after the IRMS
+Information Management Toolkit for Schools (2019):
+
+    child_protection   sexual images of a child, or pupils targeted: kept as a child
+                       protection record ("date of birth of the child + 25 years"; the bot
+                       holds no date of birth, so 25 years from closure, which is never less)
+    staff_allegation   sexualised content, threats or hate about a member of staff, which can
+                       amount to an allegation: "until the person's normal retirement age, or
+                       10 years from the date of the allegation, whichever is longer"
+    online_abuse       the rest (impersonation, harassment, personal information): an incident
+                       involving adults, 6 years (the civil limitation period)
+
+A school sets its own years in `[retention]` of reportbot.toml. Deletion is never a timer: a
+person reviews the case and deletes it with a reason, and a content-free tombstone records it.
 """
 
 from __future__ import annotations
@@ -16,10 +27,25 @@ from datetime import date, datetime
 
 from bot import lifecycle
 from bot.errors import ConfigError
-from bot.model import Case, CaseStatus, HistoryEntry, Person
+from bot.model import Case, CaseStatus, Flag, HistoryEntry, Person
 from bot.records import UK, CaseworkError
 
-DEFAULT_CATEGORY = "staff_allegation"
+DEFAULT_CATEGORY = "staff_allegation"  # cases filed before categories followed the kind
+SCHEDULE = {"child_protection": 25, "staff_allegation": 10, "online_abuse": 6}
+_ALLEGATION_HARMS = frozenset({"sexualised", "threats", "hateful"})
+
+
+def category_for(case: Case) -> str:
+    """The retention category a case's kind calls for (see the module's table)."""
+    if Flag.SEXUAL_IMAGES in case.flags or Flag.PUPILS_TARGETED in case.flags:
+        return "child_protection"
+    harm = set(case.answers.get("harm") or [])
+    targets = set(case.answers.get("target") or [])
+    if harm & _ALLEGATION_HARMS and "staff" in targets:
+        return "staff_allegation"
+    return "online_abuse"
+
+
 _ENDS = frozenset({CaseStatus.REMOVED, CaseStatus.REFUSED, CaseStatus.CLOSED})
 
 

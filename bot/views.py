@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from bot import lifecycle
 from bot.facts import Facts
-from bot.model import Case, CaseStatus, Choice, Handoff
-from bot.report import build_handoff, contact_line, summary_lines
+from bot.model import Case, CaseStatus, Choice, Flag, Handoff, PoshOwner
+from bot.report import build_handoff, contact_line, reporter_name, summary_lines
 
 
 @dataclass(frozen=True)
@@ -19,10 +19,14 @@ class CaseView:
     status: str
     status_line: str
     lines: tuple[tuple[str, str], ...]
-    handoff: Handoff
+    handoff: Handoff | None
+    """None for an urgent report still being made: the post stays content-minimal."""
     actions: tuple[Choice, ...]
     alert: str
     """A content-free line, for a channel that must not see case details."""
+    reporter_id: str = ""
+    """The reporter's platform user id, for a front end that can mention them."""
+    urgent: bool = False
 
 
 def local(when: datetime, facts: Facts) -> str:
@@ -30,36 +34,104 @@ def local(when: datetime, facts: Facts) -> str:
 
 
 def case_view(case: Case, facts: Facts, now: datetime) -> CaseView:
-    today = now.astimezone(ZoneInfo(facts.posh_timezone)).date()
-    status = lifecycle.STATUS_LABELS[case.status]
-    # The last decision, not the last touch: a view or a note does not change the status.
-    moves = [h for h in case.history if h.action not in ("viewed", "note", "linked_report")]
-    last = moves[-1] if moves else None
-    line = f"{status}" + (f" – {last.who}, {local(last.at, facts)}" if last else "")
-    if case.assignee and case.is_open:
-        line += f". Contacting POSH: {case.assignee}"
-    if case.extra_reports:
-        line += f". +{case.extra_reports} more report{'s' if case.extra_reports > 1 else ''}"
+    if case.status == CaseStatus.REPORTING:
+        return _urgent_view(case, facts)
     lines = [
         ("Reported by", contact_line(case)),
         ("Reported", local(case.created_at, facts)),
-        *summary_lines(case.answers, case.flags, today),
+        *summary_lines(case.answers, case.flags, facts),
     ]
-    actions = tuple(
-        Choice(f"case:{m.verb}:{case.reference}", m.label) for m in lifecycle.available(case)
-    )
+    latest = _latest_addition(case, facts)
+    if latest:
+        lines.append(("Latest report of this account", latest))
     return CaseView(
         reference=case.reference,
         title=f"TikTok report {case.reference}",
         status=str(case.status),
-        status_line=line,
+        status_line=_status_line(case, facts),
         lines=tuple(lines),
         handoff=build_handoff(case, facts, now),
-        actions=actions,
+        actions=_actions(case),
         alert=(
             f"New TikTok report {case.reference}. Details are kept out of this channel "
             "because it is not private: ask the bot for “cases” in a direct message."
         ),
+        reporter_id=case.reporter.user_id,
+    )
+
+
+def _urgent_view(case: Case, facts: Facts) -> CaseView:
+    """Content-minimal: who, what was flagged, what to do now. The report itself follows."""
+    flags = " ".join(URGENT_TEXT[f] for f in sorted(case.flags) if f in URGENT_TEXT)
+    name = reporter_name(case)
+    ended = next((h for h in reversed(case.history) if h.action.startswith("report_")), None)
+    if ended is None:
+        todo = f"Contact {name} now. Their full report will follow here when they finish it."
+    else:
+        how = "cancelled it" if ended.action == "report_cancelled" else "did not finish it"
+        todo = f"{name} {how} ({local(ended.at, facts)}). Contact them now."
+    lines = (
+        ("Flagged", flags),
+        ("Reporting", f"{name}, {local(case.created_at, facts)}"),
+        ("What to do", todo),
+    )
+    return CaseView(
+        reference=case.reference,
+        title=f"URGENT – TikTok report {case.reference}",
+        status=str(case.status),
+        status_line=f"A report being made by {name} flags {flags.lower().rstrip('.')}",
+        lines=lines,
+        handoff=None,
+        actions=_actions(case),
+        alert=(
+            f"URGENT: TikTok report {case.reference} flags a safety concern. Details are kept "
+            "out of this channel because it is not private: ask the bot for “cases” in a "
+            "direct message, and contact the reporter now."
+        ),
+        reporter_id=case.reporter.user_id,
+        urgent=True,
+    )
+
+
+URGENT_TEXT = {
+    Flag.DANGER: "Someone may be in immediate danger.",
+    Flag.SEXUAL_IMAGES: "It may include sexual images of someone under 18.",
+}
+
+
+def _status_line(case: Case, facts: Facts) -> str:
+    status = lifecycle.STATUS_LABELS[case.status]
+    # The last decision, not the last touch: a view or a note does not change the status.
+    moves = [h for h in case.history if h.action in lifecycle.MOVES or h.action == "reported"]
+    last = moves[-1] if moves else None
+    line = f"{status}" + (f" – {last.who}, {local(last.at, facts)}" if last else "")
+    if case.is_open:
+        line += f". Contacting POSH: {posh_contact(case)}"
+    if case.extra_reports:
+        line += f". +{case.extra_reports} more report{'s' if case.extra_reports > 1 else ''}"
+    return line
+
+
+def posh_contact(case: Case) -> str:
+    """Who contacts POSH, as both sides see it."""
+    if case.assignee:
+        return case.assignee
+    if case.posh_owner == PoshOwner.REPORTER:
+        return f"the reporter, {reporter_name(case)}"
+    return "the leadership team – nobody has taken it on yet"
+
+
+def _latest_addition(case: Case, facts: Facts) -> str:
+    linked = [h for h in case.history if h.action == "linked_report"]
+    if not linked:
+        return ""
+    last = linked[-1]
+    return f"{last.new}, {local(last.at, facts)}. {last.note}".strip()
+
+
+def _actions(case: Case) -> tuple[Choice, ...]:
+    return tuple(
+        Choice(f"case:{m.verb}:{case.reference}", m.label) for m in lifecycle.available(case)
     )
 
 

@@ -551,10 +551,20 @@ REPORT_STEPS: tuple[tuple[str, str], ...] = (
     ("press", "today"),
     ("press", "no"),
     ("press", "yes"),
+    ("press", "skip"),
     ("press", "unknown"),
+    ("press", "dsl"),
+    ("press", "profile"),
     ("say", "Deputy Headteacher"),
     ("say", "01632 960 123"),
+    ("press", "reporter"),
     ("press", "submit"),
+)
+
+
+# The same report, leaving POSH to the leadership team (the default a school starts with).
+LEADERS_CALL = tuple(
+    ("press", "leaders") if s == ("press", "reporter") else s for s in REPORT_STEPS
 )
 
 
@@ -567,11 +577,14 @@ async def walk(h: Harness, user: str, steps: tuple[tuple[str, str], ...] = REPOR
 
 
 async def report(
-    h: Harness, user: str = STAFF, link: str = "https://www.tiktok.com/@fake.teacher"
+    h: Harness,
+    user: str = STAFF,
+    link: str = "https://www.tiktok.com/@fake.teacher",
+    steps: tuple[tuple[str, str], ...] = REPORT_STEPS,
 ) -> str:
     """A whole report from the slash command to submit; returns the case reference."""
     await h.command(user, link)
     await h.deliver()
-    await walk(h, user)
+    await walk(h, user, steps)
     cases = await h.runtime.store.cases(reporter=f"slack:{TEAM}:{user}")
     return cases[-1].reference

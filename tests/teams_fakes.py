@@ -452,9 +452,13 @@ ANSWERS: dict[str, tuple[str, Any]] = {
     "in_app_when": ("type", "yesterday"),
     "in_app_reply": ("choose", ("no_violation",)),
     "evidence": ("choose", ("yes",)),
+    "description": ("press", "skip"),
     "poster": ("choose", ("suspected",)),
+    "told": ("choose", ("dsl",)),
+    "name": ("press", "profile"),
     "role": ("type", "Deputy Headteacher"),
     "contact": ("type", "01632 960 123"),
+    "who_calls": ("choose", ("reporter",)),
     "summary": ("press", "submit"),
 }
 

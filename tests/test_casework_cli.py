@@ -27,7 +27,8 @@ from storage.tinydb_store import open_store
 
 # Wednesday 25 November 2026, 11:00 UK time.
 START = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)
-ANSWERS = [*HAPPY, "submit"]
+# In the terminal there is no profile name to offer, so the reporter types theirs.
+ANSWERS = [*(("Ann Teacher" if a == "yes that's me" else a) for a in HAPPY), "submit"]
 REF = "TT-2026-0001"
 
 
@@ -98,8 +99,8 @@ def test_a_case_is_followed_from_report_to_removal(
     shown = capsys.readouterr().out
     assert "dee.head: Sent to POSH (New → Sent to POSH)" in shown
     assert "dee.head: Content removed (Sent to POSH → Removed) – “POSH confirmed”" in shown
-    assert "ann.teacher: Reported" in shown and "POSH to removal: 1 day 3 h" in shown
-    assert "review on 26 Nov 2036" in shown  # 10 years from removal
+    assert "Ann Teacher: Reported" in shown and "POSH to removal: 1 day 3 h" in shown
+    assert "review on 26 Nov 2032" in shown  # online abuse: 6 years from removal
 
     assert env.run("cases") == 0
     assert "There are no open cases" in capsys.readouterr().out
@@ -165,15 +166,15 @@ def test_sar_then_retention_delete_leaves_a_tombstone(
     env: Env, capsys: pytest.CaptureFixture[str]
 ) -> None:
     env.file_report(capsys)
-    assert env.run("sar", "ANN.TEACHER") == 0
+    assert env.run("sar", "ANN TEACHER") == 0
     found = capsys.readouterr().out
-    assert f"{REF} – New" in found and "reporter: ann.teacher (terminal user ann.teacher)" in found
-    assert "reporter contact: 01632 960 123" in found
+    assert f"{REF} – New" in found and "Ann Teacher" in found
+    assert "01632 960 123" in found  # the whole record, not only the name
     assert env.run("sar", "ann.teacher", "--out", str(env.tmp / "sar.json")) == 0
     doc = json.loads((env.tmp / "sar.json").read_text(encoding="utf-8"))
-    assert [c["reference"] for c in doc["cases"]] == [REF]
+    assert [c["key"] for c in doc["cases"]] == [REF]
     assert env.run("sar", "someone else") == 0
-    assert "Nothing: no case mentions" in capsys.readouterr().out
+    assert "Nothing: no case" in capsys.readouterr().out
 
     env.as_user("dpo")
     assert env.run("retention", "delete", REF, "--reason", "filed in error") == 1
@@ -189,7 +190,7 @@ def test_sar_then_retention_delete_leaves_a_tombstone(
     assert "Deleted. Only its reference" in shown and "dpo: Deleted" in shown
     assert "fake.mr.smith" not in shown and "Smith" not in shown and "01632" not in shown
     assert env.run("sar", "ann.teacher") == 0
-    assert "Nothing: no case mentions" in capsys.readouterr().out
+    assert "Nothing: no case" in capsys.readouterr().out
     assert env.run("export", "--out", "-") == 0
     exported = capsys.readouterr().out
     assert f"{REF},Deleted,2026-11-25 11:00" in exported and "smith" not in exported
@@ -206,7 +207,7 @@ def test_retention_review_and_keep(env: Env, capsys: pytest.CaptureFixture[str])
     env.clock.set(datetime(2036, 11, 25, 12, tzinfo=UTC))
     assert env.run("retention") == 0
     due = capsys.readouterr().out
-    assert f"{REF} – Closed – staff_allegation: 10 years from closure on 25 Nov 2026" in due
+    assert f"{REF} – Closed – online_abuse: 6 years from closure on 25 Nov 2026" in due
     assert env.run("retention", "keep", REF, "--until", "2038-01-31", "--reason", "tribunal") == 0
     assert "next review on 31 Jan 2038" in capsys.readouterr().out
     assert env.run("retention", "review") == 0

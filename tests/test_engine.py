@@ -45,9 +45,13 @@ HAPPY = [
     "yesterday",
     "no",
     "yes",
+    "It uses his photo and posts insults about him.",
     "don't know",
+    "our dsl",
+    "yes that's me",
     "Deputy Headteacher",
     "01632 960 123",
+    "I'll contact POSH myself",
 ]
 
 
@@ -126,7 +130,7 @@ async def test_handoff_text_is_the_email_body() -> None:
     replies = await bot.report()
     h = next(r for r in replies if isinstance(r, HandoffReply)).handoff
     assert "TT-2026-0001" in h.body and "https://www.tiktok.com/@fake.mr.smith/video/" in h.body
-    assert "Contact: Ann Teacher, Deputy Headteacher – 01632 960 123" in h.body
+    assert "Reported to us by: Ann Teacher, Deputy Headteacher – 01632 960 123" in h.body
     assert "Not yet" in h.body  # not reported in the app
 
 
@@ -144,7 +148,7 @@ async def test_every_step_rejects_a_wrong_answer_kindly_and_asks_again() -> None
     wrong = {
         "links": "https://instagram.com/fake",
         "harm": "purple",
-        "danger": "maybe later",
+        "danger": "banana",
         "first_seen": "next tuesday week",
         "contact": "ring me",
     }
@@ -167,7 +171,11 @@ async def test_back_cancel_help_work_at_every_step() -> None:
     assert question(await bot.say("back")).step == "links"
     helped = await bot.say("help")
     assert "back" in texts(helped) and question(helped).step == "links"
-    cancelled = await bot.say("cancel")
+    asked = await bot.say("cancel")
+    assert question(asked).step == "cancel"  # answers exist: confirm before deleting them
+    assert question(await bot.say("no")).step == "links"
+    await bot.say("cancel")
+    cancelled = await bot.say("yes")
     assert "Nothing was saved or sent" in texts(cancelled)
     assert await bot.store.conversation(STAFF.key) is None
     assert await bot.store.cases() == []
@@ -188,18 +196,16 @@ async def test_sexual_images_gate_flags_the_case_and_never_asks_for_screenshots(
     bot = Bot()
     answers = list(HAPPY)
     answers[4] = "yes"  # sexual images of an under-18
-    steps: list[str] = []
     await bot.say(action="start")
-    for a in answers[:5]:
-        replies = await bot.say(a)
+    for a in answers[:4]:
+        await bot.say(a)
+    replies = await bot.say(answers[4])
     guidance = next(r for r in replies if isinstance(r, Notice) and r.tone == "danger")
     for words in ("do not view", "screenshot", "forward", "DSL", "police", "iwf.org.uk"):
         assert words.lower() in guidance.text.lower()
-    for a in answers[5:9]:
-        steps.append(question(await bot.say(a)).step)
-    rest = ["don't know", "DSL", "01632 960 123"]
-    for a in rest:
-        steps.append(question(await bot.say(a)).step)
+    assert "alerted your leadership team" in texts(replies)
+    steps = [question(await bot.say(a)).step for a in answers[5:9]]
+    steps += [question(await bot.say(a)).step for a in answers[10:]]
     assert "evidence" not in steps
     done = await bot.say("submit")
     h = next(r for r in done if isinstance(r, HandoffReply)).handoff
@@ -275,11 +281,12 @@ async def test_change_an_answer_from_the_summary() -> None:
     for a in HAPPY:
         await bot.say(a)
     await bot.say("change")
-    assert question(await bot.say("contact")).step == "role"
+    assert question(await bot.say("contact")).step == "name"
+    await bot.say("1")
     await bot.say("Headteacher")
     summary = await bot.say("07700 900123")
     assert question(summary).step == "summary"
-    assert "Headteacher – 07700 900123" in texts(summary)
+    assert "Ann Teacher, Headteacher" in texts(summary) and "07700 900123" in texts(summary)
 
 
 async def test_references_are_unique_and_leaders_can_move_a_case() -> None:
@@ -350,7 +357,7 @@ async def test_a_second_report_of_the_same_account_is_linked_to_the_open_case() 
     for a in answers:
         await bot.say(a, person=other)
     replies = await bot.say("submit", person=other)
-    assert "already being handled by Head as case TT-2026-0001" in texts(replies)
+    assert "already case TT-2026-0001, and Head is contacting POSH" in texts(replies)
     assert not any(isinstance(r, HandoffReply) for r in replies)
     original = await bot.store.case("TT-2026-0001")
     linked = await bot.store.case("TT-2026-0002")
@@ -497,20 +504,31 @@ async def test_a_report_cannot_be_sent_with_its_links_cleared_and_nothing_instea
     assert await bot.store.cases() == []
 
 
-async def test_a_second_report_with_new_safety_flags_is_its_own_case() -> None:
+async def test_a_second_report_adds_its_news_to_the_open_case() -> None:
     bot = Bot()
     await bot.report()
     other = Person(Platform.SLACK, "T1", "U2", name="Bob")
     answers = list(HAPPY)
+    answers[0] = "@fake.mr.smith https://www.tiktok.com/@fake.mr.smith/video/7309999999999999999"
+    answers[2] = "threats"
     answers[3] = "yes"  # immediate danger, which the first report did not raise
+    answers[8:9] = ["yes", "yesterday", "no violation"]  # reported in the app
     await bot.say(action="start", person=other)
     for a in answers:
         await bot.say(a, person=other)
     replies = await bot.say("submit", person=other)
-    assert any(isinstance(r, HandoffReply) for r in replies)
+    assert "already case TT-2026-0001" in texts(replies)
+    original = await bot.store.case("TT-2026-0001")
+    assert original is not None and Flag.DANGER in original.flags
+    assert "threats" in original.answers["harm"]
+    assert "7309999999999999999" in str(original.answers["links"])
+    assert original.answers["in_app_reply"] == "no_violation"
+    note = original.history[-1]
+    assert note.action == "linked_report" and "Threats of violence" in note.note
     second = await bot.store.case("TT-2026-0002")
-    assert second is not None and not second.duplicate_of and Flag.DANGER in second.flags
-    assert CaseCard("TT-2026-0002") in bot.out.replies(Audience.LEADERSHIP)
+    assert second is not None and second.duplicate_of == "TT-2026-0001"
+    leadership = bot.out.replies(Audience.LEADERSHIP)
+    assert CaseCard("TT-2026-0001", update=True) in leadership  # the open case's card
 
 
 async def test_the_same_account_reported_by_another_school_is_not_linked() -> None:

@@ -11,7 +11,10 @@ from test_engine import HAPPY, Bot
 from bot.flow import FLOW
 from bot.model import Notice, Question
 
-BUTTONS = sorted({c.value for s in FLOW for c in s.choices} | {"submit", "change", "resume"})
+BUTTONS = sorted(
+    {c.value for s in FLOW if isinstance(s.choices, tuple) for c in s.choices}
+    | {"submit", "change", "resume", "done", "profile", "keep"}
+)
 junk_text = st.text(max_size=300) | st.sampled_from(["", " ", "\x00", "<!channel>", "1,99", "0"])
 junk_action = st.none() | st.sampled_from(BUTTONS) | st.text(max_size=40)
 junk_values = st.lists(st.sampled_from(BUTTONS) | st.text(max_size=20), max_size=4)

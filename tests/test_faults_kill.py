@@ -130,9 +130,13 @@ def script(user: str, report: int) -> list[Request]:
     press("first_seen", "today")
     press("in_app", "no")
     press("evidence", "yes")
+    press("description", "skip")
     press("poster", "unknown")
+    tick("told", "dsl")
+    say(f"Fault Reporter {tag}")
     say(f"Deputy Head ({tag})")
     say("01632 960 123")
+    press("who_calls", "reporter")
     press("summary", "submit")
     return requests
 
@@ -429,7 +433,7 @@ async def _check_everything(
                 report = int(case.handles[0].rsplit(".r", 1)[1])
                 assert case.answers["target_staff"] == staff_named(user, report)
                 assert case.answers["harm"] == ["impersonation", "harassment"]
-                assert case.answers["contact"] == "01632 960 123"
+                assert case.answers["contact"] == {"phone": "01632 960 123", "email": ""}
             theirs[user] = [c.reference for c in cases]
         # Nothing is left in the outbox, and nothing was given up on.
         later = datetime.now(UTC) + timedelta(days=30)

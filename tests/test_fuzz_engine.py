@@ -89,10 +89,13 @@ def test_junk_at_the_leaders_desk_is_refused_kindly_and_only_leaders_change_case
             if snapshot(case) != snapshot(before):
                 event(f"{step.who} changed the case")  # see --hypothesis-show-statistics
             if step.who != "leader":
-                # The reporter may look at their own case ("viewed"); nobody else changes it.
-                assert (case.status, case.assignee) == (before.status, before.assignee), step
+                # The reporter may look at their own case ("viewed"), and – having said they
+                # would contact POSH – record that they have ("sent"); nobody else changes it.
                 added = case.history[len(before.history) :]
-                assert all(e.action == "viewed" for e in added), step
+                allowed = {"viewed", "sent"} if step.who == "reporter" else set()
+                assert all(e.action in allowed for e in added), step
+                if not any(e.action == "sent" for e in added):
+                    assert (case.status, case.assignee) == (before.status, before.assignee), step
                 assert step.who == "reporter" or not added, step
 
     asyncio.run(run())

@@ -494,65 +494,6 @@ def test_case_text_shows_timeline_retention_and_history() -> None:
 # --- subject access ----------------------------------------------------------------------------
 
 
-def sar_cases() -> list[Case]:
-    cases = seeded()[:5]
-    records.assign(cases[3], "Patel, Priya", LEAD, utc(2026, 11, 21))
-    records.add_note(cases[2], LEAD, utc(2026, 11, 11), "Mrs Okafor saw it first")
-    return cases
-
-
-def test_subject_access_finds_the_reporter_across_fields() -> None:
-    held = records.subject_access(sar_cases(), "ANN@school")
-    assert [h.reference for h in held] == ["TT-2026-0001", "TT-2026-0002", "TT-2026-0004"]
-    fields = {m.field: m.value for m in held[0].mentions}
-    assert fields["reporter"] == "Ann Teacher (slack user U1)"
-    assert fields["reporter email"] == "ann@school.example"
-    # Her own entries in the history are found through her name, not her email.
-    by_name = records.subject_access(sar_cases(), "ann teacher")
-    assert any(m.field == "history: Reported by" for m in by_name[0].mentions)
-
-
-def test_subject_access_finds_staff_named_in_answers_assignments_and_notes() -> None:
-    cases = sar_cases()
-    smith = records.subject_access(cases, "j smith")
-    assert [h.reference for h in smith] == [c.reference for c in cases]
-    assert smith[0].mentions == (records.Mention("answer: target_staff", "Mr J Smith"),)
-    patel = records.subject_access(cases, "priya")
-    assert [h.reference for h in patel] == ["TT-2026-0004"]
-    assert {m.field for m in patel[0].mentions} == {"contacting POSH", "history: assignment"}
-    okafor = records.subject_access(cases, "okafor")
-    assert [(h.reference, [m.field for m in h.mentions]) for h in okafor] == [
-        ("TT-2026-0003", ["history: note or reason"])
-    ]
-    dee = records.subject_access(cases, "dee head")
-    assert "TT-2026-0004" in [h.reference for h in dee]
-
-
-def test_subject_access_leaves_out_everyone_else() -> None:
-    cases = sar_cases()
-    bob = records.subject_access(cases, "bob jones")
-    assert [h.reference for h in bob] == ["TT-2026-0003", "TT-2026-0005"]
-    text = records.sar_text("bob jones", bob, utc(2026, 12, 1))
-    assert "Ann Teacher" not in text and "Patel" not in text and "Okafor" not in text
-    assert records.subject_access(cases, "Nobody Here") == []
-    assert "Nothing: no case mentions" in records.sar_text("x", [], utc(2026, 12, 1))
-    with pytest.raises(CaseworkError, match="at least 2"):
-        records.subject_access(cases, " a ")
-
-
-def test_subject_access_as_json() -> None:
-    held = records.subject_access(sar_cases(), "okafor")
-    doc = json.loads(records.sar_json("okafor", held, utc(2026, 12, 1)))
-    assert doc["query"] == "okafor" and doc["searched_at"] == "2026-12-01T00:00:00+00:00"
-    assert doc["cases"][0]["mentions"] == [
-        {
-            "field": "history: note or reason",
-            "value": "Mrs Okafor saw it first",
-            "at": "2026-11-11T00:00:00+00:00",
-        }
-    ]
-
-
 # --- a case filed through the engine ---------------------------------------------------------
 
 HAPPY = [
@@ -568,9 +509,13 @@ HAPPY = [
     "2 days ago",
     "2",
     "yes",
+    "skip",
     "don't know",
+    "dsl",
+    "Ann Teacher",
     "Deputy Headteacher",
     "01632 960 123",
+    "leaders",
     "submit",
 ]
 

@@ -7,6 +7,8 @@ from dataclasses import replace
 from slack_fakes import (
     LEADER,
     LEADERS,
+    LEADERS_CALL,
+    STAFF,
     all_text,
     dm_channel,
     eventually,
@@ -20,7 +22,7 @@ from bot.model import Person, Platform
 
 async def test_a_reminder_reaches_the_leadership_channel_once() -> None:
     async with slack_harness() as h:
-        ref = await report(h)
+        ref = await report(h, steps=LEADERS_CALL)
         posts = len(h.fake.posts(LEADERS))
         h.clock.advance(days=1, hours=1)  # a working day later, in the daytime
         assert await h.runtime.reminders.check() == 1
@@ -31,6 +33,18 @@ async def test_a_reminder_reaches_the_leadership_channel_once() -> None:
         assert await h.runtime.reminders.check() == 0
         await h.deliver()
         assert len(h.fake.posts(LEADERS)) == posts + 1
+
+
+async def test_a_reminder_follows_a_reporter_who_said_they_would_call_posh() -> None:
+    async with slack_harness() as h:
+        ref = await report(h)  # the reporter said they would contact POSH
+        posts = len(h.fake.posts(LEADERS))
+        h.clock.advance(days=1, hours=1)
+        assert await h.runtime.reminders.check() == 1
+        await h.deliver()
+        assert len(h.fake.posts(LEADERS)) == posts  # not to leaders: the reporter owns it
+        nudge = all_text(h.fake.dm(STAFF)[-1])
+        assert ref in nudge and f"type sent {ref}" in nudge
 
 
 async def test_a_leader_can_see_a_case_in_their_dm() -> None:

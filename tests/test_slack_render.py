@@ -85,7 +85,8 @@ def test_a_several_may_apply_question_has_checkboxes_and_continue() -> None:
 
 
 def test_the_contact_question_offers_the_slack_email() -> None:
-    message = render.question(Question("contact", "How can POSH reach you?"), email="a@b.example")
+    offered = (Choice("profile", "Use my email, a@b.example"),)
+    message = render.question(Question("contact", "How can POSH reach you?", offered))
     _valid(message)
     assert any(e.get("value") == "profile" for b in message.blocks for e in b.get("elements", []))
 

@@ -47,11 +47,13 @@ async def test_a_leaders_press_updates_the_card_in_place_with_who_and_when() -> 
         await h.install()
         reference = await complete_report(h)
         posted = h.connector.posts_to(LEADS_CHANNEL)[-1]
-        posts_before = len(h.connector.posts)
+        posts_before = len(h.connector.posts_to(LEADS_CHANNEL))
 
         assert await _press_on_card(h, f"case:sent:{reference}", LEADER) == 200
 
-        assert len(h.connector.posts) == posts_before  # nothing new: the card changed
+        assert len(h.connector.posts_to(LEADS_CHANNEL)) == posts_before  # the card changed
+        told = texts(h.chat_cards()[-1])  # and the reporter is told, in their own chat
+        assert f"{reference} has been sent to POSH (by Adele Vance)" in told
         [update] = h.connector.updates
         assert update.conversation == LEADS_CHANNEL
         assert update.activity_id == "activity-" + str(_number(h, posted))

@@ -42,7 +42,6 @@ UNCHECKED = (
     "Sorry – Slack didn't tell me in time whether you're in the leadership channel, so "
     "nothing was changed. Please press the button again in a minute."
 )
-NO_STEP = frozenset({"resume"})  # questions asked outside the flow (carry on / start again)
 
 
 class Deadline:
@@ -148,7 +147,7 @@ class Listeners:
         if inbound.leader_action and member is None:
             await self._reply_later(turn, [Notice(UNCHECKED, tone="warning")])
             return
-        if inbound.step and inbound.step not in NO_STEP:
+        if inbound.step:
             turn = replace(turn, step=inbound.step)  # the engine re-asks if it is stale
         await self._reply_later(turn, await self._run(turn, deadline))
 

@@ -23,7 +23,6 @@ BUTTONS_MAX = 25
 BLOCKS_MAX = 50
 URL_MAX = 3000
 TONE_MARK = MappingProxyType({"info": "", "warning": "⚠️ ", "danger": "🚨 ", "success": "✅ "})
-CONTACT_STEP = "contact"
 
 
 @dataclass(frozen=True)
@@ -118,7 +117,7 @@ def notice(n: Notice) -> Message:
     return Message(escape(clip(mark + fallback, SECTION_MAX)), fit(blocks))
 
 
-def question(q: Question, *, email: str = "") -> Message:
+def question(q: Question) -> Message:
     blocks = [context(q.progress)] if q.progress else []
     blocks += sections(q.text)
     if q.hint:
@@ -127,11 +126,6 @@ def question(q: Question, *, email: str = "") -> Message:
         blocks += _checkboxes(q)
     elif q.choices:
         blocks += _buttons(q)
-    if q.step == CONTACT_STEP and email:
-        label = f"Use my Slack email, {email}"
-        blocks.append(
-            {"type": "actions", "elements": [button(label, f"answer:{q.step}:profile", "profile")]}
-        )
     if q.accepts_text:
         blocks.append(
             context("Or type your answer below." if q.choices else "Type your answer below.")
@@ -218,9 +212,14 @@ def case_card(view: CaseView, status: str) -> Message:
         for n, part in enumerate(chunks(value, SECTION_MAX - 200)):
             title = f"*{escape(label)}*\n" if n == 0 else ""
             blocks.append({"type": "section", "text": mrkdwn(title + escape(part))})
-    blocks += [{"type": "divider"}, *handoff_blocks(view.handoff, status)]
-    if not mailto_fits(view.handoff):
-        blocks += _email_text(view.handoff)
+    if view.urgent and view.reporter_id:
+        blocks.append(
+            {"type": "section", "text": mrkdwn(f"Reporter: <@{escape(view.reporter_id)}>")}
+        )
+    if view.handoff is not None:
+        blocks += [{"type": "divider"}, *handoff_blocks(view.handoff, status)]
+        if not mailto_fits(view.handoff):
+            blocks += _email_text(view.handoff)
     tail = _case_actions(view)
     blocks += tail
     text = f"{view.title} – {view.status_line}"

@@ -33,7 +33,6 @@ from bot.model import (
 from bot.views import case_line
 
 log = logging.getLogger(__name__)
-PROFILE_BUDGET = 2.0
 
 
 class SlackSender:
@@ -106,10 +105,7 @@ class SlackSender:
             case Notice():
                 return render.notice(reply)
             case Question():
-                email = ""
-                if reply.step == render.CONTACT_STEP and user:
-                    email = (await self.directory.profile(user, PROFILE_BUDGET)).email
-                return render.question(reply, email=email)
+                return render.question(reply)
             case HandoffReply(handoff=h):
                 return render.handoff(h, status_text(self.runtime.facts, now))
             case CaseList(title=title, references=refs, empty=empty):

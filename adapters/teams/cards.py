@@ -173,7 +173,8 @@ def case_card(view: CaseView, *, alert_only: bool = False, full_email: bool = Tr
     else:
         for label, value in view.lines:
             body += labelled(label, value)
-        body += _case_handoff(view.handoff, full_email)
+        if view.handoff is not None:
+            body += _case_handoff(view.handoff, full_email)
     actions = [submit(a.label, {"reportbot": "case", "action": a.value}) for a in view.actions]
     fallback = f"{view.title}: {view.status_line}"
     return card(body, actions, fallback=fallback, wide=True)

@@ -1,8 +1,9 @@
 """The reporter's side: a personal chat in which any message starts or continues the report.
 
 The reference to reply in this chat is stored before the engine runs, so every reply – now or
-after a restart – can go through the outbox. A few messages are answered here without the
-engine: a picture or file, never wanted in this chat. A press on a card from an earlier
+after a restart – can go through the outbox. Everything is decided by the engine, pictures and
+files included; this module only asks the roster whether the person leads, when the engine
+says the turn needs it (`bot.engine.needs_membership`). A press on a card from an earlier
 question carries its step, and the engine re-asks rather than take it as an answer.
 """
 
@@ -17,8 +18,8 @@ from adapters.teams.leaders import Membership
 from adapters.teams.notify import tell
 from adapters.teams.services import Services
 from adapters.teams.translate import Said, delivery_id, person_of, read_message, short_key
-from bot.engine import COMMANDS
-from bot.leaders import COMMAND, is_case_command
+from bot.engine import needs_membership
+from bot.leaders import COMMAND
 from bot.model import Notice, Turn
 
 WELCOME = (
@@ -26,12 +27,6 @@ WELCOME = (
     "fake accounts, impersonation, abuse – and hand them to the Professional Online Safety "
     "Helpline (POSH). Type report to start, help for help, or my reports to see yours."
 )
-NO_FILES = (
-    "Thank you – but please don't send pictures or files here: I can't keep them, and "
-    "screenshots are safer kept for your Designated Safeguarding Lead. Please type your answer "
-    "instead."
-)
-STEPLESS = {"resume"}  # questions the engine asks outside the flow's steps
 
 
 async def message(services: Services, context: TurnContext) -> None:
@@ -40,12 +35,8 @@ async def message(services: Services, context: TurnContext) -> None:
     said = read_message(activity)
     chat = await references.remember(services.runtime.store, activity)
     key = delivery_id(activity) or f"teams:{uuid.uuid4().hex}"
-    notice = await _answered_here(services, person.key, said)
-    if notice is not None:
-        await tell(services.runtime, f"{key}:note", person.workspace, chat, notice)
-        return
     is_leader = False
-    if _needs_leadership(said):
+    if needs_membership(said.text, said.action):
         reference = _case_reference(said)
         verdict = await leaders.may_lead(services, person.workspace, person.user_id, reference)
         if verdict is Membership.UNKNOWN:
@@ -61,25 +52,10 @@ async def message(services: Services, context: TurnContext) -> None:
         delivery_id=delivery_id(activity),
         address={"conversation": chat},
         is_leader=is_leader,
-        step="" if said.step is None or said.step in STEPLESS else said.step,
+        step=said.step or "",
+        has_files=said.has_files,
     )
     await services.handle(context, turn)
-
-
-async def _answered_here(services: Services, person_key: str, said: Said) -> Notice | None:
-    if said.has_files and not said.text:
-        return Notice(NO_FILES, tone="warning")
-    return None
-
-
-def _needs_leadership(said: Said) -> bool:
-    """Only leaders' requests need the (network) membership check: a case button, a typed
-    case command ("sent TT-…", "show TT-…"), or "cases"."""
-    if said.action and said.action.startswith("case:"):
-        return True
-    if is_case_command(said.text):
-        return True
-    return COMMANDS.get(said.text.strip().lower().rstrip(".!"), "") == "cases"
 
 
 def _case_reference(said: Said) -> str:

@@ -1,0 +1,341 @@
+"""Filing a report as a case: the urgent alert before it is finished, the case itself, and a
+second report of an account already open, which adds to that case instead of being dropped.
+
+    urgent answer (danger, child images) ─> case opened now, status "reporting", leaders
+                                            alerted with a content-minimal post
+    submit ─> the case (the same one, if it was opened early) ─ same account open? ─> its news
+              added to the open case, this one closed as linked ─> leadership post or update
+    cancel / expiry of an urgent report ─> the case stays open for leaders, its history says so
+
+Every case carries who contacts POSH (leaders by default, or the reporter) and where to tell
+the reporter how it moves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot import flow, lifecycle, safety
+from bot.dates import when_from_iso
+from bot.facts import Facts
+from bot.leaders import LeaderDesk, in_scope
+from bot.model import (
+    JSON,
+    Audience,
+    Case,
+    CaseCard,
+    CaseStatus,
+    Choice,
+    Conversation,
+    Flag,
+    HandoffReply,
+    HistoryEntry,
+    Notice,
+    OutboxItem,
+    PoshOwner,
+    Question,
+    Reply,
+    Turn,
+)
+from bot.outbox import card_update_item, outbox_item
+from bot.ports import Store
+from bot.report import FLAG_TEXT, active_answers, build_handoff, reporter_name
+from bot.retention import category_for
+from bot.steps import Step
+
+URGENT_FLAGS = frozenset({Flag.DANGER, Flag.SEXUAL_IMAGES})
+
+
+@dataclass
+class Filed:
+    replies: list[Reply] = field(default_factory=list)
+    extra: list[OutboxItem] = field(default_factory=list)
+
+
+class Filing:
+    def __init__(self, store: Store, facts: Facts, desk: LeaderDesk) -> None:
+        self.store = store
+        self.facts = facts
+        self.desk = desk
+
+    # -- before the report is finished -------------------------------------------------------
+
+    async def urgent(self, conv: Conversation, raised: AbstractSet[Flag], now: datetime) -> Filed:
+        """Alert leaders at once: open the case now, or add the new flag to the one opened."""
+        if conv.case_reference:
+            case = await self.store.case(conv.case_reference)
+            if case is not None and case.is_open:
+                async with self.desk.case_lock(case.reference):
+                    case.flags = case.flags | frozenset(raised)
+                    case.record(HistoryEntry(now, _who(conv), "flagged", new=_flags(raised)))
+                    await self.store.save_case(case)
+                told = Notice(_ALSO_ALERTED.format(ref=case.reference), tone="danger")
+                return Filed([told], [card_update_item(case, now)])
+        case = await self._new_case(conv, now)
+        case.status = CaseStatus.REPORTING
+        case.status_times = {str(CaseStatus.REPORTING): now}
+        case.history = [HistoryEntry(now, _who(conv), "urgent", new=_flags(case.flags))]
+        await self.store.save_case(case)
+        conv.case_reference = case.reference
+        lead = self._leadership(conv, case, CaseCard(case.reference), "leadership", now)
+        told = Notice(_ALERTED.format(ref=case.reference), tone="danger")
+        return Filed([told], [lead])
+
+    async def abandoned(self, conv: Conversation, why: str, now: datetime) -> list[OutboxItem]:
+        """An urgent report ended unfinished: leaders keep the case, and are told."""
+        if not conv.case_reference:
+            return []
+        case = await self.store.case(conv.case_reference)
+        if case is None or case.status != CaseStatus.REPORTING:
+            return []
+        async with self.desk.case_lock(case.reference):
+            case.answers = {**case.answers, **active_answers(conv.answers, conv.flags)}
+            case.record(HistoryEntry(now, _who(conv), f"report_{why}"))
+            await self.store.save_case(case)
+        return [card_update_item(case, now)]
+
+    # -- submitting --------------------------------------------------------------------------------
+
+    async def submit(self, turn: Turn, conv: Conversation, now: datetime) -> Filed:
+        case = await self._case_of(conv)
+        if case is None or case.status == CaseStatus.REPORTING:
+            case = await self._file(conv, case, now)
+        # A crash after the case was saved but before the step committed: the case is filed
+        # already, so only the messages are built again (their ids make them once-only).
+        original = await self.store.case(case.duplicate_of) if case.duplicate_of else None
+        return self._messages(turn, conv, case, original, now)
+
+    async def _case_of(self, conv: Conversation) -> Case | None:
+        if conv.case_reference:
+            found = await self.store.case(conv.case_reference)
+            if found is not None:
+                return found
+        return await self.store.case_for_conversation(conv.id)
+
+    async def _file(self, conv: Conversation, early: Case | None, now: datetime) -> Case:
+        case = early or await self._new_case(conv, now)
+        async with self.desk.case_lock(case.reference):
+            if early is not None:  # fresh, under the lock: leaders may have acted meanwhile
+                case = await self.store.case(case.reference) or case
+            self._fill(case, conv, now)
+            original = await self._duplicate_of(case)
+            if original is None:
+                await self.store.save_case(case)
+                return case
+        async with self.desk.case_lock(original.reference):
+            fresh = await self.store.case(original.reference)
+            if fresh is not None and fresh.is_open:
+                self._link(case, fresh, now)
+                await self.store.save_case(fresh)
+            await self.store.save_case(case)
+        return case
+
+    async def _new_case(self, conv: Conversation, now: datetime) -> Case:
+        year = now.astimezone(ZoneInfo(self.facts.posh_timezone)).year
+        return Case(
+            reference=await self.store.next_reference(year),
+            created_at=now,
+            reporter=conv.person,
+            conversation_id=conv.id,
+            answers=active_answers(conv.answers, conv.flags),
+            flags=frozenset(conv.flags),
+            reporter_address=dict(conv.address),
+        )
+
+    def _fill(self, case: Case, conv: Conversation, now: datetime) -> None:
+        """The finished report's answers on the case (opened now, or early for an alert)."""
+        answers = active_answers(conv.answers, conv.flags)
+        links = answers.get(Step.LINKS) or []
+        was_reporting = case.status == CaseStatus.REPORTING
+        case.answers = answers
+        case.flags = case.flags | frozenset(conv.flags)
+        case.handles = tuple(sorted({str(x["handle"] or x["url"]) for x in links}))
+        case.reporter_address = dict(conv.address) or case.reporter_address
+        case.posh_owner = PoshOwner(str(answers.get(Step.WHO_CALLS) or PoshOwner.LEADERS))
+        case.retention_category = case.retention_category or category_for(case)
+        if was_reporting or not case.history:
+            old = str(case.status) if was_reporting else ""
+            case.status = CaseStatus.NEW
+            case.status_times[str(CaseStatus.NEW)] = now
+            case.record(HistoryEntry(now, _who(conv), "reported", old=old, new=CaseStatus.NEW))
+        if answers.get(Step.IN_APP) == "yes" and case.status == CaseStatus.NEW:
+            when = when_from_iso(answers.get(Step.IN_APP_WHEN))
+            day = when.end or now.astimezone(ZoneInfo(self.facts.posh_timezone)).date()
+            lifecycle.apply(case, "in_app", _who(conv), now, f"reported in the app {day}")
+            # The clock for "time to removal" starts when TikTok was told, not when we were.
+            reported = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo("Europe/London"))
+            case.status_times[CaseStatus.REPORTED_IN_APP] = min(reported, now)
+
+    async def _duplicate_of(self, case: Case) -> Case | None:
+        """An open, finished case of the same school about the same account."""
+        if not case.handles:
+            return None
+        for other in await self.store.cases(open_only=True, handles=case.handles):
+            if (
+                other.reference != case.reference
+                and other.status != CaseStatus.REPORTING
+                and set(other.handles) & set(case.handles)
+                and in_scope(other, case.reporter)
+            ):
+                return other
+        return None
+
+    def _link(self, case: Case, original: Case, now: datetime) -> None:
+        """This report becomes a linked report; what it adds goes on the open case."""
+        added = merge_into(original, case)
+        case.duplicate_of = original.reference
+        actor = reporter_name(case)
+        lifecycle.apply(case, "close", actor, now, f"same account as {original.reference}")
+        original.extra_reports += 1
+        note = "Adds " + "; ".join(added) + "." if added else "Adds nothing new."
+        original.record(HistoryEntry(now, actor, "linked_report", new=case.reference, note=note))
+
+    # -- what the reporter and leaders are sent ----------------------------------------------------
+
+    def _messages(
+        self, turn: Turn, conv: Conversation, case: Case, original: Case | None, now: datetime
+    ) -> Filed:
+        ref = case.reference
+        harm = set(case.answers.get(Step.HARM) or [])
+        support = safety.support_notice(self.facts, case.flags, harm)
+        lead: list[OutboxItem] = []
+        if original is not None:
+            to_person: list[Reply] = [self._linked_notice(case, original), support]
+            lead.append(card_update_item(original, now))
+            if conv.case_reference:  # its own urgent post now points to the open case
+                lead.append(card_update_item(case, now))
+        elif case.posh_owner == PoshOwner.REPORTER:
+            to_person = [
+                Notice(_THANKS_YOURS.format(ref=ref), tone="success", title=f"Report {ref} saved"),
+                HandoffReply(build_handoff(case, self.facts, now)),
+                Question(
+                    "",
+                    _WHEN_SENT.format(ref=ref),
+                    (Choice(f"case:sent:{ref}", "I've contacted POSH"),),
+                    accepts_text=False,
+                ),
+                support,
+            ]
+        else:
+            to_person = [
+                Notice(
+                    _THANKS_LEADERS.format(ref=ref), tone="success", title=f"Report {ref} saved"
+                ),
+                support,
+            ]
+        if original is None:
+            card = CaseCard(ref, update=bool(conv.case_reference))
+            lead.append(self._leadership(conv, case, card, "leadership", now))
+        address = turn.address or conv.address
+        person_items = [
+            outbox_item(turn.person, Audience.PERSON, address, r, f"case:{ref}:reporter:{n}", now)
+            for n, r in enumerate(to_person)
+        ]
+        return Filed([], [*person_items, *lead])
+
+    def _leadership(
+        self, conv: Conversation, case: Case, card: CaseCard, kind: str, now: datetime
+    ) -> OutboxItem:
+        item_id = f"case:{case.reference}:{kind}"
+        if card.update:
+            return card_update_item(case, now)
+        return outbox_item(conv.person, Audience.LEADERSHIP, {}, card, item_id, now, case.reference)
+
+    def _linked_notice(self, case: Case, original: Case) -> Notice:
+        handler = (
+            f"{original.assignee} is contacting POSH about it"
+            if original.assignee
+            else "the reporter who first reported it is contacting POSH"
+            if original.posh_owner == PoshOwner.REPORTER
+            else "the leadership team is handling it"
+        )
+        last = next((h for h in reversed(original.history) if h.action == "linked_report"), None)
+        added = last.note if last else ""
+        return Notice(
+            f"Thank you. This account is already case {original.reference}, and {handler}. "
+            f"I've added your report ({case.reference}) to it and told leadership. {added} "
+            "You don't need to contact POSH yourself; quote either reference if you talk "
+            "about it.",
+            tone="success",
+            title=f"Added to case {original.reference}",
+        )
+
+
+def merge_into(original: Case, new: Case) -> list[str]:
+    """Add what a second report of the same account brings; returns what was added, in words."""
+    added: list[str] = []
+    a, b = original.answers, new.answers
+    old_links: list[JSON] = list(a.get(Step.LINKS) or [])
+    fresh = [x for x in b.get(Step.LINKS) or [] if _link_key(x) not in map(_link_key, old_links)]
+    if fresh:
+        a[Step.LINKS] = old_links + fresh
+        added.append("links " + ", ".join(str(x["label"]) for x in fresh))
+    for step, choices, what in (
+        (Step.HARM, flow.HARM_KINDS, "harm"),
+        (Step.TARGET, flow.TARGETS, "targeted"),
+    ):
+        new_values = [v for v in b.get(step) or [] if v not in (a.get(step) or [])]
+        if new_values:
+            a[step] = [*(a.get(step) or []), *new_values]
+            added.append(f"{what}: {flow.label(choices, new_values)}")
+    new_flags = new.flags - original.flags
+    if new_flags:
+        original.flags = original.flags | new_flags
+        added.append("safety: " + " ".join(FLAG_TEXT[f] for f in sorted(new_flags)))
+    added += _merge_in_app(a, b)
+    for step in (Step.DESCRIPTION, Step.TARGET_STAFF, Step.HARM_OTHER):
+        if b.get(step) and b.get(step) != a.get(step):
+            a[step] = f"{a[step]}\n{new.reference}: {b[step]}" if a.get(step) else b[step]
+            added.append("a description" if step == Step.DESCRIPTION else f"more on {step}")
+    original.handles = tuple(sorted(set(original.handles) | set(new.handles)))
+    return added
+
+
+def _merge_in_app(a: JSON, b: JSON) -> list[str]:
+    if b.get(Step.IN_APP) != "yes":
+        return []
+    reply = b.get(Step.IN_APP_REPLY)
+    if a.get(Step.IN_APP) != "yes":
+        for step in (Step.IN_APP, Step.IN_APP_WHEN, Step.IN_APP_REPLY):
+            if step in b:
+                a[step] = b[step]
+        return ["reported in the app: " + flow.label(flow.TIKTOK_REPLIES, reply or "none")]
+    if reply and reply not in ("none", a.get(Step.IN_APP_REPLY)):
+        a[Step.IN_APP_REPLY] = reply
+        return ["TikTok's answer: " + flow.label(flow.TIKTOK_REPLIES, reply)]
+    return []
+
+
+def _link_key(link: JSON) -> str:
+    return str(link.get("url") or link.get("handle") or link.get("label"))
+
+
+def _who(conv: Conversation) -> str:
+    return str(conv.answers.get(Step.NAME) or conv.person.name or conv.person.user_id)
+
+
+def _flags(flags: AbstractSet[Flag]) -> str:
+    return ", ".join(sorted(str(f) for f in flags))
+
+
+_ALERTED = (
+    "Because of that answer, I've alerted your leadership team now (case {ref}), so someone "
+    "can act straight away. Carry on with the report when you can – it adds the details."
+)
+_ALSO_ALERTED = "I've told your leadership team about this too (case {ref})."
+_THANKS_LEADERS = (
+    "Thank you. I'm sending it to your leadership team now. They will contact POSH, so you "
+    "don't need to; I'll tell you here when someone takes it on. Quote {ref} whenever you "
+    "talk about this case."
+)
+_THANKS_YOURS = (
+    "Thank you. I'm sending it to your leadership team now, so they know. You said you'll "
+    "contact POSH yourself: everything they need is below. Quote {ref} whenever you talk "
+    "about this case."
+)
+_WHEN_SENT = (
+    "When you have contacted POSH, press the button (or type sent {ref}) so leaders see it."
+)
