@@ -146,6 +146,14 @@ class _LineReader:
         return await self._lines.get()
 
 
+async def _goodbye(runtime: Runtime, person: Person) -> str:
+    conv = await runtime.store.conversation(person.key)
+    if conv is not None and conv.step == "end":
+        ref = conv.case_reference
+        return f"(report {ref} is filed; after contacting POSH: reportbot cases move {ref} sent)"
+    return "(end of input – your answers so far are saved; run it again to carry on)"
+
+
 def local_person() -> Person:
     # The computer's user name identifies the operator in the history, but is never taken
     # for the reporter's name: the report asks for that.
@@ -180,9 +188,7 @@ async def chat(
         out.flush()
         line = await lines.next()
         if not line:
-            out.write(
-                "\n(end of input – your answers so far are saved; run it again to carry on)\n"
-            )
+            out.write("\n" + await _goodbye(runtime, person) + "\n")
             return
         if echo:
             out.write(line.rstrip("\n") + "\n")

@@ -182,8 +182,9 @@ class Engine:
         notices: list[Reply] = []
         extra: list[OutboxItem] = []
         if conv and now - conv.updated_at > self.expiry:
-            notices.append(Notice(self._expired_text(conv)))
-            extra += await self.filing.abandoned(conv, "expired", now)
+            if conv.step != Step.END:  # a filed report has nothing left to expire
+                notices.append(Notice(self._expired_text(conv)))
+                extra += await self.filing.abandoned(conv, "expired", now)
             conv = None
         if turn.has_files:  # said before any answer: a picture here could be of a child
             notices.append(safety.no_files_notice(conv.flags if conv else set()))
@@ -238,6 +239,8 @@ class Engine:
     async def _with_conversation(
         self, turn: Turn, command: str, conv: Conversation, now: datetime
     ) -> Outcome:
+        if conv.step == Step.END:
+            return await self._after_report(turn, command, conv, now)
         if command == "start":
             if conv.step != Step.RESUME:
                 conv.detour.append(conv.step)
@@ -256,6 +259,19 @@ class Engine:
         if turn.step and turn.step != conv.step:
             return self._touch(conv, [Notice(_STALE), *self._ask(conv)])
         return await self._answer(turn, conv, now)
+
+    async def _after_report(
+        self, turn: Turn, command: str, conv: Conversation, now: datetime
+    ) -> Outcome:
+        """The report is filed; the reporter may say they have contacted POSH. Anything else
+        is what it would be with no conversation at all."""
+        try:
+            SPECS[Step.END].accept(Answer(turn.text, _values(turn), self._context(conv)))
+        except Problem:
+            return self._without_conversation(turn, command)
+        sent = replace(turn, action=f"case:sent:{conv.case_reference}", text="")
+        desk = await self.desk.press(sent, now)
+        return Outcome(None, desk.replies, desk.extra)
 
     def _touch(self, conv: Conversation, replies: list[Reply]) -> Outcome:
         conv.updated_at = self.clock.now()
@@ -388,7 +404,7 @@ class Engine:
             conv.step, conv.editing = missing, True
             return self._touch(conv, [Notice(_MISSING, tone="warning"), *self._ask(conv)])
         filed = await self.filing.submit(turn, conv, now)
-        return Outcome(None, [], filed.extra)
+        return Outcome(filed.after, [], filed.extra)
 
     # -- safety -----------------------------------------------------------------------------------
 
@@ -407,13 +423,17 @@ class Engine:
     # -- prompts ---------------------------------------------------------------------------------
 
     def _context(self, conv: Conversation) -> Context:
+        answers = conv.answers
+        if conv.step == Step.END:
+            answers = {**answers, "case": conv.case_reference}
         return Context(
-            answers=conv.answers,
+            answers=answers,
             flags=frozenset(conv.flags),
             person=conv.person,
             facts=self.facts,
             today=self._today(),
             who_calls=str(self.who_calls),
+            urgent_case=conv.case_reference if conv.step != Step.END else "",
         )
 
     def _ask(self, conv: Conversation | None) -> list[Reply]:
@@ -424,8 +444,6 @@ class Engine:
         ctx = self._context(conv)
         if step == Step.SUMMARY:
             return [self._summary(conv), self._question(conv, spec, ctx)]
-        if step == Step.END:
-            return []
         return [self._question(conv, spec, ctx)]
 
     def _question(self, conv: Conversation, spec: StepSpec, ctx: Context) -> Question:
@@ -446,7 +464,7 @@ class Engine:
         )
 
     def _reask(self, conv: Conversation | None) -> list[Reply]:
-        if conv is None:
+        if conv is None or conv.step == Step.END:  # a filed report waits for nothing
             return []
         return [Notice("Your report in progress is waiting for you:"), *self._ask(conv)]
 

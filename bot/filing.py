@@ -28,7 +28,6 @@ from bot.model import (
     Case,
     CaseCard,
     CaseStatus,
-    Choice,
     Conversation,
     Flag,
     HandoffReply,
@@ -53,6 +52,8 @@ URGENT_FLAGS = frozenset({Flag.DANGER, Flag.SEXUAL_IMAGES})
 class Filed:
     replies: list[Reply] = field(default_factory=list)
     extra: list[OutboxItem] = field(default_factory=list)
+    after: Conversation | None = None
+    """What is left of the conversation: END, when the reporter is to contact POSH."""
 
 
 class Filing:
@@ -106,7 +107,10 @@ class Filing:
         # A crash after the case was saved but before the step committed: the case is filed
         # already, so only the messages are built again (their ids make them once-only).
         original = await self.store.case(case.duplicate_of) if case.duplicate_of else None
-        return self._messages(turn, conv, case, original, now)
+        filed = self._messages(turn, conv, case, original, now)
+        if original is None and case.posh_owner == PoshOwner.REPORTER:
+            filed.after = _ended(conv, case, now)
+        return filed
 
     async def _case_of(self, conv: Conversation) -> Case | None:
         if conv.case_reference:
@@ -211,13 +215,10 @@ class Filing:
             to_person = [
                 Notice(_THANKS_YOURS.format(ref=ref), tone="success", title=f"Report {ref} saved"),
                 HandoffReply(build_handoff(case, self.facts, now)),
-                Question(
-                    "",
-                    _WHEN_SENT.format(ref=ref),
-                    (Choice(f"case:sent:{ref}", "I've contacted POSH"),),
-                    accepts_text=False,
-                ),
                 support,
+                Question(
+                    Step.END, _WHEN_SENT.format(ref=ref), (flow.SENT_CHOICE,), accepts_text=False
+                ),
             ]
         else:
             to_person = [
@@ -262,6 +263,19 @@ class Filing:
             tone="success",
             title=f"Added to case {original.reference}",
         )
+
+
+def _ended(conv: Conversation, case: Case, now: datetime) -> Conversation:
+    """The conversation after a report the reporter will take to POSH: waiting for "sent"."""
+    return Conversation(
+        id=conv.id,
+        person=conv.person,
+        step=Step.END,
+        started_at=conv.started_at,
+        updated_at=now,
+        address=dict(conv.address),
+        case_reference=case.reference,
+    )
 
 
 def merge_into(original: Case, new: Case) -> list[str]:
@@ -336,6 +350,4 @@ _THANKS_YOURS = (
     "contact POSH yourself: everything they need is below. Quote {ref} whenever you talk "
     "about this case."
 )
-_WHEN_SENT = (
-    "When you have contacted POSH, press the button (or type sent {ref}) so leaders see it."
-)
+_WHEN_SENT = "When you have contacted POSH, tell me here (or type sent {ref}) so leaders see it."

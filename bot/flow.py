@@ -599,10 +599,22 @@ def accept_summary(answer: Answer) -> Accepted:
 
 def accept_change(answer: Answer) -> Accepted:
     section = chosen(answer, SECTIONS, multi=False)[0]
-    first = next((s for s in FLOW if s.section == section and s.question), None)
-    if first is None:
-        raise Problem("Please choose which part to change.")
+    steps = [s for s in FLOW if s.section == section and s.question and not s.follow_up]
+    first = next((s for s in steps if s.when(dict(answer.answers), answer.flags)), None)
+    if first is None:  # e.g. Evidence, for a report flagged as holding a child's images
+        name = next(c.label for c in SECTIONS if c.value == section)
+        raise Problem(f"“{name}” doesn't apply to this report. Choose another part.")
     return Accepted(None, then=Then.EDIT, goto=first.step)
+
+
+def cancel_text(ctx: Context) -> str:
+    text = "Cancel this report? Your answers will be deleted and nothing more will be sent."
+    if ctx.urgent_case:
+        text += (
+            f" Leadership were already alerted to the safety concern ({ctx.urgent_case}) and "
+            "will still follow it up."
+        )
+    return text
 
 
 def accept_cancel(answer: Answer) -> Accepted:
@@ -619,8 +631,22 @@ def accept_resume(answer: Answer) -> Accepted:
     return Accepted(None, then=Then.RETURN if value == "resume" else Then.RESTART)
 
 
-def _end(answer: Answer) -> Accepted:
-    return Accepted(None, then=Then.CANCEL)
+SENT_CHOICE = Choice("sent", "I've contacted POSH", ("sent", "done", "i have", "contacted"))
+
+
+def end_text(ctx: Context) -> str:
+    ref = ctx.answers.get("case", "")
+    return f"When you have contacted POSH, tell me here (or type sent {ref}) so leaders see it."
+
+
+def accept_end(answer: Answer) -> Accepted:
+    """After a report whose reporter contacts POSH: only "I've contacted POSH" is an answer;
+    anything else is a new conversation (the engine starts afresh)."""
+    picked = [v for v in answer.values if v == "sent"]
+    found = pick(answer.text, (SENT_CHOICE,), multi=False)
+    if picked or (found.exact and found.values):
+        return Accepted(None, then=Then.SENT)
+    raise Problem("")
 
 
 def _has(step: Step, value: str) -> Condition:
@@ -837,7 +863,7 @@ FLOW: tuple[StepSpec, ...] = (
     StepSpec(
         Step.CANCEL,
         "",
-        "Cancel this report? Your answers will be deleted and nothing will be sent.",
+        cancel_text,
         accept_cancel,
         CANCEL_CHOICES,
         question=False,
@@ -852,7 +878,16 @@ FLOW: tuple[StepSpec, ...] = (
         question=False,
         when=never,
     ),
-    StepSpec(Step.END, "", "", _end, question=False, when=never),
+    StepSpec(
+        Step.END,
+        "",
+        end_text,
+        accept_end,
+        (SENT_CHOICE,),
+        question=False,
+        when=never,
+        accepts_text=False,
+    ),
 )
 
 SPECS = {s.step: s for s in FLOW}

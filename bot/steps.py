@@ -61,6 +61,7 @@ class Then(StrEnum):
     EDIT = "edit"  # change one section, then back to the summary: `Accepted.goto` is its first step
     RETURN = "return"  # back to the question asked before a detour (carry on, don't cancel)
     SUBMIT = "submit"  # file the report
+    SENT = "sent"  # after the report: the reporter has contacted POSH, as they said they would
     CANCEL = "cancel"  # end it, nothing filed
     RESTART = "restart"  # a fresh report
 
@@ -80,6 +81,8 @@ class Context:
     today: date
     who_calls: str = "leaders"
     """The school's default for who contacts POSH: "leaders" or "reporter"."""
+    urgent_case: str = ""
+    """The case opened early because of a safety answer (leaders already alerted)."""
 
 
 @dataclass(frozen=True)

@@ -480,7 +480,7 @@ async def answer_until(
     assert await h.press(button(h.chat_cards()[-1], "done")) == 200
     for _ in range(len(answers) + 2):
         conversation = await h.runtime.store.conversation(REPORTER_KEY)
-        if conversation is None or conversation.step == stop_at:
+        if conversation is None or conversation.step in (stop_at, "end"):
             return
         kind, answer = answers[conversation.step]
         card = h.chat_cards()[-1]

@@ -186,7 +186,7 @@ async def teams_report(faults: random.Random | None) -> tuple[Transcript, TeamsH
         await teams_settle(h)
         for _ in range(len(ANSWERS) + 2):
             conversation = await h.runtime.store.conversation(REPORTER_KEY)
-            if conversation is None:
+            if conversation is None or conversation.step == "end":  # filed
                 break
             if faults and faults.random() < 0.6:
                 teams_faults(h, faults)

@@ -25,6 +25,7 @@ JOURNEY_KEYS = {
     "why",
     "steps",
     "case",
+    "first_case",
     "no_case",
     "leadership",
     "handoff",
@@ -82,6 +83,7 @@ class Journey:
     surfaces: tuple[str, ...] = SURFACES
     why: str = ""
     case: Mapping[str, Any] | None = None
+    first_case: Mapping[str, Any] | None = None
     no_case: bool = False
     leadership: Expect = Expect()
     handoff: Expect = Expect()
@@ -125,9 +127,9 @@ def _journey(n: int, item: Any) -> Journey:
         raise TableError(f"{where}: no steps")
     if "terminal" in surfaces and any(s.kind == "picture" for s in steps):
         raise TableError(f"{where}: the terminal cannot send a picture; leave it off `surfaces`")
-    case = item.get("case")
-    if case is not None and not isinstance(case, dict):
-        raise TableError(f"{where}: `case` is a mapping of answers")
+    case, first = item.get("case"), item.get("first_case")
+    if any(c is not None and not isinstance(c, dict) for c in (case, first)):
+        raise TableError(f"{where}: `case` and `first_case` are mappings of answers")
     if case is not None and item.get("no_case"):
         raise TableError(f"{where}: `case` and `no_case` contradict each other")
     return Journey(
@@ -138,6 +140,7 @@ def _journey(n: int, item: Any) -> Journey:
         surfaces=surfaces,
         why=str(item.get("why", "")),
         case=case,
+        first_case=first,
         no_case=bool(item.get("no_case", False)),
         leadership=_expect(f"{where}, leadership", item.get("leadership")),
         handoff=_expect(f"{where}, handoff", item.get("handoff")),
@@ -172,8 +175,11 @@ def _step(where: str, raw: Any) -> Step:
         return Step(kind, labels=labels, multi=isinstance(value, list), seen=seen)
     if value is None:
         value = ""
+    if isinstance(value, dict) and set(value) == {"repeat", "times"}:
+        # A long paste, written short: {repeat: "word ", times: 1000}.
+        value = str(value["repeat"]) * int(value["times"])
     if not isinstance(value, str):
-        raise TableError(f"{where}: {kind} takes text")
+        raise TableError(f"{where}: {kind} takes text, or {{repeat: text, times: n}}")
     return Step(kind, text=str(value), seen=seen)
 
 

@@ -30,11 +30,15 @@ REPORT = (
     - choose: No
     - choose: [The school itself]
     - type: today
-    - choose: No
+    - choose: Not yet
     - choose: Yes, with the link
+    - choose: Skip
     - choose: We don't know
+    - choose: [Our DSL]
+    - type: Sam Patel
     - type: Deputy Head
     - type: 01632 960 123
+    - choose: I'll contact POSH myself
     - choose: Submit report
 """
 )
