@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -157,3 +158,38 @@ def test_the_alert_holds_no_case_content() -> None:
 
 def test_escape_handles_the_three_control_characters_only() -> None:
     assert render.escape("a & b < c > d *e* _f_") == "a &amp; b &lt; c &gt; d *e* _f_"
+
+
+def _escaped_answer(length: int, ampersands: int) -> str:
+    """Typed text of `length` characters holding `ampersands` `&`: each grows to `&amp;`."""
+    words = ["Ms & Mr"] * ampersands
+    text = " ".join(words)
+    return (text + " " + "x" * length)[:length]
+
+
+def test_answers_that_grow_when_escaped_still_fit_in_their_sections() -> None:
+    """Issue 14.1: two answers of 1,400 characters holding 80 `&` made a 3,000+ section."""
+    case = _case()
+    case.answers["target"] = ["staff", "other"]
+    case.answers["target_staff"] = _escaped_answer(1400, 40)
+    case.answers["target_other"] = _escaped_answer(1400, 40)
+    message = render.case_card(case_view(case, Facts(), NOW), "open")
+    _valid(message)
+    texts = [b["text"]["text"] for b in message.blocks if b.get("type") == "section"]
+    assert max(len(t) for t in texts) <= 3000
+    shown = _unescape("".join(t.removeprefix("*Who is targeted*\n") for t in texts))
+    assert case.answers["target_staff"] in shown and case.answers["target_other"] in shown
+
+
+def _unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def test_a_cut_never_falls_inside_an_escape() -> None:
+    for shift in range(6):
+        text = render.escape("x" * (100 - shift) + "&<>" * 50)
+        parts = render.chunks(text, 100)
+        assert "".join(parts) == text
+        for part in parts:
+            assert len(part) <= 100
+            assert re.fullmatch(r"(?:[^&]|&amp;|&lt;|&gt;)*", part), part  # whole escapes only
