@@ -6,7 +6,10 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from slack_fakes import FakeSlack
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import render
 from bot.facts import Facts
@@ -193,3 +196,58 @@ def test_a_cut_never_falls_inside_an_escape() -> None:
         for part in parts:
             assert len(part) <= 100
             assert re.fullmatch(r"(?:[^&]|&amp;|&lt;|&gt;)*", part), part  # whole escapes only
+
+
+LONG = render.plain("x" * 76)
+
+
+@pytest.mark.parametrize(
+    ("block", "broken"),
+    [
+        ({"type": "section", "text": render.plain("x" * 3000)}, False),
+        ({"type": "section", "text": render.mrkdwn("x" * 3001)}, True),
+        ({"type": "section", "text": render.plain("")}, True),
+        ({"type": "header", "text": render.plain("x" * 151)}, True),
+        ({"type": "header", "text": render.mrkdwn("x")}, True),
+        ({"type": "context", "elements": [render.plain("x" * 3001)]}, True),
+        ({"type": "context", "elements": [render.plain("x")] * 11}, True),
+        ({"type": "actions", "elements": [{**render.button("x", "a", "v"), "text": LONG}]}, True),
+        ({"type": "actions", "elements": [render.button("x", "a", "v" * 2001)]}, True),
+        ({"type": "actions", "elements": [render.button("x", "a" * 256, "v")]}, True),
+        ({"type": "actions", "elements": [render.button("x", "a", "v")] * 26}, True),
+        ({"type": "divider", "block_id": "b" * 256}, True),
+    ],
+)
+async def test_the_slack_stand_in_refuses_what_slack_refuses(
+    block: dict[str, object], broken: bool
+) -> None:
+    fake = FakeSlack()
+    client = AsyncWebClient(token="xoxb-test", base_url=await fake.start())
+    try:
+        if broken:
+            with pytest.raises(SlackApiError) as raised:
+                await client.chat_postMessage(channel="D0STAFF", text="t", blocks=[block])
+            assert raised.value.response["error"] == "invalid_blocks"
+            assert raised.value.response["errors"]
+        else:
+            await client.chat_postMessage(channel="D0STAFF", text="t", blocks=[block])
+    finally:
+        await fake.close()
+
+
+async def test_the_slack_stand_in_counts_blocks_and_cuts_long_texts_as_slack_does() -> None:
+    fake = FakeSlack()
+    client = AsyncWebClient(token="xoxb-test", base_url=await fake.start())
+    try:
+        divider = {"type": "divider"}
+        await client.chat_postMessage(channel="D0STAFF", text="t", blocks=[divider] * 50)
+        with pytest.raises(SlackApiError):
+            await client.chat_postMessage(channel="D0STAFF", text="t", blocks=[divider] * 51)
+        twice = [{"type": "divider", "block_id": "same"}] * 2
+        with pytest.raises(SlackApiError):
+            await client.chat_postMessage(channel="D0STAFF", text="t", blocks=twice)
+        answer = await client.chat_postMessage(channel="D0STAFF", text="x" * 40_001)
+        assert answer["response_metadata"]["warnings"] == ["message_truncated"]
+        assert len(fake.dm("U0STAFF")[-1]["text"]) == 40_000
+    finally:
+        await fake.close()
