@@ -272,6 +272,15 @@ class TinyStore:
         ]
         return min(times, default=None)
 
+    async def undelivered(self, platform: Platform) -> list[OutboxItem]:
+        docs = [
+            d
+            for d in self._live.view.outbox.values()
+            if d["platform"] == platform and d.get("failed")
+        ]
+        docs.sort(key=lambda d: int(d.get("seq", 0)))
+        return [codec.outbox_from_dict(copy.deepcopy(d)) for d in docs]
+
     async def delivered(self, *item_ids: str) -> None:
         now = self._clock.now()
         await self._write_live(lambda: self._live.delivered(item_ids, now))
@@ -331,11 +340,13 @@ class TinyStore:
         now = self._clock.now()
 
         def job() -> None:
-            # Content first: if the process dies between the two writes the case is already
-            # gone, and only stale outbox items (rendered from the tombstone) remain.
-            self._archive.put(reference, doc)
+            old = self._archive.get(reference) or {}
+            conversation_id = str(old.get("conversation_id") or "")
+            # The copies first, the case last: if the process dies in between, the case is
+            # still whole, so running the deletion again finds everything it must remove.
+            self._live.forget_case(reference, conversation_id, now)
             self._archive.forget_meta(reference, keep=lambda key: key.startswith("post:"))
-            self._live.forget_case(reference, now)
+            self._archive.put(reference, doc)
 
         await self._write(job)
 

@@ -15,6 +15,7 @@ import stat
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -357,6 +358,47 @@ async def test_delete_leaves_tombstone_and_drops_what_refers_to_it(store: Store)
     assert await store.get_meta("reminder:48h:TT-2026-0011") == {"at": "z"}
 
 
+async def test_delete_drops_every_stored_copy_failed_or_pending(store: Store) -> None:
+    """Issue 14.2: the summary DM (tagged with the conversation) and a leader's `show` reply
+    (tagged with the case) stayed in the outbox for ever once refused."""
+    case = make_case("TT-2026-0001")
+    await store.save_case(case)
+    refused = {"failed": "chat.postMessage: HTTP 200 is_archived", "failed_at": T0}
+    await store.enqueue(
+        [
+            make_item("summary", conversation_id=case.conversation_id),
+            make_item("summary-refused", conversation_id=case.conversation_id),
+            make_item("show-refused", case_reference="TT-2026-0001"),
+            make_item("other-conversation", conversation_id="conv-other"),
+            make_item("untagged"),
+        ]
+    )
+    due = await store.due(Platform.SLACK, NOW)
+    await store.reschedule(*(replace(i, **refused) for i in due if i.id.endswith("-refused")))
+    assert [i.id for i in await store.undelivered(Platform.SLACK)] == [
+        "summary-refused",
+        "show-refused",
+    ]
+
+    await store.delete_case("TT-2026-0001", tombstone_of(case))
+
+    assert await ids_due(store) == ["other-conversation", "untagged"]
+    assert await store.undelivered(Platform.SLACK) == []
+
+
+async def test_undelivered_lists_only_failed_items_of_the_platform(store: Store) -> None:
+    await store.enqueue(
+        [make_item("ok"), make_item("slack-1"), make_item("teams-1", platform=Platform.TEAMS)]
+    )
+    failed = {"failed": "refused", "failed_at": T0}
+    due = [*await store.due(Platform.SLACK, NOW), *await store.due(Platform.TEAMS, NOW)]
+    await store.reschedule(*(replace(i, **failed) for i in due if i.id != "ok"))
+    [item] = await store.undelivered(Platform.SLACK)
+    assert (item.id, item.failed, item.failed_at) == ("slack-1", "refused", T0)
+    assert [i.id for i in await store.undelivered(Platform.TEAMS)] == ["teams-1"]
+    assert await ids_due(store) == ["ok"]
+
+
 async def test_meta_round_trip_and_copies(store: Store) -> None:
     assert await store.get_meta("missing") is None
     value: dict[str, Any] = {
@@ -617,7 +659,8 @@ async def test_each_change_is_one_file_write(
     case = make_case(await tiny.next_reference(2026))
     await tiny.save_case(case)
     await tiny.delete_case(case.reference, tombstone_of(case))
-    assert replaced == ["live.json", "TT-2026-00.json", "TT-2026-00.json", "live.json"]
+    # A deletion drops the copies in live.json before it replaces the case.
+    assert replaced == ["live.json", "TT-2026-00.json", "live.json", "TT-2026-00.json"]
 
 
 async def test_a_read_only_folder_raises_storage_error(tmp_path: Path) -> None:
@@ -710,6 +753,25 @@ async def test_seen_and_sent_ids_are_pruned(tmp_path: Path) -> None:
     live = json.loads((tmp_path / "d" / "live.json").read_text())
     assert live["seen"] == {}  # new-delivery too is 11 days old by now
     assert live["sent"] == {}
+
+
+async def test_failed_items_are_pruned_two_weeks_after_they_failed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    async with await open_store(tmp_path / "d", clock=clock) as store:
+        await store.enqueue([make_item("old"), make_item("new"), make_item("waiting")])
+        old, new, _ = await store.due(Platform.SLACK, clock.now())
+        await store.reschedule(replace(old, failed="refused", failed_at=clock.now()))
+        clock.advance(days=2)
+        await store.reschedule(replace(new, failed="refused", failed_at=clock.now()))
+        clock.advance(days=12, seconds=1)
+        await store.put_meta("tick", {})  # any write prunes
+        assert [i.id for i in await store.undelivered(Platform.SLACK)] == ["new"]
+        assert await ids_due(store, now=clock.now()) == ["waiting"]  # never pruned
+    assert "dropped 1 message(s) refused for good more than 14 days ago" in caplog.text
+    live = json.loads((tmp_path / "d" / "live.json").read_text())
+    assert sorted(d["id"] for d in live["outbox"].values()) == ["new", "waiting"]
 
 
 async def test_stale_temp_files_are_cleaned_at_open(tmp_path: Path) -> None:
