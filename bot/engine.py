@@ -130,8 +130,17 @@ class Engine:
         key = turn.delivery_id or uuid.uuid4().hex
         address = turn.address or (result.conversation.address if result.conversation else {})
         now = self.clock.now()
+        about = result.conversation.id if result.conversation else ""  # a deletion finds them
         items = [
-            outbox_item(turn.person, Audience.PERSON, address, reply, f"{key}:{n}", now)
+            outbox_item(
+                turn.person,
+                Audience.PERSON,
+                address,
+                reply,
+                f"{key}:{n}",
+                now,
+                conversation_id=about,
+            )
             for n, reply in enumerate(result.to_person)
         ] + result.extra
         await self.store.commit(
@@ -466,7 +475,7 @@ class Engine:
             )
             for n, r in enumerate(to_person)
         ]
-        lead = outbox_item(turn.person, Audience.LEADERSHIP, {}, card, card_id, now, card_ref)
+        lead = outbox_item(turn.person, Audience.LEADERSHIP, address, card, card_id, now, card_ref)
         return Outcome(None, [], [*person_items, lead])
 
     # -- small helpers ----------------------------------------------------------------------
@@ -507,8 +516,8 @@ _RESUME_HINT = "Please choose Carry on or Start again."
 _FINISHED = "That report has already been sent or cancelled. Type report to start a new one."
 _CANCELLED = "Cancelled. Nothing was saved or sent. Type report whenever you want to start again."
 _THANKS = (
-    "Thank you. Leadership have been told. Below is everything POSH needs: call them, or send "
-    "the email as it is. Quote {ref} whenever you talk about this case."
+    "Thank you. I'm sending it to the leadership team now. Below is everything POSH needs: "
+    "call them, or send the email as it is. Quote {ref} whenever you talk about this case."
 )
 _DUPLICATE = (
     "Thank you. This account is already being handled{by} as case {orig}, so I've added your "

@@ -13,7 +13,7 @@ from types import MappingProxyType
 from urllib.parse import quote
 
 from bot.model import JSON, Handoff, Notice, Question
-from bot.views import CaseView
+from bot.views import CaseView, minimal_text
 
 SECTION_MAX = 2900  # Slack allows 3000 characters in a text object; a little to spare
 HEADER_MAX = 150
@@ -268,6 +268,12 @@ def _confirm(reference: str) -> JSON:
         "confirm": plain("Close it"),
         "deny": plain("Not yet"),
     }
+
+
+def case_minimal(view: CaseView) -> Message:
+    """When Slack refused the full card: the case's reference and where to read it."""
+    text = minimal_text(view.reference)
+    return Message(escape(text), [header(view.title), {"type": "section", "text": plain(text)}])
 
 
 def case_alert(view: CaseView) -> Message:
