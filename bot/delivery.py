@@ -19,6 +19,7 @@ import logging
 import random
 from dataclasses import replace
 from datetime import datetime, timedelta
+from enum import Enum
 
 from bot.codec import reply_to_dict
 from bot.errors import DeliveryRefused, RetryLater, StorageError, error_reference, log_bug
@@ -33,6 +34,14 @@ NOT_TOLD = (
     "Designated Safeguarding Lead (DSL) or headteacher about it yourself now, and quote {ref}. "
     "Your report is saved."
 )
+
+
+class Went(Enum):
+    """What became of one delivery attempt."""
+
+    SENT = "sent"
+    LATER = "later"  # to be retried: the items queued behind it wait
+    REFUSED = "refused"  # for good: kept aside as failed
 
 
 class Courier:
@@ -92,12 +101,15 @@ class Courier:
         return len(sent)
 
     async def _deliver_lane(self, items: list[OutboxItem]) -> list[str]:
-        """A lane's items in order, stopping at the first that does not go."""
+        """A lane's items in order, stopping at the first that must wait for a retry (one
+        refused for good is kept aside, and the next goes)."""
         sent: list[str] = []
         for item in items:
-            if not await self._deliver(item):
+            went = await self._deliver(item)
+            if went is Went.SENT:
+                sent.append(item.id)
+            elif went is Went.LATER:
                 break
-            sent.append(item.id)
         return sent
 
     def _ready(self, pending: list[OutboxItem], now: datetime) -> list[OutboxItem]:
@@ -142,25 +154,25 @@ class Courier:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
 
-    async def _deliver(self, item: OutboxItem) -> bool:
+    async def _deliver(self, item: OutboxItem) -> Went:
         """Send one item; `item.attempts` counts the attempts before this one."""
         try:
             receipt = await self.sender.send(item)
         except RetryLater as e:
             await self._retry(item, e.retry_after, str(e))
-            return False
+            return Went.LATER
         except DeliveryRefused as e:
             return await self._refused(item, str(e)[:200])
         except Exception as e:
             code = error_reference()
             log_bug(log, code, e)
             await self._retry(item, None, f"unexpected {type(e).__name__} ({code})")
-            return False
+            return Went.LATER
         if receipt and _is_first_post(item):
             await self.store.put_meta(f"post:{self.platform}:{item.case_reference}", receipt)
-        return True
+        return Went.SENT
 
-    async def _refused(self, item: OutboxItem, reason: str) -> bool:
+    async def _refused(self, item: OutboxItem, reason: str) -> Went:
         """A permanent refusal: a full case card is tried once more as its minimal form, which
         names the case and says where to read it; anything else fails for good."""
         item.attempts += 1
@@ -186,7 +198,7 @@ class Courier:
         )
         if item.reply_to:
             await self._tell_reporter(item)
-        return False
+        return Went.REFUSED
 
     async def _tell_reporter(self, item: OutboxItem) -> None:
         """Leadership were not told, so the person who reported must be, in plain words."""

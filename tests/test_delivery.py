@@ -141,3 +141,13 @@ async def test_a_refused_update_falls_back_to_a_minimal_update() -> None:
     await store.enqueue([update])
     assert await courier.drain() == 1
     assert sender.sent == [reply_to_dict(CaseCard("TT-2026-0001", update=True, minimal=True))]
+
+
+async def test_a_message_refused_for_good_does_not_hold_back_the_rest_of_its_chat() -> None:
+    store, clock = MemoryStore(), FakeClock(NOW)
+    sender = Flaky({"message 1": DeliveryRefused("is_archived")})
+    courier = Courier(store, sender, Platform.SLACK, clock)
+    await store.enqueue([item(1), item(2)])
+    assert await courier.drain() == 1
+    assert sender.sent == ["message 2"]
+    assert [i.id for i in await store.undelivered(Platform.SLACK)] == ["i1"]
