@@ -607,10 +607,20 @@ class Harness:
 
     async def deliver(self) -> int:
         """Drive the courier until nothing is due now (it is stopped, so nothing races it)."""
-        sent = 0
-        while (n := await self.courier.drain()) > 0:
+        sent = idle = 0
+        while idle < 2:  # a round that sent nothing is tried once more if something is due
+            n = await self.courier.drain()
             sent += n
+            idle = 0 if n else idle + 1
+            if not n and not await self._due_now():
+                break
         return sent
+
+    async def _due_now(self) -> bool:
+        """Is something still waiting that the running courier would send straight away?"""
+        now = self.clock.now()
+        pending = await self.runtime.store.pending(Platform.SLACK)
+        return any(i.due_at is None or i.due_at <= now for i in pending)
 
     async def answer(self, user: str, *values: str) -> Any:
         """Press the button (or tick the boxes and Continue) for `values` on the latest question."""
