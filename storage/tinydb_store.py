@@ -21,11 +21,14 @@ Semantics follow `storage.memory.MemoryStore`, which the contract tests run agai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import fcntl
 import gc
+import logging
 import os
 import re
+import stat
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -42,6 +45,7 @@ from storage.atomic import DIR_MODE, FILE_MODE, remove_stale_temps
 from storage.live import LiveFile
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 LIVE_FILE = "live.json"
 CASES_DIR = "cases"
@@ -51,15 +55,29 @@ _OPEN = frozenset(str(s) for s in OPEN_STATUSES)
 
 
 def _make_private_dir(path: Path) -> None:
+    """`path` as a folder only its owner can enter: created 0700 (and so is every missing
+    folder above it, whatever the umask), or, if it exists and is open to others, tightened
+    to 0700 with a log line. Folders above it that already exist are not the bot's to change."""
+    missing = [p for p in (path, *path.parents) if not os.path.lexists(p)]
     try:
-        path.mkdir(mode=DIR_MODE, parents=True)
-    except FileExistsError:
+        for folder in reversed(missing):
+            with contextlib.suppress(FileExistsError):  # made meanwhile: checked below
+                folder.mkdir(mode=DIR_MODE)
+                os.chmod(folder, DIR_MODE)  # mkdir's mode is filtered by the umask
         if not path.is_dir():
-            raise StorageError(f"{path} exists but is not a folder.") from None
-        return
+            raise StorageError(f"{path} exists but is not a folder.")
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            os.chmod(path, DIR_MODE)
+            log.warning(
+                "%s was open to other users (%04o); it is now %04o, as it holds safeguarding "
+                "records",
+                path,
+                mode,
+                DIR_MODE,
+            )
     except OSError as exc:
-        raise StorageError(f"Could not create the data folder {path}: {exc.strerror}.") from exc
-    os.chmod(path, DIR_MODE)  # mkdir's mode is filtered by the umask; set it exactly
+        raise StorageError(f"Could not make {path} a private folder: {exc.strerror}.") from exc
 
 
 READ_ONLY = (

@@ -14,7 +14,7 @@ import os
 import stat
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -476,6 +476,62 @@ async def test_files_are_private(tmp_path: Path) -> None:
     assert {p.name for p in files} == {".lock", "live.json", "TT-2026-00.json"}
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """umask 000: every folder made without an explicit mode would be 0777."""
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+@pytest.mark.usefixtures("open_umask")
+async def test_every_folder_the_bot_creates_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    """Issue 14.5: new parent folders followed the umask (000 made them 0777)."""
+    os.chmod(tmp_path, 0o755)
+    folder = tmp_path / "school" / "reportbot" / "data"
+    async with await open_store(folder) as store:
+        await fill(store)
+    for made in (tmp_path / "school", tmp_path / "school" / "reportbot", folder, folder / "cases"):
+        assert mode_of(made) == 0o700, made  # checked as root too: chmod is not skipped
+    assert mode_of(tmp_path) == 0o755  # a folder the bot did not make is left as it is
+    assert all(mode_of(p) == 0o600 for p in folder.rglob("*") if p.is_file())
+
+
+async def test_an_existing_data_folder_open_to_others_is_tightened_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 14.5: an existing data folder kept its mode (0755 stayed 0755)."""
+    folder = tmp_path / "data"
+    (folder / "cases").mkdir(parents=True)
+    folder.chmod(0o755)
+    (folder / "cases").chmod(0o775)
+    async with await open_store(folder):
+        pass
+    assert mode_of(folder) == 0o700 and mode_of(folder / "cases") == 0o700
+    assert f"{folder} was open to other users (0755); it is now 0700" in caplog.text
+    assert f"{folder / 'cases'} was open to other users (0775)" in caplog.text
+    caplog.clear()
+    async with await open_store(folder):
+        pass
+    assert "open to other users" not in caplog.text  # said once, when it was so
+
+
+async def test_a_read_only_open_changes_no_mode(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    async with await open_store(folder):
+        pass
+    folder.chmod(0o750)
+    async with await open_store(folder, read_only=True):
+        pass
+    assert mode_of(folder) == 0o750
 
 
 async def test_an_empty_or_missing_folder_is_a_fresh_start(tmp_path: Path) -> None:
