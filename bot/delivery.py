@@ -187,6 +187,8 @@ class Courier:
             item.reply = minimal
             await self.store.reschedule(item)  # a restart carries on with the minimal card
             return await self._deliver(item)
+        if item.reply_to:  # first, so a crash before the next write still leaves them told
+            await self._tell_reporter(item)
         item.failed, item.failed_at = reason, self.clock.now()
         await self.store.reschedule(item)
         log.error(
@@ -196,8 +198,6 @@ class Courier:
             item.case_reference or "none",
             reason,
         )
-        if item.reply_to:
-            await self._tell_reporter(item)
         return Went.REFUSED
 
     async def _tell_reporter(self, item: OutboxItem) -> None:
