@@ -26,6 +26,7 @@ import asyncio
 import getpass
 import logging
 import os
+import stat
 import sys
 from collections.abc import Callable, Coroutine
 from datetime import date, datetime
@@ -43,6 +44,7 @@ from bot.outbox import outbox_item
 from bot.records import CaseworkError
 from bot.stats import compute_stats, format_stats
 from bot.views import case_line
+from storage import atomic
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 if TYPE_CHECKING:  # argparse's class is generic only to type checkers
@@ -52,7 +54,6 @@ log = logging.getLogger(__name__)
 
 # Above this many cases, `stats` shows it is working (on stderr, so stdout stays the table).
 PROGRESS_FROM = 1000
-FILE_MODE = 0o600
 PRIVATE = "It holds safeguarding data: keep it private, and delete it when it has served."
 
 
@@ -171,14 +172,37 @@ async def _save(runtime: Runtime, case: Case) -> None:
 
 
 def _write_private(path: Path, text: str, encoding: str = "utf-8") -> None:
-    """Write a file only its owner can read (0600, also when replacing an older export)."""
+    """Write a file only its owner can read: a new 0600 file beside the target, renamed into
+    place. A planted link, pipe or folder at the target is refused, never followed, so no
+    other file is changed or has its mode changed."""
+    _check_target(path)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as f:
-            os.fchmod(f.fileno(), FILE_MODE)
-            f.write(text)
+        atomic.replace(atomic.write_temp(path, text.encode(encoding)), path)
+    except StorageError as e:
+        reason = getattr(e.__cause__, "strerror", None) or "it could not be saved"
+        raise CaseworkError(f"Could not write {path}: {reason}.") from None
+
+
+def _check_target(path: Path) -> None:
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
     except OSError as e:
-        raise CaseworkError(f"Could not write {path}: {e.strerror}.") from None
+        raise CaseworkError(f"Could not check {path}: {e.strerror}.") from None
+    if stat.S_ISREG(mode):
+        return  # an earlier export: replaced whole
+    what = (
+        "a symbolic link"
+        if stat.S_ISLNK(mode)
+        else "a folder"
+        if stat.S_ISDIR(mode)
+        else "not an ordinary file"
+    )
+    raise CaseworkError(
+        f"{path} is {what}, so nothing was written there (it could change another file). "
+        "Choose another name with --out, or move it aside first."
+    )
 
 
 async def _output(out: str, text: str, what: str, encoding: str = "utf-8") -> None:
@@ -343,7 +367,7 @@ async def sar_command(args: argparse.Namespace, settings: Settings) -> int:
     async with runtime_for(settings, read_only=True) as runtime:
         store = runtime.store
         found = subject_access.search(
-            query, await store.cases(), await store.conversations(), await store.undelivered()
+            query, await store.cases(), await store.conversations(), await store.outbox_items()
         )
         now = runtime.clock.now()
     if args.out:

@@ -17,6 +17,7 @@ from aiohttp import web
 from adapters import slack, teams
 from adapters.compose import Runtime
 from bot.errors import ConfigError
+from bot.model import Platform
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +59,24 @@ async def build_app(
             attached.append(handle)
 
     async def healthz(request: web.Request) -> web.Response:
-        return web.json_response(
-            {"status": "ok", "platforms": {a.name: a.health() for a in attached}}
-        )
+        return web.json_response(await health(runtime, attached))
 
     app.router.add_get("/healthz", healthz)
     return app, attached
+
+
+async def health(runtime: Runtime, attached: list[Attached]) -> dict[str, object]:
+    """Each platform's status, and what it refused for good (counts and case references).
+    "degraded" while a leadership post could not be made even in its minimal form."""
+    platforms: dict[str, dict[str, object]] = {}
+    degraded = False
+    for handle in attached:
+        status = platforms[handle.name] = handle.health()
+        courier = runtime.couriers.get(Platform(handle.name))
+        if courier is not None:
+            undelivered = status["undelivered"] = await courier.undelivered()
+            degraded = degraded or bool(undelivered["leadership_posts"]["count"])
+    return {"status": "degraded" if degraded else "ok", "platforms": platforms}
 
 
 async def serve(runtime: Runtime, env: Mapping[str, str], port: int) -> None:

@@ -174,6 +174,9 @@ def outbox_to_dict(o: OutboxItem) -> JSON:
         "due_at": _ts(o.due_at),
         "case_reference": o.case_reference,
         "failed": o.failed,
+        "failed_at": _ts(o.failed_at),
+        "conversation_id": o.conversation_id,
+        "reply_to": dict(o.reply_to),
     }
 
 
@@ -191,6 +194,9 @@ def outbox_from_dict(d: JSON) -> OutboxItem:
         due_at=_dt(d["due_at"]) if d.get("due_at") else None,
         case_reference=d.get("case_reference", ""),
         failed=d.get("failed", ""),
+        failed_at=_dt(d["failed_at"]) if d.get("failed_at") else None,
+        conversation_id=d.get("conversation_id", ""),
+        reply_to=dict(d.get("reply_to") or {}),
     )
 
 
@@ -199,8 +205,10 @@ def outbox_from_dict(d: JSON) -> OutboxItem:
 
 def reply_to_dict(r: Reply) -> JSON:
     match r:
-        case Notice(text=text, tone=tone, title=title):
-            return {"type": "notice", "text": text, "tone": tone, "title": title}
+        case Notice(text=text, tone=tone, title=title, about=about):
+            return {"type": "notice", "text": text, "tone": tone, "title": title} | (
+                {"about": about} if about else {}
+            )
         case Question():
             return {
                 "type": "question",
@@ -214,8 +222,10 @@ def reply_to_dict(r: Reply) -> JSON:
             }
         case HandoffReply(handoff=h):
             return {"type": "handoff", "handoff": _handoff_to_dict(h)}
-        case CaseCard(reference=ref, update=update):
-            return {"type": "case_card", "reference": ref, "update": update}
+        case CaseCard(reference=ref, update=update, minimal=minimal):
+            return {"type": "case_card", "reference": ref, "update": update} | (
+                {"minimal": True} if minimal else {}
+            )
         case CaseList(title=title, references=refs, empty=empty):
             return {"type": "case_list", "title": title, "references": list(refs), "empty": empty}
     raise TypeError(f"no codec for reply type {type(r).__name__}")
@@ -224,7 +234,12 @@ def reply_to_dict(r: Reply) -> JSON:
 def reply_from_dict(d: JSON) -> Reply:
     kind = d.get("type")
     if kind == "notice":
-        return Notice(text=d["text"], tone=d.get("tone", "info"), title=d.get("title", ""))
+        return Notice(
+            text=d["text"],
+            tone=d.get("tone", "info"),
+            title=d.get("title", ""),
+            about=d.get("about", ""),
+        )
     if kind == "question":
         return Question(
             step=d["step"],
@@ -238,7 +253,7 @@ def reply_from_dict(d: JSON) -> Reply:
     if kind == "handoff":
         return HandoffReply(_handoff_from_dict(d["handoff"]))
     if kind == "case_card":
-        return CaseCard(d["reference"], bool(d.get("update")))
+        return CaseCard(d["reference"], bool(d.get("update")), bool(d.get("minimal")))
     if kind == "case_list":
         return CaseList(d["title"], tuple(d.get("references", ())), d.get("empty", ""))
     raise ValueError(f"unknown reply type {kind!r}")

@@ -4,6 +4,11 @@ A platform outage delays a message but never loses it: temporary failures are re
 backoff (honouring a server's Retry-After) for as long as it takes, across restarts, because
 the item stays in the store until the platform has accepted it. Items for one recipient go in
 order: while one is waiting, the ones queued after it wait too.
+
+A permanent refusal is never silent. A leadership case card the platform will not take falls
+back to its minimal form (the reference, and how to read the case); if even that is refused,
+the person who filed the report is told to tell their DSL themselves. Every item refused for
+good is logged, kept as failed (counted on /healthz through `undelivered`) and pruned later.
 """
 
 from __future__ import annotations
@@ -14,12 +19,29 @@ import logging
 import random
 from dataclasses import replace
 from datetime import datetime, timedelta
+from enum import Enum
 
+from bot.codec import reply_to_dict
 from bot.errors import DeliveryRefused, RetryLater, StorageError, error_reference, log_bug
-from bot.model import Audience, OutboxItem, Platform
+from bot.model import JSON, Audience, CaseCard, Notice, OutboxItem, Platform
+from bot.outbox import to_reply_to
 from bot.ports import Clock, Sender, Store
 
 log = logging.getLogger(__name__)
+
+NOT_TOLD = (
+    "I couldn't send report {ref} to the leadership team automatically. Please tell your "
+    "Designated Safeguarding Lead (DSL) or headteacher about it yourself now, and quote {ref}. "
+    "Your report is saved."
+)
+
+
+class Went(Enum):
+    """What became of one delivery attempt."""
+
+    SENT = "sent"
+    LATER = "later"  # to be retried: the items queued behind it wait
+    REFUSED = "refused"  # for good: kept aside as failed
 
 
 class Courier:
@@ -79,12 +101,15 @@ class Courier:
         return len(sent)
 
     async def _deliver_lane(self, items: list[OutboxItem]) -> list[str]:
-        """A lane's items in order, stopping at the first that does not go."""
+        """A lane's items in order, stopping at the first that must wait for a retry (one
+        refused for good is kept aside, and the next goes)."""
         sent: list[str] = []
         for item in items:
-            if not await self._deliver(item):
+            went = await self._deliver(item)
+            if went is Went.SENT:
+                sent.append(item.id)
+            elif went is Went.LATER:
                 break
-            sent.append(item.id)
         return sent
 
     def _ready(self, pending: list[OutboxItem], now: datetime) -> list[OutboxItem]:
@@ -129,27 +154,71 @@ class Courier:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
 
-    async def _deliver(self, item: OutboxItem) -> bool:
+    async def _deliver(self, item: OutboxItem) -> Went:
         """Send one item; `item.attempts` counts the attempts before this one."""
         try:
             receipt = await self.sender.send(item)
         except RetryLater as e:
             await self._retry(item, e.retry_after, str(e))
-            return False
+            return Went.LATER
         except DeliveryRefused as e:
-            item.attempts += 1
-            item.failed = str(e)[:200]
-            await self.store.reschedule(item)
-            log.error("delivery refused for outbox item %s: %s", item.id, item.failed)
-            return False
+            return await self._refused(item, str(e)[:200])
         except Exception as e:
             code = error_reference()
             log_bug(log, code, e)
             await self._retry(item, None, f"unexpected {type(e).__name__} ({code})")
-            return False
+            return Went.LATER
         if receipt and _is_first_post(item):
             await self.store.put_meta(f"post:{self.platform}:{item.case_reference}", receipt)
-        return True
+        return Went.SENT
+
+    async def _refused(self, item: OutboxItem, reason: str) -> Went:
+        """A permanent refusal: a full case card is tried once more as its minimal form, which
+        names the case and says where to read it; anything else fails for good."""
+        item.attempts += 1
+        minimal = _minimal(item)
+        if minimal is not None:
+            log.error(
+                "the %s leadership post for %s was refused (%s); sending a minimal card instead",
+                self.platform,
+                item.case_reference,
+                reason,
+            )
+            item.reply = minimal
+            await self.store.reschedule(item)  # a restart carries on with the minimal card
+            return await self._deliver(item)
+        if item.reply_to:  # first, so a crash before the next write still leaves them told
+            await self._tell_reporter(item)
+        item.failed, item.failed_at = reason, self.clock.now()
+        await self.store.reschedule(item)
+        log.error(
+            "delivery refused for good: outbox item %s (%s, case %s): %s",
+            item.id,
+            item.audience,
+            item.case_reference or "none",
+            reason,
+        )
+        return Went.REFUSED
+
+    async def _tell_reporter(self, item: OutboxItem) -> None:
+        """Leadership were not told, so the person who reported must be, in plain words."""
+        ref = item.case_reference
+        notice = Notice(NOT_TOLD.format(ref=ref), tone="danger", title="Leadership not told")
+        await self.store.enqueue([to_reply_to(item, notice, "not-told", self.clock.now())])
+        self.wake()
+
+    async def undelivered(self) -> JSON:
+        """What was refused for good and not yet pruned: counts and case references only."""
+        failed = await self.store.undelivered(self.platform)
+        summary: JSON = {}
+        for audience, key in (
+            (Audience.LEADERSHIP, "leadership_posts"),
+            (Audience.PERSON, "messages"),
+        ):
+            items = [i for i in failed if i.audience == audience]
+            cases = sorted({i.case_reference for i in items if i.case_reference})
+            summary[key] = {"count": len(items), "cases": cases}
+        return summary
 
     async def _retry(self, item: OutboxItem, retry_after: float | None, reason: str) -> None:
         item.attempts += 1
@@ -165,6 +234,17 @@ class Courier:
             item.attempts,
             delay,
         )
+
+
+def _minimal(item: OutboxItem) -> JSON | None:
+    """The minimal form of a leadership case card, or None if the item has no smaller form."""
+    reply = item.reply
+    if item.audience != Audience.LEADERSHIP or reply.get("type") != "case_card":
+        return None
+    if reply.get("minimal"):
+        return None
+    card = CaseCard(str(reply["reference"]), bool(reply.get("update")), minimal=True)
+    return reply_to_dict(card)
 
 
 def _is_first_post(item: OutboxItem) -> bool:

@@ -164,8 +164,17 @@ class Engine:
         key = turn.delivery_id or uuid.uuid4().hex
         address = turn.address or (result.conversation.address if result.conversation else {})
         now = self.clock.now()
+        about = result.conversation.id if result.conversation else ""  # a deletion finds them
         items = [
-            outbox_item(turn.person, Audience.PERSON, address, reply, f"{key}:{n}", now)
+            outbox_item(
+                turn.person,
+                Audience.PERSON,
+                address,
+                reply,
+                f"{key}:{n}",
+                now,
+                conversation_id=about,
+            )
             for n, reply in enumerate(result.to_person)
         ] + result.extra
         await self.store.commit(

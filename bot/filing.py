@@ -243,7 +243,10 @@ class Filing:
         item_id = f"case:{case.reference}:{kind}"
         if card.update:
             return card_update_item(case, now)
-        return outbox_item(conv.person, Audience.LEADERSHIP, {}, card, item_id, now, case.reference)
+        # The address is where the reporter is told if the post cannot be made at all.
+        return outbox_item(
+            conv.person, Audience.LEADERSHIP, conv.address, card, item_id, now, case.reference
+        )
 
     def _linked_notice(self, case: Case, original: Case) -> Notice:
         handler = (
@@ -257,7 +260,8 @@ class Filing:
         added = last.note if last else ""
         return Notice(
             f"Thank you. This account is already case {original.reference}, and {handler}. "
-            f"I've added your report ({case.reference}) to it and told leadership. {added} "
+            f"I've added your report ({case.reference}) to it, and I'm telling leadership now. "
+            f"{added} "
             "You don't need to contact POSH yourself; quote either reference if you talk "
             "about it.",
             tone="success",

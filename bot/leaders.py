@@ -166,8 +166,10 @@ class LeaderDesk:
         case.record(HistoryEntry(now, who(turn.person), "viewed"))
         await self.store.save_case(case)
         if not turn.is_leader:  # the reporter: their report and how far it has got, no notes
-            return DeskResult([Notice(self._reporter_view(case, now), title=f"Your report {ref}")])
-        return DeskResult([CaseCard(ref), Notice(self.history_text(case), title="History")])
+            view = self._reporter_view(case, now)
+            return DeskResult([Notice(view, title=f"Your report {ref}", about=ref)])
+        history = Notice(self.history_text(case), title="History", about=ref)
+        return DeskResult([CaseCard(ref), history])
 
     def _reporter_view(self, case: Case, now: datetime) -> str:
         status = ("Status", lifecycle.STATUS_LABELS[case.status])

@@ -83,6 +83,9 @@ class Notice:
     text: str
     tone: Tone = "info"
     title: str = ""
+    about: str = ""
+    """The case whose content the text quotes (e.g. its history), so deleting the case deletes
+    every stored copy of the notice too."""
 
 
 @dataclass(frozen=True)
@@ -126,10 +129,14 @@ class CaseCard:
     """The leadership view of a case: rendered from the case as it is when delivered.
 
     `update` means "change the post already made for this case" rather than post a new one.
+    `minimal` asks for the fallback every front end can always show: the case's reference and
+    how to read it (`show REF`, `reportbot cases show REF`), no details. The courier sends it
+    when a platform refuses the full card for good.
     """
 
     reference: str
     update: bool = False
+    minimal: bool = False
 
 
 @dataclass(frozen=True)
@@ -258,7 +265,9 @@ class OutboxItem:
     """A message the bot owes someone. Stored before anyone is told it was sent.
 
     `id` is deterministic (built from the inbound delivery or the case), so enqueueing the same
-    thing twice after a crash is a no-op rather than a second post.
+    thing twice after a crash is a no-op rather than a second post. An item that carries what a
+    report says knows its case (`case_reference`) or the conversation the case came from
+    (`conversation_id`, which the case records), so a deletion finds every copy.
     """
 
     id: str
@@ -273,3 +282,10 @@ class OutboxItem:
     due_at: datetime | None = None
     case_reference: str = ""
     failed: str = ""
+    """Why the platform refused it for good; a failed item is kept (and shown on /healthz)
+    until `failed_at` is old enough to prune."""
+    failed_at: datetime | None = None
+    conversation_id: str = ""
+    reply_to: dict[str, str] = field(default_factory=dict)
+    """For a leadership item: where the person whose report it carries can be told if it
+    cannot be delivered at all."""

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from bot.codec import reply_to_dict
-from bot.model import Audience, Case, CaseCard, OutboxItem, Person, Reply
+from bot.model import (
+    JSON,
+    Audience,
+    Case,
+    CaseCard,
+    HandoffReply,
+    Notice,
+    OutboxItem,
+    Person,
+    Reply,
+)
 
 
 def outbox_item(
@@ -16,18 +27,37 @@ def outbox_item(
     item_id: str,
     now: datetime,
     case_reference: str = "",
+    *,
+    conversation_id: str = "",
 ) -> OutboxItem:
-    """A message for `person` (or, for LEADERSHIP, their workspace's leadership channel)."""
+    """A message for `person` (or, for LEADERSHIP, their workspace's leadership channel).
+
+    For LEADERSHIP, `address` is where `person` can be told if the post cannot be made at all.
+    A reply that quotes a case is tagged with it even when the caller does not say so.
+    """
+    leadership = audience == Audience.LEADERSHIP
     return OutboxItem(
         id=item_id,
         platform=person.platform,
         audience=audience,
         workspace=person.workspace,
-        address=dict(address) if audience == Audience.PERSON else {},
+        address={} if leadership else dict(address),
         reply=reply_to_dict(reply),
         created_at=now,
-        case_reference=case_reference,
+        case_reference=case_reference or quoted_case(reply),
+        conversation_id=conversation_id,
+        reply_to=dict(address) if leadership else {},
     )
+
+
+def quoted_case(reply: Reply) -> str:
+    """The case whose content a reply carries, or ''."""
+    match reply:
+        case CaseCard(reference=reference) | Notice(about=reference):
+            return reference
+        case HandoffReply(handoff=handoff):
+            return handoff.reference
+    return ""
 
 
 def card_update_item(case: Case, now: datetime) -> OutboxItem:
@@ -36,9 +66,34 @@ def card_update_item(case: Case, now: datetime) -> OutboxItem:
     return outbox_item(
         case.reporter,
         Audience.LEADERSHIP,
-        {},
+        case.reporter_address,
         CaseCard(case.reference, update=True),
         f"case:{case.reference}:card:{len(case.history)}",
         now,
         case.reference,
     )
+
+
+def to_reply_to(item: OutboxItem, reply: Reply, suffix: str, now: datetime) -> OutboxItem:
+    """A message about `item` for the person `item.reply_to` names (e.g. "it did not go")."""
+    return replace(
+        item,
+        id=f"{item.id}:{suffix}",
+        audience=Audience.PERSON,
+        address=dict(item.reply_to),
+        reply=reply_to_dict(reply),
+        created_at=now,
+        seq=0,
+        attempts=0,
+        due_at=None,
+        failed="",
+        failed_at=None,
+        reply_to={},
+    )
+
+
+def about_case(doc: JSON, reference: str, conversation_id: str) -> bool:
+    """Does a stored outbox item (as the codec writes it) carry this case's content?"""
+    if doc.get("case_reference") == reference:
+        return True
+    return bool(conversation_id) and doc.get("conversation_id") == conversation_id

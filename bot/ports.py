@@ -56,7 +56,11 @@ class Store(Protocol):
 
     async def next_due_at(self, platform: Platform) -> datetime | None: ...
 
-    async def undelivered(self) -> list[OutboxItem]:
+    async def undelivered(self, platform: Platform) -> list[OutboxItem]:
+        """Items the platform refused for good (`failed`), oldest first, until pruned."""
+        ...
+
+    async def outbox_items(self) -> list[OutboxItem]:
         """Every item not yet delivered, failed ones too, every platform, oldest first."""
         ...
 
@@ -92,9 +96,11 @@ class Store(Protocol):
     async def delete_case(self, reference: str, tombstone: Case) -> None:
         """Replace a case by a content-free tombstone (a reviewed, recorded deletion).
 
-        Also drops its pending outbox items and the meta kept for it (keys ending `:REF`),
-        except the content-free post receipts (`post:PLATFORM:REF`), so the leadership post
-        can still be found and scrubbed.
+        Also drops every outbox item about it, pending or failed: those tagged with the case,
+        and those of the conversation it was reported in (`Case.conversation_id`: the summary
+        shown before it was submitted). And the meta kept for it (keys ending `:REF`), except
+        the content-free post receipts (`post:PLATFORM:REF`), so the leadership post can still
+        be found and scrubbed.
         """
         ...
 

@@ -127,6 +127,8 @@ def search(
             holding = Holding("case", case.reference, case.created_at, str(case.status), mentions)
             found.cases.append(_with_record(holding, record))
     for conv in drafts:
+        if conv.step == "end":  # a filed report's pointer: its case is searched above
+            continue
         mentions = _draft_mentions(conv, query)
         if mentions:
             record = tuple(_walk(conv.answers, "answer"))

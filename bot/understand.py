@@ -194,7 +194,8 @@ def _negated(typed: list[str], start: int) -> bool:
 
 # --- contact details --------------------------------------------------------------------------
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-']+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+# The local part as RFC 5322 allows it (atext and dots); the domain as DNS does.
+_EMAIL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
 # A run of digits with the usual separators, optionally +44 and (0): 01632 960 123,
 # +44 (0)7700 900123, 07700-900-123.
 _PHONE = re.compile(r"(?<![\w@])\+?\(?\d[\d\s().\-]{7,20}\d(?![\w@])")

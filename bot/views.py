@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -133,6 +133,20 @@ def _actions(case: Case) -> tuple[Choice, ...]:
     return tuple(
         Choice(f"case:{m.verb}:{case.reference}", m.label) for m in lifecycle.available(case)
     )
+
+
+def minimal_text(reference: str) -> str:
+    """The fallback a leadership post can always show: no details, only where to read them."""
+    return (
+        f"TikTok report {reference}: its details could not be shown here. To read it, send "
+        f"“show {reference}” to the bot in a direct message, or run “reportbot cases show "
+        f"{reference}” on the computer that runs the bot."
+    )
+
+
+def minimal_view(view: CaseView) -> CaseView:
+    """The view with its content-free line saying where to read the case."""
+    return replace(view, alert=minimal_text(view.reference))
 
 
 def case_line(case: Case, facts: Facts) -> str:

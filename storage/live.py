@@ -2,7 +2,8 @@
 
 Tables: conversations (by person key), seen delivery ids, the outbox, sent item ids, meta and
 counters (the outbox seq and one reference counter per year). Seen and sent ids carry the time
-they were recorded and are pruned on write, so the file stays small.
+they were recorded and are pruned on write, so the file stays small; so are outbox items a
+platform refused for good, FAILED_KEPT after they failed (they are on /healthz until then).
 
 `LiveFile` is used only on the store's worker thread. Its `view` (lookups by natural key, built
 from what is on disk after each successful write) is read from the event loop.
@@ -10,6 +11,7 @@ from what is on disk after each successful write) is read from the event loop.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from tinydb import where
 
 from bot import codec
 from bot.model import JSON
+from bot.outbox import about_case
 from storage.atomic import Tables, unreadable
 from storage.tables import docs, get_table, need, open_tinydb, put, stamp
 
@@ -33,6 +36,9 @@ CONVERSATIONS, SEEN, OUTBOX, SENT, META, COUNTERS = (
 )
 SEEN_KEPT = timedelta(days=3)  # platforms redeliver within minutes; 3 days is ample
 SENT_KEPT = timedelta(days=14)
+FAILED_KEPT = timedelta(days=14)  # long enough to be seen on /healthz and dealt with
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -161,6 +167,15 @@ class LiveFile:
             cutoff = stamp(now - kept)
             if stamps and min(stamps.values()) < cutoff:
                 get_table(self.db, table).remove(where("at") < cutoff)
+        failed_cutoff = now - FAILED_KEPT
+        stale = [d["id"] for d in self._state.outbox.values() if _failed_before(d, failed_cutoff)]
+        if stale:
+            get_table(self.db, OUTBOX).remove(where("id").one_of(stale))
+            log.warning(
+                "dropped %d message(s) refused for good more than %d days ago",
+                len(stale),
+                FAILED_KEPT.days,
+            )
 
     def _set_counter(self, name: str, value: int) -> None:
         put(get_table(self.db, COUNTERS), {"name": name, "value": value}, where("name") == name)
@@ -236,8 +251,10 @@ class LiveFile:
             self._set_counter(name, number)
         return number
 
-    def forget_case(self, reference: str, now: datetime) -> None:
-        """Drop pending messages about a deleted case and the meta kept for it.
+    def forget_case(self, reference: str, conversation_id: str, now: datetime) -> None:
+        """Drop every message about a deleted case, pending or failed (those of the
+        conversation it came from too), that conversation if it is still held, and the meta
+        kept for the case.
 
         Post receipts (`post:…`) stay: they hold no content, and the deleted case's leadership
         post must still be found to be scrubbed.
@@ -247,10 +264,29 @@ class LiveFile:
         def forgettable(key: object) -> bool:
             return str(key).endswith(suffix) and not str(key).startswith("post:")
 
+        doomed = [
+            item_id
+            for item_id, doc in self._state.outbox.items()
+            if about_case(doc, reference, conversation_id)
+        ]
+
+        def its_conversation(doc: object) -> bool:  # still being made, or waiting in END
+            conv = doc if isinstance(doc, dict) else {}
+            found = conversation_id and conv.get("id") == conversation_id
+            return bool(found) or conv.get("case_reference") == reference
+
         with self._writing(now):
-            get_table(self.db, OUTBOX).remove(where("case_reference") == reference)
+            get_table(self.db, OUTBOX).remove(where("id").one_of(doomed))
             get_table(self.db, META).remove(where("key").test(forgettable))
+            get_table(self.db, CONVERSATIONS).remove(where("conversation").test(its_conversation))
 
     def put_meta(self, key: str, value: JSON, now: datetime) -> None:
         with self._writing(now):
             put(get_table(self.db, META), {"key": key, "value": value}, where("key") == key)
+
+
+def _failed_before(doc: JSON, cutoff: datetime) -> bool:
+    """A failed item whose failure (or, for items from before `failed_at`, creation) is old."""
+    if not doc.get("failed"):
+        return False
+    return datetime.fromisoformat(str(doc.get("failed_at") or doc["created_at"])) < cutoff

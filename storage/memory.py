@@ -12,6 +12,7 @@ from datetime import datetime
 
 from bot import codec
 from bot.model import JSON, Case, Conversation, OutboxItem, Platform
+from bot.outbox import about_case
 from bot.ports import StepCommit
 
 
@@ -35,7 +36,7 @@ class MemoryStore:
             codec.conversation_from_dict(copy.deepcopy(d)) for d in self._conversations.values()
         ]
 
-    async def undelivered(self) -> list[OutboxItem]:
+    async def outbox_items(self) -> list[OutboxItem]:
         docs = sorted(self._outbox.values(), key=lambda d: int(d.get("seq", 0)))
         return [codec.outbox_from_dict(copy.deepcopy(d)) for d in docs]
 
@@ -86,6 +87,11 @@ class MemoryStore:
         ]
         return min(times, default=None)
 
+    async def undelivered(self, platform: Platform) -> list[OutboxItem]:
+        docs = [d for d in self._outbox.values() if d["platform"] == platform and d.get("failed")]
+        docs.sort(key=lambda d: int(d.get("seq", 0)))
+        return [codec.outbox_from_dict(copy.deepcopy(d)) for d in docs]
+
     async def delivered(self, *item_ids: str) -> None:
         for item_id in item_ids:
             self._outbox.pop(item_id, None)
@@ -127,9 +133,16 @@ class MemoryStore:
         return sorted(found, key=lambda c: (c.created_at, c.reference))
 
     async def delete_case(self, reference: str, tombstone: Case) -> None:
+        conversation = (self._cases.get(reference) or {}).get("conversation_id", "")
         self._cases[reference] = copy.deepcopy(codec.case_to_dict(tombstone))
         self._outbox = {
-            k: v for k, v in self._outbox.items() if v.get("case_reference") != reference
+            k: v for k, v in self._outbox.items() if not about_case(v, reference, conversation)
+        }
+        self._conversations = {
+            k: v
+            for k, v in self._conversations.items()
+            if not (conversation and v.get("id") == conversation)
+            and v.get("case_reference") != reference
         }
         self._meta = {
             k: v

@@ -21,11 +21,14 @@ Semantics follow `storage.memory.MemoryStore`, which the contract tests run agai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import fcntl
 import gc
+import logging
 import os
 import re
+import stat
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -42,6 +45,7 @@ from storage.atomic import DIR_MODE, FILE_MODE, remove_stale_temps
 from storage.live import LiveFile
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 LIVE_FILE = "live.json"
 CASES_DIR = "cases"
@@ -51,15 +55,29 @@ _OPEN = frozenset(str(s) for s in OPEN_STATUSES)
 
 
 def _make_private_dir(path: Path) -> None:
+    """`path` as a folder only its owner can enter: created 0700 (and so is every missing
+    folder above it, whatever the umask), or, if it exists and is open to others, tightened
+    to 0700 with a log line. Folders above it that already exist are not the bot's to change."""
+    missing = [p for p in (path, *path.parents) if not os.path.lexists(p)]
     try:
-        path.mkdir(mode=DIR_MODE, parents=True)
-    except FileExistsError:
+        for folder in reversed(missing):
+            with contextlib.suppress(FileExistsError):  # made meanwhile: checked below
+                folder.mkdir(mode=DIR_MODE)
+                os.chmod(folder, DIR_MODE)  # mkdir's mode is filtered by the umask
         if not path.is_dir():
-            raise StorageError(f"{path} exists but is not a folder.") from None
-        return
+            raise StorageError(f"{path} exists but is not a folder.")
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            os.chmod(path, DIR_MODE)
+            log.warning(
+                "%s was open to other users (%04o); it is now %04o, as it holds safeguarding "
+                "records",
+                path,
+                mode,
+                DIR_MODE,
+            )
     except OSError as exc:
-        raise StorageError(f"Could not create the data folder {path}: {exc.strerror}.") from exc
-    os.chmod(path, DIR_MODE)  # mkdir's mode is filtered by the umask; set it exactly
+        raise StorageError(f"Could not make {path} a private folder: {exc.strerror}.") from exc
 
 
 READ_ONLY = (
@@ -227,7 +245,7 @@ class TinyStore:
         docs = list(self._live.view.conversations.values())
         return [codec.conversation_from_dict(copy.deepcopy(d)) for d in docs]
 
-    async def undelivered(self) -> list[OutboxItem]:
+    async def outbox_items(self) -> list[OutboxItem]:
         docs = sorted(self._live.view.outbox.values(), key=lambda d: int(d.get("seq", 0)))
         return [codec.outbox_from_dict(copy.deepcopy(d)) for d in docs]
 
@@ -279,6 +297,15 @@ class TinyStore:
             if d["platform"] == platform and not d.get("failed")
         ]
         return min(times, default=None)
+
+    async def undelivered(self, platform: Platform) -> list[OutboxItem]:
+        docs = [
+            d
+            for d in self._live.view.outbox.values()
+            if d["platform"] == platform and d.get("failed")
+        ]
+        docs.sort(key=lambda d: int(d.get("seq", 0)))
+        return [codec.outbox_from_dict(copy.deepcopy(d)) for d in docs]
 
     async def delivered(self, *item_ids: str) -> None:
         now = self._clock.now()
@@ -339,11 +366,13 @@ class TinyStore:
         now = self._clock.now()
 
         def job() -> None:
-            # Content first: if the process dies between the two writes the case is already
-            # gone, and only stale outbox items (rendered from the tombstone) remain.
-            self._archive.put(reference, doc)
+            old = self._archive.get(reference) or {}
+            conversation_id = str(old.get("conversation_id") or "")
+            # The copies first, the case last: if the process dies in between, the case is
+            # still whole, so running the deletion again finds everything it must remove.
+            self._live.forget_case(reference, conversation_id, now)
             self._archive.forget_meta(reference, keep=lambda key: key.startswith("post:"))
-            self._live.forget_case(reference, now)
+            self._archive.put(reference, doc)
 
         await self._write(job)
 

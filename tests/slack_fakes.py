@@ -2,7 +2,10 @@
 real-shaped payloads, and a harness that runs the real aiohttp app against them.
 
 The stand-in records every call (method, parameters, token kind) and can be told to fail a
-method with a 500, a 429 with Retry-After, or a hang (before or after it "posts"), then recover.
+method with a 500, a 429 with Retry-After, or a hang (before or after it "posts"), then recover;
+or to refuse, for good, the messages a test picks (`refuse`). Like Slack, it checks every
+message's blocks against Block Kit's documented limits and answers `invalid_blocks` when one is
+broken, and cuts a `text` over 40,000 characters with a `message_truncated` warning.
 """
 
 from __future__ import annotations
@@ -71,6 +74,9 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     messages: dict[str, list[JSONDict]] = field(default_factory=dict)
     faults: dict[str, list[Any]] = field(default_factory=dict)
+    refusals: list[tuple[Callable[[JSONDict], bool], str]] = field(default_factory=list)
+    invalid: list[tuple[str, list[str]]] = field(default_factory=list)  # (method, errors)
+    truncated: list[str] = field(default_factory=list)  # methods that cut a text
     socket_acks: dict[str, asyncio.Future[JSONDict]] = field(default_factory=dict)
     _ws: list[web.WebSocketResponse] = field(default_factory=list)
     _connected: asyncio.Event = field(default_factory=asyncio.Event)
@@ -103,6 +109,16 @@ class FakeSlack:
         "hang" (never answers), or "hang-after-post" (does the work, then never answers)."""
         key = f"{method}#{channel}" if channel else method
         self.faults.setdefault(key, []).extend(faults)
+
+    def refuse(self, error: str, when: Callable[[JSONDict], bool]) -> None:
+        """Refuse for good (`{"ok": false, "error": error}`) every message `when` picks,
+        e.g. `is_archived` for a DM whose text holds a given word."""
+        self.refusals.append((when, error))
+
+    def _refusal(self, method: str, params: JSONDict) -> str:
+        if method not in POSTING:
+            return ""
+        return next((error for when, error in self.refusals if when(params)), "")
 
     def _fault(self, method: str, params: JSONDict) -> Any:
         for key in (f"{method}#{params.get('channel', '')}", method):
@@ -141,7 +157,19 @@ class FakeSlack:
         answer = getattr(self, "_" + method.replace(".", "_"), None)
         if answer is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
+        refused = self._refusal(method, params)
+        if refused:
+            return web.json_response({"ok": False, "error": refused})
+        errors = message_errors(method, params)
+        if errors:
+            self.invalid.append((method, errors))
+            return web.json_response(invalid_blocks(errors))
+        params, warning = _truncate(params)
+        if warning:
+            self.truncated.append(method)
         result: JSONDict = answer(params)
+        if warning and result.get("ok"):
+            result["response_metadata"] = {"warnings": [warning], "messages": [TRUNCATED]}
         if fault == "hang-after-post":
             await self._closing.wait()
         return web.json_response(result)
@@ -235,6 +263,151 @@ class FakeSlack:
             }
         )
         return await asyncio.wait_for(future, 10)
+
+
+# --- Block Kit's limits, as Slack enforces them --------------------------------------------------
+# From docs.slack.dev (Block Kit reference: blocks, block elements, composition objects) and the
+# changelog "Truncating really long messages" (2018). Slack counts characters; it does not say
+# how, so a character here is a Python one (a code point).
+
+POSTING = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral", "views.publish"})
+MESSAGE_BLOCKS = 50  # a message; a Home tab (views.publish) may hold 100
+VIEW_BLOCKS = 100
+TEXT_OBJECT = 3000  # any text object: 1 to 3,000 characters
+HEADER_TEXT = 150
+CONTEXT_ELEMENTS = 10
+ACTIONS_ELEMENTS = 25
+BUTTON_TEXT = 75
+BUTTON_VALUE = 2000
+BUTTON_URL = 3000
+ACTION_ID = 255
+BLOCK_ID = 255
+CHECKBOX_OPTIONS = 10
+OPTION_TEXT = 75
+OPTION_VALUE = 150
+CONFIRM_LIMITS = {"title": 100, "text": 300, "confirm": 30, "deny": 30}
+MESSAGE_TEXT = 40_000  # longer is cut, and the answer carries a warning
+TRUNCATED = "[WARN] Your message was truncated but still posted."
+
+
+def invalid_blocks(errors: list[str]) -> JSONDict:
+    """Slack's answer to blocks that break a limit (as chat.postMessage gives it)."""
+    return {
+        "ok": False,
+        "error": "invalid_blocks",
+        "errors": errors,
+        "response_metadata": {"messages": [f"[ERROR] {e}" for e in errors]},
+    }
+
+
+def message_errors(method: str, params: JSONDict) -> list[str]:
+    """What Slack would refuse in a message's (or a Home tab's) blocks; [] if nothing."""
+    if method == "views.publish":
+        view = _decoded(params.get("view")) or {}
+        return block_errors(view.get("blocks") or [], VIEW_BLOCKS, "/view/blocks")
+    if method not in POSTING or params.get("blocks") in (None, "", []):
+        return []
+    return block_errors(_decoded(params["blocks"]), MESSAGE_BLOCKS, "/blocks")
+
+
+def block_errors(blocks: Any, most: int, where: str) -> list[str]:
+    if not isinstance(blocks, list):
+        return [f"must be an array [json-pointer:{where}]"]
+    errors = (
+        [f"must have at most {most} items [json-pointer:{where}]"] if len(blocks) > most else []
+    )
+    ids = [b.get("block_id") for b in blocks if isinstance(b, dict) and b.get("block_id")]
+    errors += [
+        f"duplicate block_id {i!r} [json-pointer:{where}]" for i in set(ids) if ids.count(i) > 1
+    ]
+    for n, block in enumerate(blocks):
+        errors += _block(block, f"{where}/{n}")
+    return errors
+
+
+def _block(block: Any, at: str) -> list[str]:
+    if not isinstance(block, dict):
+        return [f"must be an object [json-pointer:{at}]"]
+    errors = _length(block.get("block_id"), BLOCK_ID, f"{at}/block_id")
+    kind = block.get("type")
+    if kind == "section":
+        errors += _text(block.get("text"), TEXT_OBJECT, f"{at}/text")
+    elif kind == "header":
+        errors += _text(block.get("text"), HEADER_TEXT, f"{at}/text", plain_only=True)
+    elif kind == "context":
+        elements = block.get("elements") or []
+        errors += _items(elements, CONTEXT_ELEMENTS, f"{at}/elements")
+        for n, element in enumerate(elements):
+            errors += _text(element, TEXT_OBJECT, f"{at}/elements/{n}")
+    elif kind == "actions":
+        elements = block.get("elements") or []
+        errors += _items(elements, ACTIONS_ELEMENTS, f"{at}/elements")
+        for n, element in enumerate(elements):
+            errors += _element(element, f"{at}/elements/{n}")
+    elif kind != "divider":
+        errors.append(f"unsupported block type {kind!r} [json-pointer:{at}/type]")
+    return errors
+
+
+def _element(element: Any, at: str) -> list[str]:
+    if not isinstance(element, dict):
+        return [f"must be an object [json-pointer:{at}]"]
+    errors = _length(element.get("action_id"), ACTION_ID, f"{at}/action_id")
+    if "confirm" in element:
+        for key, most in CONFIRM_LIMITS.items():
+            errors += _text(element["confirm"].get(key), most, f"{at}/confirm/{key}")
+    if element.get("type") == "button":
+        errors += _text(element.get("text"), BUTTON_TEXT, f"{at}/text", plain_only=True)
+        errors += _length(element.get("value"), BUTTON_VALUE, f"{at}/value")
+        errors += _length(element.get("url"), BUTTON_URL, f"{at}/url")
+    elif element.get("type") == "checkboxes":
+        options = element.get("options") or []
+        errors += _items(options, CHECKBOX_OPTIONS, f"{at}/options")
+        for n, option in enumerate(options):
+            errors += _text(option.get("text"), OPTION_TEXT, f"{at}/options/{n}/text")
+            errors += _length(option.get("value"), OPTION_VALUE, f"{at}/options/{n}/value")
+    return errors
+
+
+def _text(obj: Any, most: int, at: str, *, plain_only: bool = False) -> list[str]:
+    kinds = ("plain_text",) if plain_only else ("plain_text", "mrkdwn")
+    if not isinstance(obj, dict) or obj.get("type") not in kinds:
+        return [f"must be a text object of type {' or '.join(kinds)} [json-pointer:{at}]"]
+    text = obj.get("text")
+    if not isinstance(text, str) or not text:
+        return [f"must be at least 1 character [json-pointer:{at}/text]"]
+    return _length(text, most, f"{at}/text")
+
+
+def _length(value: Any, most: int, at: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, str) or len(value) > most:
+        return [f"must be less than {most + 1} characters [json-pointer:{at}]"]
+    return []
+
+
+def _items(items: Any, most: int, at: str) -> list[str]:
+    if not isinstance(items, list) or not items:
+        return [f"must be a non-empty array [json-pointer:{at}]"]
+    return [f"must have at most {most} items [json-pointer:{at}]"] if len(items) > most else []
+
+
+def _decoded(value: Any) -> Any:
+    """Blocks arrive as JSON when the client posts a form (slack_sdk sends JSON for these)."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
+
+
+def _truncate(params: JSONDict) -> tuple[JSONDict, str]:
+    text = params.get("text")
+    if isinstance(text, str) and len(text) > MESSAGE_TEXT:
+        return {**params, "text": text[:MESSAGE_TEXT]}, "message_truncated"
+    return params, ""
 
 
 async def _params(request: web.Request) -> JSONDict:
@@ -434,10 +607,20 @@ class Harness:
 
     async def deliver(self) -> int:
         """Drive the courier until nothing is due now (it is stopped, so nothing races it)."""
-        sent = 0
-        while (n := await self.courier.drain()) > 0:
+        sent = idle = 0
+        while idle < 2:  # a round that sent nothing is tried once more if something is due
+            n = await self.courier.drain()
             sent += n
+            idle = 0 if n else idle + 1
+            if not n and not await self._due_now():
+                break
         return sent
+
+    async def _due_now(self) -> bool:
+        """Is something still waiting that the running courier would send straight away?"""
+        now = self.clock.now()
+        pending = await self.runtime.store.pending(Platform.SLACK)
+        return any(i.due_at is None or i.due_at <= now for i in pending)
 
     async def answer(self, user: str, *values: str) -> Any:
         """Press the button (or tick the boxes and Continue) for `values` on the latest question."""

@@ -9,6 +9,7 @@ import csv
 import getpass
 import io
 import json
+import os
 import stat
 import sys
 from collections.abc import Iterator
@@ -237,3 +238,59 @@ def test_stats_shows_progress_for_many_cases(env: Env, capsys: pytest.CaptureFix
     assert "Working out the figures: 1001/1001 cases" in captured.err
     assert "TikTok reports: 1001 (1001 open" in captured.out
     assert "Working out" not in captured.out
+
+
+@pytest.mark.parametrize("command", [("export",), ("sar", "ann.teacher")], ids=["export", "sar"])
+def test_an_export_never_follows_a_planted_link_nor_changes_another_file(
+    env: Env, capsys: pytest.CaptureFixture[str], command: tuple[str, ...]
+) -> None:
+    """Issue 14.4: a `cases.csv` symlink made the export overwrite its target and chmod it."""
+    env.file_report(capsys)
+    victim = env.tmp / "victim.txt"
+    victim.write_text("someone else's file")
+    victim.chmod(0o644)
+    planted = env.tmp / "out.file"
+    planted.symlink_to(victim)
+    assert env.run(*command, "--out", str(planted)) == 1
+    err = capsys.readouterr().err
+    assert "is a symbolic link, so nothing was written there" in err and "Traceback" not in err
+    assert victim.read_text() == "someone else's file"
+    assert stat.S_IMODE(victim.stat().st_mode) == 0o644
+    assert planted.is_symlink()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_an_export_refuses_a_target_that_is_not_an_ordinary_file(
+    env: Env, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    env.file_report(capsys)
+    target = env.tmp / "cases.csv"
+    reader = -1
+    if kind == "fifo":
+        os.mkfifo(target, 0o644)
+        reader = os.open(target, os.O_RDONLY | os.O_NONBLOCK)  # so a writer would not block
+    else:
+        target.mkdir(mode=0o755)
+    try:
+        assert env.run("export", "--out", str(target)) == 1
+        assert "so nothing was written there" in capsys.readouterr().err
+        assert stat.S_IMODE(target.lstat().st_mode) in (0o644, 0o755)  # mode untouched
+    finally:
+        if reader >= 0:
+            os.close(reader)
+
+
+def test_an_export_replaces_an_earlier_one_with_a_new_private_file(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env.file_report(capsys)
+    target = env.tmp / "cases.csv"
+    target.write_text("an old export")
+    target.chmod(0o644)
+    linked = env.tmp / "hard-link-to-old.csv"
+    os.link(target, linked)
+    assert env.run("export", "--out", str(target)) == 0
+    assert REF in target.read_text(encoding="utf-8-sig")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert linked.read_text() == "an old export"  # a new file: the old one was not written into
+    assert [p.name for p in env.tmp.glob(".*.tmp")] == []

@@ -122,7 +122,8 @@ async def test_happy_path_files_a_case_and_hands_off() -> None:
     assert case.history[0].action == "reported"
     cards = bot.out.replies(Audience.LEADERSHIP)
     assert cards == [CaseCard("TT-2026-0001")]
-    assert await bot.store.conversation(STAFF.key) is None
+    after = await bot.store.conversation(STAFF.key)  # waits only for "I've contacted POSH"
+    assert after is not None and after.step == "end" and after.answers == {}
 
 
 async def test_handoff_text_is_the_email_body() -> None:

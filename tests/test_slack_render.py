@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
+from slack_fakes import FakeSlack
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import render
 from bot.facts import Facts
@@ -158,3 +162,93 @@ def test_the_alert_holds_no_case_content() -> None:
 
 def test_escape_handles_the_three_control_characters_only() -> None:
     assert render.escape("a & b < c > d *e* _f_") == "a &amp; b &lt; c &gt; d *e* _f_"
+
+
+def _escaped_answer(length: int, ampersands: int) -> str:
+    """Typed text of `length` characters holding `ampersands` `&`: each grows to `&amp;`."""
+    words = ["Ms & Mr"] * ampersands
+    text = " ".join(words)
+    return (text + " " + "x" * length)[:length]
+
+
+def test_answers_that_grow_when_escaped_still_fit_in_their_sections() -> None:
+    """Issue 14.1: two answers of 1,400 characters holding 80 `&` made a 3,000+ section."""
+    case = _case()
+    case.answers["target"] = ["staff", "other"]
+    case.answers["target_staff"] = _escaped_answer(1400, 40)
+    case.answers["target_other"] = _escaped_answer(1400, 40)
+    message = render.case_card(case_view(case, Facts(), NOW), "open")
+    _valid(message)
+    texts = [b["text"]["text"] for b in message.blocks if b.get("type") == "section"]
+    assert max(len(t) for t in texts) <= 3000
+    shown = _unescape("".join(t.removeprefix("*Who is targeted*\n") for t in texts))
+    assert case.answers["target_staff"] in shown and case.answers["target_other"] in shown
+
+
+def _unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def test_a_cut_never_falls_inside_an_escape() -> None:
+    for shift in range(6):
+        text = render.escape("x" * (100 - shift) + "&<>" * 50)
+        parts = render.chunks(text, 100)
+        assert "".join(parts) == text
+        for part in parts:
+            assert len(part) <= 100
+            assert re.fullmatch(r"(?:[^&]|&amp;|&lt;|&gt;)*", part), part  # whole escapes only
+
+
+LONG = render.plain("x" * 76)
+
+
+@pytest.mark.parametrize(
+    ("block", "broken"),
+    [
+        ({"type": "section", "text": render.plain("x" * 3000)}, False),
+        ({"type": "section", "text": render.mrkdwn("x" * 3001)}, True),
+        ({"type": "section", "text": render.plain("")}, True),
+        ({"type": "header", "text": render.plain("x" * 151)}, True),
+        ({"type": "header", "text": render.mrkdwn("x")}, True),
+        ({"type": "context", "elements": [render.plain("x" * 3001)]}, True),
+        ({"type": "context", "elements": [render.plain("x")] * 11}, True),
+        ({"type": "actions", "elements": [{**render.button("x", "a", "v"), "text": LONG}]}, True),
+        ({"type": "actions", "elements": [render.button("x", "a", "v" * 2001)]}, True),
+        ({"type": "actions", "elements": [render.button("x", "a" * 256, "v")]}, True),
+        ({"type": "actions", "elements": [render.button("x", "a", "v")] * 26}, True),
+        ({"type": "divider", "block_id": "b" * 256}, True),
+    ],
+)
+async def test_the_slack_stand_in_refuses_what_slack_refuses(
+    block: dict[str, object], broken: bool
+) -> None:
+    fake = FakeSlack()
+    client = AsyncWebClient(token="xoxb-test", base_url=await fake.start())
+    try:
+        if broken:
+            with pytest.raises(SlackApiError) as raised:
+                await client.chat_postMessage(channel="D0STAFF", text="t", blocks=[block])
+            assert raised.value.response["error"] == "invalid_blocks"
+            assert raised.value.response["errors"]
+        else:
+            await client.chat_postMessage(channel="D0STAFF", text="t", blocks=[block])
+    finally:
+        await fake.close()
+
+
+async def test_the_slack_stand_in_counts_blocks_and_cuts_long_texts_as_slack_does() -> None:
+    fake = FakeSlack()
+    client = AsyncWebClient(token="xoxb-test", base_url=await fake.start())
+    try:
+        divider = {"type": "divider"}
+        await client.chat_postMessage(channel="D0STAFF", text="t", blocks=[divider] * 50)
+        with pytest.raises(SlackApiError):
+            await client.chat_postMessage(channel="D0STAFF", text="t", blocks=[divider] * 51)
+        twice = [{"type": "divider", "block_id": "same"}] * 2
+        with pytest.raises(SlackApiError):
+            await client.chat_postMessage(channel="D0STAFF", text="t", blocks=twice)
+        answer = await client.chat_postMessage(channel="D0STAFF", text="x" * 40_001)
+        assert answer["response_metadata"]["warnings"] == ["message_truncated"]
+        assert len(fake.dm("U0STAFF")[-1]["text"]) == 40_000
+    finally:
+        await fake.close()

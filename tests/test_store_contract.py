@@ -14,7 +14,8 @@ import os
 import stat
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -202,11 +203,11 @@ async def test_conversations_lists_every_draft_in_progress(store: Store) -> None
 
 async def test_undelivered_holds_pending_and_failed_items_of_every_platform(store: Store) -> None:
     await store.enqueue([make_item("a"), make_item("b", platform=Platform.TEAMS), make_item("c")])
-    failed = make_item("c", failed="channel_not_found", attempts=1)
+    failed = make_item("c", failed="channel_not_found", attempts=1, failed_at=datetime.now(UTC))
     failed.seq = 3
     await store.reschedule(failed)
     await store.delivered("a")
-    held = await store.undelivered()
+    held = await store.outbox_items()
     assert [i.id for i in held] == ["b", "c"] and held[1].failed == "channel_not_found"
 
 
@@ -377,6 +378,47 @@ async def test_delete_leaves_tombstone_and_drops_what_refers_to_it(store: Store)
     assert await store.get_meta("reminder:48h:TT-2026-0011") == {"at": "z"}
 
 
+async def test_delete_drops_every_stored_copy_failed_or_pending(store: Store) -> None:
+    """Issue 14.2: the summary DM (tagged with the conversation) and a leader's `show` reply
+    (tagged with the case) stayed in the outbox for ever once refused."""
+    case = make_case("TT-2026-0001")
+    await store.save_case(case)
+    refused = {"failed": "chat.postMessage: HTTP 200 is_archived", "failed_at": T0}
+    await store.enqueue(
+        [
+            make_item("summary", conversation_id=case.conversation_id),
+            make_item("summary-refused", conversation_id=case.conversation_id),
+            make_item("show-refused", case_reference="TT-2026-0001"),
+            make_item("other-conversation", conversation_id="conv-other"),
+            make_item("untagged"),
+        ]
+    )
+    due = await store.due(Platform.SLACK, NOW)
+    await store.reschedule(*(replace(i, **refused) for i in due if i.id.endswith("-refused")))
+    assert [i.id for i in await store.undelivered(Platform.SLACK)] == [
+        "summary-refused",
+        "show-refused",
+    ]
+
+    await store.delete_case("TT-2026-0001", tombstone_of(case))
+
+    assert await ids_due(store) == ["other-conversation", "untagged"]
+    assert await store.undelivered(Platform.SLACK) == []
+
+
+async def test_undelivered_lists_only_failed_items_of_the_platform(store: Store) -> None:
+    await store.enqueue(
+        [make_item("ok"), make_item("slack-1"), make_item("teams-1", platform=Platform.TEAMS)]
+    )
+    failed = {"failed": "refused", "failed_at": T0}
+    due = [*await store.due(Platform.SLACK, NOW), *await store.due(Platform.TEAMS, NOW)]
+    await store.reschedule(*(replace(i, **failed) for i in due if i.id != "ok"))
+    [item] = await store.undelivered(Platform.SLACK)
+    assert (item.id, item.failed, item.failed_at) == ("slack-1", "refused", T0)
+    assert [i.id for i in await store.undelivered(Platform.TEAMS)] == ["teams-1"]
+    assert await ids_due(store) == ["ok"]
+
+
 async def test_meta_round_trip_and_copies(store: Store) -> None:
     assert await store.get_meta("missing") is None
     value: dict[str, Any] = {
@@ -454,6 +496,62 @@ async def test_files_are_private(tmp_path: Path) -> None:
     assert {p.name for p in files} == {".lock", "live.json", "TT-2026-00.json"}
     for path in files:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """umask 000: every folder made without an explicit mode would be 0777."""
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+@pytest.mark.usefixtures("open_umask")
+async def test_every_folder_the_bot_creates_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    """Issue 14.5: new parent folders followed the umask (000 made them 0777)."""
+    os.chmod(tmp_path, 0o755)
+    folder = tmp_path / "school" / "reportbot" / "data"
+    async with await open_store(folder) as store:
+        await fill(store)
+    for made in (tmp_path / "school", tmp_path / "school" / "reportbot", folder, folder / "cases"):
+        assert mode_of(made) == 0o700, made  # checked as root too: chmod is not skipped
+    assert mode_of(tmp_path) == 0o755  # a folder the bot did not make is left as it is
+    assert all(mode_of(p) == 0o600 for p in folder.rglob("*") if p.is_file())
+
+
+async def test_an_existing_data_folder_open_to_others_is_tightened_and_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 14.5: an existing data folder kept its mode (0755 stayed 0755)."""
+    folder = tmp_path / "data"
+    (folder / "cases").mkdir(parents=True)
+    folder.chmod(0o755)
+    (folder / "cases").chmod(0o775)
+    async with await open_store(folder):
+        pass
+    assert mode_of(folder) == 0o700 and mode_of(folder / "cases") == 0o700
+    assert f"{folder} was open to other users (0755); it is now 0700" in caplog.text
+    assert f"{folder / 'cases'} was open to other users (0775)" in caplog.text
+    caplog.clear()
+    async with await open_store(folder):
+        pass
+    assert "open to other users" not in caplog.text  # said once, when it was so
+
+
+async def test_a_read_only_open_changes_no_mode(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    async with await open_store(folder):
+        pass
+    folder.chmod(0o750)
+    async with await open_store(folder, read_only=True):
+        pass
+    assert mode_of(folder) == 0o750
 
 
 async def test_an_empty_or_missing_folder_is_a_fresh_start(tmp_path: Path) -> None:
@@ -637,7 +735,8 @@ async def test_each_change_is_one_file_write(
     case = make_case(await tiny.next_reference(2026))
     await tiny.save_case(case)
     await tiny.delete_case(case.reference, tombstone_of(case))
-    assert replaced == ["live.json", "TT-2026-00.json", "TT-2026-00.json", "live.json"]
+    # A deletion drops the copies in live.json before it replaces the case.
+    assert replaced == ["live.json", "TT-2026-00.json", "live.json", "TT-2026-00.json"]
 
 
 async def test_a_read_only_folder_raises_storage_error(tmp_path: Path) -> None:
@@ -730,6 +829,25 @@ async def test_seen_and_sent_ids_are_pruned(tmp_path: Path) -> None:
     live = json.loads((tmp_path / "d" / "live.json").read_text())
     assert live["seen"] == {}  # new-delivery too is 11 days old by now
     assert live["sent"] == {}
+
+
+async def test_failed_items_are_pruned_two_weeks_after_they_failed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    async with await open_store(tmp_path / "d", clock=clock) as store:
+        await store.enqueue([make_item("old"), make_item("new"), make_item("waiting")])
+        old, new, _ = await store.due(Platform.SLACK, clock.now())
+        await store.reschedule(replace(old, failed="refused", failed_at=clock.now()))
+        clock.advance(days=2)
+        await store.reschedule(replace(new, failed="refused", failed_at=clock.now()))
+        clock.advance(days=12, seconds=1)
+        await store.put_meta("tick", {})  # any write prunes
+        assert [i.id for i in await store.undelivered(Platform.SLACK)] == ["new"]
+        assert await ids_due(store, now=clock.now()) == ["waiting"]  # never pruned
+    assert "dropped 1 message(s) refused for good more than 14 days ago" in caplog.text
+    live = json.loads((tmp_path / "d" / "live.json").read_text())
+    assert sorted(d["id"] for d in live["outbox"].values()) == ["new", "waiting"]
 
 
 async def test_stale_temp_files_are_cleaned_at_open(tmp_path: Path) -> None:
@@ -867,7 +985,7 @@ async def apply(store: Store, op: tuple[Any, ...]) -> object:
 
 async def run_both(ops: list[tuple[Any, ...]], folder: Path) -> None:
     memory = MemoryStore()
-    tiny = await open_store(folder)
+    tiny = await open_store(folder, clock=FakeClock(NOW))  # nothing here is old enough to prune
     for op in ops:
         assert await apply(tiny, op) == await apply(memory, op), op
         assert await observe(tiny) == await observe(memory), op

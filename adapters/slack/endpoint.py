@@ -3,7 +3,8 @@
 Every request is checked here before Bolt sees it:
 - the signature (v0 HMAC-SHA256 of the raw body, timestamp within 5 minutes): otherwise 401,
   logged without the body, and nothing reaches the engine or the store;
-- the content type and body shape: otherwise 4xx, never Bolt's 500.
+- the content type and body shape (`adapters.slack.shapes`): otherwise 4xx, never Bolt's 500;
+  a kind nothing here handles is answered here too, so Bolt never logs parts of it.
 Bolt then gets the parsed body. Bolt would otherwise re-parse the raw text, and it reads any
 form body that merely contains the word "payload" (a TikTok link can) as an empty request;
 Bolt takes a pre-parsed body only under its "socket_mode" label, which here means just "already
@@ -26,6 +27,9 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from adapters.slack import shapes
+from adapters.slack.shapes import Verdict
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -44,9 +48,12 @@ def events_handler(bolt: AsyncApp, signing_secret: str) -> Handler:
         if request.content_type not in (JSON_TYPE, FORM_TYPE):
             return _error(415, "unsupported content type")
         body = parse(raw, request.content_type)
-        if body is None:
+        verdict = shapes.judge(body) if body is not None else Verdict.MALFORMED
+        if body is None or verdict is Verdict.MALFORMED:
             log.warning("rejected a signed but malformed request to /slack/events")
             return _error(400, "malformed request")
+        if verdict is not Verdict.BOLT:
+            return _not_for_bolt(shapes.kind_name(body), verdict)
         headers: dict[str, str | Sequence[str]] = {"content-type": request.content_type}
         headers.update({k: request.headers[k] for k in PASSED_HEADERS if k in request.headers})
         try:
@@ -77,17 +84,17 @@ def signature_ok(secret: str, raw: bytes, headers: Mapping[str, str], now: float
 
 
 def parse(raw: bytes, content_type: str) -> dict[str, Any] | None:
-    """The body as Slack means it, or None if it is not a shape Slack sends."""
+    """The body as Slack means it (a JSON object, or a command's form), or None."""
     try:
         text = raw.decode("utf-8")
         if content_type == JSON_TYPE:
-            return _typed(json.loads(text))
+            return _json(json.loads(text))
         form = dict(parse_qsl(text, keep_blank_values=True, strict_parsing=True))
     except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: deep nesting
         return None
     if "payload" in form:
         try:
-            return _typed(json.loads(form["payload"]))
+            return _json(json.loads(form["payload"]))
         except (ValueError, RecursionError):
             return None
     if form.get("ssl_check") == "1" or _is_command(form):
@@ -100,35 +107,17 @@ def _is_command(form: dict[str, str]) -> bool:
     return form.get("command", "").startswith("/") and not {"event", "type"} & form.keys()
 
 
-def _typed(value: object) -> dict[str, Any] | None:
-    """A JSON payload whose parts have the types Slack gives them (Bolt assumes as much)."""
-    if not isinstance(value, dict) or not isinstance(value.get("type"), str):
-        return None
-    for key in ("event", "container", "view", "state", "message"):
-        if key in value and not isinstance(value[key], dict):
-            return None
-    for key in ("user", "team", "channel", "enterprise"):
-        if key in value and not isinstance(value[key], dict | str | None):
-            return None
-    for key in ("actions", "authorizations"):
-        if key in value and not _dicts(value[key]):
-            return None
-    if value["type"] == "event_callback" and not isinstance(value.get("event"), dict):
-        return None
-    if value["type"] == "block_actions" and not _actions(value.get("actions")):
-        return None
-    return value
+def _json(value: object) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
 
 
-def _actions(value: object) -> bool:
-    """Block actions as Slack sends them: at least one, each with a string action_id."""
-    if not isinstance(value, list) or not value:
-        return False
-    return all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in value)
-
-
-def _dicts(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+def _not_for_bolt(kind: str, verdict: Verdict) -> web.Response:
+    """An event no listener wants is acknowledged (Slack would retry anything else); an
+    interaction this bot never offers gets a 404, as Bolt would answer, but logged by kind only."""
+    log.info("a Slack %s request reached /slack/events; nothing here handles it", kind)
+    if verdict is Verdict.IGNORE:
+        return web.Response(status=200)
+    return _error(404, "not handled")
 
 
 def _error(status: int, message: str) -> web.Response:

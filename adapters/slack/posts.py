@@ -70,7 +70,10 @@ class LeadershipPosts:
         if not await self.directory.channel_is_private():
             # The alert never changes, so an update has nothing to say in a public channel.
             return None if card.update else await self._post(item, render.case_alert(view))
-        message = render.case_card(view, status_text(self.runtime.facts, now))
+        if card.minimal:  # the full card was refused: name the case, say where to read it
+            message = render.case_minimal(view)
+        else:
+            message = render.case_card(view, status_text(self.runtime.facts, now))
         if card.update:
             await self._update(item, card.reference, message)
             return None

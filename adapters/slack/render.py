@@ -13,9 +13,9 @@ from types import MappingProxyType
 from urllib.parse import quote
 
 from bot.model import JSON, Handoff, Notice, Question
-from bot.views import CaseView
+from bot.views import CaseView, minimal_text
 
-SECTION_MAX = 2900  # Slack allows 3000 characters in a section; leave room for labels
+SECTION_MAX = 2900  # Slack allows 3000 characters in a text object; a little to spare
 HEADER_MAX = 150
 LABEL_MAX = 75
 CHECKBOXES_MAX = 10
@@ -74,14 +74,33 @@ def sections(text: str) -> list[JSON]:
 
 
 def chunks(text: str, size: int = SECTION_MAX) -> list[str]:
+    """Pieces of at most `size` characters, cut at a line end where possible and never inside
+    an escape such as `&amp;`: cut escaped text as it will be sent, not before escaping."""
     out: list[str] = []
     rest = text.strip() or " "
     while len(rest) > size:
         cut = rest.rfind("\n", 0, size)
-        cut = cut if cut > size // 2 else size
+        cut = cut if cut > size // 2 else _clear_of_entity(rest, size)
         out.append(rest[:cut])
         rest = rest[cut:].lstrip("\n")
     return [*out, rest]
+
+
+def _clear_of_entity(text: str, cut: int) -> int:
+    """`cut`, moved back to the start of an entity it would split (the longest is `&amp;`)."""
+    start = text.rfind("&", max(0, cut - len("&amp;") + 1), cut)
+    return start if start > 0 and ";" not in text[start:cut] else cut
+
+
+def labelled(label: str, value: str) -> list[JSON]:
+    """A bold label over its value, in mrkdwn sections. Escaping first and cutting after means
+    no section passes Slack's limit, however much `&`, `<` and `>` grew the text."""
+    title = f"*{escape(clip(label, LABEL_MAX))}*\n"
+    parts = chunks(escape(value), SECTION_MAX - len(title))
+    return [
+        {"type": "section", "text": mrkdwn((title if n == 0 else "") + part)}
+        for n, part in enumerate(parts)
+    ]
 
 
 def button(label: str, action_id: str, value: str, style: str = "") -> JSON:
@@ -209,9 +228,7 @@ def _email_text(h: Handoff) -> list[JSON]:
 def case_card(view: CaseView, status: str) -> Message:
     blocks: list[JSON] = [header(view.title), context(view.status_line)]
     for label, value in view.lines:
-        for n, part in enumerate(chunks(value, SECTION_MAX - 200)):
-            title = f"*{escape(label)}*\n" if n == 0 else ""
-            blocks.append({"type": "section", "text": mrkdwn(title + escape(part))})
+        blocks += labelled(label, value)
     if view.urgent and view.reporter_id:
         blocks.append(
             {"type": "section", "text": mrkdwn(f"Reporter: <@{escape(view.reporter_id)}>")}
@@ -250,6 +267,12 @@ def _confirm(reference: str) -> JSON:
         "confirm": plain("Close it"),
         "deny": plain("Not yet"),
     }
+
+
+def case_minimal(view: CaseView) -> Message:
+    """When Slack refused the full card: the case's reference and where to read it."""
+    text = minimal_text(view.reference)
+    return Message(escape(text), [header(view.title), {"type": "section", "text": plain(text)}])
 
 
 def case_alert(view: CaseView) -> Message:

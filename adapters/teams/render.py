@@ -17,7 +17,7 @@ from bot.model import (
     Reply,
 )
 from bot.ports import Clock, Store
-from bot.views import case_line, case_view
+from bot.views import case_line, case_view, minimal_view
 
 DELETED = "Case {reference} was deleted under the school's retention schedule."
 
@@ -64,7 +64,9 @@ class Renderer:
             text = DELETED.format(reference=reply.reference)
             return Message(cards.card(cards.plain(text), fallback=text), text, gone=True)
         view = case_view(case, self.facts, self.clock.now())
-        card = cards.case_card(view)
+        card = cards.case_card(
+            minimal_view(view) if reply.minimal else view, alert_only=reply.minimal
+        )
         if cards.too_big(card):
             card = cards.case_card(view, full_email=False)
         word = "Updated" if reply.update else "New"
