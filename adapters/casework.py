@@ -43,6 +43,7 @@ from bot.model import Audience, Case, CaseCard, CaseStatus, OutboxItem
 from bot.outbox import outbox_item
 from bot.records import CaseworkError
 from bot.stats import compute_stats, format_stats
+from bot.understand import clean
 from bot.views import case_line
 from storage import atomic
 
@@ -110,11 +111,20 @@ def _retention_parser(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     k.add_argument("reference", metavar="REF")
     k.add_argument("--until", required=True, metavar="YYYY-MM-DD", help="next review date")
     k.add_argument("--reason", default="")
+    k.add_argument(
+        "--confirm", action="store_true", help="yes, review it sooner than it is due today"
+    )
     d = acts.add_parser("delete", parents=[common], help="reviewed: delete a case's details")
     d.add_argument("reference", metavar="REF")
     d.add_argument("--reason", default="", help="why it is being deleted (kept on record)")
     d.add_argument("--confirm", action="store_true", help="yes, delete it")
     d.add_argument("--force", action="store_true", help="delete even though it is open")
+
+
+def say(*parts: object, **kw: Any) -> None:
+    """Print for the operator. Everything printed passes `clean`: a case kept before input was
+    cleaned could hold a terminal escape sequence, which must not reach a leader's terminal."""
+    print(*(clean(str(p)) for p in parts), **kw)
 
 
 def _guarded(command: Command) -> Command:
@@ -127,12 +137,12 @@ def _guarded(command: Command) -> Command:
         except (ConfigError, StorageError):
             raise  # `reportbot` itself explains these (exit 2)
         except (ReportBotError, InvalidMove) as e:
-            print(f"reportbot: {e}", file=sys.stderr)
+            say(f"reportbot: {e}", file=sys.stderr)
             return 1
         except Exception as e:
             code = error_reference()
             log_bug(log, code, e)
-            print(
+            say(
                 f"reportbot: something went wrong ({code}). Please pass this code on to "
                 "whoever looks after the bot.",
                 file=sys.stderr,
@@ -210,7 +220,7 @@ async def _output(out: str, text: str, what: str, encoding: str = "utf-8") -> No
         sys.stdout.write(text)
         return
     await asyncio.to_thread(_write_private, Path(out), text, encoding)
-    print(f"Wrote {what} to {out}. {PRIVATE}")
+    say(f"Wrote {what} to {out}. {PRIVATE}")
 
 
 def _schedule(settings: Settings) -> dict[str, int]:
@@ -229,7 +239,7 @@ async def cases_command(args: argparse.Namespace, settings: Settings) -> int:
         case = await _case(runtime, args.reference)
         if action == "show":
             review = retention.review_of(case, _schedule(settings)).describe()
-            print(records.case_text(case, runtime.facts, runtime.clock.now(), review))
+            say(records.case_text(case, runtime.facts, runtime.clock.now(), review))
             return 0
         who, now = operator(), runtime.clock.now()
         if action == "move":
@@ -239,18 +249,18 @@ async def cases_command(args: argparse.Namespace, settings: Settings) -> int:
         else:
             records.add_note(case, who, now, args.text)
         await _save(runtime, case)
-        print(case_line(case, runtime.facts))
+        say(case_line(case, runtime.facts))
         return 0
 
 
 async def _list(runtime: Runtime, everything: bool) -> int:
     found = await runtime.store.cases(open_only=not everything)
     if not found:
-        print("There are no cases yet." if everything else _NO_OPEN)
+        say("There are no cases yet." if everything else _NO_OPEN)
         return 0
-    print(f"{'All' if everything else 'Open'} cases ({len(found)}), times in UK time:")
+    say(f"{'All' if everything else 'Open'} cases ({len(found)}), times in UK time:")
     for case in found:
-        print("  " + case_line(case, runtime.facts))
+        say("  " + case_line(case, runtime.facts))
     return 0
 
 
@@ -276,16 +286,16 @@ async def export_command(args: argparse.Namespace, settings: Settings) -> int:
 
 def _progress(done: int, total: int) -> None:
     end = "\n" if done >= total else ""
-    print(f"\rWorking out the figures: {done}/{total} cases", end=end, file=sys.stderr, flush=True)
+    say(f"\rWorking out the figures: {done}/{total} cases", end=end, file=sys.stderr, flush=True)
 
 
 async def stats_command(args: argparse.Namespace, settings: Settings) -> int:
     async with runtime_for(settings, read_only=True) as runtime:
         found = await runtime.store.cases()
     if len(found) > PROGRESS_FROM:
-        print(f"{len(found)} cases: this may take a moment.", file=sys.stderr)
+        say(f"{len(found)} cases: this may take a moment.", file=sys.stderr)
     stats = compute_stats(found, _progress if len(found) > PROGRESS_FROM else None)
-    print(format_stats(stats), end="")
+    say(format_stats(stats), end="")
     return 0
 
 
@@ -308,7 +318,8 @@ async def retention_command(args: argparse.Namespace, settings: Settings) -> int
         case = await _case(runtime, args.reference)
         who, now = operator(), runtime.clock.now()
         if action == "keep":
-            return await _keep(runtime, case, args.until, args.reason, who)
+            review = retention.review_of(case, schedule)
+            return await _keep(runtime, case, args, review.review_on, who)
         if case.status == CaseStatus.DELETED:
             # Finishes a deletion interrupted before its post was queued to be scrubbed.
             await runtime.store.enqueue([scrub_post(case, now)])
@@ -316,7 +327,7 @@ async def retention_command(args: argparse.Namespace, settings: Settings) -> int
         tomb = retention.tombstone(case, who, now, args.reason)
         await runtime.store.delete_case(case.reference, tomb)
         await runtime.store.enqueue([scrub_post(tomb, now)])
-        print(
+        say(
             f"Deleted {case.reference}. Kept: its reference, the date it was reported, and this "
             f"deletion ({who}, {records.uk(now)}, “{args.reason.strip()}”)."
         )
@@ -327,21 +338,28 @@ async def _review(runtime: Runtime, schedule: dict[str, int]) -> int:
     today = runtime.clock.now().astimezone(records.UK).date()
     due = retention.review_due(await runtime.store.cases(), schedule, today)
     if not due:
-        print(f"No cases are due for retention review (today is {today:%d %b %Y}).")
+        say(f"No cases are due for retention review (today is {today:%d %b %Y}).")
         return 0
-    print(f"Due for retention review ({len(due)}), today {today:%d %b %Y}:")
+    say(f"Due for retention review ({len(due)}), today {today:%d %b %Y}:")
     for r in due:
         status = STATUS_LABELS[r.status]
-        print(f"  {r.reference} – {status} – {r.describe()}")
-    print(
+        say(f"  {r.reference} – {status} – {r.describe()}")
+    say(
         "\nAfter review, either keep it: reportbot retention keep REF --until YYYY-MM-DD "
         '--reason "…"\nor delete it: reportbot retention delete REF --reason "…" --confirm'
     )
     return 0
 
 
-async def _keep(runtime: Runtime, case: Case, until: str, reason: str, who: str) -> int:
-    """A review that keeps the case: the next review date and the reason go on record."""
+async def _keep(
+    runtime: Runtime, case: Case, args: argparse.Namespace, current: date, who: str
+) -> int:
+    """A review that keeps the case: the next review date and the reason go on record.
+
+    A date before the one the case is due for now would shorten how long it is kept: that
+    is asked for again, with --confirm, rather than done by a slip of the keyboard.
+    """
+    until, reason = args.until, args.reason
     try:
         day = date.fromisoformat(until)
     except ValueError:
@@ -352,10 +370,16 @@ async def _keep(runtime: Runtime, case: Case, until: str, reason: str, who: str)
         raise CaseworkError(f'Say why {case.reference} is being kept: add --reason "…".')
     if day <= runtime.clock.now().astimezone(records.UK).date():
         raise CaseworkError("The next review date must be in the future.")
+    if day < current and not args.confirm:
+        raise CaseworkError(
+            f"{case.reference} is due for review on {current:%d %b %Y}; {day:%d %b %Y} is "
+            "sooner, so it would be kept for less time. If that is what the review decided, "
+            "run the same command again with --confirm."
+        )
     case.review_on = day.isoformat()
     note(case, who, runtime.clock.now(), f"Retention review: kept until {day:%d %b %Y}. {reason}")
     await runtime.store.save_case(case)
-    print(f"{case.reference} is kept; next review on {day:%d %b %Y}.")
+    say(f"{case.reference} is kept; next review on {day:%d %b %Y}.")
     return 0
 
 
@@ -374,5 +398,5 @@ async def sar_command(args: argparse.Namespace, settings: Settings) -> int:
         what = f"{found.count} record(s)"
         await _output(args.out, subject_access.sar_json(found, now), what)
     else:
-        print(subject_access.sar_text(found, records.uk(now)))
+        say(subject_access.sar_text(found, records.uk(now)))
     return 0

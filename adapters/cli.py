@@ -17,6 +17,10 @@ from bot.config import Settings, load_settings
 from bot.errors import ConfigError, StorageError
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+SCHOOL_UNSET = (
+    "The school's name is not set, so the email to POSH says so instead. Set it in "
+    'reportbot.toml: [school] name = "Your School" (see reportbot.example.toml).'
+)
 
 
 async def _chat(args: argparse.Namespace, settings: Settings) -> int:
@@ -93,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         settings = load_settings(data_dir=getattr(args, "data_dir_sub", None) or args.data_dir)
+        if command in (_chat, _serve) and not settings.facts.school_name:
+            logging.getLogger("reportbot").warning(SCHOOL_UNSET)
         return asyncio.run(command(args, settings))
     except (ConfigError, StorageError) as e:
         print(f"reportbot: {e}", file=sys.stderr)

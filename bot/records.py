@@ -32,6 +32,7 @@ from bot.model import (
 )
 from bot.outbox import card_update_item
 from bot.report import build_handoff, contact_line
+from bot.understand import clean
 from bot.views import case_view
 
 UK = ZoneInfo("Europe/London")
@@ -176,7 +177,7 @@ def _not_deleted(case: Case) -> None:
 
 def move(case: Case, verb: str, who: str, at: datetime, reason: str = "") -> HistoryEntry:
     """Move a case for the terminal operator; raises `InvalidMove` or `CaseworkError`."""
-    reason = reason.strip()
+    reason = clean(reason).strip()
     if verb == "assign":
         raise CaseworkError(f"To take a case on, use: reportbot cases assign {case.reference}")
     if verb not in lifecycle.MOVES:
@@ -200,7 +201,7 @@ def assign(case: Case, to: str, who: str, at: datetime, reason: str = "") -> His
     the record must name who made the decision.
     """
     _not_deleted(case)
-    to = to.strip() or who
+    to, reason = clean(to).strip() or who, clean(reason)
     if to == who:
         return lifecycle.apply(case, "assign", who, at, reason.strip())
     rule = lifecycle.MOVES["assign"]
@@ -217,7 +218,7 @@ def assign(case: Case, to: str, who: str, at: datetime, reason: str = "") -> His
 
 def add_note(case: Case, who: str, at: datetime, text: str) -> HistoryEntry:
     _not_deleted(case)
-    text = text.strip()
+    text = clean(text).strip()
     if not text:
         raise CaseworkError("The note is empty: write what happened, in quotes.")
     if len(text) > MAX_NOTE:

@@ -217,6 +217,12 @@ def test_retention_review_and_keep(env: Env, capsys: pytest.CaptureFixture[str])
     assert "Retention review: kept until 31 Jan 2038. tribunal" in capsys.readouterr().out
     assert env.run("retention", "keep", REF, "--until", "soon", "--reason", "x") == 1
     assert "not a date" in capsys.readouterr().err
+    # Sooner than the review now due would keep it for less time: asked again first.
+    argv = ("retention", "keep", REF, "--until", "2037-06-30", "--reason", "review")
+    assert env.run(*argv) == 1
+    assert "due for review on 31 Jan 2038" in capsys.readouterr().err
+    assert env.run(*argv, "--confirm") == 0
+    assert "next review on 30 Jun 2037" in capsys.readouterr().out
 
 
 def test_stats_shows_progress_for_many_cases(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
