@@ -30,6 +30,7 @@ from bot.leaders import LeaderDesk, is_case_command
 from bot.links import parse_links
 from bot.model import (
     Audience,
+    Choice,
     Conversation,
     Flag,
     Notice,
@@ -44,7 +45,7 @@ from bot.outbox import outbox_item
 from bot.ports import Clock, StepCommit, Store
 from bot.report import lines_text, summary_lines
 from bot.steps import Accepted, Answer, Context, Problem, Step, StepSpec, Then
-from bot.understand import clean
+from bot.understand import clean, pick
 
 log = logging.getLogger(__name__)
 
@@ -306,8 +307,10 @@ class Engine:
                 conv.detour.append(conv.step)
                 return self._touch(conv, self._risk_detour(conv))
             return self._touch(conv, [Notice(str(p), tone="warning"), *self._ask(conv)])
+        choices = spec.choices_for(self._context(conv))
         raised = self._apply(conv, accepted)
-        replies: list[Reply] = list(accepted.notices)
+        understood = self._understood(spec, choices, turn, accepted.value)
+        replies: list[Reply] = [*understood, *accepted.notices]
         extra: list[OutboxItem] = []
         if accepted.then == Then.SUBMIT:
             return await self._submit(turn, conv, now)
@@ -326,6 +329,18 @@ class Engine:
             return Outcome(conv, [*replies, *self._risk_detour(conv)], extra)
         self._touch(conv, [])
         return Outcome(conv, [*replies, *self._ask(conv)], extra)
+
+    def _understood(
+        self, spec: StepSpec, choices: tuple[Choice, ...], turn: Turn, value: object
+    ) -> list[Reply]:
+        """A choice read from a longer answer is said back, so a misreading is seen."""
+        if not turn.text or _values(turn) or not spec.question or len(choices) < 2:
+            return []
+        if pick(turn.text, choices, multi=spec.multi).exact:
+            return []
+        stored = value if isinstance(value, list) else [value]
+        names = "; ".join(c.label for c in choices if c.value in stored)
+        return [Notice(f"I took that as: {names}. (Type back to change it.)")] if names else []
 
     def _answer_now(self, conv: Conversation, turn: Turn) -> list[Reply]:
         """The first message of a report held its links: take them as the first answer."""

@@ -111,9 +111,11 @@ TARGETS = (
     Choice("other", "Someone else", ("someone else", "other", "parent", "governor")),
 )  # fmt: skip
 POSTERS = (
-    Choice("pupils", "Pupils of this school", ("pupils", "our pupils", "students", "yes")),
+    Choice("pupils", "Pupils of this school", ("pupils", "our pupils", "students", "yes",
+           "year", "years", "kids", "children", "pupil", "student", "class", "form")),
     Choice("suspected", "We suspect pupils of this school", ("suspect", "we suspect",
-           "probably pupils", "think its pupils", "maybe pupils", "possibly pupils")),
+           "probably", "i think", "think its", "think it is", "maybe", "possibly",
+           "might be", "could be", "suspected", "we think")),
     Choice("not_pupils", "No, not our pupils", ("not pupils", "not our pupils", "no",
            "someone else", "an adult", "a parent", "ex pupil")),
     Choice("unknown", "We don't know", ("dont know", "do not know", "not sure", "no idea",
@@ -257,17 +259,25 @@ def free_text(answer: Answer, what: str, limit: int = MAX_TEXT) -> tuple[str, li
     return kept.text, [told]
 
 
+def accept_poster(answer: Answer) -> Accepted:
+    """One answer; words for two ("I think it's year 9s") are read as the more cautious."""
+    pressed = [v for v in answer.values if v in {c.value for c in POSTERS}]
+    values = pressed or list(pick(answer.text, POSTERS, multi=True).values)
+    if not values:
+        chosen(answer, POSTERS, multi=False)  # raises the one-line hint
+    found = set(values)
+    if "suspected" in found or {"pupils", "unknown"} <= found:
+        return Accepted("suspected")
+    for value in ("not_pupils", "pupils", "unknown"):
+        if value in found:
+            return Accepted(value)
+    raise Problem(didnt_catch(answer, POSTERS, multi=False))
+
+
 def _text(what: str) -> Acceptor:
     def accept(answer: Answer) -> Accepted:
         text, notices = free_text(answer, what)
         return Accepted(text, tuple(notices))
-
-    return accept
-
-
-def _choice(choices: tuple[Choice, ...]) -> Acceptor:
-    def accept(answer: Answer) -> Accepted:
-        return Accepted(chosen(answer, choices, multi=False)[0])
 
     return accept
 
@@ -800,7 +810,7 @@ FLOW: tuple[StepSpec, ...] = (
         "poster",
         "Do you know who is behind it? Please don't type any pupil's name – the DSL deals "
         "with that.",
-        _choice(POSTERS),
+        accept_poster,
         choices=POSTERS,
         accepts_text=False,
     ),
