@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import uuid
 
-from botbuilder.core import TurnContext
-
 from adapters.teams import leaders, references
 from adapters.teams.leaders import Membership
 from adapters.teams.notify import tell
-from adapters.teams.services import Services
+from adapters.teams.services import Context, Services
 from adapters.teams.translate import Said, delivery_id, person_of, read_message, short_key
 from bot.engine import needs_membership
 from bot.leaders import COMMAND
@@ -29,7 +27,7 @@ WELCOME = (
 )
 
 
-async def message(services: Services, context: TurnContext) -> None:
+async def message(services: Services, context: Context) -> None:
     activity = context.activity
     person = person_of(activity)
     said = read_message(activity)
@@ -67,7 +65,7 @@ def _case_reference(said: Said) -> str:
     return match.group(2).upper() if match else ""
 
 
-async def welcome(services: Services, context: TurnContext) -> None:
+async def welcome(services: Services, context: Context) -> None:
     activity = context.activity
     chat = await references.remember(services.runtime.store, activity)
     person = person_of(activity)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from botbuilder.schema import Activity, ConversationReference
+from microsoft_agents.activity import Activity, ConversationReference
 
 from adapters.teams.config import TeamRef
 from adapters.teams.translate import TeamChannel, short_key, tenant_of
@@ -38,16 +38,16 @@ def team_key(team_id: str) -> str:
 
 def reference_doc(activity: Activity, conversation_id: str | None = None) -> JSON:
     """A proactive-message reference to the activity's conversation (or another one in it)."""
-    conversation = activity.conversation
+    conversation, bot = activity.conversation, activity.recipient
     doc: JSON = {
-        "channelId": activity.channel_id or "msteams",
+        "channelId": str(activity.channel_id or "msteams"),
         "serviceUrl": activity.service_url,
         "conversation": {
             "id": conversation_id or conversation.id,
             "conversationType": conversation.conversation_type,
             "tenantId": tenant_of(activity),
         },
-        "bot": {"id": activity.recipient.id, "name": activity.recipient.name or ""},
+        "bot": {"id": bot.id if bot else "", "name": (bot.name if bot else "") or ""},
     }
     if activity.from_property is not None and activity.from_property.id:
         doc["user"] = {"id": activity.from_property.id}
@@ -55,10 +55,7 @@ def reference_doc(activity: Activity, conversation_id: str | None = None) -> JSO
 
 
 def to_reference(doc: JSON) -> ConversationReference:
-    reference = ConversationReference().deserialize(doc)
-    # botbuilder maps tenant_id to "tenantID"; Teams sends and expects "tenantId".
-    reference.conversation.tenant_id = doc["conversation"].get("tenantId") or None
-    return reference
+    return ConversationReference.model_validate(doc)
 
 
 async def remember(store: Store, activity: Activity, conversation_id: str | None = None) -> str:
