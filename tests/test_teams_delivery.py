@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from microsoft_agents.activity import Activity
 from teams_fakes import (
     LEADER,
     LEADS_CHANNEL,
     PERSONAL_CHAT,
+    REPORTER,
     REPORTER_KEY,
     START,
     TEAM,
+    TENANT,
     TIKTOK_LINK,
     TeamsHarness,
     answer_until,
@@ -25,9 +29,12 @@ from teams_fakes import (
 )
 
 from adapters.casework import scrub_post
+from adapters.teams.references import reference_doc
 from bot import retention
 from bot.clock import FakeClock
-from bot.model import CaseStatus
+from bot.model import Audience, CaseStatus, Notice, Person, Platform
+from bot.outbox import outbox_item
+from storage.memory import MemoryStore
 
 
 def _case_cards(h: TeamsHarness) -> list[str]:
@@ -281,3 +288,43 @@ async def test_a_late_answer_that_comes_before_the_retry_means_no_second_card() 
         receipt = await h.runtime.store.get_meta(f"post:teams:{reference}")
         assert receipt is not None and len(receipt["cards"]) == 1
         assert await h.runtime.store.pending(h.courier.platform) == []
+
+
+class CountingStore(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.meta_writes: list[str] = []
+
+    async def put_meta(self, key: str, value: Any) -> None:
+        self.meta_writes.append(key)
+        await super().put_meta(key, value)
+
+
+async def test_a_new_person_s_first_message_costs_no_write_of_its_own() -> None:
+    """The chat's reference travels in the replies' address, stored with the step."""
+    store = CountingStore()
+    async with harness(store=store) as h:
+        assert await h.say("report") == 200
+        assert len(h.chat_cards()) == 2
+        assert store.meta_writes == []
+
+
+async def test_a_reply_queued_by_an_earlier_version_still_finds_its_chat() -> None:
+    """Earlier versions kept the reference in meta and only the chat's id in the address."""
+    async with harness() as h:
+        await h.say("hello")
+        activity = Activity.model_validate(personal_message(h.service_url, "hello"))
+        await h.runtime.store.put_meta(
+            f"teams:conversation:{PERSONAL_CHAT}", reference_doc(activity)
+        )
+        old = outbox_item(
+            Person(Platform.TEAMS, TENANT, REPORTER["id"]),
+            Audience.PERSON,
+            {"conversation": PERSONAL_CHAT},
+            Notice("queued before the upgrade"),
+            "old-item",
+            h.clock.now(),
+        )
+        await h.runtime.store.enqueue([old])
+        await h.deliver()
+        assert "queued before the upgrade" in texts(h.chat_cards()[-1])

@@ -117,13 +117,13 @@ async def test_without_settings_the_teams_endpoint_is_off() -> None:
         assert response.status in (404, 405)
 
 
-class FailingMeta(MemoryStore):
-    async def put_meta(self, key: str, value: Any) -> None:
+class FailingStore(MemoryStore):
+    async def commit(self, step: Any) -> None:
         raise StorageError("disk full")
 
 
 async def test_a_storage_failure_gets_a_kind_answer_with_a_reference_code() -> None:
-    async with harness(store=FailingMeta()) as h:
+    async with harness(store=FailingStore()) as h:
         assert await h.send(personal_message(h.service_url, "report")) == 200
         [apology] = h.connector.posts
         words = texts(apology.card)

@@ -25,7 +25,7 @@ from microsoft_agents.activity import Activity
 from adapters.teams import references
 from adapters.teams.failures import classify, http_status
 from adapters.teams.notify import tell
-from adapters.teams.references import Leadership
+from adapters.teams.references import Leadership, address_of
 from adapters.teams.services import Context, Services
 from adapters.teams.translate import (
     TeamChannel,
@@ -141,7 +141,7 @@ async def channel_message(services: Services, context: Context) -> None:
     activity = context.activity
     said = read_message(activity)
     tenant = tenant_of(activity)
-    thread = await references.remember(services.runtime.store, activity)
+    thread = references.address(activity)
     key = delivery_id(activity) or f"teams:{uuid.uuid4().hex}"
     if said.is_case_action and said.action:
         await _press(services, context, said.action, thread, key)
@@ -152,7 +152,9 @@ async def channel_message(services: Services, context: Context) -> None:
         await tell(services.runtime, f"{key}:hint", tenant, thread, Notice(CHANNEL_HINT))
 
 
-async def _press(services: Services, context: Context, action: str, thread: str, key: str) -> None:
+async def _press(
+    services: Services, context: Context, action: str, thread: dict[str, str], key: str
+) -> None:
     activity = context.activity
     person = person_of(activity)
     reference = action.split(":", 2)[2] if action.count(":") >= 2 else ""
@@ -165,13 +167,15 @@ async def _press(services: Services, context: Context, action: str, thread: str,
         person,
         action=action,
         delivery_id=delivery_id(activity),
-        address={"conversation": thread},
+        address=thread,
         is_leader=verdict is Membership.MEMBER,
     )
     await services.handle(context, turn)
 
 
-async def _use_this_channel(services: Services, context: Context, thread: str, key: str) -> None:
+async def _use_this_channel(
+    services: Services, context: Context, thread: dict[str, str], key: str
+) -> None:
     activity = context.activity
     tenant, person = tenant_of(activity), person_of(activity)
     place = await _place(services, activity)
@@ -191,7 +195,7 @@ async def _use_this_channel(services: Services, context: Context, thread: str, k
     await tell(services.runtime, f"{key}:moved", tenant, thread, Notice(MOVED_HERE, "success"))
     if held is not None:
         away = Notice(MOVED_AWAY.format(who=person.name or "a team member"))
-        await tell(services.runtime, f"{key}:away", tenant, held.channel_id, away)
+        await tell(services.runtime, f"{key}:away", tenant, address_of(held.reference), away)
 
 
 async def _move_refusal(
@@ -240,9 +244,7 @@ async def _place(services: Services, activity: Activity) -> TeamChannel | None:
 
 
 async def _choose(services: Services, tenant: str, chosen: Leadership) -> None:
-    store = services.runtime.store
-    await store.put_meta(references.conversation_key(chosen.channel_id), chosen.reference)
-    await references.set_leadership(store, tenant, chosen)
+    await references.set_leadership(services.runtime.store, tenant, chosen)
     await _release_waiting_cards(services)
 
 
@@ -279,10 +281,12 @@ async def _installed(services: Services, context: Context) -> None:
     if held is None and await _may_take_over(services, tenant, place):
         await _choose(services, tenant, chosen)
         log.warning("Teams: new cases will be posted to the channel the bot was added to")
-        await tell(services.runtime, item_id, tenant, chosen.channel_id, Notice(INSTALLED))
+        await tell(
+            services.runtime, item_id, tenant, address_of(chosen.reference), Notice(INSTALLED)
+        )
         return
-    await store.put_meta(references.conversation_key(chosen.channel_id), chosen.reference)
-    await tell(services.runtime, item_id, tenant, chosen.channel_id, _greeting(services, held))
+    greeting = _greeting(services, held)
+    await tell(services.runtime, item_id, tenant, address_of(chosen.reference), greeting)
     if held is None:
         log.error(
             "Teams: the bot was added to a team that may not receive cases, and no team "

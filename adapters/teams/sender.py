@@ -110,8 +110,7 @@ class TeamsSender:
         return None  # the receipts are kept here, every card of them, not by the courier
 
     async def _chat(self, item: OutboxItem) -> JSON:
-        conversation_id = item.address.get("conversation", "")
-        doc = await references.reference_for(self.store, conversation_id)
+        doc = await references.reference_in(self.store, item.address)
         if doc is None:
             raise DeliveryRefused("no Teams conversation reference for this chat")
         return doc

@@ -66,6 +66,7 @@ class SigningKeys:
             task.cancel()
         if self._session is not None:
             await self._session.close()
+            self._session = None
 
     async def _refresh(self, jwks_uri: str, held: _KeySet) -> None:
         task = self._fetching.get(jwks_uri)
