@@ -41,6 +41,7 @@ class Services:
     async def say_now(self, context: Context, reply: Reply) -> None:
         try:
             message = await self.renderer.message(reply)
+            await self.clients.for_service(str(context.activity.service_url))  # a current token
             sending = context.send_activity(activity_for(message))
             await asyncio.wait_for(sending, self.config.timeout)
         except Exception as e:  # the person may not hear back; the log says why
