@@ -5,6 +5,7 @@
 # case card in the leadership channel. Screenshots go to OUT_DIR.
 #
 #   scripts/playground.sh [OUT_DIR]          (default: ./playground-shots)
+#   KEEP=1 scripts/playground.sh ...         keep the scratch folder (logs, data) for a look
 #
 # Needs the project's .venv, Node.js 20 with npm, and Debian's chromium (apt-get install
 # chromium). The Playground and playwright-core are installed from npm into a scratch folder,
@@ -18,12 +19,12 @@ work="$(mktemp -d)"
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
+  [ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT
 
-wait_for() { # URL: until it answers, at most 60 s
-  for _ in $(seq 120); do curl -s -o /dev/null "$1" && return 0; sleep 0.5; done
+wait_for() { # URL: until it answers, at most 2 minutes
+  for _ in $(seq 240); do curl -s -o /dev/null "$1" && return 0; sleep 0.5; done
   echo "nothing answered at $1" >&2
   return 1
 }
@@ -51,7 +52,7 @@ pids+=($!)
 wait_for http://localhost:56150
 
 if ! NODE_PATH="$work/node/node_modules" node "$root/scripts/playground.cjs" "$out"; then
-  echo "--- the bot's log:" >&2
-  cat "$work/bot.log" >&2
+  echo "--- the bot's log (the Playground's is $work/playground.log with KEEP=1):" >&2
+  tail -n 40 "$work/bot.log" >&2
   exit 1
 fi
