@@ -77,7 +77,7 @@ async def script_for(bot: BotServer, target: TeamsTarget) -> list[int]:
     """The whole report's steps (into `target.script`), and how many cards each one brings."""
     user, counts = teams_user("calibrate"), list[int]()
     target.script = [("say", "report"), ("say", LINK), ("press", "done")]
-    while len(counts) < len(target.script) or await _step(bot, user) is not None:
+    while len(counts) < len(target.script) or await _step(bot, user) not in (None, "end"):
         if len(counts) == len(target.script):
             kind, answer = ANSWERS[str(await _step(bot, user))]
             target.script.append(("say" if kind == "type" else kind, answer))
