@@ -128,12 +128,9 @@ async def test_the_sdk_s_own_setting_names_work_too() -> None:
             "REPORTBOT_TEAMS_OPENID_METADATA": issuer.metadata_url,
         }
         async with harness(env) as h:
-            health = await (await h.client.get("/healthz")).json()
-            assert health["platforms"]["teams"] == {
-                "endpoint": "/api/messages",
-                "authentication": "on",
-                "tenants": "own",  # single-tenant: a tenant and a secret, as Azure makes them
-            }
+            teams = (await (await h.client.get("/healthz")).json())["platforms"]["teams"]
+            assert teams["authentication"] == "on"
+            assert teams["tenants"] == "own"  # single-tenant: a tenant and a secret, as Azure has
             activity = personal_message(h.service_url, "report")
             assert await h.send(activity) == 401
             assert await h.send(activity, bearer(issuer.token(h.service_url))) == 200
