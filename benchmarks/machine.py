@@ -14,9 +14,8 @@ from benchmarks.stats import percentile
 PACKAGES = (
     "slack-bolt",
     "slack-sdk",
-    "botbuilder-core",
-    "botbuilder-integration-aiohttp",
-    "msrest",
+    "microsoft-agents-hosting-aiohttp",
+    "microsoft-agents-hosting-core",
     "aiohttp",
     "tinydb",
 )

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.chat import USERS, ChatPlan, ChatResults, run_chat
+from benchmarks.chat import FIGURES, USERS, ChatPlan, ChatResults, run_chat
 from benchmarks.machine import describe
 from benchmarks.report import (
     RATIO_LIMIT,
@@ -122,10 +122,10 @@ def teams_tables(chat: ChatResults) -> tuple[list[Table], list[Comparison]]:
             f"3b. Teams whole report: {len(chat.teams_report['reportbot'])} reports, {USERS} at a "
             "time; each step until its whole reply reaches the Bot Connector",
             "minimal echo",
-            [(s, False) for s in steps] + [(p, p is pooled[2]) for p in pooled],
+            [(s, False) for s in steps] + [(p, p in pooled[2:]) for p in pooled],
         )
     )
-    judged.append(pooled[2])
+    judged += pooled[2:]  # every step's whole reply, and the whole report per user
     return tables, judged
 
 
@@ -179,15 +179,17 @@ def submit_target(table: Table, storage: dict[int, dict[str, Any]]) -> None:
 
 def serving_target(table: Table, chat: ChatResults) -> None:
     stalls: dict[str, float] = chat.bot["stall"]
-    serving = {k: v for k, v in stalls.items() if k != "start-up"}
-    phase = max(serving, key=lambda k: serving[k], default="")
-    worst = serving.get(phase, 0.0)
-    gc_worst = max(chat.bot["gc"].values(), default=0.0)
-    table.add(
-        "loop stall <50 ms: bot serving (sections 1–3)",
-        f"{ms(worst)} ms ({phase}); full GC up to {ms(gc_worst)} ms",
-        verdict(worst * 1000 < STALL_LIMIT_MS),
-    )
+    serving = {k: v for k, v in stalls.items() if k not in ("start-up", FIGURES)}
+    teams = {k: v for k, v in serving.items() if k.startswith("teams")}
+    for label, phases in (("bot serving (sections 1–3)", serving), ("the Teams path", teams)):
+        phase = max(phases, key=lambda k: phases[k], default="")
+        worst = phases.get(phase, 0.0)
+        gc_worst = max((chat.bot["gc"].get(k, 0.0) for k in phases), default=0.0)
+        table.add(
+            f"loop stall <50 ms: {label}",
+            f"{ms(worst)} ms ({phase}); full GC up to {ms(gc_worst)} ms",
+            verdict(worst * 1000 < STALL_LIMIT_MS),
+        )
 
 
 def storage_stall_target(table: Table, storage: dict[int, dict[str, Any]]) -> None:
@@ -257,7 +259,7 @@ def print_chat(chat: ChatResults, counter: WarningCounter) -> list[tuple[str, Co
     return [
         (f"Slack first DM prompt ≤1.5× Bolt ({where})", slack_judged[0]),
         (f"Slack every reply ≤1.5× Bolt ({where})", slack_judged[1]),
-        *((f"Teams, same bar: {c.label} vs echo", c) for c in teams_judged),
+        *((f"Teams ≤1.5× the echo bot: {c.label}", c) for c in teams_judged),
     ]
 
 

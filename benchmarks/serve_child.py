@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -108,7 +109,15 @@ def main() -> None:
     parser.add_argument("--slack-api", required=True)
     parser.add_argument("--data", type=Path)
     args = parser.parse_args()
-    asyncio.run(run(args.kind, args.slack_api, args.data))
+    profile = os.environ.get("REPORTBOT_BENCH_PROFILE", "")  # a folder: profile this child
+    if not profile:
+        asyncio.run(run(args.kind, args.slack_api, args.data))
+        return
+    from pyinstrument import Profiler  # not a dependency: `pip install pyinstrument` first
+
+    with Profiler(async_mode="disabled") as profiler:
+        asyncio.run(run(args.kind, args.slack_api, args.data))
+    Path(profile, f"{args.kind}.txt").write_text(profiler.output_text(show_all=False))
 
 
 if __name__ == "__main__":

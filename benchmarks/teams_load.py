@@ -1,4 +1,4 @@
-"""Teams on loopback: the test Bot Connector stand-in (timed), a minimal botbuilder echo bot,
+"""Teams on loopback: the test Bot Connector stand-in (timed), a minimal Agents SDK echo bot,
 and personal-chat users driving both."""
 
 from __future__ import annotations
@@ -10,10 +10,14 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from botbuilder.core import ActivityHandler, CardFactory, MessageFactory, TurnContext
-from botbuilder.integration.aiohttp import (
-    CloudAdapter,
-    ConfigurationBotFrameworkAuthentication,
+from microsoft_agents.activity import Activity, TurnContextProtocol
+from microsoft_agents.authentication.msal import MsalConnectionManager
+from microsoft_agents.hosting.aiohttp import CloudAdapter, jwt_authorization_middleware
+from microsoft_agents.hosting.core import (
+    ActivityHandler,
+    AgentAuthConfiguration,
+    CardFactory,
+    MessageFactory,
 )
 
 from benchmarks.arrivals import Arrivals, StepTiming, timed_step
@@ -64,32 +68,28 @@ class TimedConnector(FakeConnector):  # type: ignore[misc]
 # -- the minimal echo bot -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class NoAppId:
-    """Development mode: no app id, so botbuilder authenticates nothing (local use only)."""
-
-    APP_ID: str = ""
-    APP_PASSWORD: str = ""
-    APP_TYPE: str = "MultiTenant"
-    APP_TENANTID: str = ""
-
-
-class EchoBot(ActivityHandler):  # type: ignore[misc]
-    async def on_message_activity(self, turn_context: TurnContext) -> None:
+class EchoBot(ActivityHandler):
+    async def on_message_activity(self, turn_context: TurnContextProtocol[Activity]) -> None:
         card = CardFactory.adaptive_card(ECHO_CARD)
         await turn_context.send_activity(MessageFactory.attachment(card))
 
 
 def echo_bot() -> web.Application:
-    """botbuilder 4.17 as its samples show it: CloudAdapter, one Adaptive Card per message."""
-    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(NoAppId()))
+    """The Agents SDK 1.9 as its samples show it: CloudAdapter, the JWT middleware, one
+    Adaptive Card per message. No app id: anonymous, development mode (local use only)."""
+    anonymous = AgentAuthConfiguration(anonymous_allowed=True)
+    connections = MsalConnectionManager(
+        connections_configurations={"SERVICE_CONNECTION": anonymous}
+    )
+    adapter = CloudAdapter(connection_manager=connections)
     bot = EchoBot()
 
     async def messages(request: web.Request) -> web.Response:
         response = await adapter.process(request, bot)
         return response if isinstance(response, web.Response) else web.Response(status=200)
 
-    app = web.Application()
+    app = web.Application(middlewares=[jwt_authorization_middleware])
+    app["agent_configuration"] = anonymous
     app.router.add_post("/api/messages", messages)
     return app
 

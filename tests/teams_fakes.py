@@ -7,6 +7,11 @@ in the channel, but the bot times out waiting for its id). `TeamsHarness` runs t
 (`adapters.server.build_app`) in development mode with activities whose `serviceUrl` points
 at the stand-in, and delivers the outbox by draining the courier (no timed waits).
 
+`TokenIssuer` plays Bot Framework's token signing on 127.0.0.1: an RSA key made for the run,
+served as an OpenID metadata document and a JWKS (`REPORTBOT_TEAMS_OPENID_METADATA` points the
+bot at it), and tokens signed with it – or with another key, expired, for another audience or
+another serviceUrl, as an attacker would send them.
+
 The activity shapes follow /work/shared/payloads (MicrosoftDocs/msteams-docs samples: a
 personal message, an Action.Submit post-back, conversationUpdate when the bot is added to a
 team, installationUpdate), with one tenant throughout.
@@ -24,8 +29,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import jwt
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
 from adapters.compose import Runtime, build_runtime
 from adapters.server import build_app
@@ -66,6 +74,16 @@ TEAM_LINK = (
 )
 REPORTER_KEY = f"teams:{TENANT}:{REPORTER['id']}"
 DEV_ENV = {"REPORTBOT_TEAMS_DEV": "1", "REPORTBOT_TEAMS_TIMEOUT": "0.5"}
+APP_ID = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+SECRET = "not-a-real-client-secret-123"
+AUTH_ENV = {  # a single-tenant bot, as Azure makes them now (today's variable names)
+    "MicrosoftAppId": APP_ID,
+    "MicrosoftAppPassword": SECRET,
+    "MicrosoftAppType": "SingleTenant",
+    "MicrosoftAppTenantId": TENANT,
+    "REPORTBOT_TEAMS_TIMEOUT": "0.5",
+}
+BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
 START = datetime(2026, 3, 10, 11, 0, tzinfo=UTC)  # a Tuesday, POSH open
 
 
@@ -78,6 +96,7 @@ class Call:
     conversation: str
     activity_id: str = ""
     body: Any = None
+    authorization: str = ""  # the Authorization header the bot sent
 
     @property
     def card(self) -> dict[str, Any]:
@@ -143,7 +162,7 @@ class FakeConnector:
     async def _post(self, request: web.Request) -> web.Response:
         body = await request.json()
         cid, activity_id = request.match_info["cid"], f"activity-{next(self._ids)}"
-        self.calls.append(Call("POST", cid, activity_id, body))
+        self.calls.append(Call("POST", cid, activity_id, body, _auth(request)))
         response = web.json_response({"id": activity_id}, status=201)
         if cid in self._take_then_hang:
             self._take_then_hang.remove(cid)
@@ -154,7 +173,7 @@ class FakeConnector:
     async def _put(self, request: web.Request) -> web.Response:
         body = await request.json()
         aid = request.match_info["aid"]
-        self.calls.append(Call("PUT", request.match_info["cid"], aid, body))
+        self.calls.append(Call("PUT", request.match_info["cid"], aid, body, _auth(request)))
         return web.json_response({"id": aid})
 
     async def _create(self, request: web.Request) -> web.Response:
@@ -163,10 +182,100 @@ class FakeConnector:
 
     async def _member(self, request: web.Request) -> web.Response:
         team, user = request.match_info["cid"], request.match_info["uid"]
-        self.calls.append(Call("MEMBER", team, user))
+        self.calls.append(Call("MEMBER", team, user, None, _auth(request)))
         if (team, user) in self.members:
             return web.json_response({"id": user, "name": "member"})
         return web.json_response({"error": {"code": "MemberNotFoundInConversation"}}, status=404)
+
+
+# --- Bot Framework's token signing, on loopback -------------------------------------------------
+
+
+def rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@dataclass
+class TokenIssuer:
+    """OpenID metadata and signing keys as login.botframework.com serves them, and tokens."""
+
+    key: rsa.RSAPrivateKey = field(default_factory=rsa_key)
+    kid: str = "reportbot-test-key-1"
+    fetches: list[str] = field(default_factory=list)
+    delay: float = 0.0  # seconds each key document takes to arrive
+    url: str = ""  # set when served
+
+    @property
+    def metadata_url(self) -> str:
+        return f"{self.url}/v1/.well-known/openidconfiguration"
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/v1/.well-known/openidconfiguration", self._metadata)
+        app.router.add_get("/v1/.well-known/keys", self._keys)
+        return app
+
+    async def _metadata(self, request: web.Request) -> web.Response:
+        self.fetches.append("metadata")
+        await asyncio.sleep(self.delay)
+        return web.json_response(
+            {"issuer": BOT_FRAMEWORK_ISSUER, "jwks_uri": f"{self.url}/v1/.well-known/keys"}
+        )
+
+    async def _keys(self, request: web.Request) -> web.Response:
+        self.fetches.append("keys")
+        await asyncio.sleep(self.delay)
+        public = json.loads(RSAAlgorithm.to_jwk(self.key.public_key()))
+        jwk = {**public, "kid": self.kid, "use": "sig", "endorsements": ["msteams"]}
+        return web.json_response({"keys": [jwk]})
+
+    def token(
+        self,
+        service_url: str,
+        *,
+        audience: str = APP_ID,
+        issuer: str = BOT_FRAMEWORK_ISSUER,
+        lifetime: float = 3600,
+        key: rsa.RSAPrivateKey | None = None,
+        kid: str | None = None,
+        **claims: Any,
+    ) -> str:
+        """A channel token as the Bot Connector signs it (other keys, times or claims: forged)."""
+        now = int(datetime.now(UTC).timestamp())
+        body = {
+            "iss": issuer,
+            "aud": audience,
+            "serviceurl": service_url,
+            "nbf": now - 60,
+            "iat": now - 60,
+            "exp": now + int(lifetime),
+            **claims,
+        }
+        headers = {"kid": kid or self.kid, "typ": "JWT"}
+        return jwt.encode(body, key or self.key, algorithm="RS256", headers=headers)
+
+    def env(self, base: Mapping[str, str] = AUTH_ENV) -> dict[str, str]:
+        return {**base, "REPORTBOT_TEAMS_OPENID_METADATA": self.metadata_url}
+
+
+@asynccontextmanager
+async def token_issuer() -> AsyncIterator[TokenIssuer]:
+    issuer = TokenIssuer()
+    server = TestServer(issuer.app(), host="127.0.0.1")
+    await server.start_server()
+    issuer.url = str(server.make_url("")).rstrip("/")
+    try:
+        yield issuer
+    finally:
+        await server.close()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _auth(request: web.Request) -> str:
+    return request.headers.get("Authorization", "")
 
 
 # --- activities, shaped as Teams sends them ---------------------------------------------------
@@ -360,6 +469,10 @@ class TeamsHarness:
         while sent := await self.courier.drain():
             total += sent
         return total
+
+    async def settle(self) -> None:
+        """Let card posts that timed out hear Teams' late answers (after `connector.release`)."""
+        await self.courier.sender.settle()  # type: ignore[attr-defined]
 
     async def say(self, text: str, **kwargs: Any) -> int:
         status = await self.send(personal_message(self.service_url, text, **kwargs))

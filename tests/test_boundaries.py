@@ -8,7 +8,16 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FORBIDDEN = ("slack_bolt", "slack_sdk", "botbuilder", "botframework", "msrest", "tinydb", "aiohttp")
+FORBIDDEN = (
+    "slack_bolt",
+    "slack_sdk",
+    "microsoft_agents",
+    "botbuilder",
+    "botframework",
+    "msrest",
+    "tinydb",
+    "aiohttp",
+)
 
 
 def test_bot_modules_do_not_import_platforms_or_storage() -> None:

@@ -14,6 +14,7 @@ from storage.memory import MemoryStore
 
 APP_ID = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+SDK = "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__"
 
 
 def test_nothing_set_means_teams_is_off() -> None:
@@ -46,8 +47,48 @@ def test_a_full_single_tenant_configuration() -> None:
     assert config is not None and config.authenticated
     assert config.app_type == "SingleTenant"
     assert config.allows(TENANT) and not config.allows("11111111-2222-3333-4444-555555555555")
-    assert "s3cret" not in repr(config) and "s3cret" not in repr(config.sdk_settings())
-    assert config.sdk_settings().APP_TENANTID == TENANT
+    assert "s3cret" not in repr(config)
+    sdk = config.sdk_env()  # what the Agents SDK's MsalConnectionManager is built from
+    assert sdk[f"{SDK}CLIENTID"] == APP_ID and sdk[f"{SDK}CLIENTSECRET"] == "s3cret"
+    assert sdk[f"{SDK}TENANTID"] == TENANT and sdk[f"{SDK}AUTHTYPE"] == "ClientSecret"
+    assert sdk[f"{SDK}VALIDATE_ISSUER"] == "true"
+
+
+def test_today_s_names_map_to_the_sdk_s_connection_settings() -> None:
+    multi = load_teams_config(
+        {"MicrosoftAppId": APP_ID, "MicrosoftAppPassword": "s3cret"}  # MultiTenant by default
+    )
+    assert multi is not None and multi.app_type == "MultiTenant"
+    assert multi.sdk_env()[f"{SDK}TENANTID"] == "botframework.com"
+    assert multi.allows("11111111-2222-3333-4444-555555555555")  # any tenant, as before
+    msi = load_teams_config(
+        {
+            "MicrosoftAppId": APP_ID,
+            "MicrosoftAppType": "UserAssignedMSI",
+            "MicrosoftAppTenantId": TENANT,
+        }
+    )
+    assert msi is not None and msi.sdk_env()[f"{SDK}AUTHTYPE"] == "UserManagedIdentity"
+    assert f"{SDK}CLIENTSECRET" not in msi.sdk_env()
+    assert msi.allows(TENANT) and not msi.allows("11111111-2222-3333-4444-555555555555")
+
+
+def test_the_sdk_s_own_names_work_alone_and_must_agree_with_today_s() -> None:
+    sdk_only = {f"{SDK}CLIENTID": APP_ID, f"{SDK}CLIENTSECRET": "s3cret", f"{SDK}TENANTID": TENANT}
+    config = load_teams_config(sdk_only)
+    assert config is not None and config.app_id == APP_ID and config.password == "s3cret"
+    assert config.app_type == "SingleTenant" and config.tenant_id == TENANT
+    assert config.sdk_env()[f"{SDK}CLIENTSECRET"] == "s3cret"
+    same = load_teams_config({**sdk_only, "MicrosoftAppId": APP_ID})
+    assert same is not None and same.app_id == APP_ID
+    with pytest.raises(ConfigError, match="MicrosoftAppId and CONNECTIONS__") as raised:
+        load_teams_config({**sdk_only, "MicrosoftAppId": "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"})
+    assert "s3cret" not in str(raised.value)
+    passed = load_teams_config(
+        {**sdk_only, f"{SDK}AUTHORITY": "https://login.microsoftonline.us/x"}
+    )
+    assert passed is not None
+    assert passed.sdk_env()[f"{SDK}AUTHORITY"] == "https://login.microsoftonline.us/x"
 
 
 def test_managed_identity_needs_no_password_but_a_tenant() -> None:
@@ -85,6 +126,10 @@ def test_managed_identity_needs_no_password_but_a_tenant() -> None:
             "MicrosoftAppTenantId",
         ),
         ({"REPORTBOT_TEAMS_DEV": "maybe"}, "REPORTBOT_TEAMS_DEV"),
+        (
+            {"REPORTBOT_TEAMS_DEV": "1", "REPORTBOT_TEAMS_OPENID_METADATA": "login.example/keys"},
+            "REPORTBOT_TEAMS_OPENID_METADATA",
+        ),
         ({"REPORTBOT_TEAMS_DEV": "1", "REPORTBOT_TEAMS_TENANTS": "a,b"}, "REPORTBOT_TEAMS_TENANTS"),
         (
             {"REPORTBOT_TEAMS_DEV": "1", "REPORTBOT_TEAMS_TIMEOUT": "soon"},

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from microsoft_agents.activity import Activity
 from teams_fakes import (
     LEADER,
     LEADS_CHANNEL,
     PERSONAL_CHAT,
+    REPORTER,
     REPORTER_KEY,
     START,
     TEAM,
+    TENANT,
     TIKTOK_LINK,
     TeamsHarness,
     answer_until,
@@ -25,9 +29,12 @@ from teams_fakes import (
 )
 
 from adapters.casework import scrub_post
+from adapters.teams.references import reference_doc
 from bot import retention
 from bot.clock import FakeClock
-from bot.model import CaseStatus
+from bot.model import Audience, CaseStatus, Notice, Person, Platform
+from bot.outbox import outbox_item
+from storage.memory import MemoryStore
 
 
 def _case_cards(h: TeamsHarness) -> list[str]:
@@ -59,10 +66,13 @@ async def test_a_connector_outage_delays_the_channel_card_and_it_arrives_exactly
         assert await h.runtime.store.due(h.courier.platform, h.clock.now()) == []
 
 
-async def test_retry_after_is_honoured() -> None:
+@pytest.mark.parametrize("status", [429, 412, 500, 502, 503, 504])
+async def test_retry_after_is_honoured(status: int) -> None:
+    """The SDK retries nothing and ignores Retry-After: the outbox waits what Teams asks."""
     async with harness() as h:
-        h.connector.fail(429, headers={"Retry-After": "7"})
+        h.connector.fail(status, headers={"Retry-After": "7"})
         await h.say("report")
+        assert [c.method for c in h.connector.calls] == ["FAILED"]  # one try, no retries inside
         intro = "I'll help you report"
         assert not any(intro in texts(c) for c in h.chat_cards())
         h.clock.advance(seconds=6)
@@ -210,3 +220,111 @@ async def test_a_card_teams_took_before_timing_out_may_appear_twice_never_zero_t
         [update] = h.connector.updates
         assert update.activity_id == copies[-1].activity_id
         assert await h.runtime.store.pending(h.courier.platform) == []
+
+
+async def _card_posted_twice(h: TeamsHarness) -> tuple[str, list[str]]:
+    """Teams takes the case card, but its answer comes after the bot stopped waiting; the
+    bot posts the card again, then the first answer arrives. Returns the case and card ids."""
+    await h.install()
+    await answer_until(h, "summary")
+    h.connector.take_then_hang(LEADS_CHANNEL)
+    await h.press(button(h.chat_cards()[-1], "submit"))  # taken, then the bot times out
+    h.clock.advance(minutes=5)
+    await h.deliver()  # posted again
+    h.connector.release()  # the first post's answer arrives at last
+    await h.settle()
+    await h.deliver()
+    reference = (await h.runtime.store.cases())[-1].reference
+    copies = [
+        c.activity_id for c in h.connector.posts_to(LEADS_CHANNEL) if reference in texts(c.card)
+    ]
+    assert len(copies) == 2
+    return reference, copies
+
+
+async def test_every_card_posted_for_a_case_is_kept_and_the_deletion_scrubs_them_all() -> None:
+    """Before: only the newest card's id was kept, and the older copy kept the whole case."""
+    async with harness() as h:
+        reference, copies = await _card_posted_twice(h)
+        receipt = await h.runtime.store.get_meta(f"post:teams:{reference}")
+        assert receipt is not None
+        assert [c["activity_id"] for c in receipt["cards"]] == copies[::-1]  # late one last
+        assert "TikTok" not in str(receipt) and "Patel" not in str(receipt)  # ids only
+
+        await _delete(h, reference)
+
+        deleted = f"Case {reference} was deleted under the school's retention schedule."
+        scrubbed = {u.activity_id for u in h.connector.updates if texts(u.card) == deleted}
+        assert scrubbed == set(copies)
+        assert await h.runtime.store.pending(h.courier.platform) == []
+
+
+async def test_a_status_change_reaches_every_copy_of_the_card() -> None:
+    async with harness() as h:
+        h.connector.members.add((TEAM["id"], LEADER["id"]))
+        reference, copies = await _card_posted_twice(h)
+        older = h.connector.posts_to(LEADS_CHANNEL)[-2].card
+        updates_before = len(h.connector.updates)
+        press = channel_message(h.service_url, value=button(older, f"case:sent:{reference}"))
+        assert await h.send(press) == 200
+        await h.deliver()
+        changed = h.connector.updates[updates_before:]
+        assert {u.activity_id for u in changed} == set(copies)
+        assert all("Sent to POSH – Adele Vance" in texts(u.card) for u in changed)
+
+
+async def test_a_late_answer_that_comes_before_the_retry_means_no_second_card() -> None:
+    async with harness() as h:
+        await h.install()
+        await answer_until(h, "summary")
+        h.connector.take_then_hang(LEADS_CHANNEL)
+        await h.press(button(h.chat_cards()[-1], "submit"))
+        h.connector.release()
+        await h.settle()  # the answer arrived: the card is known
+        h.clock.advance(minutes=5)
+        await h.deliver()  # the retry finds it and posts nothing new
+        assert len(_case_cards(h)) == 1
+        reference = (await h.runtime.store.cases())[-1].reference
+        receipt = await h.runtime.store.get_meta(f"post:teams:{reference}")
+        assert receipt is not None and len(receipt["cards"]) == 1
+        assert await h.runtime.store.pending(h.courier.platform) == []
+
+
+class CountingStore(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.meta_writes: list[str] = []
+
+    async def put_meta(self, key: str, value: Any) -> None:
+        self.meta_writes.append(key)
+        await super().put_meta(key, value)
+
+
+async def test_a_new_person_s_first_message_costs_no_write_of_its_own() -> None:
+    """The chat's reference travels in the replies' address, stored with the step."""
+    store = CountingStore()
+    async with harness(store=store) as h:
+        assert await h.say("report") == 200
+        assert len(h.chat_cards()) == 2
+        assert store.meta_writes == []
+
+
+async def test_a_reply_queued_by_an_earlier_version_still_finds_its_chat() -> None:
+    """Earlier versions kept the reference in meta and only the chat's id in the address."""
+    async with harness() as h:
+        await h.say("hello")
+        activity = Activity.model_validate(personal_message(h.service_url, "hello"))
+        await h.runtime.store.put_meta(
+            f"teams:conversation:{PERSONAL_CHAT}", reference_doc(activity)
+        )
+        old = outbox_item(
+            Person(Platform.TEAMS, TENANT, REPORTER["id"]),
+            Audience.PERSON,
+            {"conversation": PERSONAL_CHAT},
+            Notice("queued before the upgrade"),
+            "old-item",
+            h.clock.now(),
+        )
+        await h.runtime.store.enqueue([old])
+        await h.deliver()
+        assert "queued before the upgrade" in texts(h.chat_cards()[-1])

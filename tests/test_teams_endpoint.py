@@ -5,20 +5,20 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 from typing import Any
 from unittest import mock
 
 import pytest
-import requests
 from aiohttp import web
 from aiohttp.streams import StreamReader
 from aiohttp.test_utils import make_mocked_request
 from teams_fakes import (
+    AUTH_ENV,
     DEV_ENV,
     LEADS_CHANNEL,
     PERSONAL_CHAT,
     REPORTER_KEY,
+    SECRET,
     TENANT,
     TIKTOK_LINK,
     TeamsHarness,
@@ -30,15 +30,6 @@ from teams_fakes import (
 
 from bot.errors import StorageError
 from storage.memory import MemoryStore
-
-APP_ID = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
-SECRET = "not-a-real-client-secret-123"
-AUTH_ENV = {
-    "MicrosoftAppId": APP_ID,
-    "MicrosoftAppPassword": SECRET,
-    "MicrosoftAppType": "SingleTenant",
-    "MicrosoftAppTenantId": TENANT,
-}
 
 
 @pytest.mark.parametrize("header", [None, "Bearer not-a-token", "Basic dXNlcjpwYXNz"])
@@ -126,13 +117,13 @@ async def test_without_settings_the_teams_endpoint_is_off() -> None:
         assert response.status in (404, 405)
 
 
-class FailingMeta(MemoryStore):
-    async def put_meta(self, key: str, value: Any) -> None:
+class FailingStore(MemoryStore):
+    async def commit(self, step: Any) -> None:
         raise StorageError("disk full")
 
 
 async def test_a_storage_failure_gets_a_kind_answer_with_a_reference_code() -> None:
-    async with harness(store=FailingMeta()) as h:
+    async with harness(store=FailingStore()) as h:
         assert await h.send(personal_message(h.service_url, "report")) == 200
         [apology] = h.connector.posts
         words = texts(apology.card)
@@ -169,17 +160,23 @@ async def test_logs_hold_no_case_text(caplog: pytest.LogCaptureFixture) -> None:
 async def test_connector_clients_are_built_once_not_per_turn(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from botframework.connector.auth import _connector_factory_impl as factory
+    """The SDK's own factory opens a session (a connection) per turn and per send; not here."""
+    from microsoft_agents.hosting.core import RestChannelServiceClientFactory
+
+    from adapters.teams import clients
 
     built: list[str] = []
-    original = factory.ConnectorClient
+    original = clients.KeptClient.__init__
 
-    class Counting(original):  # type: ignore[misc, valid-type]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            built.append(str(kwargs.get("base_url")))
-            super().__init__(*args, **kwargs)
+    def counting(self: Any, endpoint: str, *args: Any, **kwargs: Any) -> None:
+        built.append(endpoint)
+        original(self, endpoint, *args, **kwargs)
 
-    monkeypatch.setattr(factory, "ConnectorClient", Counting)
+    async def refused(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the SDK's per-turn client factory was used")
+
+    monkeypatch.setattr(clients.KeptClient, "__init__", counting)
+    monkeypatch.setattr(RestChannelServiceClientFactory, "create_connector_client", refused)
     async with harness() as h:
         await h.install()
         await complete_report(h)
@@ -232,58 +229,6 @@ async def test_development_mode_answers_this_machine(peer: str) -> None:
         response = await _endpoint(h)(_request_from(peer, activity))
         assert response.status == 200
         assert await h.runtime.store.conversation(REPORTER_KEY) is not None
-
-
-# --- token signing keys: fetched off the event loop ---------------------------------------------
-
-
-class _Response:
-    def __init__(self, body: dict[str, Any]) -> None:
-        self.body = body
-
-    def raise_for_status(self) -> None:
-        return None
-
-    def json(self) -> dict[str, Any]:
-        return self.body
-
-
-def _signing_key(kid: str) -> dict[str, Any]:
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from jwt.algorithms import RSAAlgorithm
-
-    public = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
-    return {**json.loads(RSAAlgorithm.to_jwk(public)), "kid": kid}
-
-
-async def test_signing_keys_are_fetched_on_a_worker_thread_with_a_timeout(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """botbuilder fetches them with a blocking requests.get on the event loop; not here."""
-    from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
-
-    metadata_url = "https://login.example/v1/.well-known/openidconfiguration"
-    documents: dict[str, dict[str, Any]] = {
-        metadata_url: {"jwks_uri": "https://login.example/keys"},
-        "https://login.example/keys": {"keys": [_signing_key("key-1")]},
-    }
-    fetched: list[tuple[str, threading.Thread, Any]] = []
-
-    def get(url: str, **kwargs: Any) -> _Response:
-        fetched.append((url, threading.current_thread(), kwargs.get("timeout")))
-        return _Response(documents[url])
-
-    monkeypatch.setattr(requests, "get", get)
-    monkeypatch.setattr(JwtTokenExtractor, "metadataCache", {})
-    loop_thread = threading.current_thread()
-    async with harness(AUTH_ENV):  # wiring the Teams side sets the refresh up
-        metadata = JwtTokenExtractor.get_open_id_metadata(metadata_url)
-        found = await asyncio.gather(*(metadata.get("key-1") for _ in range(3)))
-
-    assert all(key is not None for key in found)
-    assert [url for url, _, _ in fetched] == list(documents)  # once, for all three requests
-    assert all(thread is not loop_thread for _, thread, _ in fetched)
-    assert all(timeout == 15.0 for _, _, timeout in fetched)
 
 
 def test_apologies_are_the_engine_s_own_words() -> None:

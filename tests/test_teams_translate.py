@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from botbuilder.schema import Activity
+from microsoft_agents.activity import Activity
 from teams_fakes import (
     LEADS_CHANNEL,
     REPORTER,
@@ -28,7 +28,7 @@ URL = "http://127.0.0.1:9/"
 
 
 def _activity(doc: dict[str, object]) -> Activity:
-    return Activity().deserialize(doc)
+    return Activity.model_validate(doc)
 
 
 def test_a_personal_message_gives_the_person_text_and_place() -> None:

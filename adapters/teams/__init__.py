@@ -1,7 +1,7 @@
 """Microsoft Teams: the guided report in personal chat, case cards in a leadership channel.
 
-Every botbuilder import stays inside this package (the Bot Framework SDK is archived; moving to
-the Microsoft 365 Agents SDK should be one folder's work). `attach` adds `POST /api/messages`
+Built on the Microsoft 365 Agents SDK (`microsoft_agents`), the successor of the archived Bot
+Framework SDK; every import of it stays inside this package. `attach` adds `POST /api/messages`
 to the server when Teams is configured (see `adapters.teams.config`), and returns None if not.
 """
 
@@ -25,6 +25,6 @@ async def attach(
     config = load_teams_config(env)
     if config is None:
         return None
-    from adapters.teams.wiring import wire  # botbuilder loads only when Teams is on
+    from adapters.teams.wiring import wire  # the SDK loads only when Teams is on
 
     return wire(app, runtime, config)

@@ -1,25 +1,34 @@
-"""Teams settings, read from the environment under the Bot Framework's usual names.
+"""Teams settings, read from the environment under the Bot Framework's usual names or the
+Microsoft 365 Agents SDK's own.
 
     MicrosoftAppId         the Azure Bot's app (client) id; empty = Teams off
-    MicrosoftAppPassword   its client secret (not for UserAssignedMSI)
-    MicrosoftAppType       SingleTenant | MultiTenant | UserAssignedMSI (default MultiTenant)
-    MicrosoftAppTenantId   the school's tenant id (SingleTenant and UserAssignedMSI)
-    REPORTBOT_TEAMS_TENANTS   optional: comma-separated tenant ids allowed to use the bot
+                           (SDK: CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID)
+    MicrosoftAppPassword   its client secret, not for UserAssignedMSI (SDK: …__CLIENTSECRET)
+    MicrosoftAppType       SingleTenant | MultiTenant | UserAssignedMSI (default MultiTenant; with
+                           only the SDK's names: UserAssignedMSI for AUTHTYPE=UserManagedIdentity,
+                           else SingleTenant when a tenant is given)
+    MicrosoftAppTenantId   the school's tenant id, for SingleTenant and UserAssignedMSI
+                           (SDK: …__TENANTID)
+    REPORTBOT_TEAMS_TENANTS   comma-separated tenant ids allowed to use the bot; unset: a
+                              single-tenant bot's own tenant only, any tenant for MultiTenant
     REPORTBOT_TEAMS_DEV       1 = run with no app id, authentication OFF (local testing only)
     REPORTBOT_TEAMS_TIMEOUT   seconds to wait for the Bot Connector (default 15)
+    REPORTBOT_TEAMS_OPENID_METADATA   the OpenID metadata document naming the token signing keys
+                              (default: the SDK's, Microsoft's own); for tests and sovereign clouds
     REPORTBOT_TEAMS_LEADERSHIP_TEAM   recommended: the team that receives cases – its link (Teams:
                               ⋯ beside the team > Get link to team), its id (19:…@thread.tacv2)
                               or its group id (a GUID). Unset: the first team the bot is ever
                               added to.
 
-Every problem raises `ConfigError` naming the variable, so start-up stops with a clear line.
+Other `CONNECTIONS__…` and `CONNECTIONSMAP__…` variables reach the SDK unchanged. Every problem
+raises `ConfigError` naming the variable, so start-up stops with a clear line.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -31,6 +40,9 @@ APP_TYPES: dict[str, AppType] = {
     "multitenant": "MultiTenant",
     "userassignedmsi": "UserAssignedMSI",
 }
+SDK = "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__"  # the SDK's default connection
+SDK_PREFIXES = ("CONNECTIONS__", "CONNECTIONSMAP__")
+MULTI_TENANT_AUTHORITY = "botframework.com"  # where a multi-tenant bot gets its tokens
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _THREAD = re.compile(r"^19:[^/?#\s]+@thread\.[a-z0-9]+$", re.IGNORECASE)
 _TRUE = {"1", "true", "yes", "on"}
@@ -63,51 +75,71 @@ class TeamsConfig:
     allowed_tenants: frozenset[str] = frozenset()
     timeout: float = 15.0
     leadership_team: TeamRef | None = None  # None: the first team the bot is ever added to
+    openid_metadata: str = ""  # "": the SDK's own signing-key addresses
+    passthrough: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @property
     def authenticated(self) -> bool:
         """False only in development mode: then anyone who can reach the port is trusted."""
         return bool(self.app_id)
 
+    @property
+    def single_tenant(self) -> bool:
+        return self.app_type in ("SingleTenant", "UserAssignedMSI")
+
     def allows(self, tenant: str) -> bool:
-        return not self.allowed_tenants or tenant.lower() in self.allowed_tenants
+        """REPORTBOT_TEAMS_TENANTS when set; else a single-tenant bot's own tenant only."""
+        if self.allowed_tenants:
+            return tenant.lower() in self.allowed_tenants
+        if self.authenticated and self.single_tenant:
+            return tenant.lower() == self.tenant_id.lower()
+        return True
 
-    def sdk_settings(self) -> SdkSettings:
-        return SdkSettings(self.app_id, self.password, self.app_type, self.tenant_id)
+    def tenants_allowed(self) -> str | int:
+        """For /healthz: how many tenants may use the bot."""
+        if self.allowed_tenants:
+            return len(self.allowed_tenants)
+        return "own" if self.authenticated and self.single_tenant else "any"
 
-
-@dataclass(frozen=True)
-class SdkSettings:
-    """The attribute names botbuilder's ConfigurationBotFrameworkAuthentication reads."""
-
-    APP_ID: str
-    APP_PASSWORD: str = field(repr=False)
-    APP_TYPE: str
-    APP_TENANTID: str
+    def sdk_env(self) -> dict[str, str]:
+        """The Agents SDK's connection settings (`load_configuration_from_env`'s input)."""
+        env = dict(self.passthrough)
+        if not self.authenticated:
+            return env
+        env[SDK + "CLIENTID"] = self.app_id
+        env[SDK + "TENANTID"] = self.tenant_id if self.single_tenant else MULTI_TENANT_AUTHORITY
+        if self.app_type == "UserAssignedMSI":
+            env[SDK + "AUTHTYPE"] = "UserManagedIdentity"
+        else:
+            env[SDK + "AUTHTYPE"] = "ClientSecret"
+            env[SDK + "CLIENTSECRET"] = self.password
+        env.setdefault(SDK + "VALIDATE_ISSUER", "true")  # only Bot Framework's own issuers
+        return env
 
 
 def load_teams_config(env: Mapping[str, str]) -> TeamsConfig | None:
     """The Teams settings, or None when Teams is not configured (no app id, no dev mode)."""
-    app_id = env.get("MicrosoftAppId", "").strip()
+    app_id = _either(env, "MicrosoftAppId", "CLIENTID")
     dev_mode = _flag(env, "REPORTBOT_TEAMS_DEV")
-    password = env.get("MicrosoftAppPassword", "").strip()
+    password = _either(env, "MicrosoftAppPassword", "CLIENTSECRET")
+    base = TeamsConfig(
+        "",
+        dev_mode=dev_mode,
+        allowed_tenants=_tenants(env),
+        timeout=_timeout(env),
+        leadership_team=_leadership_team(env),
+        openid_metadata=_metadata(env),
+        passthrough=_passthrough(env),
+    )
     if not app_id:
         if password:
             raise ConfigError("MicrosoftAppPassword is set but MicrosoftAppId is empty: set both")
-        if not dev_mode:
-            return None
-        return TeamsConfig(
-            "",
-            dev_mode=True,
-            allowed_tenants=_tenants(env),
-            timeout=_timeout(env),
-            leadership_team=_leadership_team(env),
-        )
+        return base if dev_mode else None
     _guid(app_id, "MicrosoftAppId")
-    app_type = _app_type(env)
-    tenant_id = env.get("MicrosoftAppTenantId", "").strip()
+    tenant_id = _either(env, "MicrosoftAppTenantId", "TENANTID")
     if tenant_id:
         _guid(tenant_id, "MicrosoftAppTenantId")
+    app_type = _app_type(env, tenant_id)
     if app_type in ("SingleTenant", "UserAssignedMSI") and not tenant_id:
         raise ConfigError(f"MicrosoftAppTenantId is required when MicrosoftAppType={app_type}")
     if app_type != "UserAssignedMSI" and not password:
@@ -115,16 +147,15 @@ def load_teams_config(env: Mapping[str, str]) -> TeamsConfig | None:
             f"MicrosoftAppPassword is required when MicrosoftAppType={app_type} "
             "(the Azure Bot's client secret)"
         )
-    return TeamsConfig(
-        app_id,
-        password,
-        app_type,
-        tenant_id,
-        dev_mode,
-        _tenants(env),
-        _timeout(env),
-        _leadership_team(env),
-    )
+    return replace(base, app_id=app_id, password=password, app_type=app_type, tenant_id=tenant_id)
+
+
+def _either(env: Mapping[str, str], ours: str, sdk_key: str) -> str:
+    """A setting under the Bot Framework's name or the SDK's; both set, they must agree."""
+    mine, theirs = env.get(ours, "").strip(), env.get(SDK + sdk_key, "").strip()
+    if mine and theirs and mine != theirs:
+        raise ConfigError(f"{ours} and {SDK}{sdk_key} are both set and differ: set only one")
+    return mine or theirs
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -144,14 +175,26 @@ def _guid(value: str, name: str) -> None:
         )
 
 
-def _app_type(env: Mapping[str, str]) -> AppType:
-    raw = env.get("MicrosoftAppType", "").strip() or "MultiTenant"
+def _app_type(env: Mapping[str, str], tenant_id: str) -> AppType:
+    raw = env.get("MicrosoftAppType", "").strip()
+    if not raw:
+        return _sdk_app_type(env, tenant_id)
     app_type = APP_TYPES.get(raw.lower())
     if app_type is None:
         raise ConfigError(
             f"MicrosoftAppType must be SingleTenant, MultiTenant or UserAssignedMSI, not {raw!r}"
         )
     return app_type
+
+
+def _sdk_app_type(env: Mapping[str, str], tenant_id: str) -> AppType:
+    """Unnamed: MultiTenant as before, unless only the SDK's names say what the bot is."""
+    if not env.get(SDK + "CLIENTID", "").strip():
+        return "MultiTenant"
+    auth_type = env.get(SDK + "AUTHTYPE", "").strip().lower()
+    if auth_type == "usermanagedidentity":
+        return "UserAssignedMSI"
+    return "SingleTenant" if tenant_id else "MultiTenant"
 
 
 def _tenants(env: Mapping[str, str]) -> frozenset[str]:
@@ -177,6 +220,20 @@ def _timeout(env: Mapping[str, str]) -> float:
     if not 0 < value <= 300:
         raise ConfigError(f"REPORTBOT_TEAMS_TIMEOUT must be a number of seconds, not {raw!r}")
     return value
+
+
+def _metadata(env: Mapping[str, str]) -> str:
+    raw = env.get("REPORTBOT_TEAMS_OPENID_METADATA", "").strip()
+    parts = urlsplit(raw)
+    if raw and (parts.scheme not in ("http", "https") or not parts.hostname):
+        raise ConfigError(
+            f"REPORTBOT_TEAMS_OPENID_METADATA must be an http(s) address, not {raw!r}"
+        )
+    return raw
+
+
+def _passthrough(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, v) for k, v in env.items() if k.startswith(SDK_PREFIXES)))
 
 
 def _leadership_team(env: Mapping[str, str]) -> TeamRef | None:

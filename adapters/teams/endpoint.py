@@ -1,10 +1,11 @@
 """`POST /api/messages`: check the request, authenticate it, then hand it to the bot.
 
 Bad input is answered 400/415, never 500; an activity without a valid token 401, before the bot
-sees it; an activity from a tenant outside REPORTBOT_TEAMS_TENANTS 403. In development mode
-(no app id, no authentication) only a Bot Connector on this machine is answered: the request
-must come from a loopback address, so nobody else can post as any user, and its serviceUrl must
-be local, so a forged activity cannot make the bot write to someone else's server.
+sees it (`tokens`); an activity from a tenant the bot does not serve 403 (REPORTBOT_TEAMS_TENANTS,
+else a single-tenant bot's own tenant). In development mode (no app id, no authentication) only
+a Bot Connector on this machine is answered: the request must come from a loopback address, so
+nobody else can post as any user, and its serviceUrl must be local, so a forged activity cannot
+make the bot write to someone else's server.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from botbuilder.core import serializer_helper
-from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import Activity
+from microsoft_agents.activity import Activity
+from microsoft_agents.hosting.aiohttp import CloudAdapter
+from microsoft_agents.hosting.core import ClaimsIdentity
+from pydantic import ValidationError
 
 from adapters.teams.bot import TeamsBot
 from adapters.teams.config import TeamsConfig
-from adapters.teams.connectors import CachingAuthentication
+from adapters.teams.signing_keys import KeysUnavailable
+from adapters.teams.tokens import Tokens, Unauthorized
 from adapters.teams.translate import tenant_of
 from bot.errors import error_reference, log_bug
 
@@ -34,58 +37,62 @@ _STRINGS = ("type", "id", "text", "serviceUrl", "channelId", "action", "replyToI
 
 class Endpoint:
     def __init__(
-        self,
-        adapter: CloudAdapter,
-        auth: CachingAuthentication,
-        bot: TeamsBot,
-        config: TeamsConfig,
+        self, adapter: CloudAdapter, bot: TeamsBot, config: TeamsConfig, tokens: Tokens | None
     ) -> None:
         self.adapter = adapter
-        self.auth = auth
         self.bot = bot
         self.config = config
+        self.tokens = tokens  # None in development mode only
 
     async def handle(self, request: web.Request) -> web.Response:
-        if not self.config.authenticated and not _loopback_host(request.remote):
+        if self.tokens is None and not _loopback_host(request.remote):
             log.warning("development mode: refused a request from another machine")
             return _status(403, "development mode answers this machine only")
         if request.content_type != "application/json":
             return _status(415, "expected application/json")
-        body = _parse(await request.read())
-        if body is None:
+        activity = _activity(await request.read())
+        if activity is None:
             return _status(400, "the body is not a Bot Framework activity")
-        try:
-            activity = Activity().deserialize(body)
-        except Exception:
-            return _status(400, "the body is not a Bot Framework activity")
-        if not self.config.authenticated and not _loopback(activity.service_url):
+        if self.tokens is None and not _loopback(activity.service_url):
             log.warning("development mode: refused an activity from a non-local serviceUrl")
             return _status(403, "development mode answers a local Bot Connector only")
-        return await self._process(request, activity)
-
-    async def _process(self, request: web.Request, activity: Activity) -> web.Response:
-        header = request.headers.get("Authorization", "")
         try:
-            result = await self.auth.authenticate_request(activity, header)
-        except PermissionError:  # an OSError, but it means "no valid token"
+            claims = await self._claims(request, activity)
+        except Unauthorized:
             return _unauthorized(activity)
-        except (OSError, TimeoutError):  # could not fetch signing keys: let Teams retry
+        except KeysUnavailable:  # could not fetch signing keys: let Teams retry
             return _status(503, "authentication is unavailable")
-        except Exception:  # malformed, expired or forged token
-            return _unauthorized(activity)
         tenant = tenant_of(activity)
         if not self.config.allows(tenant):
-            log.warning("refused an activity from tenant %s (REPORTBOT_TEAMS_TENANTS)", tenant)
+            log.warning("refused an activity from tenant %s (not a tenant the bot serves)", tenant)
             return _status(403, "this tenant may not use the bot")
+        return await self._process(claims, activity)
+
+    async def _claims(self, request: web.Request, activity: Activity) -> ClaimsIdentity:
+        if self.tokens is None:
+            return ClaimsIdentity()  # anonymous: development mode
+        return await self.tokens.claims(request.headers.get("Authorization", ""), activity)
+
+    async def _process(self, claims: ClaimsIdentity, activity: Activity) -> web.Response:
         try:
-            invoke = await self.adapter.process_activity(result, activity, self.bot.on_turn)
+            invoke = await self.adapter.process_activity(claims, activity, self.bot.on_turn)
         except Exception as e:
             code = error_reference()
             log_bug(log, code, e)
             return _status(500, f"internal error {code}")
         if invoke is not None:
-            return web.json_response(serializer_helper(invoke.body), status=invoke.status)
+            return web.json_response(invoke.body, status=int(invoke.status))
         return web.Response(status=200)
+
+
+def _activity(raw: bytes) -> Activity | None:
+    body = _parse(raw)
+    if body is None:
+        return None
+    try:
+        return Activity.model_validate(body)
+    except (ValidationError, ValueError, TypeError, RecursionError):
+        return None
 
 
 def _parse(raw: bytes) -> dict[str, Any] | None:

@@ -1,9 +1,11 @@
 """What a failed Bot Connector call means for the outbox: try again later, or never.
 
-Temporary: 429 (after its Retry-After), 408, 5xx, timeouts, connection errors, no token from
-Azure AD. Permanent: other 4xx – except for the leadership channel, where 401/403/404 mean the
-bot's registration or team membership needs fixing; a case card then waits for the fix rather
-than being dropped, because a report must reach leadership.
+The Agents SDK's connector client raises aiohttp's `ClientResponseError` (with the status and
+the response headers) and retries nothing; the courier is the one place that retries.
+Temporary: 408, 412, 429 and 5xx, after their Retry-After when they give one; timeouts,
+connection errors, no token from Azure AD. Permanent: other 4xx – except for the leadership
+channel, where 401/403/404 mean the bot's registration or team membership needs fixing; a case
+card then waits for the fix rather than being dropped, because a report must reach leadership.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import aiohttp
-import requests
-from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from bot.errors import DeliveryError, DeliveryRefused, RetryLater
 
@@ -22,14 +22,17 @@ log = logging.getLogger(__name__)
 
 FIX_WAIT = 300.0  # seconds between attempts while the school fixes a setting
 MAX_RETRY_AFTER = 3600.0
-_TEMPORARY = {408, 429}
+_TEMPORARY = {408, 412, 429}  # 412: Teams' "precondition failed" under load, retried
 _NEEDS_FIXING = {401, 403, 404}
 
 
+class NoToken(Exception):
+    """Azure AD gave the bot no token (it is down, or the app id or secret is wrong)."""
+
+
 def http_status(exc: BaseException) -> int | None:
-    if isinstance(exc, HttpOperationError):
-        status = getattr(exc.response, "status_code", None)
-        return int(status) if status is not None else None
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return int(exc.status)
     return None
 
 
@@ -38,14 +41,12 @@ def classify(exc: BaseException, *, leadership: bool) -> DeliveryError | None:
     status = http_status(exc)
     if status is not None:
         return _from_status(exc, status, leadership)
-    if isinstance(exc, PermissionError):  # MSAL could not get a token: AAD down or bad secret
+    if isinstance(exc, NoToken):
         log.error("Azure AD gave no token: check MicrosoftAppId and MicrosoftAppPassword")
         return RetryLater("no token from Azure AD", FIX_WAIT)
     if isinstance(exc, TimeoutError):
         return RetryLater("Bot Connector timed out")
-    if isinstance(
-        exc, ClientRequestError | requests.RequestException | aiohttp.ClientError | OSError
-    ):
+    if isinstance(exc, aiohttp.ClientError | OSError):
         return RetryLater(f"Bot Connector unreachable ({type(exc).__name__})")
     return None
 
@@ -67,7 +68,8 @@ def _from_status(exc: BaseException, status: int, leadership: bool) -> DeliveryE
 
 
 def retry_after(exc: BaseException) -> float | None:
-    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    """Retry-After in seconds (a number or an HTTP date), capped; None when absent or bad."""
+    headers = getattr(exc, "headers", None) or {}
     raw = str(headers.get("Retry-After", "")).strip()
     if not raw:
         return None
@@ -78,4 +80,6 @@ def retry_after(exc: BaseException) -> float | None:
             seconds = (parsedate_to_datetime(raw) - datetime.now(UTC)).total_seconds()
         except (TypeError, ValueError):
             return None
+    if seconds != seconds:  # NaN
+        return None
     return min(MAX_RETRY_AFTER, max(0.0, seconds))

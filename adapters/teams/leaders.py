@@ -10,23 +10,23 @@ A member of the leadership team moves cases by mentioning the bot in another cha
 this channel". Only members of that team may press a case's buttons, type case commands or list
 open cases. Membership is asked of the Bot Connector for the leadership team itself – not for
 the conversation the press came from, which is what botbuilder's `TeamsInfo.get_team_member`
-checks whatever team id it is given.
+checked whatever team id it was given: the connector's REST member look-up, on the team.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from enum import StrEnum
 
-from botbuilder.core import TurnContext
-from botbuilder.schema import Activity
+from microsoft_agents.activity import Activity
 
 from adapters.teams import references
 from adapters.teams.failures import classify, http_status
 from adapters.teams.notify import tell
-from adapters.teams.references import Leadership
-from adapters.teams.services import Services
+from adapters.teams.references import Leadership, address_of
+from adapters.teams.services import Context, Services
 from adapters.teams.translate import (
     TeamChannel,
     delivery_id,
@@ -100,8 +100,9 @@ class Membership(StrEnum):
 
 async def membership(services: Services, chosen: Leadership, user_id: str) -> Membership:
     try:
-        client = await services.auth.connector(chosen.service_url, services.config.app_id)
-        await client.conversations.get_conversation_member(chosen.team_id, user_id)
+        client = await services.clients.for_service(chosen.service_url)
+        lookup = client.conversations.get_conversation_member(chosen.team_id, user_id)
+        await asyncio.wait_for(lookup, services.config.timeout)
         return Membership.MEMBER
     except Exception as e:
         status = http_status(e)
@@ -136,11 +137,11 @@ async def may_lead(services: Services, tenant: str, user_id: str, reference: str
 # --- messages in a channel ------------------------------------------------------------------
 
 
-async def channel_message(services: Services, context: TurnContext) -> None:
+async def channel_message(services: Services, context: Context) -> None:
     activity = context.activity
     said = read_message(activity)
     tenant = tenant_of(activity)
-    thread = await references.remember(services.runtime.store, activity)
+    thread = references.address(activity)
     key = delivery_id(activity) or f"teams:{uuid.uuid4().hex}"
     if said.is_case_action and said.action:
         await _press(services, context, said.action, thread, key)
@@ -152,7 +153,7 @@ async def channel_message(services: Services, context: TurnContext) -> None:
 
 
 async def _press(
-    services: Services, context: TurnContext, action: str, thread: str, key: str
+    services: Services, context: Context, action: str, thread: dict[str, str], key: str
 ) -> None:
     activity = context.activity
     person = person_of(activity)
@@ -166,14 +167,14 @@ async def _press(
         person,
         action=action,
         delivery_id=delivery_id(activity),
-        address={"conversation": thread},
+        address=thread,
         is_leader=verdict is Membership.MEMBER,
     )
     await services.handle(context, turn)
 
 
 async def _use_this_channel(
-    services: Services, context: TurnContext, thread: str, key: str
+    services: Services, context: Context, thread: dict[str, str], key: str
 ) -> None:
     activity = context.activity
     tenant, person = tenant_of(activity), person_of(activity)
@@ -194,7 +195,7 @@ async def _use_this_channel(
     await tell(services.runtime, f"{key}:moved", tenant, thread, Notice(MOVED_HERE, "success"))
     if held is not None:
         away = Notice(MOVED_AWAY.format(who=person.name or "a team member"))
-        await tell(services.runtime, f"{key}:away", tenant, held.channel_id, away)
+        await tell(services.runtime, f"{key}:away", tenant, address_of(held.reference), away)
 
 
 async def _move_refusal(
@@ -243,9 +244,7 @@ async def _place(services: Services, activity: Activity) -> TeamChannel | None:
 
 
 async def _choose(services: Services, tenant: str, chosen: Leadership) -> None:
-    store = services.runtime.store
-    await store.put_meta(references.conversation_key(chosen.channel_id), chosen.reference)
-    await references.set_leadership(store, tenant, chosen)
+    await references.set_leadership(services.runtime.store, tenant, chosen)
     await _release_waiting_cards(services)
 
 
@@ -262,12 +261,12 @@ async def _release_waiting_cards(services: Services) -> None:
 # --- the bot joins or leaves a team -----------------------------------------------------------
 
 
-async def installed(services: Services, context: TurnContext) -> None:
+async def installed(services: Services, context: Context) -> None:
     async with services.leadership_lock:
         await _installed(services, context)
 
 
-async def _installed(services: Services, context: TurnContext) -> None:
+async def _installed(services: Services, context: Context) -> None:
     activity = context.activity
     tenant, store = tenant_of(activity), services.runtime.store
     place = await _place(services, activity)
@@ -282,10 +281,12 @@ async def _installed(services: Services, context: TurnContext) -> None:
     if held is None and await _may_take_over(services, tenant, place):
         await _choose(services, tenant, chosen)
         log.warning("Teams: new cases will be posted to the channel the bot was added to")
-        await tell(services.runtime, item_id, tenant, chosen.channel_id, Notice(INSTALLED))
+        await tell(
+            services.runtime, item_id, tenant, address_of(chosen.reference), Notice(INSTALLED)
+        )
         return
-    await store.put_meta(references.conversation_key(chosen.channel_id), chosen.reference)
-    await tell(services.runtime, item_id, tenant, chosen.channel_id, _greeting(services, held))
+    greeting = _greeting(services, held)
+    await tell(services.runtime, item_id, tenant, address_of(chosen.reference), greeting)
     if held is None:
         log.error(
             "Teams: the bot was added to a team that may not receive cases, and no team "
@@ -301,12 +302,12 @@ def _greeting(services: Services, held: Leadership | None) -> Notice:
     return Notice(ALREADY_ELSEWHERE if held is not None else NO_TEAM_CHOSEN)
 
 
-async def removed(services: Services, context: TurnContext) -> None:
+async def removed(services: Services, context: Context) -> None:
     async with services.leadership_lock:
         await _removed(services, context)
 
 
-async def _removed(services: Services, context: TurnContext) -> None:
+async def _removed(services: Services, context: Context) -> None:
     activity = context.activity
     place, tenant, store = team_of(activity), tenant_of(activity), services.runtime.store
     if place is None:

@@ -11,11 +11,11 @@ from bot.outbox import outbox_item
 
 
 async def tell(
-    runtime: Runtime, item_id: str, tenant: str, conversation_id: str, notice: Notice
+    runtime: Runtime, item_id: str, tenant: str, where: dict[str, str], notice: Notice
 ) -> None:
+    """`where`: an address from `references.address` (it carries the conversation reference)."""
     # A channel or chat, not a person: outbox_item reads only the platform and tenant from it.
     place = Person(Platform.TEAMS, tenant, "")
-    address = {"conversation": conversation_id}
-    item = outbox_item(place, Audience.PERSON, address, notice, item_id, runtime.clock.now())
+    item = outbox_item(place, Audience.PERSON, where, notice, item_id, runtime.clock.now())
     await runtime.store.enqueue([item])
     runtime.wake(Platform.TEAMS)

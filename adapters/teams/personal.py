@@ -1,22 +1,21 @@
 """The reporter's side: a personal chat in which any message starts or continues the report.
 
-The reference to reply in this chat is stored before the engine runs, so every reply – now or
-after a restart – can go through the outbox. Everything is decided by the engine, pictures and
-files included; this module only asks the roster whether the person leads, when the engine
-says the turn needs it (`bot.engine.needs_membership`). A press on a card from an earlier
-question carries its step, and the engine re-asks rather than take it as an answer.
+Every reply carries the reference to this chat in its address, stored by the engine with the
+step, so every reply – now or after a restart – can go through the outbox. Everything is decided
+by the engine, pictures and files included; this module only asks the roster whether the person
+leads, when the engine says the turn needs it (`bot.engine.needs_membership`). A press on a card
+from an earlier question carries its step, and the engine re-asks rather than take it as an
+answer.
 """
 
 from __future__ import annotations
 
 import uuid
 
-from botbuilder.core import TurnContext
-
 from adapters.teams import leaders, references
 from adapters.teams.leaders import Membership
 from adapters.teams.notify import tell
-from adapters.teams.services import Services
+from adapters.teams.services import Context, Services
 from adapters.teams.translate import Said, delivery_id, person_of, read_message, short_key
 from bot.engine import needs_membership
 from bot.leaders import COMMAND
@@ -29,11 +28,11 @@ WELCOME = (
 )
 
 
-async def message(services: Services, context: TurnContext) -> None:
+async def message(services: Services, context: Context) -> None:
     activity = context.activity
     person = person_of(activity)
     said = read_message(activity)
-    chat = await references.remember(services.runtime.store, activity)
+    chat = references.address(activity)
     key = delivery_id(activity) or f"teams:{uuid.uuid4().hex}"
     is_leader = False
     if needs_membership(said.text, said.action):
@@ -50,7 +49,7 @@ async def message(services: Services, context: TurnContext) -> None:
         action=said.action,
         values=said.values,
         delivery_id=delivery_id(activity),
-        address={"conversation": chat},
+        address=chat,
         is_leader=is_leader,
         step=said.step or "",
         has_files=said.has_files,
@@ -67,9 +66,9 @@ def _case_reference(said: Said) -> str:
     return match.group(2).upper() if match else ""
 
 
-async def welcome(services: Services, context: TurnContext) -> None:
+async def welcome(services: Services, context: Context) -> None:
     activity = context.activity
-    chat = await references.remember(services.runtime.store, activity)
+    chat = references.address(activity)
     person = person_of(activity)
-    item_id = f"teams:welcome:{short_key(chat)}"
+    item_id = f"teams:welcome:{short_key(chat['conversation'])}"
     await tell(services.runtime, item_id, person.workspace, chat, Notice(WELCOME))

@@ -1,10 +1,13 @@
-"""Where the bot can write: Teams conversation references, persisted in the store's meta.
+"""Where the bot can write: Teams conversation references, kept small – no names, no activity
+ids – and content-free.
 
-A reference is what a proactive message needs (service URL, conversation, bot). They are kept
-small – no names, no activity ids – and written only when they change, because meta lives in
-the store's small file that is rewritten on every message.
+A reference is what a proactive message needs (service URL, conversation, bot). Each reply
+carries its chat's reference in its address (`address`), so the engine stores it in the same
+atomic write as the step and the replies: no write of its own before a new person's first
+answer. What is kept in the store's meta:
 
-    teams:conversation:<conversation id>   every chat or channel thread the bot answers in
+    teams:conversation:<conversation id>   read only: where earlier versions kept a chat's
+                                           reference (for replies queued before the upgrade)
     teams:leadership:<tenant id>           the channel that receives new cases, and its team;
                                            after a removal, only the team (no reference): it
                                            may take the cases back, no other team by chance
@@ -14,9 +17,10 @@ the store's small file that is rewritten on every message.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 
-from botbuilder.schema import Activity, ConversationReference
+from microsoft_agents.activity import Activity, ConversationReference
 
 from adapters.teams.config import TeamRef
 from adapters.teams.translate import TeamChannel, short_key, tenant_of
@@ -38,16 +42,16 @@ def team_key(team_id: str) -> str:
 
 def reference_doc(activity: Activity, conversation_id: str | None = None) -> JSON:
     """A proactive-message reference to the activity's conversation (or another one in it)."""
-    conversation = activity.conversation
+    conversation, bot = activity.conversation, activity.recipient
     doc: JSON = {
-        "channelId": activity.channel_id or "msteams",
+        "channelId": str(activity.channel_id or "msteams"),
         "serviceUrl": activity.service_url,
         "conversation": {
             "id": conversation_id or conversation.id,
             "conversationType": conversation.conversation_type,
             "tenantId": tenant_of(activity),
         },
-        "bot": {"id": activity.recipient.id, "name": activity.recipient.name or ""},
+        "bot": {"id": bot.id if bot else "", "name": (bot.name if bot else "") or ""},
     }
     if activity.from_property is not None and activity.from_property.id:
         doc["user"] = {"id": activity.from_property.id}
@@ -55,23 +59,25 @@ def reference_doc(activity: Activity, conversation_id: str | None = None) -> JSO
 
 
 def to_reference(doc: JSON) -> ConversationReference:
-    reference = ConversationReference().deserialize(doc)
-    # botbuilder maps tenant_id to "tenantID"; Teams sends and expects "tenantId".
-    reference.conversation.tenant_id = doc["conversation"].get("tenantId") or None
-    return reference
+    return ConversationReference.model_validate(doc)
 
 
-async def remember(store: Store, activity: Activity, conversation_id: str | None = None) -> str:
-    """Persist the reference to reply in this conversation; returns the conversation id."""
-    doc = reference_doc(activity, conversation_id)
-    key_id = str(doc["conversation"]["id"])
-    if await store.get_meta(conversation_key(key_id)) != doc:
-        await store.put_meta(conversation_key(key_id), doc)
-    return key_id
+def address(activity: Activity, conversation_id: str | None = None) -> dict[str, str]:
+    """Where a reply to this activity goes: its conversation (or another one in it)."""
+    return address_of(reference_doc(activity, conversation_id))
 
 
-async def reference_for(store: Store, conversation_id: str) -> JSON | None:
-    return await store.get_meta(conversation_key(conversation_id))
+def address_of(reference: JSON) -> dict[str, str]:
+    compact = json.dumps(reference, sort_keys=True, separators=(",", ":"))
+    return {"conversation": str(reference["conversation"]["id"]), "reference": compact}
+
+
+async def reference_in(store: Store, where: dict[str, str]) -> JSON | None:
+    """The reference an outbox item's address carries (or, for older items, the stored one)."""
+    if where.get("reference"):
+        doc: JSON = json.loads(where["reference"])
+        return doc
+    return await store.get_meta(conversation_key(where.get("conversation", "")))
 
 
 @dataclass(frozen=True)

@@ -1,60 +1,76 @@
-"""The courier's Teams sender: posts and updates cards through the CloudAdapter.
+"""The courier's Teams sender: posts and updates cards through the Agents SDK's CloudAdapter.
 
 Every message goes proactively, through `continue_conversation` and a conversation reference
 kept in the store, so a reply survives a restart or an outage. Inside the continuation the bot
 calls the connector itself: `TurnContext.send_activity` would set replyToId to the
-continuation's made-up id. A leadership post returns a receipt (its activity id and where it
-is) that the courier stores, so later status changes update that card in place.
+continuation's made-up id. Each call is bounded by REPORTBOT_TEAMS_TIMEOUT.
 
-The Bot Connector cannot be asked whether it already has a post, so after an unclear failure
-(a timeout once it had accepted the card, or a stop between posting and recording it) the
-leadership card is posted again: it can appear twice, never zero times. A deleted case's card
-is only ever overwritten with a content-free line, never posted.
+Leadership cards: every card posted for a case is kept (`receipts`), and each later change –
+status updates, and the content-free line of a deleted case – reaches every copy. The Bot
+Connector cannot be asked whether it already has a post, so after a timeout the card is posted
+again; but the first attempt keeps listening (up to LATE_LIMIT), and if Teams' answer arrives
+late its card joins the list and is brought up to date at once. A retry whose earlier attempt
+turns out to have landed posts nothing new.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
-from botbuilder.core import BotAdapter, TurnContext
-from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import Activity, ActivityTypes, Attachment
+from microsoft_agents.activity import Activity, ActivityTypes
+from microsoft_agents.hosting.aiohttp import CloudAdapter
+from microsoft_agents.hosting.core import CardFactory, TurnContext
+from microsoft_agents.hosting.core.connector import ConnectorClientBase
 
-from adapters.teams import cards, references
+from adapters.teams import references
+from adapters.teams.clients import ConnectorClients
 from adapters.teams.config import TeamRef
-from adapters.teams.connectors import warm_token
 from adapters.teams.failures import FIX_WAIT, classify, http_status
+from adapters.teams.receipts import Card, Receipts
 from adapters.teams.render import Message, Renderer
 from bot.codec import reply_from_dict
 from bot.errors import DeliveryError, DeliveryRefused, RetryLater
-from bot.model import JSON, Audience, CaseCard, OutboxItem
-from bot.ports import Store
+from bot.model import JSON, Audience, CaseCard, OutboxItem, Person, Platform
+from bot.outbox import outbox_item
+from bot.ports import Clock, Store
 
 log = logging.getLogger(__name__)
 
 WAIT_FOR_CHANNEL = 60.0  # seconds between looks for a leadership channel while there is none
+LATE_LIMIT = 120.0  # how long a timed-out card post keeps listening for Teams' answer
 
-
-def receipt_key(reference: str) -> str:
-    return f"post:teams:{reference}"  # the key bot.delivery.Courier stores receipts under
+Call = Callable[[Any, Activity], Awaitable[Any]]
 
 
 class TeamsSender:
     def __init__(
         self,
         adapter: CloudAdapter,
+        clients: ConnectorClients,
         app_id: str,
         store: Store,
         renderer: Renderer,
+        clock: Clock,
+        *,
+        timeout: float,
         team: TeamRef | None = None,
+        wake: Callable[[], None] = lambda: None,
     ) -> None:
         self.adapter = adapter
+        self.clients = clients
         self.app_id = app_id
         self.store = store
         self.renderer = renderer
+        self.clock = clock
+        self.timeout = timeout
         self.team = team  # REPORTBOT_TEAMS_LEADERSHIP_TEAM: new cards go to no other team
+        self.wake = wake  # the courier, when a late card needs bringing up to date
+        self.receipts = Receipts(store)
+        self._late: set[asyncio.Task[None]] = set()
 
     async def send(self, item: OutboxItem) -> JSON | None:
         leadership = item.audience == Audience.LEADERSHIP
@@ -68,28 +84,33 @@ class TeamsSender:
                 raise
             raise mapped from None  # the SDK's message can quote the request; keep it out
 
+    async def settle(self) -> None:
+        """Wait for the card posts still listening for a late answer (tests, shutdown)."""
+        while self._late:
+            await asyncio.gather(*self._late, return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in self._late:
+            task.cancel()
+        await asyncio.gather(*self._late, return_exceptions=True)
+
     async def _send(self, item: OutboxItem, leadership: bool) -> JSON | None:
         reply = reply_from_dict(item.reply)
         message = await self.renderer.message(reply)
-        if leadership and isinstance(reply, CaseCard) and message.gone:
+        if not (leadership and isinstance(reply, CaseCard)):
+            target = await self._leadership(item) if leadership else await self._chat(item)
+            await self._post(target, message)
+            return None
+        if message.gone:
             await self._scrub(reply.reference, message)
-            return None
-        if leadership and isinstance(reply, CaseCard) and reply.update:
+        elif reply.update:
             await self._update(item, reply.reference, message)
-            return None
-        if leadership and item.attempts:  # we cannot ask Teams whether that attempt landed
-            log.warning(
-                "posting the card for %s again after a failed attempt; if that attempt timed "
-                "out after Teams took the card, the card appears twice",
-                item.case_reference or item.id,
-            )
-        target = await self._leadership(item) if leadership else await self._chat(item)
-        activity_id = await self._post(target, message)
-        return {"activity_id": activity_id, "reference": target} if leadership else None
+        else:
+            await self._first_post(item, reply.reference, message)
+        return None  # the receipts are kept here, every card of them, not by the courier
 
     async def _chat(self, item: OutboxItem) -> JSON:
-        conversation_id = item.address.get("conversation", "")
-        doc = await references.reference_for(self.store, conversation_id)
+        doc = await references.reference_in(self.store, item.address)
         if doc is None:
             raise DeliveryRefused("no Teams conversation reference for this chat")
         return doc
@@ -101,77 +122,138 @@ class TeamsSender:
             raise RetryLater(reason, WAIT_FOR_CHANNEL)
         return chosen.reference
 
-    async def _scrub(self, reference: str, message: Message) -> None:
-        """Overwrite a deleted case's post in place; with no post (or it is gone), nothing."""
-        receipt = await self.store.get_meta(receipt_key(reference))
-        if not (receipt and receipt.get("activity_id")):
-            return
+    # --- a case's cards ----------------------------------------------------------------------
+
+    async def _first_post(self, item: OutboxItem, reference: str, message: Message) -> None:
+        if item.attempts:
+            if any(c.item == item.id for c in await self.receipts.cards(reference)):
+                return  # the earlier attempt landed after all: its card is already kept
+            log.warning(
+                "posting the card for %s again after a failed attempt; if that attempt timed "
+                "out after Teams took the card, the card appears twice (both are kept up to "
+                "date once Teams' answer arrives)",
+                item.case_reference or item.id,
+            )
+        await self._post_card(item, reference, await self._leadership(item), message)
+
+    async def _post_card(
+        self, item: OutboxItem, reference: str, target: JSON, message: Message
+    ) -> None:
+        call = self._call(target, message, _post, limit=LATE_LIMIT)
+        attempt = asyncio.get_running_loop().create_task(call)
         try:
-            await self._replace(receipt["reference"], str(receipt["activity_id"]), message)
-        except Exception as e:
-            if http_status(e) != 404:
-                raise
+            activity_id = await asyncio.wait_for(asyncio.shield(attempt), self.timeout)
+        except TimeoutError:
+            self._listen_late(attempt, item, reference, target)
+            raise
+        await self.receipts.add(reference, Card(activity_id, target, item.id))
+
+    def _listen_late(
+        self, attempt: asyncio.Task[str], item: OutboxItem, reference: str, target: JSON
+    ) -> None:
+        async def late() -> None:
+            try:
+                activity_id = await asyncio.wait_for(attempt, LATE_LIMIT)
+            except Exception as e:  # no answer at all: that card's id cannot be known
+                log.warning("a timed-out card post got no late answer (%s)", type(e).__name__)
+                return
+            await self.receipts.add(reference, Card(activity_id, target, item.id))
+            await self._refresh_later(item, reference, activity_id)
+
+        task = asyncio.get_running_loop().create_task(late())
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
+
+    async def _refresh_later(self, item: OutboxItem, reference: str, activity_id: str) -> None:
+        """A card found late may be out of date, or its case deleted: update every card."""
+        now: datetime = self.clock.now()
+        place = Person(Platform.TEAMS, item.workspace, "")
+        refresh = CaseCard(reference, update=True)
+        item_id = f"teams:late-card:{reference}:{activity_id}"
+        queued = outbox_item(place, Audience.LEADERSHIP, {}, refresh, item_id, now, reference)
+        await self.store.enqueue([queued])
+        self.wake()
 
     async def _update(self, item: OutboxItem, reference: str, message: Message) -> None:
-        receipt = await self.store.get_meta(receipt_key(reference))
-        if receipt and receipt.get("activity_id"):
+        cards = await self.receipts.cards(reference)
+        gone = await self._replace_all(cards, message)
+        await self.receipts.drop(reference, gone)
+        if cards and len(gone) < len(cards):
+            return
+        if cards:
+            log.warning("the cards for a case were deleted in Teams; posting it again")
+        # No card to update (posted elsewhere, or deleted in Teams): post anew and keep it.
+        await self._post_card(item, reference, await self._leadership(item), message)
+
+    async def _scrub(self, reference: str, message: Message) -> None:
+        """Overwrite every card of a deleted case in place; never post one anew."""
+        await self._replace_all(await self.receipts.cards(reference), message)
+
+    async def _replace_all(self, cards: list[Card], message: Message) -> set[str]:
+        """Replace each card; returns the ids Teams no longer has (404)."""
+        gone: set[str] = set()
+        for card in cards:
             try:
-                await self._replace(receipt["reference"], str(receipt["activity_id"]), message)
-                return
+                await self._call(card.reference, message, _replacing(card.activity_id))
             except Exception as e:
                 if http_status(e) != 404:
                     raise
-                log.warning("the card for a case was deleted in Teams; posting it again")
-        # No post to update (made elsewhere, or deleted): post anew and keep its receipt.
-        target = await self._leadership(item)
-        activity_id = await self._post(target, message)
-        await self.store.put_meta(
-            receipt_key(reference), {"activity_id": activity_id, "reference": target}
-        )
+                gone.add(card.activity_id)
+        return gone
+
+    # --- one call to the Bot Connector ----------------------------------------------------------
 
     async def _post(self, target: JSON, message: Message) -> str:
-        posted: list[str] = []
+        return await self._call(target, message, _post)
 
-        async def post(client: Any, reference: Any) -> None:
-            activity = TurnContext.apply_conversation_reference(activity_for(message), reference)
-            _tenant(activity, reference)
-            response = await client.conversations.send_to_conversation(
-                reference.conversation.id, activity
-            )
-            posted.append(str(getattr(response, "id", "") or ""))
-
-        await self._continue(target, post)
-        if not posted or not posted[0]:
-            raise RetryLater("Bot Connector returned no activity id", FIX_WAIT)
-        return posted[0]
-
-    async def _replace(self, target: JSON, activity_id: str, message: Message) -> None:
-        async def replace(client: Any, reference: Any) -> None:
-            activity = TurnContext.apply_conversation_reference(activity_for(message), reference)
-            _tenant(activity, reference)
-            activity.id = activity_id
-            await client.conversations.update_activity(
-                reference.conversation.id, activity_id, activity
-            )
-
-        await self._continue(target, replace)
-
-    async def _continue(self, target: JSON, call: Callable[[Any, Any], Awaitable[None]]) -> None:
+    async def _call(
+        self, target: JSON, message: Message, call: Call, *, limit: float | None = None
+    ) -> str:
         reference = references.to_reference(target)
+        result: list[str] = []
+        failed: list[BaseException] = []
 
         async def logic(context: TurnContext) -> None:
-            client = context.turn_state.get(BotAdapter.BOT_CONNECTOR_CLIENT_KEY)
-            await warm_token(client)
-            await call(client, reference)
+            try:
+                client = context.services.get(ConnectorClientBase)  # type: ignore[type-abstract]
+                activity = activity_for(message).apply_conversation_reference(reference)
+                _tenant(activity, reference)
+                result.append(str(await call(client, activity) or ""))
+            except Exception as e:  # the adapter would hand it to on_turn_error and carry on
+                failed.append(e)
 
-        await self.adapter.continue_conversation(reference, logic, self.app_id)
+        async def proactive() -> None:
+            await self.clients.for_service(str(reference.service_url))  # a current token
+            continuation = reference.get_continuation_activity()
+            await self.adapter.continue_conversation(self.app_id, continuation, logic)
+
+        await asyncio.wait_for(proactive(), limit or self.timeout)
+        if failed:
+            raise failed[0]
+        if not result or not result[0]:
+            raise RetryLater("Bot Connector returned no activity id", FIX_WAIT)
+        return result[0]
+
+
+async def _post(client: Any, activity: Activity) -> str:
+    response = await client.conversations.send_to_conversation(activity.conversation.id, activity)
+    return str(getattr(response, "id", "") or "")
+
+
+def _replacing(activity_id: str) -> Call:
+    async def replace(client: Any, activity: Activity) -> str:
+        activity.id = activity_id
+        await client.conversations.update_activity(activity.conversation.id, activity_id, activity)
+        return activity_id
+
+    return replace
 
 
 def activity_for(message: Message) -> Activity:
     return Activity(
         type=ActivityTypes.message,
-        summary=message.summary,
-        attachments=[Attachment(content_type=cards.CONTENT_TYPE, content=message.card)],
+        summary=message.summary or " ",
+        attachments=[CardFactory.adaptive_card(message.card)],
     )
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from botbuilder.schema import Activity
+from microsoft_agents.activity import Activity
 
 from bot.model import Person, Platform
 

@@ -1,25 +1,26 @@
-"""Builds the Teams side from its settings: the SDK objects, the sender, the route."""
+"""Builds the Teams side from its settings: the Agents SDK objects, the sender, the route."""
 
 from __future__ import annotations
 
 import logging
 
 from aiohttp import web
-from botbuilder.integration.aiohttp import (
-    CloudAdapter,
-    ConfigurationBotFrameworkAuthentication,
-)
+from microsoft_agents.activity import load_configuration_from_env
+from microsoft_agents.authentication.msal import MsalConnectionManager
+from microsoft_agents.hosting.aiohttp import CloudAdapter
 
 from adapters.compose import Runtime
-from adapters.teams import signing_keys
 from adapters.teams.bot import TeamsBot
+from adapters.teams.clients import ConnectorClients
 from adapters.teams.config import TeamsConfig
-from adapters.teams.connectors import CachingAuthentication
 from adapters.teams.endpoint import Endpoint
 from adapters.teams.render import Renderer
-from adapters.teams.sender import TeamsSender
+from adapters.teams.sender import LATE_LIMIT, TeamsSender
 from adapters.teams.services import Services
+from adapters.teams.signing_keys import SigningKeys
+from adapters.teams.tokens import Tokens
 from bot.delivery import Courier
+from bot.errors import error_reference, log_bug
 from bot.model import Platform
 
 log = logging.getLogger(__name__)
@@ -41,22 +42,39 @@ class TeamsHandle:
 
     name = "teams"
 
-    def __init__(self, courier: Courier, config: TeamsConfig) -> None:
+    def __init__(
+        self,
+        courier: Courier,
+        config: TeamsConfig,
+        sender: TeamsSender,
+        clients: ConnectorClients,
+        keys: SigningKeys,
+    ) -> None:
         self.courier = courier
         self.config = config
+        self.sender = sender
+        self.clients = clients
+        self.keys = keys
 
     async def start(self) -> None:
         self.courier.start()
 
     async def close(self) -> None:
         await self.courier.stop()
+        await self.sender.close()
+        await self.clients.close()
+        await self.keys.close()
 
     def health(self) -> dict[str, object]:
         return {
             "endpoint": ROUTE,
             "authentication": "on" if self.config.authenticated else "OFF (development mode)",
-            "tenants": len(self.config.allowed_tenants) or "any",
+            "tenants": self.config.tenants_allowed(),
         }
+
+
+async def _turn_error(context: object, error: Exception) -> None:
+    log_bug(log, error_reference(), error)  # TeamsBot.on_turn apologises; this is a last net
 
 
 def wire(app: web.Application, runtime: Runtime, config: TeamsConfig) -> TeamsHandle:
@@ -64,13 +82,33 @@ def wire(app: web.Application, runtime: Runtime, config: TeamsConfig) -> TeamsHa
         log.warning(DEV_MODE_WARNING)
     if config.leadership_team is None:
         log.warning(NO_LEADERSHIP_TEAM_WARNING)
-    signing_keys.install(config.timeout)  # before the first request can validate a token
-    sdk_auth = ConfigurationBotFrameworkAuthentication(config.sdk_settings())
-    auth = CachingAuthentication(sdk_auth, timeout=config.timeout)
-    adapter = CloudAdapter(auth)
+    connections, tokens = None, None
+    keys = SigningKeys(timeout=config.timeout, metadata_url=config.openid_metadata)
+    if config.authenticated:
+        connections = MsalConnectionManager(**load_configuration_from_env(config.sdk_env()))
+        tokens = Tokens(connections.get_default_connection_configuration(), keys)
+    clients = ConnectorClients(connections, config.app_id, late_limit=LATE_LIMIT)
+    adapter = CloudAdapter(channel_service_client_factory=clients)
+    adapter.on_turn_error = _turn_error  # the SDK's default shows the exception to the user
     renderer = Renderer(runtime.store, runtime.facts, runtime.clock)
-    sender = TeamsSender(adapter, config.app_id, runtime.store, renderer, config.leadership_team)
+    sender = TeamsSender(
+        adapter,
+        clients,
+        config.app_id,
+        runtime.store,
+        renderer,
+        runtime.clock,
+        timeout=config.timeout,
+        team=config.leadership_team,
+        wake=lambda: runtime.wake(Platform.TEAMS),
+    )
     courier = runtime.add_courier(Platform.TEAMS, sender, start=False)
-    bot = TeamsBot(Services(runtime, auth, config, renderer))
-    app.router.add_post(ROUTE, Endpoint(adapter, auth, bot, config).handle)
-    return TeamsHandle(courier, config)
+    bot = TeamsBot(Services(runtime, clients, config, renderer))
+    app.router.add_post(ROUTE, Endpoint(adapter, bot, config, tokens).handle)
+    handle = TeamsHandle(courier, config, sender, clients, keys)
+
+    async def cleanup(_: web.Application) -> None:
+        await handle.close()
+
+    app.on_cleanup.append(cleanup)
+    return handle
