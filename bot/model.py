@@ -218,6 +218,12 @@ class Case:
     reporter_address: dict[str, str] = field(default_factory=dict)
     """Where the reporter's chat with the bot is, to tell them how the case moves."""
     posh_owner: PoshOwner = PoshOwner.LEADERS
+    reminded: tuple[str, ...] = ()
+    """The reminders already sent about it (kinds, e.g. "48h"): each goes once."""
+    remind_at: datetime | None = None
+    """When its next reminder falls due (None: none to come); stores index it."""
+    version: int = 0
+    """How many times it has been written: a writer must have read the latest (bot.ports)."""
 
     @property
     def is_open(self) -> bool:
@@ -289,3 +295,6 @@ class OutboxItem:
     reply_to: dict[str, str] = field(default_factory=dict)
     """For a leadership item: where the person whose report it carries can be told if it
     cannot be delivered at all."""
+    claimed_by: str = ""
+    """The instance sending it now; the claim lapses at `claimed_until` (see bot.ports)."""
+    claimed_until: datetime | None = None
