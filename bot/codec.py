@@ -236,8 +236,14 @@ def reply_to_dict(r: Reply) -> JSON:
             return {"type": "case_card", "reference": ref, "update": update} | (
                 {"minimal": True} if minimal else {}
             )
-        case CaseList(title=title, references=refs, empty=empty):
-            return {"type": "case_list", "title": title, "references": list(refs), "empty": empty}
+        case CaseList(title=title, references=refs, empty=empty, lines=lines):
+            return {
+                "type": "case_list",
+                "title": title,
+                "references": list(refs),
+                "empty": empty,
+                "lines": list(lines),
+            }
     raise TypeError(f"no codec for reply type {type(r).__name__}")
 
 
@@ -265,7 +271,12 @@ def reply_from_dict(d: JSON) -> Reply:
     if kind == "case_card":
         return CaseCard(d["reference"], bool(d.get("update")), bool(d.get("minimal")))
     if kind == "case_list":
-        return CaseList(d["title"], tuple(d.get("references", ())), d.get("empty", ""))
+        return CaseList(
+            d["title"],
+            tuple(d.get("references", ())),
+            d.get("empty", ""),
+            tuple(d.get("lines", ())),
+        )
     raise ValueError(f"unknown reply type {kind!r}")
 
 

@@ -45,8 +45,8 @@ class Turn:
     """One inbound message or button press, already translated by an adapter.
 
     `address` is opaque to the engine: the adapter's note of where a reply to this turn goes
-    (a Slack DM channel, a Teams conversation id). `is_leader` is the adapter's finding that the
-    person belongs to the leadership channel or team; the engine decides what that permits.
+    (a Slack DM channel, a Teams conversation id). Whether the person leads is not said here:
+    the engine asks the platform (`bot.ports.Membership`) when, and only when, it matters.
     """
 
     person: Person
@@ -55,7 +55,6 @@ class Turn:
     values: tuple[str, ...] = ()
     delivery_id: str | None = None
     address: dict[str, str] = field(default_factory=dict)
-    is_leader: bool = False
     step: str = ""
     """The question a button belonged to; a press on an earlier one is not taken as an answer."""
     has_files: bool = False
@@ -144,6 +143,8 @@ class CaseList:
     title: str
     references: tuple[str, ...]
     empty: str
+    lines: tuple[str, ...] = ()
+    """One line per case, as leaders read them: complete, so no front end looks anything up."""
 
 
 Reply = Notice | Question | HandoffReply | CaseCard | CaseList

@@ -90,6 +90,8 @@ def to_reply_to(item: OutboxItem, reply: Reply, suffix: str, now: datetime) -> O
         failed="",
         failed_at=None,
         reply_to={},
+        claimed_by="",
+        claimed_until=None,
     )
 
 

@@ -19,12 +19,12 @@ from what is on disk after each successful write) is read from the event loop.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from tinydb import where
 
@@ -404,8 +404,8 @@ class _Copied:
     def __init__(self, copied: dict[str, int]) -> None:
         self.copied = dict(copied)
 
-    def __call__(self, doc: JSON) -> bool:
-        return self.copied.get(str(doc.get("reference"))) == doc.get("seq")
+    def __call__(self, value: Mapping[str, Any]) -> bool:
+        return self.copied.get(str(value.get("reference"))) == value.get("seq")
 
     def __hash__(self) -> int:
         return id(self)

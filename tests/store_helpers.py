@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import codec
 from bot.model import (
     JSON,
     Audience,
@@ -20,6 +21,7 @@ from bot.model import (
     Person,
     Platform,
 )
+from bot.outbox import claimable
 from bot.ports import Store, UnitOfWork
 
 LONDON = ZoneInfo("Europe/London")
@@ -131,3 +133,17 @@ async def claim_ids(
 def claimed_by_me(item: OutboxItem, now: datetime = NOW) -> OutboxItem:
     """An item as a turn commits it to send at once: already claimed by its committer."""
     return replace(item, attempts=1, claimed_by="me", claimed_until=now + LEASE)
+
+
+async def pending(store: Store, platform: Platform = Platform.SLACK) -> list[OutboxItem]:
+    """Items of a platform not yet delivered and not refused for good, oldest first."""
+    return [i for i in await store.outbox_items() if i.platform == platform and not i.failed]
+
+
+async def due_items(
+    store: Store, platform: Platform = Platform.SLACK, now: datetime = NOW
+) -> list[OutboxItem]:
+    """What a courier could claim at `now` (a look only: nothing is claimed)."""
+    docs = [codec.outbox_to_dict(i) for i in await store.outbox_items()]
+    ready = {d["id"] for d in claimable(docs, str(platform), now)}
+    return [i for i in await store.outbox_items() if i.id in ready]

@@ -34,6 +34,7 @@ from slack_fakes import (
     slack_harness,
     walk,
 )
+from store_helpers import due_items
 from teams_fakes import PERSONAL_CHAT, REPORTER_KEY, TIKTOK_LINK, harness, texts
 
 import storage.atomic
@@ -177,7 +178,7 @@ async def test_a_full_or_read_only_disk_says_so_keeps_old_data_and_recovers(
         [case] = await reopened.cases()
         assert case.answers["target_staff"] == TYPED
         assert case.answers["harm"] == ["impersonation", "harassment"]
-        assert await reopened.due(Platform.SLACK, START.replace(year=2100)) == []
+        assert await due_items(reopened, Platform.SLACK, START.replace(year=2100)) == []
 
 
 @pytest.mark.parametrize("mode", MODES)
