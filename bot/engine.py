@@ -210,7 +210,6 @@ class Engine:
             conversation=result.conversation,
             delivery_id=turn.delivery_id,
             cases=cases,
-            references=result.changes.references,
             outbox=items,
             meta=result.changes.meta,
         )
@@ -353,7 +352,7 @@ class Engine:
         if raised & STICKY_FLAGS:
             urgent = await self.filing.urgent(conv, raised, now)
             replies += urgent.replies
-            work.add(Work(outbox=urgent.outbox, cases=urgent.cases, references=urgent.references))
+            work.add(Work(outbox=urgent.outbox, cases=urgent.cases))
         if risky and not conv.risk_checked and Flag.DANGER not in conv.flags:
             conv.detour.append(conv.step)
             return Outcome(conv, [*replies, *self._risk_detour(conv)], work)

@@ -84,7 +84,6 @@ class Filing:
         lead = self._leadership(conv, case, CaseCard(case.reference), "leadership", now)
         work = Work([Notice(_ALERTED.format(ref=case.reference), tone="danger")], [lead])
         work.write(case)
-        work.references.append(case.reference)
         return work
 
     async def abandoned(self, conv: Conversation, why: str, now: datetime) -> Work:
@@ -106,8 +105,6 @@ class Filing:
         filed = Filed()
         early = await self.store.case(conv.case_reference) if conv.case_reference else None
         case = early or await self._new_case(conv, now)
-        if early is None:
-            filed.references.append(case.reference)
         self._fill(case, conv, now)
         original = await self._duplicate_of(case)
         if original is not None:
@@ -122,7 +119,7 @@ class Filing:
     async def _new_case(self, conv: Conversation, now: datetime) -> Case:
         year = now.astimezone(ZoneInfo(self.facts.posh_timezone)).year
         return Case(
-            reference=await self.store.next_reference(year),  # taken when the turn commits
+            reference=await self.store.take_reference(year),
             created_at=now,
             reporter=conv.person,
             conversation_id=conv.id,

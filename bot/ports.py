@@ -53,8 +53,6 @@ class UnitOfWork:
     - `conversation`: the person's conversation after the turn (None ends it; KEEP: as it is).
     - `cases`: cases to write. Each carries the `version` it was read at (0 for a new case,
       which must not exist); the store writes version + 1, or raises `Conflict`.
-    - `references`: references the unit hands out (from `next_reference`); each must still be
-      the next of its year, or `Conflict`.
     - `outbox`: items to queue; an id queued or delivered before is ignored.
     - `meta`: small facts to set (None removes one).
     """
@@ -63,7 +61,6 @@ class UnitOfWork:
     conversation: Conversation | _Keep | None = KEEP
     delivery_id: str | None = None
     cases: Sequence[Case] = field(default_factory=list)
-    references: Sequence[str] = field(default_factory=list)
     outbox: Sequence[OutboxItem] = field(default_factory=list)
     meta: Mapping[str, JSON | None] = field(default_factory=dict)
 
@@ -104,9 +101,11 @@ class Store(Protocol):
         """Open cases whose next reminder (`Case.remind_at`) has come, by index."""
         ...
 
-    async def next_reference(self, year: int) -> str:
-        """The next free reference, e.g. TT-2026-0007 (never one handed out before, even if
-        deleted). Reading it takes nothing: the unit that uses it claims it."""
+    async def take_reference(self, year: int) -> str:
+        """Hand out the next reference of the year, e.g. TT-2026-0007, for good, in a write of
+        its own: two callers never get the same one, and none is ever handed out twice (even
+        after a delete). A submit that then fails leaves a gap, as a database sequence does;
+        taking it inside the submit's write would make every submit at once but one retry."""
         ...
 
     async def get_meta(self, key: str) -> JSON | None: ...

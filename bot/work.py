@@ -19,7 +19,6 @@ class Work:
     """Anything else owed: the leadership post, a message to a case's reporter."""
     cases: dict[str, Case] = field(default_factory=dict)
     """Cases to write, by reference, as read (their versions say so) and then changed."""
-    references: list[str] = field(default_factory=list)
     meta: dict[str, JSON | None] = field(default_factory=dict)
 
     def write(self, *cases: Case) -> None:
@@ -31,6 +30,5 @@ class Work:
         self.replies += other.replies
         self.outbox += other.outbox
         self.cases.update(other.cases)
-        self.references += [r for r in other.references if r not in self.references]
         self.meta.update(other.meta)
         return self

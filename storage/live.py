@@ -33,7 +33,7 @@ from bot.model import JSON
 from bot.outbox import about_case, claimed
 from bot.ports import KEEP, Conflict, _Keep
 from storage.atomic import Tables, unreadable
-from storage.references import check_references, reference_number
+from storage.references import reference
 from storage.tables import docs, get_table, need, open_tinydb, put, stamp
 
 CONVERSATIONS, SEEN, OUTBOX, SENT, META, COUNTERS, JOURNAL = (
@@ -67,7 +67,6 @@ class UnitDocs:
     delivery_id: str | None
     cases: dict[str, JSON]  # reference -> the case as it is to be stored (new version)
     new: dict[str, bool]  # reference -> the unit creates it
-    references: list[str]
     outbox: list[JSON]
     meta: dict[str, JSON | None]  # facts kept in live.json
     case_meta: dict[str, dict[str, JSON | None]]  # reference -> facts kept in its shard
@@ -257,14 +256,10 @@ class LiveFile:
             current = int(held.get("version", 0)) if held else archive.version(ref)
             if current != int(doc.get("version", 0)) - 1 or (current == 0) != unit.new[ref]:
                 raise Conflict(f"{ref} was changed meanwhile")
-        check_references(unit.references, lambda year: self.reference_floor(year, archive))
         with self._writing(now):
             self._conversation(unit.person_key, unit.conversation)
             if unit.delivery_id:
                 get_table(self.db, SEEN).insert({"id": unit.delivery_id, "at": stamp(now)})
-            for ref in unit.references:
-                year, number = reference_number(ref)
-                self._set_counter(f"ref:{year}", number)
             unit.seqs = self._enqueue(unit.outbox)
             for key, value in unit.meta.items():
                 self._put_meta(key, value)
@@ -319,6 +314,12 @@ class LiveFile:
         with self._writing(now):
             pass
 
+    def take_reference(self, year: int, archive: ArchiveIndex, now: datetime) -> str:
+        number = self.reference_floor(year, archive) + 1
+        with self._writing(now):
+            self._set_counter(f"ref:{year}", number)
+        return reference(year, number)
+
     def reference_floor(self, year: int, archive: ArchiveIndex) -> int:
         """The highest number of the year handed out. The archive's highest counts too, so
         numbers stay unique even if live.json was lost and started again from empty."""
@@ -349,10 +350,20 @@ class LiveFile:
                 free = {**doc, "claimed_by": "", "claimed_until": None}
                 put(get_table(self.db, OUTBOX), free, where("id") == doc["id"])
 
-    def delivered(self, item_ids: Sequence[str], meta: dict[str, JSON], now: datetime) -> None:
+    def delivered(
+        self,
+        item_ids: Sequence[str],
+        meta: dict[str, JSON],
+        case_meta: dict[str, dict[str, JSON | None]],
+        now: datetime,
+    ) -> None:
+        """Items done, with their receipts in the same write: a receipt about a case goes in
+        the journal (then its shard), so a retry after a crash finds the post, never repeats it."""
         with self._writing(now):
             for key, value in meta.items():
                 self._put_meta(key, value)
+            if case_meta:
+                self._journal({}, case_meta)
             for item_id in dict.fromkeys(item_ids):
                 if item_id in self._state.outbox:
                     get_table(self.db, OUTBOX).remove(where("id") == item_id)

@@ -15,7 +15,7 @@ from bot import codec
 from bot.model import JSON, OPEN_STATUSES, Case, Conversation, OutboxItem, Platform
 from bot.outbox import about_case, claimable, claimed, next_wake
 from bot.ports import Conflict, Delivered, UnitOfWork
-from storage.references import check_references, reference_number
+from storage.references import reference
 
 _OPEN = frozenset(str(s) for s in OPEN_STATUSES)
 
@@ -76,8 +76,9 @@ class MemoryStore:
         found = [codec.case_from_dict(copy.deepcopy(d)) for d in due]
         return sorted(found, key=lambda c: (c.remind_at or now, c.reference))
 
-    async def next_reference(self, year: int) -> str:
-        return f"TT-{year}-{self._counters.get(str(year), 0) + 1:04d}"
+    async def take_reference(self, year: int) -> str:
+        number = self._counters[str(year)] = self._counters.get(str(year), 0) + 1
+        return reference(year, number)
 
     async def get_meta(self, key: str) -> JSON | None:
         value = self._meta.get(key)
@@ -95,9 +96,6 @@ class MemoryStore:
         elif isinstance(unit.conversation, Conversation):
             doc = codec.conversation_to_dict(unit.conversation)
             self._conversations[unit.person_key] = copy.deepcopy(doc)
-        for reference in unit.references:
-            year, number = reference_number(reference)
-            self._counters[str(year)] = number
         for case in unit.cases:
             case.version += 1
             self._cases[case.reference] = copy.deepcopy(codec.case_to_dict(case))
@@ -116,7 +114,6 @@ class MemoryStore:
             version = int(stored.get("version", 0)) if stored else 0
             if (stored is None) != (case.version == 0) or version != case.version:
                 raise Conflict(f"{case.reference} was changed meanwhile")
-        check_references(unit.references, lambda year: self._counters.get(str(year), 0))
 
     def _enqueue(self, items: Sequence[OutboxItem]) -> None:
         for item in items:

@@ -41,11 +41,10 @@ from bot.clock import SystemClock
 from bot.errors import StorageError
 from bot.model import JSON, OPEN_STATUSES, Case, Conversation, OutboxItem, Platform
 from bot.outbox import claimable, next_wake
-from bot.ports import KEEP, Clock, Delivered, UnitOfWork, _Keep
+from bot.ports import KEEP, Clock, Conflict, Delivered, UnitOfWork, _Keep
 from storage.archive import Archive
 from storage.atomic import DIR_MODE, FILE_MODE, remove_stale_temps
 from storage.live import LiveFile, UnitDocs
-from storage.references import reference
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -134,6 +133,24 @@ Outcome = tuple[bool, Any]  # (succeeded, result or exception) of one job in a b
 Job = tuple[Callable[[], Any], "asyncio.Future[Any]"]  # a queued write and who awaits it
 
 
+def _outcome(job: Callable[[], Any]) -> Outcome:
+    """A job's result, or its `Conflict`: raised before it writes anything, so the rest of
+    its batch still goes in the same write."""
+    try:
+        return (True, job())
+    except Conflict as e:
+        return (False, e)
+
+
+def _settle_from(batch: list[Job], running: asyncio.Future[list[Outcome]]) -> None:
+    """Every waiting step gets an answer, even if the worker itself failed: none hangs."""
+    failure = running.exception() if not running.cancelled() else StorageError("cancelled")
+    if failure is None:
+        _settle(batch, running.result())
+    else:
+        _settle(batch, [(False, failure)] * len(batch))
+
+
 def _settle(batch: list[Job], outcomes: list[Outcome]) -> None:
     for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
         if future.done():
@@ -219,7 +236,7 @@ class TinyStore:
         running = asyncio.get_running_loop().run_in_executor(
             self._executor, self._run_batch, jobs, now
         )
-        running.add_done_callback(lambda f: _settle(batch, f.result()))
+        running.add_done_callback(lambda f: _settle_from(batch, f))
         return running
 
     def _run_batch(self, jobs: list[Callable[[], Any]], now: datetime) -> list[Outcome]:
@@ -234,7 +251,7 @@ class TinyStore:
         if len(jobs) > 1:
             try:
                 with self._live.batch(now):
-                    return [(True, job()) for job in jobs]
+                    return [_outcome(job) for job in jobs]
             except Exception:
                 pass  # fall through: each job alone reports its own outcome
         outcomes: list[Outcome] = []
@@ -316,20 +333,18 @@ class TinyStore:
 
     async def delivered(self, done: Sequence[Delivered]) -> None:
         ids = [d.item_id for d in done]
-        receipts = {d.receipt_key: copy.deepcopy(d.receipt) for d in done if d.receipt_key}
-        live_meta = {k: v for k, v in receipts.items() if not _case_of(k) and v is not None}
+        live_meta: dict[str, JSON] = {}
+        case_meta: dict[str, dict[str, JSON | None]] = {}
+        for d in done:
+            if not d.receipt_key or d.receipt is None:
+                continue
+            reference = _case_of(d.receipt_key)
+            if reference:
+                case_meta.setdefault(reference, {})[d.receipt_key] = copy.deepcopy(d.receipt)
+            else:
+                live_meta[d.receipt_key] = copy.deepcopy(d.receipt)
         now = self._clock.now()
-
-        def job() -> None:
-            # Receipts about a case go to its shard first: if the process dies before the
-            # delivered mark, the retry finds the post instead of making a second one.
-            for key, value in receipts.items():
-                reference = _case_of(key)
-                if reference and value is not None:
-                    self._archive.put_meta(reference, key, value)
-            self._live.delivered(ids, live_meta, now)
-
-        await self._write_live(job)
+        await self._write_live(lambda: self._live.delivered(ids, live_meta, case_meta, now))
 
     async def reschedule(self, *items: OutboxItem) -> None:
         docs = [
@@ -340,8 +355,9 @@ class TinyStore:
         await self._write_live(lambda: self._live.reschedule(docs, now))
 
     # -- the case archive (with what the journal holds on top) -----------------------------------
-    async def next_reference(self, year: int) -> str:
-        return reference(year, self._live.reference_floor(year, self._archive) + 1)
+    async def take_reference(self, year: int) -> str:
+        now = self._clock.now()
+        return await self._write_live(lambda: self._live.take_reference(year, self._archive, now))
 
     async def case(self, reference: str) -> Case | None:
         return _decode_case(self._case_doc(reference.strip().upper()))
@@ -495,7 +511,6 @@ def _unit_docs(unit: UnitOfWork) -> UnitDocs:
             delivery_id=unit.delivery_id,
             cases=cases,
             new={c.reference: c.version == 0 for c in unit.cases},
-            references=list(unit.references),
             outbox=[codec.outbox_to_dict(i) for i in unit.outbox],
             meta=live_meta,
             case_meta=case_meta,

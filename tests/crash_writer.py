@@ -53,9 +53,9 @@ async def main(folder: Path, seed: int) -> None:
     step = 0
     while True:
         step += 1
-        reference = await store.next_reference(2026)
+        reference = await store.take_reference(2026)
         new = case(reference, rng.choice([0, 200, 5_000, 40_000]))
-        await store.commit(UnitOfWork(cases=[new], references=[reference]))
+        await store.commit(UnitOfWork(cases=[new]))
         say(f"ACK {reference}")
         saved.append(reference)
 

@@ -119,9 +119,7 @@ async def put_meta(store: Store, key: str, value: JSON | None) -> None:
 
 
 async def new_reference(store: Store, year: int = 2026) -> str:
-    ref = await store.next_reference(year)
-    await store.commit(UnitOfWork(references=[ref]))
-    return ref
+    return await store.take_reference(year)
 
 
 async def claim_ids(

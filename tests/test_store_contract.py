@@ -25,7 +25,6 @@ from store_helpers import (
     make_case,
     make_conversation,
     make_item,
-    new_reference,
     put_meta,
     save,
     tombstone_of,
@@ -129,14 +128,13 @@ async def test_conversations_lists_every_one_held(store: Store) -> None:
 
 
 async def test_a_unit_is_applied_whole(store: Store) -> None:
-    ref = await store.next_reference(2026)
+    ref = await store.take_reference(2026)
     items = [make_item("reply-1"), make_item("reply-2")]
     unit = UnitOfWork(
         ANN.key,
         make_conversation(),
         "delivery-1",
         cases=[make_case(ref)],
-        references=[ref],
         outbox=items,
         meta={"teams:x": {"v": 1}, f"post:slack:{ref}": {"ts": "1"}},
     )
@@ -148,7 +146,6 @@ async def test_a_unit_is_applied_whole(store: Store) -> None:
     assert await store.case(ref) is not None
     assert await store.get_meta("teams:x") == {"v": 1}
     assert await store.get_meta(f"post:slack:{ref}") == {"ts": "1"}
-    assert await store.next_reference(2026) == "TT-2026-0002"
 
 
 async def test_a_redelivered_unit_changes_nothing(store: Store) -> None:
@@ -177,43 +174,33 @@ async def test_meta_round_trip_copies_and_removal(store: Store) -> None:
 # --- references ---------------------------------------------------------------------------------
 
 
-async def test_references_count_per_year_and_reading_takes_nothing(store: Store) -> None:
-    assert await store.next_reference(2026) == "TT-2026-0001"
-    assert await store.next_reference(2026) == "TT-2026-0001"  # a look only
-    assert await new_reference(store, 2026) == "TT-2026-0001"
-    assert await new_reference(store, 2026) == "TT-2026-0002"
-    assert await new_reference(store, 2027) == "TT-2027-0001"
-
-
-async def test_a_reference_taken_meanwhile_is_a_conflict(store: Store) -> None:
-    ref = await store.next_reference(2026)
-    await store.commit(UnitOfWork(references=[ref], cases=[make_case(ref)]))
-    with pytest.raises(Conflict):  # someone else read the same "next" reference
-        await store.commit(UnitOfWork(references=[ref], cases=[make_case(ref, answers={})]))
-    with pytest.raises(Conflict):  # and one cannot skip ahead either
-        await store.commit(UnitOfWork(references=["TT-2026-0009"]))
+async def test_references_count_per_year(store: Store) -> None:
+    assert await store.take_reference(2026) == "TT-2026-0001"
+    assert await store.take_reference(2026) == "TT-2026-0002"
+    assert await store.take_reference(2027) == "TT-2027-0001"
 
 
 async def test_references_are_never_reused_after_a_delete(store: Store) -> None:
-    ref = await new_reference(store)
+    ref = await store.take_reference(2026)
     await save(store, make_case(ref))
     await store.delete_case(ref, tombstone_of(make_case(ref)))
-    assert await store.next_reference(2026) == "TT-2026-0002"
+    assert await store.take_reference(2026) == "TT-2026-0002"
 
 
 async def test_references_taken_together_are_all_different(store: Store) -> None:
-    async def take() -> str:
-        for _ in range(60):
-            ref = await store.next_reference(2026)
-            try:
-                await store.commit(UnitOfWork(references=[ref]))
-                return ref
-            except Conflict:
-                await asyncio.sleep(0)
-        raise AssertionError("never got a reference")
-
-    refs = await asyncio.gather(*(take() for _ in range(20)))
+    refs = await asyncio.gather(*(store.take_reference(2026) for _ in range(20)))
     assert sorted(refs) == [f"TT-2026-{n:04d}" for n in range(1, 21)]
+
+
+async def test_twenty_new_cases_at_once_all_commit_first_time(store: Store) -> None:
+    """Submits do not contend: each has its own reference, so none has to retry."""
+
+    async def submit(n: int) -> bool:
+        ref = await store.take_reference(2026)
+        return await store.commit(UnitOfWork(f"p{n}", None, f"d{n}", cases=[make_case(ref)]))
+
+    assert await asyncio.gather(*(submit(n) for n in range(20))) == [True] * 20
+    assert len(await store.cases()) == 20
 
 
 # --- finding cases ------------------------------------------------------------------------------
