@@ -35,12 +35,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.compose import Runtime, runtime_for
-from bot import records, retention, subject_access
+from bot import records, reminders, retention, subject_access
 from bot.config import Settings
 from bot.errors import ConfigError, ReportBotError, StorageError, error_reference, log_bug
 from bot.lifecycle import STATUS_LABELS, InvalidMove, note
 from bot.model import Audience, Case, CaseCard, CaseStatus, OutboxItem
 from bot.outbox import outbox_item
+from bot.ports import Conflict, UnitOfWork
 from bot.records import CaseworkError
 from bot.stats import compute_stats, format_stats
 from bot.understand import clean
@@ -174,11 +175,16 @@ async def _case(runtime: Runtime, reference: str) -> Case:
 
 
 async def _save(runtime: Runtime, case: Case) -> None:
-    """Save, then queue the leadership post's update for the running bot to deliver."""
-    await runtime.store.save_case(case)
+    """Save the case with the leadership post's update, for the running bot to deliver, in one
+    write. A case changed meanwhile (by a leader in chat) is not overwritten: asked again."""
+    reminders.schedule(case, runtime.facts)
     item = records.card_update(case, runtime.clock.now())
-    if item:
-        await runtime.store.enqueue([item])
+    try:
+        await runtime.store.commit(UnitOfWork(cases=[case], outbox=[item] if item else []))
+    except Conflict:
+        raise CaseworkError(
+            f"{case.reference} was changed meanwhile (in chat?): run the command again."
+        ) from None
 
 
 def _write_private(path: Path, text: str, encoding: str = "utf-8") -> None:
@@ -322,11 +328,11 @@ async def retention_command(args: argparse.Namespace, settings: Settings) -> int
             return await _keep(runtime, case, args, review.review_on, who)
         if case.status == CaseStatus.DELETED:
             # Finishes a deletion interrupted before its post was queued to be scrubbed.
-            await runtime.store.enqueue([scrub_post(case, now)])
+            await runtime.store.commit(UnitOfWork(outbox=[scrub_post(case, now)]))
         retention.check_deletion(case, args.reason, confirm=args.confirm, force=args.force)
         tomb = retention.tombstone(case, who, now, args.reason)
         await runtime.store.delete_case(case.reference, tomb)
-        await runtime.store.enqueue([scrub_post(tomb, now)])
+        await runtime.store.commit(UnitOfWork(outbox=[scrub_post(tomb, now)]))
         say(
             f"Deleted {case.reference}. Kept: its reference, the date it was reported, and this "
             f"deletion ({who}, {records.uk(now)}, “{args.reason.strip()}”)."
@@ -378,7 +384,7 @@ async def _keep(
         )
     case.review_on = day.isoformat()
     note(case, who, runtime.clock.now(), f"Retention review: kept until {day:%d %b %Y}. {reason}")
-    await runtime.store.save_case(case)
+    await _save(runtime, case)
     say(f"{case.reference} is kept; next review on {day:%d %b %Y}.")
     return 0
 

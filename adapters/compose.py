@@ -2,23 +2,41 @@
 
 Every command (`chat`, `serve`, `cases`…) opens a `Runtime` here and closes it when done;
 nothing else constructs a store, an engine or a courier, and there are no module globals.
+Each platform adds its own pieces (`add_platform`): a courier with its sender, and its answer
+to "who leads here?" (`bot.ports.Membership`), which the engine asks only for leaders' requests.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
+from bot import reminders as reminders_
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.delivery import Courier
 from bot.engine import Engine
 from bot.facts import Facts
-from bot.model import Platform
-from bot.ports import Clock, Sender, Store
+from bot.model import OutboxItem, Person, Platform
+from bot.ports import Clock, Membership, Sender, Store
 from bot.reminders import Reminders
 from storage.tinydb_store import open_store
+
+
+@dataclass
+class Memberships:
+    """`Membership` for every platform: each asks its own; the terminal's operator leads."""
+
+    by_platform: dict[Platform, Membership] = field(default_factory=dict)
+
+    async def is_leader(self, person: Person, case_reference: str = "") -> bool | None:
+        if person.platform == Platform.TERMINAL:
+            return True  # the operator holds the data folder itself
+        membership = self.by_platform.get(person.platform)
+        return await membership.is_leader(person, case_reference) if membership else False
 
 
 @dataclass
@@ -28,23 +46,43 @@ class Runtime:
     clock: Clock
     engine: Engine
     reminders: Reminders
+    owner: str
+    memberships: Memberships
     couriers: dict[Platform, Courier] = field(default_factory=dict)
 
     @property
     def facts(self) -> Facts:
         return self.settings.facts
 
-    def add_courier(self, platform: Platform, sender: Sender, *, start: bool = True) -> Courier:
-        courier = Courier(self.store, sender, platform, self.clock)
+    def add_platform(
+        self,
+        platform: Platform,
+        sender: Sender,
+        membership: Membership | None = None,
+        *,
+        start: bool = True,
+    ) -> Courier:
+        courier = Courier(self.store, sender, platform, self.clock, owner=self.owner)
         self.couriers[platform] = courier
+        if membership is not None:
+            self.memberships.by_platform[platform] = membership
         if start:
             courier.start()
         return courier
 
     def wake(self, platform: Platform) -> None:
         courier = self.couriers.get(platform)
-        if courier:
+        if courier is not None:
             courier.wake()
+
+    def committed(self, items: Sequence[OutboxItem]) -> None:
+        """Items just committed: the ones this instance claimed go out now, the rest wake
+        their courier (which claims them)."""
+        for platform in {i.platform for i in items}:
+            courier = self.couriers.get(platform)
+            if courier is not None:
+                courier.take(items)
+                courier.wake()
 
     async def close(self) -> None:
         await self.reminders.stop()
@@ -56,6 +94,8 @@ class Runtime:
 def build_runtime(settings: Settings, store: Store, clock: Clock | None = None) -> Runtime:
     """Wire a runtime around an already-open store (tests pass the in-memory one)."""
     clock = clock or SystemClock()
+    owner = f"reportbot-{uuid.uuid4().hex[:12]}"  # this instance, in the outbox's claims
+    memberships = Memberships()
     runtime: Runtime
     engine = Engine(
         store,
@@ -63,12 +103,15 @@ def build_runtime(settings: Settings, store: Store, clock: Clock | None = None) 
         clock,
         expiry=settings.expiry,
         who_calls=settings.who_calls,
-        on_enqueue=lambda platform: runtime.wake(platform),
+        membership=memberships,
+        schedule=partial(reminders_.schedule, facts=settings.facts),
+        on_commit=lambda items: runtime.committed(items),
+        owner=owner,
     )
     reminders = Reminders(
-        store, settings.facts, clock, on_enqueue=lambda platform: runtime.wake(platform)
+        store, settings.facts, clock, on_commit=lambda items: runtime.committed(items)
     )
-    runtime = Runtime(settings, store, clock, engine, reminders)
+    runtime = Runtime(settings, store, clock, engine, reminders, owner, memberships)
     return runtime
 
 

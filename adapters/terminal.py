@@ -172,7 +172,7 @@ async def chat(
     read_line = read_line or sys.stdin.readline
     echo = (not sys.stdin.isatty()) if echo is None else echo
     sender = TerminalSender(runtime, out)
-    courier = runtime.add_courier(Platform.TERMINAL, sender, start=False)
+    courier = runtime.add_platform(Platform.TERMINAL, sender, start=False)
     person = local_person()
 
     async def say(turn: Turn) -> None:
@@ -181,7 +181,7 @@ async def chat(
         await courier.drain()
 
     await runtime.reminders.check()  # the operator is the leadership channel here
-    await say(Turn(person, action="start", address={"tty": "local"}, is_leader=True))
+    await say(Turn(person, action="start", address={"tty": "local"}))
     lines = _LineReader(read_line)
     while True:
         out.write("> ")
@@ -192,6 +192,6 @@ async def chat(
             return
         if echo:
             out.write(line.rstrip("\n") + "\n")
-        await say(Turn(person, text=line.strip(), address={"tty": "local"}, is_leader=True))
+        await say(Turn(person, text=line.strip(), address={"tty": "local"}))
         if await runtime.store.conversation(person.key) is None:
             return

@@ -49,7 +49,7 @@ from bot.model import (
     Turn,
 )
 from bot.outbox import outbox_item
-from bot.ports import StepCommit
+from bot.ports import Delivered, UnitOfWork
 from bot.reminders import Reminders
 from bot.report import build_handoff
 
@@ -118,11 +118,15 @@ def step_items(p: Person, key: str, now: datetime, question: Question) -> list[O
 async def deliver_all(probe: Probe) -> None:
     """What the courier does after a post (untimed here): mark delivered, keep receipts."""
     far = probe.now + timedelta(days=1)
-    for item in await probe.store.due(Platform.SLACK, far, limit=1000):
+    items = await probe.store.claim(Platform.SLACK, "probe", far, timedelta(minutes=2), 1000)
+    done = []
+    for item in items:
         if item.audience == Audience.LEADERSHIP:
             receipt = {"channel": seed.LEADERS, "ts": "1700000000.000001"}
-            await probe.store.put_meta(f"post:slack:{item.case_reference}", receipt)
-        await probe.store.delivered(item.id)
+            done.append(Delivered(item.id, f"post:slack:{item.case_reference}", receipt))
+        else:
+            done.append(Delivered(item.id))
+    await probe.store.delivered(done)
 
 
 async def measure_commits(probe: Probe, budget: Budget) -> None:
@@ -136,12 +140,11 @@ async def measure_commits(probe: Probe, budget: Budget) -> None:
         key = f"probe:{uuid.uuid4().hex}"
         items = step_items(p, key, probe.now, question)
         start = time.perf_counter()
-        await probe.store.commit(StepCommit(p.key, conversation, key, items))
+        await probe.store.commit(UnitOfWork(p.key, conversation, key, outbox=items))
         took = time.perf_counter() - start
-        for item in items:
-            start = time.perf_counter()
-            await probe.store.delivered(item.id)
-            delivered.add(time.perf_counter() - start)
+        start = time.perf_counter()
+        await probe.store.delivered([Delivered(item.id) for item in items])
+        delivered.add(time.perf_counter() - start)
         return took
 
     probe.results["commit"] = await repeat(budget, run)
@@ -151,7 +154,7 @@ async def measure_commits(probe: Probe, budget: Budget) -> None:
 def fresh_case(template: Case, reference: str, p: Person, now: datetime) -> Case:
     case = codec.case_from_dict(json.loads(json.dumps(codec.case_to_dict(template))))
     case.reference, case.created_at, case.reporter = reference, now, p
-    case.conversation_id = uuid.uuid4().hex
+    case.conversation_id, case.version = uuid.uuid4().hex, 0
     case.status, case.status_times = CaseStatus.NEW, {"new": now}
     case.history = [HistoryEntry(now, p.name, "reported", new="new")]
     return case
@@ -162,7 +165,7 @@ async def measure_store_submissions(probe: Probe, budget: Budget) -> None:
 
     async def run(i: int) -> float:
         p = person(i)
-        ref = await probe.store.next_reference(probe.now.year)
+        ref = await probe.store.take_reference(probe.now.year)
         case = fresh_case(probe.sample.case, ref, p, probe.now)
         handoff = HandoffReply(build_handoff(case, facts, probe.now))
         replies: list[Reply] = [Notice("Thank you."), handoff]
@@ -173,9 +176,9 @@ async def measure_store_submissions(probe: Probe, budget: Budget) -> None:
         lead = outbox_item(
             p, Audience.LEADERSHIP, {}, CaseCard(ref), f"case:{ref}:leadership", probe.now, ref
         )
+        unit = UnitOfWork(p.key, None, f"probe:{ref}", cases=[case], outbox=[*items, lead])
         start = time.perf_counter()
-        await probe.store.save_case(case)
-        await probe.store.commit(StepCommit(p.key, None, f"probe:{ref}", [*items, lead]))
+        await probe.store.commit(unit)
         took = time.perf_counter() - start
         await deliver_all(probe)
         return took
@@ -195,7 +198,7 @@ async def measure_engine_submissions(probe: Probe, budget: Budget) -> None:
         conversation.answers["links"] = [link]
         conversation.id, conversation.person = uuid.uuid4().hex, p
         conversation.updated_at = datetime.now(UTC)
-        await probe.store.commit(StepCommit(p.key, conversation))
+        await probe.store.commit(UnitOfWork(p.key, conversation))
         turn = Turn(p, text="submit", delivery_id=f"probe:{uuid.uuid4().hex}", address=address(p))
         start = time.perf_counter()
         await probe.server.runtime.engine.handle(turn)

@@ -83,6 +83,9 @@ def case_to_dict(c: Case) -> JSON:
         "review_on": c.review_on,
         "reporter_address": dict(c.reporter_address),
         "posh_owner": str(c.posh_owner),
+        "reminded": list(c.reminded),
+        "remind_at": _ts(c.remind_at),
+        "version": c.version,
     }
 
 
@@ -115,6 +118,9 @@ def case_from_dict(d: JSON) -> Case:
         review_on=d.get("review_on", ""),
         reporter_address=dict(d.get("reporter_address", {})),
         posh_owner=PoshOwner(d.get("posh_owner", "leaders")),
+        reminded=tuple(d.get("reminded", ())),
+        remind_at=_dt(d["remind_at"]) if d.get("remind_at") else None,
+        version=int(d.get("version", 0)),
     )
 
 
@@ -177,6 +183,8 @@ def outbox_to_dict(o: OutboxItem) -> JSON:
         "failed_at": _ts(o.failed_at),
         "conversation_id": o.conversation_id,
         "reply_to": dict(o.reply_to),
+        "claimed_by": o.claimed_by,
+        "claimed_until": _ts(o.claimed_until),
     }
 
 
@@ -197,6 +205,8 @@ def outbox_from_dict(d: JSON) -> OutboxItem:
         failed_at=_dt(d["failed_at"]) if d.get("failed_at") else None,
         conversation_id=d.get("conversation_id", ""),
         reply_to=dict(d.get("reply_to") or {}),
+        claimed_by=d.get("claimed_by", ""),
+        claimed_until=_dt(d["claimed_until"]) if d.get("claimed_until") else None,
     )
 
 
@@ -226,8 +236,14 @@ def reply_to_dict(r: Reply) -> JSON:
             return {"type": "case_card", "reference": ref, "update": update} | (
                 {"minimal": True} if minimal else {}
             )
-        case CaseList(title=title, references=refs, empty=empty):
-            return {"type": "case_list", "title": title, "references": list(refs), "empty": empty}
+        case CaseList(title=title, references=refs, empty=empty, lines=lines):
+            return {
+                "type": "case_list",
+                "title": title,
+                "references": list(refs),
+                "empty": empty,
+                "lines": list(lines),
+            }
     raise TypeError(f"no codec for reply type {type(r).__name__}")
 
 
@@ -255,7 +271,12 @@ def reply_from_dict(d: JSON) -> Reply:
     if kind == "case_card":
         return CaseCard(d["reference"], bool(d.get("update")), bool(d.get("minimal")))
     if kind == "case_list":
-        return CaseList(d["title"], tuple(d.get("references", ())), d.get("empty", ""))
+        return CaseList(
+            d["title"],
+            tuple(d.get("references", ())),
+            d.get("empty", ""),
+            tuple(d.get("lines", ())),
+        )
     raise ValueError(f"unknown reply type {kind!r}")
 
 

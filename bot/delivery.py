@@ -17,15 +17,16 @@ import asyncio
 import contextlib
 import logging
 import random
-from dataclasses import replace
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import timedelta
 from enum import Enum
 
+from bot import codec
 from bot.codec import reply_to_dict
 from bot.errors import DeliveryRefused, RetryLater, StorageError, error_reference, log_bug
 from bot.model import JSON, Audience, CaseCard, Notice, OutboxItem, Platform
-from bot.outbox import to_reply_to
-from bot.ports import Clock, Sender, Store
+from bot.outbox import lane_of, to_reply_to
+from bot.ports import Clock, Delivered, Sender, Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +38,16 @@ NOT_TOLD = (
 
 
 class Went(Enum):
-    """What became of one delivery attempt."""
+    """What became of a delivery attempt that did not deliver."""
 
-    SENT = "sent"
     LATER = "later"  # to be retried: the items queued behind it wait
     REFUSED = "refused"  # for good: kept aside as failed
 
 
 class Courier:
+    """Delivers one platform's items: those a turn claimed in its own commit (handed over by
+    `take`, so they go at once), and whatever else is due (claimed here, with a lease)."""
+
     def __init__(
         self,
         store: Store,
@@ -52,6 +55,8 @@ class Courier:
         platform: Platform,
         clock: Clock,
         *,
+        owner: str,
+        lease: timedelta = timedelta(minutes=2),
         base_delay: float = 1.0,
         max_delay: float = 300.0,
     ) -> None:
@@ -59,11 +64,21 @@ class Courier:
         self.sender = sender
         self.platform = platform
         self.clock = clock
+        self.owner = owner
+        self.lease = lease
         self.base_delay = base_delay
         self.max_delay = max_delay
+        self._taken: list[OutboxItem] = []
         self._wake = asyncio.Event()
         self._draining = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+
+    def take(self, items: Sequence[OutboxItem]) -> None:
+        """Items committed already claimed by this instance: send them now, in order."""
+        mine = [i for i in items if i.platform == self.platform and i.claimed_by == self.owner]
+        if mine:
+            self._taken += mine
+            self.wake()
 
     def wake(self) -> None:
         self._wake.set()
@@ -79,51 +94,43 @@ class Courier:
             self._task = None
 
     async def drain(self) -> int:
-        """Deliver everything due now, once; returns how many items went."""
+        """Deliver everything there is to deliver now; returns how many items went."""
         async with self._draining:  # one drain at a time, or an item could go twice
-            return await self._drain()
+            sent = 0
+            while batch := await self._next_batch():
+                sent += await self._round(batch)
+            return sent
 
-    async def _drain(self) -> int:
-        ready = self._ready(await self.store.pending(self.platform), self.clock.now())
-        if not ready:
-            return 0
-        # Record each attempt before it is made: after a crash, or a write that fails once the
-        # platform has the message, the next try knows to check before sending it again.
-        await self.store.reschedule(*(replace(i, attempts=i.attempts + 1) for i in ready))
+    async def _next_batch(self) -> list[OutboxItem]:
+        taken, self._taken = self._taken, []
+        claimed = await self.store.claim(self.platform, self.owner, self.clock.now(), self.lease)
+        ids = {i.id for i in taken}
+        return [*taken, *(i for i in claimed if i.id not in ids)]
+
+    async def _round(self, batch: list[OutboxItem]) -> int:
         lanes: dict[str, list[OutboxItem]] = {}
-        for item in ready:
-            lanes.setdefault(_lane(item), []).append(item)
+        for item in sorted(batch, key=lambda i: i.seq):
+            lanes.setdefault(lane_of(codec.outbox_to_dict(item)), []).append(item)
         # Lanes go out side by side, so one slow chat does not hold up everyone else's.
         done = await asyncio.gather(*(self._deliver_lane(items) for items in lanes.values()))
-        sent = [item_id for lane in done for item_id in lane]
-        if sent:
-            await self.store.delivered(*sent)  # one write for the round, not one per message
-        return len(sent)
+        delivered = [d for lane in done for d in lane]
+        if delivered:
+            await self.store.delivered(delivered)  # one write for the round, off the reply path
+        return len(delivered)
 
-    async def _deliver_lane(self, items: list[OutboxItem]) -> list[str]:
+    async def _deliver_lane(self, items: list[OutboxItem]) -> list[Delivered]:
         """A lane's items in order, stopping at the first that must wait for a retry (one
         refused for good is kept aside, and the next goes)."""
-        sent: list[str] = []
-        for item in items:
+        sent: list[Delivered] = []
+        for n, item in enumerate(items):
             went = await self._deliver(item)
-            if went is Went.SENT:
-                sent.append(item.id)
+            if isinstance(went, Delivered):
+                sent.append(went)
             elif went is Went.LATER:
+                if items[n + 1 :]:  # claimed but not sent: free them to wait behind it
+                    await self.store.reschedule(*items[n + 1 :])
                 break
         return sent
-
-    def _ready(self, pending: list[OutboxItem], now: datetime) -> list[OutboxItem]:
-        """Items due now whose lane has nothing earlier still waiting for a retry."""
-        ready: list[OutboxItem] = []
-        waiting: set[str] = set()
-        for item in pending:
-            if _lane(item) in waiting:
-                continue
-            if item.due_at is not None and item.due_at > now:
-                waiting.add(_lane(item))
-            else:
-                ready.append(item)
-        return ready
 
     async def _run(self) -> None:
         failures = 0
@@ -154,8 +161,9 @@ class Courier:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
 
-    async def _deliver(self, item: OutboxItem) -> Went:
-        """Send one item; `item.attempts` counts the attempts before this one."""
+    async def _deliver(self, item: OutboxItem) -> Delivered | Went:
+        """Send one item; `item.attempts` counts its claims, this one included (more than one:
+        an earlier attempt may have got through, and the sender looks before sending)."""
         try:
             receipt = await self.sender.send(item)
         except RetryLater as e:
@@ -168,14 +176,13 @@ class Courier:
             log_bug(log, code, e)
             await self._retry(item, None, f"unexpected {type(e).__name__} ({code})")
             return Went.LATER
-        if receipt and _is_first_post(item):
-            await self.store.put_meta(f"post:{self.platform}:{item.case_reference}", receipt)
-        return Went.SENT
+        if receipt and _is_case_card(item):  # a post (or a repost) whose id updates need
+            return Delivered(item.id, f"post:{self.platform}:{item.case_reference}", receipt)
+        return Delivered(item.id)
 
-    async def _refused(self, item: OutboxItem, reason: str) -> Went:
+    async def _refused(self, item: OutboxItem, reason: str) -> Delivered | Went:
         """A permanent refusal: a full case card is tried once more as its minimal form, which
         names the case and says where to read it; anything else fails for good."""
-        item.attempts += 1
         minimal = _minimal(item)
         if minimal is not None:
             log.error(
@@ -185,7 +192,6 @@ class Courier:
                 reason,
             )
             item.reply = minimal
-            await self.store.reschedule(item)  # a restart carries on with the minimal card
             return await self._deliver(item)
         if item.reply_to:  # first, so a crash before the next write still leaves them told
             await self._tell_reporter(item)
@@ -204,7 +210,9 @@ class Courier:
         """Leadership were not told, so the person who reported must be, in plain words."""
         ref = item.case_reference
         notice = Notice(NOT_TOLD.format(ref=ref), tone="danger", title="Leadership not told")
-        await self.store.enqueue([to_reply_to(item, notice, "not-told", self.clock.now())])
+        await self.store.commit(
+            UnitOfWork(outbox=[to_reply_to(item, notice, "not-told", self.clock.now())])
+        )
         self.wake()
 
     async def undelivered(self) -> JSON:
@@ -221,7 +229,6 @@ class Courier:
         return summary
 
     async def _retry(self, item: OutboxItem, retry_after: float | None, reason: str) -> None:
-        item.attempts += 1
         backoff = min(self.max_delay, self.base_delay * 2 ** min(item.attempts - 1, 16))
         delay = retry_after if retry_after is not None else backoff * random.uniform(0.8, 1.2)
         item.due_at = self.clock.now() + timedelta(seconds=delay)
@@ -247,18 +254,6 @@ def _minimal(item: OutboxItem) -> JSON | None:
     return reply_to_dict(card)
 
 
-def _is_first_post(item: OutboxItem) -> bool:
+def _is_case_card(item: OutboxItem) -> bool:
     """The leadership post of a case, whose id later updates must find."""
-    reply = item.reply
-    return (
-        item.audience == Audience.LEADERSHIP
-        and reply.get("type") == "case_card"
-        and not reply.get("update")
-    )
-
-
-def _lane(item: OutboxItem) -> str:
-    """Items in one lane are delivered in order: one person's chat, or one case's post."""
-    if item.audience == "leadership":
-        return f"leadership:{item.case_reference}"
-    return f"person:{sorted(item.address.items())}"
+    return item.audience == Audience.LEADERSHIP and item.reply.get("type") == "case_card"

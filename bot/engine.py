@@ -16,8 +16,8 @@ import logging
 import uuid
 import weakref
 from asyncio import Lock
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,6 +30,7 @@ from bot.leaders import LeaderDesk, is_case_command
 from bot.links import parse_links
 from bot.model import (
     Audience,
+    Case,
     Choice,
     Conversation,
     Flag,
@@ -42,10 +43,11 @@ from bot.model import (
     Turn,
 )
 from bot.outbox import outbox_item
-from bot.ports import Clock, StepCommit, Store
+from bot.ports import Clock, Conflict, Membership, Store, UnitOfWork
 from bot.report import lines_text, summary_lines
 from bot.steps import Accepted, Answer, Context, Problem, Step, StepSpec, Then
 from bot.understand import clean, pick
+from bot.work import Work
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,8 @@ LEADER_COMMANDS = frozenset({"cases", "stats"})
 BUTTON_COMMANDS = frozenset({"help", "cancel", "back", "restart", "start", "my_reports"})
 GREETINGS = {"report", "hi", "hello", "start", "new report", "report tiktok", "hey"}
 STICKY_FLAGS = frozenset({Flag.DANGER, Flag.SEXUAL_IMAGES})  # once raised, kept
+CONFLICT_RETRIES = 5
+DEFAULT_LEASE = timedelta(minutes=2)  # a courier's claim on what it is sending
 RETURNING = frozenset({Step.CANCEL, Step.RESUME})  # states that go back where they came from
 
 INTRO = (
@@ -113,11 +117,16 @@ def _command_text(text: str) -> str:
 
 @dataclass
 class Outcome:
-    """What one turn produced: the conversation after it and the replies owed."""
+    """What one turn produced: the conversation after it, the replies owed to the person, and
+    everything else it writes (other messages, cases, references): one unit of work."""
 
     conversation: Conversation | None
     to_person: list[Reply]
-    extra: list[OutboxItem]
+    changes: Work = field(default_factory=Work)
+
+    @classmethod
+    def of(cls, conversation: Conversation | None, work: Work, *after: Reply) -> Outcome:
+        return cls(conversation, [*work.replies, *after], work)
 
 
 class Engine:
@@ -129,16 +138,23 @@ class Engine:
         *,
         expiry: timedelta = timedelta(hours=24),
         who_calls: PoshOwner = PoshOwner.LEADERS,
-        on_enqueue: Callable[[Platform], None] = lambda p: None,
+        membership: Membership,
+        schedule: Callable[[Case], None] = lambda case: None,
+        on_commit: Callable[[Sequence[OutboxItem]], None] = lambda items: None,
+        owner: str = "",
+        lease: timedelta = DEFAULT_LEASE,
     ) -> None:
         self.store = store
         self.facts = facts
         self.clock = clock
         self.expiry = expiry
         self.who_calls = who_calls
-        self._on_enqueue = on_enqueue
-        self.desk = LeaderDesk(store, facts)
-        self.filing = Filing(store, facts, self.desk)
+        self._schedule = schedule
+        self._on_commit = on_commit
+        self.owner = owner or f"engine-{uuid.uuid4().hex[:8]}"
+        self.lease = lease
+        self.desk = LeaderDesk(store, facts, membership)
+        self.filing = Filing(store, facts)
         self._locks: weakref.WeakValueDictionary[str, Lock] = weakref.WeakValueDictionary()
 
     # -- the one entry point --------------------------------------------------------------------
@@ -147,11 +163,16 @@ class Engine:
         lock = self._locks.setdefault(turn.person.key, Lock())
         async with lock:
             try:
-                if turn.delivery_id and await self.store.seen(turn.delivery_id):
-                    return []
-                result = await self._route(replace(turn, text=clean(turn.text).strip()))
-                await self._commit(turn, result)
-                return []
+                for _ in range(CONFLICT_RETRIES):
+                    if turn.delivery_id and await self.store.seen(turn.delivery_id):
+                        return []
+                    try:
+                        result = await self._route(replace(turn, text=clean(turn.text).strip()))
+                        await self._commit(turn, result)
+                        return []
+                    except Conflict:  # a case changed meanwhile: read it again, and redo
+                        log.info("a case changed during a turn; trying the turn again")
+                raise StorageError("a case kept changing while this turn was applied")
             except StorageError as e:
                 code = error_reference()
                 log.error("storage failure %s on %s turn: %s", code, turn.person.platform, e)
@@ -177,12 +198,23 @@ class Engine:
                 conversation_id=about,
             )
             for n, reply in enumerate(result.to_person)
-        ] + result.extra
-        await self.store.commit(
-            StepCommit(turn.person.key, result.conversation, turn.delivery_id, items)
+        ] + result.changes.outbox
+        # Claimed in this very write, so they go out at once with no second write first.
+        until = now + self.lease
+        items = [replace(i, attempts=1, claimed_by=self.owner, claimed_until=until) for i in items]
+        cases = list(result.changes.cases.values())
+        for case in cases:
+            self._schedule(case)  # its next reminder, from what it is now
+        unit = UnitOfWork(
+            person_key=turn.person.key,
+            conversation=result.conversation,
+            delivery_id=turn.delivery_id,
+            cases=cases,
+            outbox=items,
+            meta=result.changes.meta,
         )
-        for platform in {i.platform for i in items}:
-            self._on_enqueue(platform)
+        if await self.store.commit(unit):
+            self._on_commit(items)
 
     # -- routing -------------------------------------------------------------------------------
 
@@ -190,35 +222,33 @@ class Engine:
         now = self.clock.now()
         conv = await self.store.conversation(turn.person.key)
         notices: list[Reply] = []
-        extra: list[OutboxItem] = []
+        before = Work()
         if conv and now - conv.updated_at > self.expiry:
             if conv.step != Step.END:  # a filed report has nothing left to expire
                 notices.append(Notice(self._expired_text(conv)))
-                extra += await self.filing.abandoned(conv, "expired", now)
+                before = await self.filing.abandoned(conv, "expired", now)
             conv = None
         if turn.has_files:  # said before any answer: a picture here could be of a child
             notices.append(safety.no_files_notice(conv.flags if conv else set()))
             if not turn.text:
-                return Outcome(conv, [*notices, *self._ask(conv)], extra)
+                return Outcome(conv, [*notices, *self._ask(conv)], before)
             turn = replace(turn, has_files=False)
         result = await self._dispatch(turn, conv, now)
         result.to_person[:0] = notices
-        result.extra[:0] = extra
+        result.changes = before.add(result.changes)
         return result
 
     async def _dispatch(self, turn: Turn, conv: Conversation | None, now: datetime) -> Outcome:
         if turn.action and turn.action.startswith("case:"):
-            desk = await self.desk.press(turn, now)
-            return Outcome(conv, desk.replies, desk.extra)
+            return Outcome.of(conv, await self.desk.press(turn, now))
         if is_case_command(turn.text):
-            desk = await self.desk.command(turn, now)
-            return Outcome(conv, [*desk.replies, *self._reask(conv)], desk.extra)
+            return Outcome.of(conv, await self.desk.command(turn, now), *self._reask(conv))
         command = self._command(turn)
         if command in ("my_reports", "cases"):
             listing = await self.desk.listing(turn, mine=command == "my_reports")
-            return Outcome(conv, [listing, *self._reask(conv)], [])
+            return Outcome(conv, [listing, *self._reask(conv)])
         if command == "stats":
-            return Outcome(conv, [await self.desk.stats(turn), *self._reask(conv)], [])
+            return Outcome(conv, [await self.desk.stats(turn), *self._reask(conv)])
         if conv is None:
             return self._without_conversation(turn, command)
         if turn.person.name or turn.person.email:  # a profile lookup may have failed earlier
@@ -232,19 +262,19 @@ class Engine:
 
     def _without_conversation(self, turn: Turn, command: str) -> Outcome:
         if command == "help":
-            return Outcome(None, [Notice(self._help(turn.person.platform)), Notice(_START)], [])
+            return Outcome(None, [Notice(self._help(turn.person.platform)), Notice(_START)])
         if turn.step and command != "start":
-            return Outcome(None, [Notice(_FINISHED)], [])
+            return Outcome(None, [Notice(_FINISHED)])
         if command in ("cancel", "back"):
-            return Outcome(None, [Notice("There's no report in progress. " + _START)], [])
+            return Outcome(None, [Notice("There's no report in progress. " + _START)])
         conv = self._new_conversation(turn)
         replies: list[Reply] = [Notice(self._intro())]
         text = turn.text
         if text and text.lower() not in GREETINGS and self._risky(conv, text):
-            return Outcome(conv, [*replies, *self._risk_detour(conv)], [])
+            return Outcome(conv, [*replies, *self._risk_detour(conv)])
         if text and text.lower() not in GREETINGS and parse_links(text)[0]:
-            return Outcome(conv, [*replies, *self._answer_now(conv, turn)], [])
-        return Outcome(conv, [*replies, *self._ask(conv)], [])
+            return Outcome(conv, [*replies, *self._answer_now(conv, turn)])
+        return Outcome(conv, [*replies, *self._ask(conv)])
 
     async def _with_conversation(
         self, turn: Turn, command: str, conv: Conversation, now: datetime
@@ -280,17 +310,16 @@ class Engine:
         except Problem:
             return self._without_conversation(turn, command)
         sent = replace(turn, action=f"case:sent:{conv.case_reference}", text="")
-        desk = await self.desk.press(sent, now)
-        return Outcome(None, desk.replies, desk.extra)
+        return Outcome.of(None, await self.desk.press(sent, now))
 
     def _touch(self, conv: Conversation, replies: list[Reply]) -> Outcome:
         conv.updated_at = self.clock.now()
-        return Outcome(conv, replies, [])
+        return Outcome(conv, replies)
 
     async def _cancel(self, conv: Conversation, now: datetime) -> Outcome:
         if conv.step == Step.CANCEL or not any(k in conv.answers for k in flow.SPECS):
-            extra = await self.filing.abandoned(conv, "cancelled", now)
-            return Outcome(None, [Notice(self._cancelled_text(conv))], extra)
+            work = await self.filing.abandoned(conv, "cancelled", now)
+            return Outcome(None, [Notice(self._cancelled_text(conv))], work)
         conv.detour.append(conv.step)
         conv.step = Step.CANCEL
         return self._touch(conv, self._ask(conv))
@@ -311,24 +340,24 @@ class Engine:
         raised = self._apply(conv, accepted)
         understood = self._understood(spec, choices, turn, accepted.value)
         replies: list[Reply] = [*understood, *accepted.notices]
-        extra: list[OutboxItem] = []
+        work = Work()
         if accepted.then == Then.SUBMIT:
             return await self._submit(turn, conv, now)
         if accepted.then == Then.CANCEL:
-            extra = await self.filing.abandoned(conv, "cancelled", now)
-            return Outcome(None, [Notice(self._cancelled_text(conv))], extra)
+            work = await self.filing.abandoned(conv, "cancelled", now)
+            return Outcome(None, [Notice(self._cancelled_text(conv))], work)
         if accepted.then == Then.RESTART:
             fresh = self._fresh(turn, conv)
             return self._touch(fresh, [Notice(_RESTARTED), *self._ask(fresh)])
         if raised & STICKY_FLAGS:
             urgent = await self.filing.urgent(conv, raised, now)
             replies += urgent.replies
-            extra += urgent.extra
+            work.add(Work(outbox=urgent.outbox, cases=urgent.cases))
         if risky and not conv.risk_checked and Flag.DANGER not in conv.flags:
             conv.detour.append(conv.step)
-            return Outcome(conv, [*replies, *self._risk_detour(conv)], extra)
+            return Outcome(conv, [*replies, *self._risk_detour(conv)], work)
         self._touch(conv, [])
-        return Outcome(conv, [*replies, *self._ask(conv)], extra)
+        return Outcome(conv, [*replies, *self._ask(conv)], work)
 
     def _understood(
         self, spec: StepSpec, choices: tuple[Choice, ...], turn: Turn, value: object
@@ -428,7 +457,7 @@ class Engine:
             conv.step, conv.editing = missing, True
             return self._touch(conv, [Notice(_MISSING, tone="warning"), *self._ask(conv)])
         filed = await self.filing.submit(turn, conv, now)
-        return Outcome(filed.after, [], filed.extra)
+        return Outcome(filed.after, [], filed)
 
     # -- safety -----------------------------------------------------------------------------------
 

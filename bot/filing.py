@@ -14,14 +14,14 @@ the reporter how it moves.
 from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot import flow, lifecycle, safety
 from bot.dates import when_from_iso
 from bot.facts import Facts
-from bot.leaders import LeaderDesk, in_scope
+from bot.leaders import in_scope
 from bot.model import (
     JSON,
     Audience,
@@ -44,103 +44,82 @@ from bot.ports import Store
 from bot.report import FLAG_TEXT, active_answers, build_handoff, reporter_name
 from bot.retention import category_for
 from bot.steps import Step
+from bot.work import Work
 
 URGENT_FLAGS = frozenset({Flag.DANGER, Flag.SEXUAL_IMAGES})
 
 
 @dataclass
-class Filed:
-    replies: list[Reply] = field(default_factory=list)
-    extra: list[OutboxItem] = field(default_factory=list)
+class Filed(Work):
     after: Conversation | None = None
     """What is left of the conversation: END, when the reporter is to contact POSH."""
 
 
 class Filing:
-    def __init__(self, store: Store, facts: Facts, desk: LeaderDesk) -> None:
+    """Turns a conversation into a case. Reads the store; writes nothing itself: what it
+    decides comes back as `Work`, written with the turn."""
+
+    def __init__(self, store: Store, facts: Facts) -> None:
         self.store = store
         self.facts = facts
-        self.desk = desk
 
     # -- before the report is finished -------------------------------------------------------
 
-    async def urgent(self, conv: Conversation, raised: AbstractSet[Flag], now: datetime) -> Filed:
+    async def urgent(self, conv: Conversation, raised: AbstractSet[Flag], now: datetime) -> Work:
         """Alert leaders at once: open the case now, or add the new flag to the one opened."""
         if conv.case_reference:
             case = await self.store.case(conv.case_reference)
             if case is not None and case.is_open:
-                async with self.desk.case_lock(case.reference):
-                    case.flags = case.flags | frozenset(raised)
-                    case.record(HistoryEntry(now, _who(conv), "flagged", new=_flags(raised)))
-                    await self.store.save_case(case)
+                case.flags = case.flags | frozenset(raised)
+                case.record(HistoryEntry(now, _who(conv), "flagged", new=_flags(raised)))
                 told = Notice(_ALSO_ALERTED.format(ref=case.reference), tone="danger")
-                return Filed([told], [card_update_item(case, now)])
+                work = Work([told], [card_update_item(case, now)])
+                work.write(case)
+                return work
         case = await self._new_case(conv, now)
         case.status = CaseStatus.REPORTING
         case.status_times = {str(CaseStatus.REPORTING): now}
         case.history = [HistoryEntry(now, _who(conv), "urgent", new=_flags(case.flags))]
-        await self.store.save_case(case)
         conv.case_reference = case.reference
         lead = self._leadership(conv, case, CaseCard(case.reference), "leadership", now)
-        told = Notice(_ALERTED.format(ref=case.reference), tone="danger")
-        return Filed([told], [lead])
+        work = Work([Notice(_ALERTED.format(ref=case.reference), tone="danger")], [lead])
+        work.write(case)
+        return work
 
-    async def abandoned(self, conv: Conversation, why: str, now: datetime) -> list[OutboxItem]:
+    async def abandoned(self, conv: Conversation, why: str, now: datetime) -> Work:
         """An urgent report ended unfinished: leaders keep the case, and are told."""
         if not conv.case_reference:
-            return []
+            return Work()
         case = await self.store.case(conv.case_reference)
         if case is None or case.status != CaseStatus.REPORTING:
-            return []
-        async with self.desk.case_lock(case.reference):
-            case.answers = {**case.answers, **active_answers(conv.answers, conv.flags)}
-            case.record(HistoryEntry(now, _who(conv), f"report_{why}"))
-            await self.store.save_case(case)
-        return [card_update_item(case, now)]
+            return Work()
+        case.answers = {**case.answers, **active_answers(conv.answers, conv.flags)}
+        case.record(HistoryEntry(now, _who(conv), f"report_{why}"))
+        work = Work(outbox=[card_update_item(case, now)])
+        work.write(case)
+        return work
 
     # -- submitting --------------------------------------------------------------------------------
 
     async def submit(self, turn: Turn, conv: Conversation, now: datetime) -> Filed:
-        case = await self._case_of(conv)
-        if case is None or case.status == CaseStatus.REPORTING:
-            case = await self._file(conv, case, now)
-        # A crash after the case was saved but before the step committed: the case is filed
-        # already, so only the messages are built again (their ids make them once-only).
-        original = await self.store.case(case.duplicate_of) if case.duplicate_of else None
-        filed = self._messages(turn, conv, case, original, now)
+        filed = Filed()
+        early = await self.store.case(conv.case_reference) if conv.case_reference else None
+        case = early or await self._new_case(conv, now)
+        self._fill(case, conv, now)
+        original = await self._duplicate_of(case)
+        if original is not None:
+            self._link(case, original, now)
+            filed.write(original)
+        filed.write(case)
+        filed.add(self._messages(turn, conv, case, original, now))
         if original is None and case.posh_owner == PoshOwner.REPORTER:
             filed.after = _ended(conv, case, now)
         return filed
 
-    async def _case_of(self, conv: Conversation) -> Case | None:
-        if conv.case_reference:
-            found = await self.store.case(conv.case_reference)
-            if found is not None:
-                return found
-        return await self.store.case_for_conversation(conv.id)
-
-    async def _file(self, conv: Conversation, early: Case | None, now: datetime) -> Case:
-        case = early or await self._new_case(conv, now)
-        async with self.desk.case_lock(case.reference):
-            if early is not None:  # fresh, under the lock: leaders may have acted meanwhile
-                case = await self.store.case(case.reference) or case
-            self._fill(case, conv, now)
-            original = await self._duplicate_of(case)
-            if original is None:
-                await self.store.save_case(case)
-                return case
-        async with self.desk.case_lock(original.reference):
-            fresh = await self.store.case(original.reference)
-            if fresh is not None and fresh.is_open:
-                self._link(case, fresh, now)
-                await self.store.save_case(fresh)
-            await self.store.save_case(case)
-        return case
-
     async def _new_case(self, conv: Conversation, now: datetime) -> Case:
         year = now.astimezone(ZoneInfo(self.facts.posh_timezone)).year
         return Case(
-            reference=await self.store.next_reference(year),
+            reference=await self.store.take_reference(year),
             created_at=now,
             reporter=conv.person,
             conversation_id=conv.id,
@@ -201,7 +180,7 @@ class Filing:
 
     def _messages(
         self, turn: Turn, conv: Conversation, case: Case, original: Case | None, now: datetime
-    ) -> Filed:
+    ) -> Work:
         ref = case.reference
         harm = set(case.answers.get(Step.HARM) or [])
         support = safety.support_notice(self.facts, case.flags, harm)
@@ -235,7 +214,7 @@ class Filing:
             outbox_item(turn.person, Audience.PERSON, address, r, f"case:{ref}:reporter:{n}", now)
             for n, r in enumerate(to_person)
         ]
-        return Filed([], [*person_items, *lead])
+        return Work([], [*person_items, *lead])
 
     def _leadership(
         self, conv: Conversation, case: Case, card: CaseCard, kind: str, now: datetime

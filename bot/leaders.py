@@ -5,17 +5,16 @@
     assign TT-2026-0007        take it on          note TT-2026-0007 text  add a note
     sent|with_tiktok|removed|refused|close|reopen TT-2026-0007 [reason]
 
-Leaders are the members of the leadership channel (the adapter finds that out and sets
-`Turn.is_leader`). A reporter may see their own case. Every view and every change is checked
-here and written to the case history; a refusal changes nothing.
+Leaders are the members of the leadership channel or team: the desk asks the platform
+(`bot.ports.Membership`) only when a leader's request comes, since that can cost a look-up. A
+reporter may see their own case, and record that they have contacted POSH when they said they
+would. Every view and every change is checked here and written to the case history; a refusal
+changes nothing.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
-import weakref
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot import lifecycle
@@ -36,11 +35,12 @@ from bot.model import (
     Turn,
 )
 from bot.outbox import card_update_item, outbox_item
-from bot.ports import Store
+from bot.ports import Membership, Store
 from bot.records import history_rows
 from bot.report import lines_text, summary_lines
 from bot.stats import compute_stats, format_stats
-from bot.views import local
+from bot.views import case_line, local
+from bot.work import Work
 
 COMMAND = re.compile(
     r"^\s*(show|note|assign|in_app|sent|with_tiktok|removed|refused|close|reopen)\s+"
@@ -53,12 +53,11 @@ NOT_LEADER = (
     "If you think you should be able to, ask your headteacher or DSL."
 )
 NOT_LEADER_VIEW = "Only members of the leadership channel can see other people's cases."
-
-
-@dataclass
-class DeskResult:
-    replies: list[Reply] = field(default_factory=list)
-    extra: list[OutboxItem] = field(default_factory=list)
+UNCHECKED = (
+    "Sorry – I couldn't check just now whether you're in the leadership team, so nothing was "
+    "changed. Please try again in a minute."
+)
+MAX_NOTE = 1500  # a note, or a decision's reason: the same limit in chat and on the command line
 
 
 def is_case_command(text: str) -> bool:
@@ -66,110 +65,129 @@ def is_case_command(text: str) -> bool:
 
 
 class LeaderDesk:
-    def __init__(self, store: Store, facts: Facts) -> None:
+    """The leaders' requests. Each returns a `Work`; the engine writes it with the turn."""
+
+    def __init__(self, store: Store, facts: Facts, membership: Membership) -> None:
         self.store = store
         self.facts = facts
-        self._case_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self.membership = membership
 
-    async def press(self, turn: Turn, now: datetime) -> DeskResult:
+    async def press(self, turn: Turn, now: datetime) -> Work:
         """A status button: action `case:VERB:REF`."""
         parts = (turn.action or "").split(":", 2)
         verb, ref = (parts[1], parts[2]) if len(parts) == 3 else ("", "")
-        async with self.case_lock(ref):
-            return await self._move(turn, verb, ref, turn.text.strip(), now, from_button=True)
+        return await self._move(turn, verb, ref, turn.text.strip(), now, from_button=True)
 
-    async def command(self, turn: Turn, now: datetime) -> DeskResult:
+    async def command(self, turn: Turn, now: datetime) -> Work:
         match = COMMAND.match(turn.text)
         assert match, "call is_case_command first"
         verb, ref, rest = match.group(1).lower(), match.group(2).upper(), match.group(3).strip()
-        async with self.case_lock(ref):
-            if verb == "show":
-                return await self._show(turn, ref, now)
-            if verb == "note":
-                return await self._note(turn, ref, rest, now)
-            return await self._move(turn, verb, ref, rest, now, from_button=False)
+        if verb == "show":
+            return await self._show(turn, ref, now)
+        if verb == "note":
+            return await self._note(turn, ref, rest, now)
+        return await self._move(turn, verb, ref, rest, now, from_button=False)
 
-    def case_lock(self, reference: str) -> asyncio.Lock:
-        """One change to a case at a time: two leaders pressing at once must not lose one."""
-        return self._case_locks.setdefault(reference.upper(), asyncio.Lock())
+    async def leads(self, person: Person, reference: str = "") -> bool | None:
+        """Asked only for a leader's request: the platform may have to look it up."""
+        return await self.membership.is_leader(person, reference)
 
     async def listing(self, turn: Turn, mine: bool) -> Reply:
         if mine:
             cases = await self.store.cases(reporter=turn.person.key)
-            refs = tuple(c.reference for c in cases if c.status != CaseStatus.DELETED)
-            return CaseList("Your reports", refs, "You haven't made any reports yet.")
-        if not turn.is_leader:
-            return Notice(NOT_LEADER_VIEW, tone="warning")
+            shown = [c for c in cases if c.status != CaseStatus.DELETED]
+            return self._list("Your reports", shown, "You haven't made any reports yet.")
+        refused = await self._refusal(turn.person, "", NOT_LEADER_VIEW)
+        if refused is not None:
+            return refused
         cases = await self.store.cases(open_only=True)
-        refs = tuple(c.reference for c in cases if in_scope(c, turn.person))
-        return CaseList("Open cases", refs, "There are no open cases.")
+        shown = [c for c in cases if in_scope(c, turn.person)]
+        return self._list("Open cases", shown, "There are no open cases.")
+
+    def _list(self, title: str, cases: list[Case], empty: str) -> CaseList:
+        refs = tuple(c.reference for c in cases)
+        return CaseList(title, refs, empty, tuple(case_line(c, self.facts) for c in cases))
 
     async def stats(self, turn: Turn) -> Notice:
         """The same figures as `reportbot stats`, for this school's leaders."""
-        if not turn.is_leader:
-            return Notice(NOT_LEADER_VIEW, tone="warning")
+        refused = await self._refusal(turn.person, "", NOT_LEADER_VIEW)
+        if refused is not None:
+            return refused
         cases = [c for c in await self.store.cases() if in_scope(c, turn.person)]
         return Notice(format_stats(compute_stats(cases)), title="TikTok reports: the figures")
 
+    async def _refusal(self, person: Person, reference: str, why: str) -> Notice | None:
+        """None if the person leads; else the notice that says why nothing happened."""
+        verdict = await self.leads(person, reference)
+        if verdict is None:
+            return Notice(UNCHECKED, tone="warning")
+        return None if verdict else Notice(why, tone="warning")
+
     async def _move(
         self, turn: Turn, verb: str, ref: str, reason: str, now: datetime, *, from_button: bool
-    ) -> DeskResult:
+    ) -> Work:
         case = await self._find(ref, turn.person)
-        if not (turn.is_leader or (case is not None and _owner_may(case, turn.person, verb))):
-            return DeskResult([Notice(NOT_LEADER, tone="warning")])
+        if case is None or not _owner_may(case, turn.person, verb):
+            refused = await self._refusal(turn.person, ref, NOT_LEADER)
+            if refused is not None:
+                return Work([refused])
         if case is None:
-            return DeskResult([Notice(f"I can't find case {ref}.", tone="warning")])
-        result = DeskResult()
+            return Work([Notice(f"I can't find case {ref}.", tone="warning")])
         move = lifecycle.MOVES.get(verb)
         if move and move.needs_reason and not reason:
             # A decision needs its reason on record (KCSIE); a button press carries none.
             ask = f"“{move.label}” is a decision, so it needs a reason on record. Send me: "
-            return DeskResult([Notice(ask + f"{verb} {ref} because …")])
+            return Work([Notice(ask + f"{verb} {ref} because …")])
+        work = Work()
         try:
-            lifecycle.apply(case, verb, who(turn.person), now, reason)
+            lifecycle.apply(case, verb, who(turn.person), now, reason[:MAX_NOTE])
             if verb == "assign":
                 case.posh_owner = PoshOwner.LEADERS
-            await self.store.save_case(case)
+            work.write(case)
         except lifecycle.InvalidMove as e:
-            result.replies.append(Notice(str(e), tone="warning"))
-        moved = not result.replies
+            work.replies.append(Notice(str(e), tone="warning"))
+        moved = not work.replies
         if not from_button and moved:
             label = lifecycle.STATUS_LABELS[case.status]
-            result.replies.append(Notice(f"{ref}: done. It is now “{label}”.", tone="success"))
-        result.extra.append(card_update_item(case, now))
+            work.replies.append(Notice(f"{ref}: done. It is now “{label}”.", tone="success"))
+        work.outbox.append(card_update_item(case, now))
         if moved and case.reporter.key != turn.person.key:
-            result.extra += tell_reporter(case, verb, who(turn.person), now)
-        return result
+            work.outbox += tell_reporter(case, verb, who(turn.person), now)
+        return work
 
-    async def _note(self, turn: Turn, ref: str, text: str, now: datetime) -> DeskResult:
-        if not turn.is_leader:
-            return DeskResult([Notice(NOT_LEADER, tone="warning")])
+    async def _note(self, turn: Turn, ref: str, text: str, now: datetime) -> Work:
+        refused = await self._refusal(turn.person, ref, NOT_LEADER)
+        if refused is not None:
+            return Work([refused])
         case = await self._find(ref, turn.person)
         if case is None:
-            return DeskResult([Notice(f"I can't find case {ref}.", tone="warning")])
+            return Work([Notice(f"I can't find case {ref}.", tone="warning")])
         if not text:
-            return DeskResult([Notice(f"What is the note? e.g. “note {ref} POSH called back”.")])
-        lifecycle.note(case, who(turn.person), now, text[:2000])
-        await self.store.save_case(case)
-        reply = Notice(f"Note added to {ref}.", tone="success")
-        return DeskResult([reply], [card_update_item(case, now)])
+            return Work([Notice(f"What is the note? e.g. “note {ref} POSH called back”.")])
+        lifecycle.note(case, who(turn.person), now, text[:MAX_NOTE])
+        work = Work([Notice(f"Note added to {ref}.", tone="success")])
+        work.write(case)
+        work.outbox.append(card_update_item(case, now))
+        return work
 
-    async def _show(self, turn: Turn, ref: str, now: datetime) -> DeskResult:
+    async def _show(self, turn: Turn, ref: str, now: datetime) -> Work:
         case = await self._find(ref, turn.person)
         if case is None:
-            return DeskResult([Notice(f"I can't find case {ref}.", tone="warning")])
-        mine = case.reporter.key == turn.person.key
-        if not (turn.is_leader or mine):
-            return DeskResult([Notice(NOT_LEADER_VIEW, tone="warning")])
+            return Work([Notice(f"I can't find case {ref}.", tone="warning")])
+        leads = case.reporter.key != turn.person.key
+        if leads:
+            refused = await self._refusal(turn.person, ref, NOT_LEADER_VIEW)
+            if refused is not None:
+                return Work([refused])
         case.record(HistoryEntry(now, who(turn.person), "viewed"))
-        await self.store.save_case(case)
-        if not turn.is_leader:  # the reporter: their report and how far it has got, no notes
+        if not leads:  # the reporter: their report and how far it has got, no notes
             view = self._reporter_view(case, now)
-            return DeskResult([Notice(view, title=f"Your report {ref}", about=ref)])
-        history = Notice(self.history_text(case), title="History", about=ref)
-        return DeskResult([CaseCard(ref), history])
+            work = Work([Notice(view, title=f"Your report {ref}", about=ref)])
+        else:
+            history = Notice(self.history_text(case), title="History", about=ref)
+            work = Work([CaseCard(ref), history])
+        work.write(case)
+        return work
 
     def _reporter_view(self, case: Case, now: datetime) -> str:
         status = ("Status", lifecycle.STATUS_LABELS[case.status])

@@ -45,8 +45,8 @@ class Turn:
     """One inbound message or button press, already translated by an adapter.
 
     `address` is opaque to the engine: the adapter's note of where a reply to this turn goes
-    (a Slack DM channel, a Teams conversation id). `is_leader` is the adapter's finding that the
-    person belongs to the leadership channel or team; the engine decides what that permits.
+    (a Slack DM channel, a Teams conversation id). Whether the person leads is not said here:
+    the engine asks the platform (`bot.ports.Membership`) when, and only when, it matters.
     """
 
     person: Person
@@ -55,7 +55,6 @@ class Turn:
     values: tuple[str, ...] = ()
     delivery_id: str | None = None
     address: dict[str, str] = field(default_factory=dict)
-    is_leader: bool = False
     step: str = ""
     """The question a button belonged to; a press on an earlier one is not taken as an answer."""
     has_files: bool = False
@@ -144,6 +143,8 @@ class CaseList:
     title: str
     references: tuple[str, ...]
     empty: str
+    lines: tuple[str, ...] = ()
+    """One line per case, as leaders read them: complete, so no front end looks anything up."""
 
 
 Reply = Notice | Question | HandoffReply | CaseCard | CaseList
@@ -218,6 +219,12 @@ class Case:
     reporter_address: dict[str, str] = field(default_factory=dict)
     """Where the reporter's chat with the bot is, to tell them how the case moves."""
     posh_owner: PoshOwner = PoshOwner.LEADERS
+    reminded: tuple[str, ...] = ()
+    """The reminders already sent about it (kinds, e.g. "48h"): each goes once."""
+    remind_at: datetime | None = None
+    """When its next reminder falls due (None: none to come); stores index it."""
+    version: int = 0
+    """How many times it has been written: a writer must have read the latest (bot.ports)."""
 
     @property
     def is_open(self) -> bool:
@@ -289,3 +296,6 @@ class OutboxItem:
     reply_to: dict[str, str] = field(default_factory=dict)
     """For a leadership item: where the person whose report it carries can be told if it
     cannot be delivered at all."""
+    claimed_by: str = ""
+    """The instance sending it now; the claim lapses at `claimed_until` (see bot.ports)."""
+    claimed_until: datetime | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
@@ -89,6 +90,8 @@ def to_reply_to(item: OutboxItem, reply: Reply, suffix: str, now: datetime) -> O
         failed="",
         failed_at=None,
         reply_to={},
+        claimed_by="",
+        claimed_until=None,
     )
 
 
@@ -97,3 +100,56 @@ def about_case(doc: JSON, reference: str, conversation_id: str) -> bool:
     if doc.get("case_reference") == reference:
         return True
     return bool(conversation_id) and doc.get("conversation_id") == conversation_id
+
+
+def lane_of(doc: JSON) -> str:
+    """Items in one lane are delivered in order: one person's chat, or one case's post.
+
+    Works on the stored form (the codec's dict), as the stores select by it."""
+    if doc.get("audience") == "leadership":
+        return f"leadership:{doc.get('case_reference', '')}"
+    return f"person:{sorted(dict(doc.get('address') or {}).items())}"
+
+
+def claimable(docs: Iterable[JSON], platform: str, now: datetime) -> list[JSON]:
+    """The stored items a claim may take now, oldest first: due, not refused for good, not
+    held by a live claim – and in whole lanes, so nothing overtakes an earlier item waiting."""
+    waiting: set[str] = set()
+    ready: list[JSON] = []
+    for doc in sorted(docs, key=lambda d: int(d.get("seq", 0))):
+        if doc.get("platform") != platform or doc.get("failed"):
+            continue
+        lane = lane_of(doc)
+        if lane in waiting:
+            continue
+        held = _after(doc.get("claimed_until"), now)
+        later = _after(doc.get("due_at"), now)
+        if held or later:
+            waiting.add(lane)
+            continue
+        ready.append(doc)
+    return ready
+
+
+def next_wake(docs: Iterable[JSON], platform: str) -> datetime | None:
+    """When something of the platform's next becomes claimable: a due time or a lapsing claim."""
+    times = [
+        datetime.fromisoformat(str(d.get("claimed_until") or d.get("due_at") or d["created_at"]))
+        for d in docs
+        if d.get("platform") == platform and not d.get("failed")
+    ]
+    return min(times, default=None)
+
+
+def claimed(doc: JSON, owner: str, until: datetime) -> JSON:
+    """The stored item as a claim leaves it: one more attempt, held by `owner` until `until`."""
+    return {
+        **doc,
+        "attempts": int(doc.get("attempts", 0)) + 1,
+        "claimed_by": owner,
+        "claimed_until": until.isoformat(),
+    }
+
+
+def _after(value: object, now: datetime) -> bool:
+    return bool(value) and datetime.fromisoformat(str(value)) > now

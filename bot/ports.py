@@ -1,86 +1,90 @@
 """The interfaces the engine needs from the world, declared here so `bot/` depends on nothing.
 
-`storage/` implements `Store` (TinyDB on disk, and an in-memory twin for tests); the same
-contract tests run against both. Adapters implement `Sender`.
+`storage/` implements `Store` (TinyDB on disk, Postgres for a hosted deployment, and an
+in-memory twin for tests); the same contract tests run against all of them. Adapters implement
+`Sender` and `Membership`.
+
+The store's one write is `commit(UnitOfWork)`: everything a turn (or a background job)
+changes – the delivery mark, the conversation, cases, new references, outbox items and small
+facts – applied together or not at all. A redelivered turn is recognised by that write itself,
+and a case changed meanwhile by someone else makes it fail with `Conflict` rather than
+overwrite: the caller reads again and tries once more.
+
+Outbox items are sent by whoever holds their claim: the turn that made them claims them in its
+own commit (so its replies go out at once, with no second write), and a courier claims what is
+left (`claim`), each claim ending at a lease so that a crashed instance's items are sent by
+another. An item's `attempts` count claims, so a sender knows to look before sending again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import Enum
 from typing import Protocol
 
-from bot.model import JSON, Case, Conversation, OutboxItem, Platform
+from bot.errors import StorageError
+from bot.model import JSON, Case, Conversation, OutboxItem, Person, Platform
+
+
+class _Keep(Enum):
+    KEEP = "keep"
+
+
+KEEP = _Keep.KEEP
+"""`UnitOfWork.conversation = KEEP`: this unit does not touch the conversation."""
+
+
+class Conflict(StorageError):
+    """Another writer changed a case (or took a reference) first: nothing was written.
+
+    The caller reads again and retries; with one process this happens only between two
+    people filing at the same moment, each taking the same next reference.
+    """
 
 
 @dataclass
-class StepCommit:
-    """Everything one inbound turn changes, written in one atomic step.
+class UnitOfWork:
+    """Everything one turn or job changes, written in one atomic step.
 
-    Marking the delivery as seen, saving the conversation and queueing the replies together
-    means a crash leaves either all of a step or none of it, and a redelivery is recognised.
-    `conversation=None` ends the person's conversation.
+    - `delivery_id`: the inbound delivery this unit answers; if it was applied before, the
+      whole unit is skipped and `commit` returns False.
+    - `conversation`: the person's conversation after the turn (None ends it; KEEP: as it is).
+    - `cases`: cases to write. Each carries the `version` it was read at (0 for a new case,
+      which must not exist); the store writes version + 1, or raises `Conflict`.
+    - `outbox`: items to queue; an id queued or delivered before is ignored.
+    - `meta`: small facts to set (None removes one).
     """
 
-    person_key: str
-    conversation: Conversation | None
+    person_key: str = ""
+    conversation: Conversation | _Keep | None = KEEP
     delivery_id: str | None = None
+    cases: Sequence[Case] = field(default_factory=list)
     outbox: Sequence[OutboxItem] = field(default_factory=list)
+    meta: Mapping[str, JSON | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A sent item, with the receipt worth keeping (the post's id), if any."""
+
+    item_id: str
+    receipt_key: str = ""
+    receipt: JSON | None = None
 
 
 class Store(Protocol):
-    # -- conversations and deliveries: small, rewritten on every message ----------------------
+    # -- reads ---------------------------------------------------------------------------------
     async def conversation(self, person_key: str) -> Conversation | None: ...
 
     async def conversations(self) -> list[Conversation]:
-        """Every conversation in progress (for a subject access request)."""
+        """Every conversation held (a subject access request searches them)."""
         ...
 
-    async def seen(self, delivery_id: str) -> bool: ...
-
-    async def commit(self, step: StepCommit) -> None: ...
-
-    # -- the outbox ------------------------------------------------------------------------------
-    async def enqueue(self, items: Sequence[OutboxItem]) -> None:
-        """Queue items; an id already queued or delivered is ignored."""
+    async def seen(self, delivery_id: str) -> bool:
+        """A quick look, before the work of a turn; `commit` is what decides."""
         ...
-
-    async def due(self, platform: Platform, now: datetime, limit: int = 50) -> list[OutboxItem]:
-        """Pending items for a platform whose time has come, oldest first."""
-        ...
-
-    async def pending(self, platform: Platform, limit: int = 200) -> list[OutboxItem]:
-        """Every undelivered, not permanently failed item for a platform, oldest first."""
-        ...
-
-    async def next_due_at(self, platform: Platform) -> datetime | None: ...
-
-    async def undelivered(self, platform: Platform) -> list[OutboxItem]:
-        """Items the platform refused for good (`failed`), oldest first, until pruned."""
-        ...
-
-    async def outbox_items(self) -> list[OutboxItem]:
-        """Every item not yet delivered, failed ones too, every platform, oldest first."""
-        ...
-
-    async def delivered(self, *item_ids: str) -> None:
-        """Mark items as sent, in one write; their ids are remembered so they never go twice."""
-        ...
-
-    async def reschedule(self, *items: OutboxItem) -> None:
-        """Save items' attempts, due time or permanent failure, in one write.
-
-        Items already delivered or dropped are skipped.
-        """
-        ...
-
-    # -- the case archive: grows, so a write must not rewrite every case ---------------------
-    async def next_reference(self, year: int) -> str:
-        """A new reference such as TT-2026-0007, never handed out before, even after deletes."""
-        ...
-
-    async def save_case(self, case: Case) -> None: ...
 
     async def case(self, reference: str) -> Case | None: ...
 
@@ -90,24 +94,73 @@ class Store(Protocol):
         self, *, open_only: bool = False, reporter: str = "", handles: Sequence[str] = ()
     ) -> list[Case]:
         """Cases oldest first; filters: still open, made by `reporter` (a person key), about
-        any of `handles` (TikTok accounts)."""
+        any of `handles` (TikTok accounts). Open cases and handles are found by index."""
         ...
 
-    async def delete_case(self, reference: str, tombstone: Case) -> None:
-        """Replace a case by a content-free tombstone (a reviewed, recorded deletion).
+    async def cases_due(self, now: datetime) -> list[Case]:
+        """Open cases whose next reminder (`Case.remind_at`) has come, by index."""
+        ...
 
-        Also drops every outbox item about it, pending or failed: those tagged with the case,
-        and those of the conversation it was reported in (`Case.conversation_id`: the summary
-        shown before it was submitted). And the meta kept for it (keys ending `:REF`), except
-        the content-free post receipts (`post:PLATFORM:REF`), so the leadership post can still
-        be found and scrubbed.
+    async def take_reference(self, year: int) -> str:
+        """Hand out the next reference of the year, e.g. TT-2026-0007, for good, in a write of
+        its own: two callers never get the same one, and none is ever handed out twice (even
+        after a delete). A submit that then fails leaves a gap, as a database sequence does;
+        taking it inside the submit's write would make every submit at once but one retry."""
+        ...
+
+    async def get_meta(self, key: str) -> JSON | None: ...
+
+    # -- the one write ---------------------------------------------------------------------------
+    async def commit(self, unit: UnitOfWork) -> bool:
+        """Apply the unit atomically. False: its delivery was applied before (nothing done).
+
+        Raises `Conflict` (nothing written) if a case or reference was taken meanwhile. Items
+        in the unit that carry a claim (`claimed_by`) are the committer's to send now.
         """
         ...
 
-    # -- small facts adapters keep: Teams conversation references, ids of posts to update -------
-    async def get_meta(self, key: str) -> JSON | None: ...
+    # -- the outbox --------------------------------------------------------------------------------
+    async def claim(
+        self, platform: Platform, owner: str, now: datetime, lease: timedelta, limit: int = 50
+    ) -> list[OutboxItem]:
+        """Take the items of a platform that are due and not claimed by anyone (or whose claim
+        has lapsed), oldest first: each is returned with `attempts` + 1 and a claim until
+        `now + lease`. Whole lanes only: after an item that is waiting, its lane waits too."""
+        ...
 
-    async def put_meta(self, key: str, value: JSON) -> None: ...
+    async def delivered(self, done: Sequence[Delivered]) -> None:
+        """Mark items sent, in one write, keeping their receipts; their ids are remembered so
+        they never go twice."""
+        ...
+
+    async def reschedule(self, *items: OutboxItem) -> None:
+        """Save failed attempts: the item's due time or permanent failure, claim released.
+        Items already delivered or dropped are skipped."""
+        ...
+
+    async def next_due_at(self, platform: Platform) -> datetime | None:
+        """When the courier next has something to do (an item due, or a claim lapsing)."""
+        ...
+
+    async def undelivered(self, platform: Platform) -> list[OutboxItem]:
+        """Items the platform refused for good (`failed`), oldest first, until pruned."""
+        ...
+
+    async def outbox_items(self) -> list[OutboxItem]:
+        """Every item not yet delivered, failed ones too, every platform, oldest first."""
+        ...
+
+    # -- a reviewed deletion -------------------------------------------------------------------
+    async def delete_case(self, reference: str, tombstone: Case) -> None:
+        """Replace a case by a content-free tombstone (a reviewed, recorded deletion).
+
+        Also drops every stored copy of what it said: outbox items about it, pending or
+        failed (those tagged with the case, and those of the conversation it was reported in),
+        that conversation if it is still held, and the meta kept for it (keys ending `:REF`),
+        except the content-free post receipts (`post:PLATFORM:REF`), so that its leadership
+        posts can still be found and scrubbed.
+        """
+        ...
 
     async def close(self) -> None: ...
 
@@ -121,6 +174,16 @@ class Sender(Protocol):
     """
 
     async def send(self, item: OutboxItem) -> JSON | None: ...
+
+
+class Membership(Protocol):
+    """Who leads: the platform's answer to "is this person in the leadership channel/team?".
+
+    Asked by the engine only for a leader's request. None means the platform could not say in
+    time; nothing is changed then, and the person is asked to try again.
+    """
+
+    async def is_leader(self, person: Person, case_reference: str = "") -> bool | None: ...
 
 
 class Clock(Protocol):

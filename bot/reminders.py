@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 from bot.errors import error_reference, log_bug
 from bot.facts import Facts
 from bot.hours import opening, status_text
-from bot.model import Audience, Case, CaseStatus, Notice, OutboxItem, Platform, PoshOwner
+from bot.model import Audience, Case, CaseStatus, Notice, OutboxItem, PoshOwner
 from bot.outbox import outbox_item
-from bot.ports import Clock, Store
+from bot.ports import Clock, Conflict, Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,41 @@ def due_reminders(case: Case, facts: Facts, now: datetime) -> list[Due]:
     return due
 
 
+def trigger_times(case: Case, facts: Facts) -> dict[str, datetime]:
+    """When each reminder of the case falls due, as things stand (sent or not)."""
+    times: dict[str, datetime] = {}
+    if case.status in NOT_SENT:
+        times["not_sent"] = working_deadline(facts, case.created_at, _session_hours(facts))
+    sent = case.status_times.get(CaseStatus.SENT_TO_POSH)
+    if case.status in AWAITING_REMOVAL and sent:
+        times["48h"] = sent + timedelta(hours=48)
+        times["7d"] = sent + timedelta(days=7)
+    return times
+
+
+def schedule(case: Case, facts: Facts) -> None:
+    """Set `case.remind_at`: when its next reminder not yet sent can go (in the daytime).
+
+    Called whenever a case is written, so the reminders check reads only the cases due (the
+    stores index `remind_at`) instead of every open case.
+    """
+    pending = [at for kind, at in trigger_times(case, facts).items() if kind not in case.reminded]
+    case.remind_at = next_daytime(facts, min(pending)) if pending and case.is_open else None
+
+
+def next_daytime(facts: Facts, moment: datetime) -> datetime:
+    """`moment`, or the start of the next weekday daytime after it (08:00 UK)."""
+    tz = ZoneInfo(facts.posh_timezone)
+    local = moment.astimezone(tz)
+    for _ in range(8):
+        if is_daytime(facts, local):
+            return local
+        start = local.replace(hour=DAYTIME[0], minute=0, second=0, microsecond=0)
+        local = start if local < start else start + timedelta(days=1)
+        local = local.replace(tzinfo=None).replace(tzinfo=tz)  # across a clock change
+    return local
+
+
 def _reporter_owns(case: Case) -> bool:
     return (
         case.posh_owner == PoshOwner.REPORTER and not case.assignee and bool(case.reporter_address)
@@ -116,7 +151,7 @@ def _session_hours(facts: Facts) -> float:
 
 
 class Reminders:
-    """Checks open cases on a timer and queues what is due."""
+    """Sends what is due on a timer: reads only the cases whose next reminder has come."""
 
     def __init__(
         self,
@@ -124,14 +159,14 @@ class Reminders:
         facts: Facts,
         clock: Clock,
         *,
-        on_enqueue: Callable[[Platform], None] = lambda p: None,
+        on_commit: Callable[[Sequence[OutboxItem]], None] = lambda items: None,
         every: float = 60.0,
     ) -> None:
         self.store = store
         self.facts = facts
         self.clock = clock
         self.every = every
-        self._on_enqueue = on_enqueue
+        self._on_commit = on_commit
         self._task: asyncio.Task[None] | None = None
 
     async def check(self) -> int:
@@ -140,18 +175,23 @@ class Reminders:
         if not is_daytime(self.facts, now):
             return 0
         queued = 0
-        for n, case in enumerate(await self.store.cases(open_only=True), start=1):
-            if n % 100 == 0:
-                await asyncio.sleep(0)  # thousands of open cases must not stall replies
-            for due in due_reminders(case, self.facts, now):
-                key = f"reminder:{due.kind}:{case.reference}"
-                if await self.store.get_meta(key):
-                    continue
-                await self.store.enqueue([self._item(due, key, now)])
-                await self.store.put_meta(key, {"at": now.isoformat()})
-                self._on_enqueue(case.reporter.platform)
-                queued += 1
+        for case in await self.store.cases_due(now):
+            try:
+                queued += await self._remind(case, now)
+            except Conflict:
+                continue  # the case changed meanwhile: its new schedule says when, next time
         return queued
+
+    async def _remind(self, case: Case, now: datetime) -> int:
+        due = [d for d in due_reminders(case, self.facts, now) if d.kind not in case.reminded]
+        items = [self._item(d, f"reminder:{d.kind}:{case.reference}", now) for d in due]
+        case.reminded = (*case.reminded, *(d.kind for d in due))
+        schedule(case, self.facts)
+        # The reminder and the mark that it went are one write: it fires once, on one
+        # instance, whatever crashes (its outbox id is fixed per case and kind, too).
+        await self.store.commit(UnitOfWork(cases=[case], outbox=items))
+        self._on_commit(items)
+        return len(items)
 
     def _item(self, due: Due, key: str, now: datetime) -> OutboxItem:
         case = due.case

@@ -1,7 +1,10 @@
-"""The case archive: one small TinyDB file per 100 reference numbers, and an in-memory index.
+"""The case archive: one small TinyDB file per 100 reference numbers, and in-memory indexes.
 
 A case write rewrites only its own shard (TT-2026-0123 lives in cases/TT-2026-01.json), so its
-cost does not grow with the archive. The index, built once at open, answers every read.
+cost does not grow with the archive. The indexes, built once at open and kept up to date by
+every write, answer every read: by reference, by conversation, the open cases, the cases about
+each account, and when each open case's next reminder falls due – so neither the duplicate
+check nor the reminders read every case.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 from tinydb import TinyDB, where
 
 from bot import codec
-from bot.model import JSON
+from bot.model import JSON, OPEN_STATUSES
 from storage.atomic import AtomicJSONStorage, Tables, unreadable
 from storage.tables import docs, get_table, need, open_tinydb, put
 
@@ -24,6 +27,7 @@ SHARD_SIZE = 100
 REFERENCE_PREFIX = "TT"
 
 _REFERENCE = re.compile(r"^([A-Z]+)-(\d{4})-(\d+)$")
+_OPEN = frozenset(str(s) for s in OPEN_STATUSES)
 _SHARD_FILE = re.compile(r"^[A-Z]+-\d{4}-\d{2,}$|^other$")
 
 
@@ -72,6 +76,9 @@ class Archive:
         self._guard = threading.Lock()
         self._by_reference: dict[str, JSON] = {}
         self._by_conversation: dict[str, set[str]] = {}
+        self._open: set[str] = set()
+        self._by_handle: dict[str, set[str]] = {}
+        self._remind_at: dict[str, str] = {}  # open cases with a reminder to come -> when
         self._highest: dict[int, int] = {}
         self._meta: dict[str, dict[str, JSON]] = {}  # shard name -> key -> value
 
@@ -109,6 +116,34 @@ class Archive:
         finally:
             self._index_meta(name, storage.snapshot())
 
+    def copy_entry(self, entry: JSON) -> None:
+        """Copy a journal entry (see `storage.live`) into its shard, in one write; a shard that
+        holds that version of the case already only gets the facts."""
+        reference = str(entry["reference"])
+        doc, meta = entry.get("case"), dict(entry.get("meta") or {})
+        if doc is not None and self.version(reference) >= int(doc.get("version", 0)):
+            doc = None
+        if doc is None and all(self._meta_is(reference, k, v) for k, v in meta.items()):
+            return
+        name = shard_name(reference)
+        db, storage = self._shard(name)
+        try:
+            with storage.transaction():
+                if doc is not None:
+                    put(get_table(db, CASES), doc, where("reference") == reference)
+                facts = get_table(db, META)
+                for key, value in meta.items():
+                    if value is None:
+                        facts.remove(where("key") == key)
+                    else:
+                        put(facts, {"key": key, "value": value}, where("key") == key)
+        finally:
+            self._index(docs(storage.snapshot(), CASES))
+            self._index_meta(name, storage.snapshot())
+
+    def _meta_is(self, reference: str, key: str, value: JSON | None) -> bool:
+        return self.get_meta(reference, key) == value
+
     def forget_meta(self, reference: str, keep: Callable[[str], bool]) -> None:
         """Drop the case's facts, except those `keep` names."""
         name = shard_name(reference)
@@ -141,9 +176,28 @@ class Archive:
                     self._unlink_conversation(old.get("conversation_id", ""), reference)
                 self._by_reference[reference] = doc
                 self._by_conversation.setdefault(conversation_id, set()).add(reference)
+                self._reindex(reference, old, doc)
                 _, prefix, year, number, _ = reference_order(reference)
                 if prefix == REFERENCE_PREFIX:
                     self._highest[year] = max(self._highest.get(year, 0), number)
+
+    def _reindex(self, reference: str, old: JSON | None, doc: JSON) -> None:
+        """The open set, the accounts and the reminder times, for one case's new document."""
+        for handle in (old or {}).get("handles") or ():
+            held = self._by_handle.get(handle)
+            if held is not None:
+                held.discard(reference)
+        for handle in doc.get("handles") or ():
+            self._by_handle.setdefault(handle, set()).add(reference)
+        is_open = doc.get("status", "new") in _OPEN
+        if is_open:
+            self._open.add(reference)
+        else:
+            self._open.discard(reference)
+        if is_open and doc.get("remind_at"):
+            self._remind_at[reference] = str(doc["remind_at"])
+        else:
+            self._remind_at.pop(reference, None)
 
     def _index_meta(self, name: str, data: Tables) -> None:
         found = {str(d.get("key")): d.get("value") for d in data.get(META, {}).values()}
@@ -165,6 +219,29 @@ class Archive:
     def all(self) -> list[JSON]:
         with self._guard:
             return list(self._by_reference.values())
+
+    def open_cases(self) -> list[JSON]:
+        with self._guard:
+            return [self._by_reference[r] for r in self._open]
+
+    def about(self, handles: Iterable[str]) -> list[JSON]:
+        with self._guard:
+            refs = set().union(*(self._by_handle.get(h, set()) for h in handles))
+            return [self._by_reference[r] for r in refs]
+
+    def due(self, now_iso: str) -> list[JSON]:
+        """Open cases whose next reminder time (ISO, UTC offset kept) is not after `now`."""
+        from datetime import datetime
+
+        now = datetime.fromisoformat(now_iso)
+        with self._guard:
+            refs = [r for r, at in self._remind_at.items() if datetime.fromisoformat(at) <= now]
+            return [self._by_reference[r] for r in refs]
+
+    def version(self, reference: str) -> int:
+        with self._guard:
+            doc = self._by_reference.get(reference)
+            return int(doc.get("version", 0)) if doc else 0
 
     def for_conversation(self, conversation_id: str) -> JSON | None:
         with self._guard:

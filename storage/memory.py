@@ -1,19 +1,23 @@
-"""The in-memory twin of the TinyDB store, for tests and for trying the bot without a disk.
+"""The in-memory twin of the stores, for tests and for trying the bot without a disk.
 
-It keeps what it stores as plain JSON (through `bot.codec`), like the file store, so a value
-that would not survive a round trip to disk fails here too.
+It keeps what it stores as plain JSON (through `bot.codec`), like the other stores, so a value
+that would not survive a round trip to disk fails here too. A unit of work is checked whole
+before anything is changed, so a `Conflict` leaves everything as it was.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot import codec
-from bot.model import JSON, Case, Conversation, OutboxItem, Platform
-from bot.outbox import about_case
-from bot.ports import StepCommit
+from bot.model import JSON, OPEN_STATUSES, Case, Conversation, OutboxItem, Platform
+from bot.outbox import about_case, claimable, claimed, next_wake
+from bot.ports import Conflict, Delivered, UnitOfWork
+from storage.references import reference
+
+_OPEN = frozenset(str(s) for s in OPEN_STATUSES)
 
 
 class MemoryStore:
@@ -27,88 +31,17 @@ class MemoryStore:
         self._counters: dict[str, int] = {}
         self._meta: dict[str, JSON] = {}
 
+    # -- reads ---------------------------------------------------------------------------------
     async def conversation(self, person_key: str) -> Conversation | None:
         doc = self._conversations.get(person_key)
         return codec.conversation_from_dict(copy.deepcopy(doc)) if doc else None
 
     async def conversations(self) -> list[Conversation]:
-        return [
-            codec.conversation_from_dict(copy.deepcopy(d)) for d in self._conversations.values()
-        ]
-
-    async def outbox_items(self) -> list[OutboxItem]:
-        docs = sorted(self._outbox.values(), key=lambda d: int(d.get("seq", 0)))
-        return [codec.outbox_from_dict(copy.deepcopy(d)) for d in docs]
+        docs = self._conversations.values()
+        return [codec.conversation_from_dict(copy.deepcopy(d)) for d in docs]
 
     async def seen(self, delivery_id: str) -> bool:
         return delivery_id in self._seen
-
-    async def commit(self, step: StepCommit) -> None:
-        if step.conversation is None:
-            self._conversations.pop(step.person_key, None)
-        else:
-            # deepcopy: the codec's dicts share nested values (answers, reply) with the caller
-            doc = copy.deepcopy(codec.conversation_to_dict(step.conversation))
-            self._conversations[step.person_key] = doc
-        if step.delivery_id:
-            self._seen.add(step.delivery_id)
-        await self.enqueue(step.outbox)
-
-    async def enqueue(self, items: Sequence[OutboxItem]) -> None:
-        for item in items:
-            if item.id in self._outbox or item.id in self._sent:
-                continue
-            self._seq += 1
-            item.seq = self._seq
-            self._outbox[item.id] = copy.deepcopy(codec.outbox_to_dict(item))
-
-    async def due(self, platform: Platform, now: datetime, limit: int = 50) -> list[OutboxItem]:
-        items = [codec.outbox_from_dict(copy.deepcopy(d)) for d in self._outbox.values()]
-        ready = [
-            i
-            for i in items
-            if i.platform == platform and not i.failed and (i.due_at is None or i.due_at <= now)
-        ]
-        return sorted(ready, key=lambda i: i.seq)[:limit]
-
-    async def pending(self, platform: Platform, limit: int = 200) -> list[OutboxItem]:
-        docs = [
-            d for d in self._outbox.values() if d["platform"] == platform and not d.get("failed")
-        ]
-        docs.sort(key=lambda d: int(d.get("seq", 0)))
-        return [codec.outbox_from_dict(copy.deepcopy(d)) for d in docs[:limit]]
-
-    async def next_due_at(self, platform: Platform) -> datetime | None:
-        # Runs every time a courier goes to sleep: read the two times, decode nothing else.
-        times = [
-            datetime.fromisoformat(d.get("due_at") or d["created_at"])
-            for d in self._outbox.values()
-            if d["platform"] == platform and not d.get("failed")
-        ]
-        return min(times, default=None)
-
-    async def undelivered(self, platform: Platform) -> list[OutboxItem]:
-        docs = [d for d in self._outbox.values() if d["platform"] == platform and d.get("failed")]
-        docs.sort(key=lambda d: int(d.get("seq", 0)))
-        return [codec.outbox_from_dict(copy.deepcopy(d)) for d in docs]
-
-    async def delivered(self, *item_ids: str) -> None:
-        for item_id in item_ids:
-            self._outbox.pop(item_id, None)
-            self._sent.add(item_id)
-
-    async def reschedule(self, *items: OutboxItem) -> None:
-        for item in items:
-            if item.id in self._outbox:
-                self._outbox[item.id] = copy.deepcopy(codec.outbox_to_dict(item))
-
-    async def next_reference(self, year: int) -> str:
-        n = self._counters.get(str(year), 0) + 1
-        self._counters[str(year)] = n
-        return f"TT-{year}-{n:04d}"
-
-    async def save_case(self, case: Case) -> None:
-        self._cases[case.reference] = copy.deepcopy(codec.case_to_dict(case))
 
     async def case(self, reference: str) -> Case | None:
         doc = self._cases.get(reference.strip().upper())
@@ -132,8 +65,107 @@ class MemoryStore:
             found = [c for c in found if set(handles) & set(c.handles)]
         return sorted(found, key=lambda c: (c.created_at, c.reference))
 
+    async def cases_due(self, now: datetime) -> list[Case]:
+        due = [
+            d
+            for d in self._cases.values()
+            if d.get("status") in _OPEN
+            and d.get("remind_at")
+            and datetime.fromisoformat(d["remind_at"]) <= now
+        ]
+        found = [codec.case_from_dict(copy.deepcopy(d)) for d in due]
+        return sorted(found, key=lambda c: (c.remind_at or now, c.reference))
+
+    async def take_reference(self, year: int) -> str:
+        number = self._counters[str(year)] = self._counters.get(str(year), 0) + 1
+        return reference(year, number)
+
+    async def get_meta(self, key: str) -> JSON | None:
+        value = self._meta.get(key)
+        return copy.deepcopy(value) if value is not None else None
+
+    # -- the one write ---------------------------------------------------------------------------
+    async def commit(self, unit: UnitOfWork) -> bool:
+        if unit.delivery_id and unit.delivery_id in self._seen:
+            return False
+        self._check(unit)
+        if unit.delivery_id:
+            self._seen.add(unit.delivery_id)
+        if unit.conversation is None:
+            self._conversations.pop(unit.person_key, None)
+        elif isinstance(unit.conversation, Conversation):
+            doc = codec.conversation_to_dict(unit.conversation)
+            self._conversations[unit.person_key] = copy.deepcopy(doc)
+        for case in unit.cases:
+            case.version += 1
+            self._cases[case.reference] = copy.deepcopy(codec.case_to_dict(case))
+        self._enqueue(unit.outbox)
+        for key, value in unit.meta.items():
+            if value is None:
+                self._meta.pop(key, None)
+            else:
+                self._meta[key] = copy.deepcopy(value)
+        return True
+
+    def _check(self, unit: UnitOfWork) -> None:
+        """Raise `Conflict` before anything changes, if the unit read something now stale."""
+        for case in unit.cases:
+            stored = self._cases.get(case.reference)
+            version = int(stored.get("version", 0)) if stored else 0
+            if (stored is None) != (case.version == 0) or version != case.version:
+                raise Conflict(f"{case.reference} was changed meanwhile")
+
+    def _enqueue(self, items: Sequence[OutboxItem]) -> None:
+        for item in items:
+            if item.id in self._outbox or item.id in self._sent:
+                continue
+            self._seq += 1
+            item.seq = self._seq
+            self._outbox[item.id] = copy.deepcopy(codec.outbox_to_dict(item))
+
+    # -- the outbox --------------------------------------------------------------------------------
+    async def claim(
+        self, platform: Platform, owner: str, now: datetime, lease: timedelta, limit: int = 50
+    ) -> list[OutboxItem]:
+        taken = claimable(self._outbox.values(), str(platform), now)[:limit]
+        out = []
+        for doc in taken:
+            self._outbox[doc["id"]] = claimed(doc, owner, now + lease)
+            out.append(codec.outbox_from_dict(copy.deepcopy(self._outbox[doc["id"]])))
+        return out
+
+    async def delivered(self, done: Sequence[Delivered]) -> None:
+        for d in done:
+            self._outbox.pop(d.item_id, None)
+            self._sent.add(d.item_id)
+            if d.receipt_key and d.receipt is not None:
+                self._meta[d.receipt_key] = copy.deepcopy(d.receipt)
+
+    async def reschedule(self, *items: OutboxItem) -> None:
+        for item in items:
+            if item.id in self._outbox:
+                item.claimed_by, item.claimed_until = "", None
+                self._outbox[item.id] = copy.deepcopy(codec.outbox_to_dict(item))
+
+    async def next_due_at(self, platform: Platform) -> datetime | None:
+        return next_wake(self._outbox.values(), str(platform))
+
+    async def undelivered(self, platform: Platform) -> list[OutboxItem]:
+        docs = [d for d in self._outbox.values() if d["platform"] == platform and d.get("failed")]
+        docs.sort(key=lambda d: int(d.get("seq", 0)))
+        return [codec.outbox_from_dict(copy.deepcopy(d)) for d in docs]
+
+    async def outbox_items(self) -> list[OutboxItem]:
+        docs = sorted(self._outbox.values(), key=lambda d: int(d.get("seq", 0)))
+        return [codec.outbox_from_dict(copy.deepcopy(d)) for d in docs]
+
+    # -- a reviewed deletion -------------------------------------------------------------------
     async def delete_case(self, reference: str, tombstone: Case) -> None:
-        conversation = (self._cases.get(reference) or {}).get("conversation_id", "")
+        if tombstone.reference != reference:
+            raise ValueError("the tombstone must carry the reference of the case it replaces")
+        stored = self._cases.get(reference) or {}
+        conversation = stored.get("conversation_id", "")
+        tombstone.version = int(stored.get("version", 0)) + 1
         self._cases[reference] = copy.deepcopy(codec.case_to_dict(tombstone))
         self._outbox = {
             k: v for k, v in self._outbox.items() if not about_case(v, reference, conversation)
@@ -149,13 +181,6 @@ class MemoryStore:
             for k, v in self._meta.items()
             if k.startswith("post:") or not k.endswith(f":{reference}")
         }
-
-    async def get_meta(self, key: str) -> JSON | None:
-        value = self._meta.get(key)
-        return copy.deepcopy(value) if value is not None else None
-
-    async def put_meta(self, key: str, value: JSON) -> None:
-        self._meta[key] = copy.deepcopy(value)
 
     async def close(self) -> None:
         return None

@@ -31,7 +31,8 @@ import re
 import stat
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -39,10 +40,11 @@ from bot import codec
 from bot.clock import SystemClock
 from bot.errors import StorageError
 from bot.model import JSON, OPEN_STATUSES, Case, Conversation, OutboxItem, Platform
-from bot.ports import Clock, StepCommit
-from storage.archive import REFERENCE_PREFIX, Archive
+from bot.outbox import claimable, next_wake
+from bot.ports import KEEP, Clock, Conflict, Delivered, UnitOfWork, _Keep
+from storage.archive import Archive
 from storage.atomic import DIR_MODE, FILE_MODE, remove_stale_temps
-from storage.live import LiveFile
+from storage.live import LiveFile, UnitDocs
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -131,6 +133,24 @@ Outcome = tuple[bool, Any]  # (succeeded, result or exception) of one job in a b
 Job = tuple[Callable[[], Any], "asyncio.Future[Any]"]  # a queued write and who awaits it
 
 
+def _outcome(job: Callable[[], Any]) -> Outcome:
+    """A job's result, or its `Conflict`: raised before it writes anything, so the rest of
+    its batch still goes in the same write."""
+    try:
+        return (True, job())
+    except Conflict as e:
+        return (False, e)
+
+
+def _settle_from(batch: list[Job], running: asyncio.Future[list[Outcome]]) -> None:
+    """Every waiting step gets an answer, even if the worker itself failed: none hangs."""
+    failure = running.exception() if not running.cancelled() else StorageError("cancelled")
+    if failure is None:
+        _settle(batch, running.result())
+    else:
+        _settle(batch, [(False, failure)] * len(batch))
+
+
 def _settle(batch: list[Job], outcomes: list[Outcome]) -> None:
     for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
         if future.done():
@@ -216,16 +236,22 @@ class TinyStore:
         running = asyncio.get_running_loop().run_in_executor(
             self._executor, self._run_batch, jobs, now
         )
-        running.add_done_callback(lambda f: _settle(batch, f.result()))
+        running.add_done_callback(lambda f: _settle_from(batch, f))
         return running
 
     def _run_batch(self, jobs: list[Callable[[], Any]], now: datetime) -> list[Outcome]:
         """On the worker: all the jobs in one write; if that fails, each on its own, so one
-        bad job cannot fail the others."""
+        bad job cannot fail the others. Then the journal's cases go to their shards."""
+        try:
+            return self._batch(jobs, now)
+        finally:
+            self._copy_journal()
+
+    def _batch(self, jobs: list[Callable[[], Any]], now: datetime) -> list[Outcome]:
         if len(jobs) > 1:
             try:
                 with self._live.batch(now):
-                    return [(True, job()) for job in jobs]
+                    return [_outcome(job) for job in jobs]
             except Exception:
                 pass  # fall through: each job alone reports its own outcome
         outcomes: list[Outcome] = []
@@ -235,6 +261,21 @@ class TinyStore:
             except Exception as e:
                 outcomes.append((False, e))
         return outcomes
+
+    def _copy_journal(self) -> None:
+        """On the worker: journal entries on disk into their shards (they are durable already;
+        a shard that cannot be written now is tried again after the next write)."""
+        for ref, entry in list(self._live.view.journal.items()):
+            if self._live.is_copied(ref, int(entry["seq"])):
+                continue
+            try:
+                self._archive.copy_entry(entry)
+            except StorageError as e:
+                log.warning(
+                    "a case could not be written to its file yet (%s); kept in live.json", e
+                )
+                return
+            self._live.copied(ref, int(entry["seq"]))
 
     # -- conversations and deliveries ----------------------------------------------------------
     async def conversation(self, person_key: str) -> Conversation | None:
@@ -252,51 +293,34 @@ class TinyStore:
     async def seen(self, delivery_id: str) -> bool:
         return delivery_id in self._live.view.seen
 
-    async def commit(self, step: StepCommit) -> None:
-        # Copies, so the worker never reads objects the caller may change meanwhile.
-        conversation = copy.deepcopy(
-            codec.conversation_to_dict(step.conversation) if step.conversation is not None else None
-        )
-        docs = copy.deepcopy([codec.outbox_to_dict(i) for i in step.outbox])
+    async def commit(self, unit: UnitOfWork) -> bool:
+        docs = _unit_docs(unit)  # copies: the worker never reads what the caller may change
         now = self._clock.now()
-        seqs = await self._write_live(
-            lambda: self._live.commit(step.person_key, conversation, step.delivery_id, docs, now)
-        )
-        _assign_seqs(step.outbox, seqs)
+        applied = await self._write_live(lambda: self._live.apply(docs, self._archive, now))
+        if applied:
+            _assign_seqs(unit.outbox, docs.seqs)
+            for case in unit.cases:
+                case.version += 1
+        return bool(applied)
 
     # -- the outbox ----------------------------------------------------------------------------
-    async def enqueue(self, items: Sequence[OutboxItem]) -> None:
-        docs = copy.deepcopy([codec.outbox_to_dict(i) for i in items])
-        now = self._clock.now()
-        seqs = await self._write_live(lambda: self._live.enqueue(docs, now))
-        _assign_seqs(items, seqs)
+    async def claim(
+        self, platform: Platform, owner: str, now: datetime, lease: timedelta, limit: int = 50
+    ) -> list[OutboxItem]:
+        def job() -> list[JSON]:
+            # Chosen on the worker, from the state the previous writes left: two claims in a
+            # row never take the same item.
+            ids = [d["id"] for d in claimable(self._live.state_outbox(), str(platform), now)]
+            return self._live.claim(ids[:limit], owner, now + lease, self._clock.now())
 
-    async def due(self, platform: Platform, now: datetime, limit: int = 50) -> list[OutboxItem]:
-        items = [codec.outbox_from_dict(copy.deepcopy(d)) for d in self._live.view.outbox.values()]
-        ready = [
-            i
-            for i in items
-            if i.platform == platform and not i.failed and (i.due_at is None or i.due_at <= now)
-        ]
-        return sorted(ready, key=lambda i: i.seq)[:limit]
-
-    async def pending(self, platform: Platform, limit: int = 200) -> list[OutboxItem]:
-        docs = [
-            d
-            for d in self._live.view.outbox.values()
-            if d["platform"] == platform and not d.get("failed")
-        ]
-        docs.sort(key=lambda d: int(d.get("seq", 0)))
-        return [codec.outbox_from_dict(copy.deepcopy(d)) for d in docs[:limit]]
+        if not claimable(self._live.view.outbox.values(), str(platform), now):
+            return []  # nothing to claim: no write
+        taken = await self._write_live(job)
+        return [codec.outbox_from_dict(copy.deepcopy(d)) for d in taken]
 
     async def next_due_at(self, platform: Platform) -> datetime | None:
-        # Runs every time a courier goes to sleep: read the two times, decode nothing else.
-        times = [
-            datetime.fromisoformat(d.get("due_at") or d["created_at"])
-            for d in self._live.view.outbox.values()
-            if d["platform"] == platform and not d.get("failed")
-        ]
-        return min(times, default=None)
+        # Runs every time a courier goes to sleep: read the times, decode nothing else.
+        return next_wake(self._live.view.outbox.values(), str(platform))
 
     async def undelivered(self, platform: Platform) -> list[OutboxItem]:
         docs = [
@@ -307,46 +331,94 @@ class TinyStore:
         docs.sort(key=lambda d: int(d.get("seq", 0)))
         return [codec.outbox_from_dict(copy.deepcopy(d)) for d in docs]
 
-    async def delivered(self, *item_ids: str) -> None:
+    async def delivered(self, done: Sequence[Delivered]) -> None:
+        ids = [d.item_id for d in done]
+        live_meta: dict[str, JSON] = {}
+        case_meta: dict[str, dict[str, JSON | None]] = {}
+        for d in done:
+            if not d.receipt_key or d.receipt is None:
+                continue
+            reference = _case_of(d.receipt_key)
+            if reference:
+                case_meta.setdefault(reference, {})[d.receipt_key] = copy.deepcopy(d.receipt)
+            else:
+                live_meta[d.receipt_key] = copy.deepcopy(d.receipt)
         now = self._clock.now()
-        await self._write_live(lambda: self._live.delivered(item_ids, now))
+        await self._write_live(lambda: self._live.delivered(ids, live_meta, case_meta, now))
 
     async def reschedule(self, *items: OutboxItem) -> None:
-        docs = [copy.deepcopy(codec.outbox_to_dict(item)) for item in items]
+        docs = [
+            copy.deepcopy(codec.outbox_to_dict(replace(i, claimed_by="", claimed_until=None)))
+            for i in items
+        ]
         now = self._clock.now()
         await self._write_live(lambda: self._live.reschedule(docs, now))
 
-    # -- the case archive ----------------------------------------------------------------------
-    async def next_reference(self, year: int) -> str:
+    # -- the case archive (with what the journal holds on top) -----------------------------------
+    async def take_reference(self, year: int) -> str:
         now = self._clock.now()
-        number = await self._write_live(
-            lambda: self._live.next_number(year, self._archive.highest(year), now)
-        )
-        return f"{REFERENCE_PREFIX}-{year}-{number:04d}"
-
-    async def save_case(self, case: Case) -> None:
-        doc = copy.deepcopy(codec.case_to_dict(case))
-        await self._write(lambda: self._archive.put(case.reference, doc))
+        return await self._write_live(lambda: self._live.take_reference(year, self._archive, now))
 
     async def case(self, reference: str) -> Case | None:
-        return _decode_case(self._archive.get(reference.strip().upper()))
+        return _decode_case(self._case_doc(reference.strip().upper()))
+
+    def _case_doc(self, reference: str) -> JSON | None:
+        held = self._live.view.journal.get(reference, {}).get("case")
+        return held if held is not None else self._archive.get(reference)
+
+    def _overlay(self, docs: list[JSON], keep: Callable[[JSON], bool] | None = None) -> list[JSON]:
+        """Archive documents with the journal's newer versions on top (normally none)."""
+        journal = {r: e["case"] for r, e in self._live.view.journal.items() if e.get("case")}
+        if not journal:
+            return docs
+        merged = {d["reference"]: d for d in docs}
+        merged.update(journal)
+        return [d for d in merged.values() if keep is None or keep(d)]
 
     async def case_for_conversation(self, conversation_id: str) -> Case | None:
+        for doc in self._live.view.journal.values():
+            held = doc.get("case")
+            if held and held.get("conversation_id") == conversation_id:
+                return _decode_case(held)
         return _decode_case(self._archive.for_conversation(conversation_id))
 
     async def cases(
         self, *, open_only: bool = False, reporter: str = "", handles: Sequence[str] = ()
     ) -> list[Case]:
-        # Filter the stored documents first, so only the matches are copied and decoded
-        # (about 17 µs a case): cost follows the number of matches, not of cases stored.
-        docs = self._archive.all()
+        # Filter the stored documents first, by index where one fits, so only the matches are
+        # copied and decoded (about 17 µs a case): cost follows the matches, not the archive.
+        wanted = set(handles)
+        if wanted:
+            docs = self._archive.about(wanted)
+        elif open_only:
+            docs = self._archive.open_cases()
+        else:
+            docs = self._archive.all()
+        docs = self._overlay(docs)
         if open_only:
             docs = [d for d in docs if d.get("status", "new") in _OPEN]
         if reporter:
             docs = [d for d in docs if _reporter_key(d) == reporter]
-        if handles:
-            wanted = set(handles)
+        if wanted:
             docs = [d for d in docs if wanted.intersection(d.get("handles") or ())]
+        found = await self._decode_all(docs)
+        if reporter:  # the exact test, on the few decoded matches
+            found = [c for c in found if c.reporter.key == reporter]
+        return sorted(found, key=lambda c: (c.created_at, c.reference))
+
+    async def cases_due(self, now: datetime) -> list[Case]:
+        docs = self._overlay(self._archive.due(now.isoformat()))
+        due = [
+            d
+            for d in docs
+            if d.get("status") in _OPEN
+            and d.get("remind_at")
+            and datetime.fromisoformat(d["remind_at"]) <= now
+        ]
+        found = await self._decode_all(due)
+        return sorted(found, key=lambda c: (c.remind_at or now, c.reference))
+
+    async def _decode_all(self, docs: list[JSON]) -> list[Case]:
         found: list[Case] = []
         for start in range(0, len(docs), DECODE_SLICE):
             if start:
@@ -354,20 +426,19 @@ class TinyStore:
             found += [
                 codec.case_from_dict(copy.deepcopy(d)) for d in docs[start : start + DECODE_SLICE]
             ]
-        if reporter:  # the exact test, on the few decoded matches
-            found = [c for c in found if c.reporter.key == reporter]
-        return sorted(found, key=lambda c: (c.created_at, c.reference))
+        return found
 
     async def delete_case(self, reference: str, tombstone: Case) -> None:
         if tombstone.reference != reference:
             # Saved under another reference, the tombstone would leave the case in place.
             raise ValueError("the tombstone must carry the reference of the case it replaces")
-        doc = copy.deepcopy(codec.case_to_dict(tombstone))
         now = self._clock.now()
 
         def job() -> None:
-            old = self._archive.get(reference) or {}
+            old = self._case_doc(reference) or {}
             conversation_id = str(old.get("conversation_id") or "")
+            tombstone.version = int(old.get("version", 0)) + 1
+            doc = copy.deepcopy(codec.case_to_dict(tombstone))
             # The copies first, the case last: if the process dies in between, the case is
             # still whole, so running the deletion again finds everything it must remove.
             self._live.forget_case(reference, conversation_id, now)
@@ -382,19 +453,13 @@ class TinyStore:
     # the archive.
     async def get_meta(self, key: str) -> JSON | None:
         reference = _case_of(key)
-        value = self._archive.get_meta(reference, key) if reference else None
+        value: JSON | None = None
+        if reference:
+            held = self._live.view.journal.get(reference, {}).get("meta", {})
+            value = held[key] if key in held else self._archive.get_meta(reference, key)
         if value is None:
             value = self._live.view.meta.get(key)  # also where earlier versions kept them
         return copy.deepcopy(value) if value is not None else None
-
-    async def put_meta(self, key: str, value: JSON) -> None:
-        value = copy.deepcopy(value)
-        now = self._clock.now()
-        reference = _case_of(key)
-        if reference:
-            await self._write(lambda: self._archive.put_meta(reference, key, value))
-        else:
-            await self._write(lambda: self._live.put_meta(key, value, now))
 
     # -- lifetime --------------------------------------------------------------------------------
     async def close(self) -> None:
@@ -420,11 +485,56 @@ class TinyStore:
         await self.close()
 
 
+def _unit_docs(unit: UnitOfWork) -> UnitDocs:
+    """The unit in its stored form, split by where each part is kept."""
+    conversation = unit.conversation
+    stored: JSON | _Keep | None = None if conversation is None else KEEP
+    if isinstance(conversation, Conversation):
+        stored = codec.conversation_to_dict(conversation)
+    cases = {}
+    for case in unit.cases:
+        doc = codec.case_to_dict(case)
+        doc["version"] = case.version + 1
+        cases[case.reference] = doc
+    case_meta: dict[str, dict[str, JSON | None]] = {}
+    live_meta: dict[str, JSON | None] = {}
+    for key, value in unit.meta.items():
+        ref = _case_of(key)
+        if ref:
+            case_meta.setdefault(ref, {})[key] = value
+        else:
+            live_meta[key] = value
+    return copy.deepcopy(
+        UnitDocs(
+            person_key=unit.person_key,
+            conversation=stored,
+            delivery_id=unit.delivery_id,
+            cases=cases,
+            new={c.reference: c.version == 0 for c in unit.cases},
+            outbox=[codec.outbox_to_dict(i) for i in unit.outbox],
+            meta=live_meta,
+            case_meta=case_meta,
+        )
+    )
+
+
 def _assign_seqs(items: Sequence[OutboxItem], seqs: Sequence[int | None]) -> None:
     # As MemoryStore does: an accepted item learns its seq; an ignored one is left alone.
     for item, seq in zip(items, seqs, strict=True):
         if seq is not None:
             item.seq = seq
+
+
+def _recover(live: LiveFile, archive: Archive) -> None:
+    """What a killed process left: journal entries not yet in their shards (copied now), and
+    outbox claims (with the folder locked, no other process can be sending them)."""
+    now = SystemClock().now()
+    for ref, entry in list(live.view.journal.items()):
+        archive.copy_entry(entry)
+        live.copied(ref, int(entry["seq"]))
+    if live.view.journal:
+        live.drop_copied(now)
+    live.release_claims(now)
 
 
 def _open_files(data_dir: Path, read_only: bool) -> tuple[Path, int, LiveFile, Archive]:
@@ -449,6 +559,8 @@ def _open_files(data_dir: Path, read_only: bool) -> tuple[Path, int, LiveFile, A
         live.load()
         archive = Archive(cases_dir)
         archive.load()
+        if not read_only:
+            _recover(live, archive)
     except BaseException:
         _release_lock(lock_fd)
         raise

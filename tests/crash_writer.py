@@ -16,8 +16,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from store_helpers import LEASE, save
+
 from bot.model import Audience, Case, CaseStatus, Conversation, OutboxItem, Person, Platform
-from bot.ports import StepCommit
+from bot.ports import Delivered, UnitOfWork
 from storage.tinydb_store import open_store
 
 NOW = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
@@ -51,24 +53,25 @@ async def main(folder: Path, seed: int) -> None:
     step = 0
     while True:
         step += 1
-        reference = await store.next_reference(2026)
-        await store.save_case(case(reference, rng.choice([0, 200, 5_000, 40_000])))
+        reference = await store.take_reference(2026)
+        new = case(reference, rng.choice([0, 200, 5_000, 40_000]))
+        await store.commit(UnitOfWork(cases=[new]))
         say(f"ACK {reference}")
         saved.append(reference)
 
         earlier = rng.choice(saved)
-        await store.save_case(case(earlier, rng.choice([0, 50, 20_000]), CaseStatus.CLOSED))
+        await save(store, case(earlier, rng.choice([0, 50, 20_000]), CaseStatus.CLOSED))
 
         delivery = f"d-{seed}-{step}"
         person_key = f"{PERSON.key}:{step % 5}"
         ends = rng.random() < 0.3
         conv = None if ends else conversation(delivery, rng.choice([0, 1_000, 30_000]))
         outbox = [item(f"o-{seed}-{step}", reference)]
-        await store.commit(StepCommit(person_key, conv, delivery, outbox))
+        await store.commit(UnitOfWork(person_key, conv, delivery, outbox=outbox))
         say(f"STEP {delivery}")
 
-        for pending in await store.due(Platform.SLACK, NOW, limit=rng.randint(0, 2)):
-            await store.delivered(pending.id)
+        taken = await store.claim(Platform.SLACK, "writer", NOW, LEASE, rng.randint(1, 2))
+        await store.delivered([Delivered(i.id) for i in taken])
         if rng.random() < 0.1:
             victim = rng.choice(saved)
             tomb = Case(victim, NOW, PERSON, "", {}, status=CaseStatus.DELETED)

@@ -619,7 +619,11 @@ class Harness:
     async def _due_now(self) -> bool:
         """Is something still waiting that the running courier would send straight away?"""
         now = self.clock.now()
-        pending = await self.runtime.store.pending(Platform.SLACK)
+        pending = [
+            i
+            for i in await self.runtime.store.outbox_items()
+            if i.platform == Platform.SLACK and not i.failed
+        ]
         return any(i.due_at is None or i.due_at <= now for i in pending)
 
     async def answer(self, user: str, *values: str) -> Any:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from store_helpers import save
 from test_engine import HAPPY
 
 from adapters import casework, compose
@@ -234,7 +235,7 @@ def test_stats_shows_progress_for_many_cases(env: Env, capsys: pytest.CaptureFix
                 reporter = Person(Platform.SLACK, "T1", f"U{n}", name=f"Staff {n}")
                 case = Case(ref, START, reporter, f"c{n}", {"harm": ["harassment"]})
                 case.record(HistoryEntry(START, reporter.name, "reported", new=CaseStatus.NEW))
-                await store.save_case(case)
+                await save(store, case)
         finally:
             await store.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from store_helpers import enqueue, pending
 
 from bot.clock import FakeClock
 from bot.codec import reply_from_dict, reply_to_dict
@@ -40,10 +41,10 @@ class Flaky:
 async def test_a_message_waiting_for_its_retry_holds_back_later_ones_to_the_same_chat() -> None:
     store, clock = MemoryStore(), FakeClock(NOW)
     sender = Flaky({"message 1": RetryLater("429", retry_after=30)})
-    courier = Courier(store, sender, Platform.SLACK, clock)
-    await store.enqueue([item(1), item(2), item(3, chat="D2")])
+    courier = Courier(store, sender, Platform.SLACK, clock, owner="test")
+    await enqueue(store, [item(1), item(2), item(3, chat="D2")])
     assert await courier.drain() == 1  # only the other chat's message
-    await store.enqueue([item(4)])
+    await enqueue(store, [item(4)])
     assert await courier.drain() == 0  # message 1 is not due yet: 2 and 4 wait behind it
     clock.advance(seconds=30)
     assert await courier.drain() == 3
@@ -53,10 +54,10 @@ async def test_a_message_waiting_for_its_retry_holds_back_later_ones_to_the_same
 async def test_backoff_grows_and_honours_retry_after() -> None:
     store, clock = MemoryStore(), FakeClock(NOW)
     sender = Flaky({"message 1": RetryLater("500")})
-    courier = Courier(store, sender, Platform.SLACK, clock, base_delay=2)
-    await store.enqueue([item(1)])
+    courier = Courier(store, sender, Platform.SLACK, clock, base_delay=2, owner="test")
+    await enqueue(store, [item(1)])
     await courier.drain()
-    [waiting] = await store.pending(Platform.SLACK)
+    [waiting] = await pending(store, Platform.SLACK)
     assert waiting.attempts == 1 and waiting.due_at is not None
     assert 1.5 <= (waiting.due_at - NOW).total_seconds() <= 2.5
 
@@ -64,11 +65,11 @@ async def test_backoff_grows_and_honours_retry_after() -> None:
 async def test_a_permanent_refusal_is_kept_aside_and_does_not_block_others() -> None:
     store, clock = MemoryStore(), FakeClock(NOW)
     sender = Flaky({"message 1": DeliveryRefused("channel_not_found")})
-    courier = Courier(store, sender, Platform.SLACK, clock)
-    await store.enqueue([item(1), item(2, chat="D2")])
+    courier = Courier(store, sender, Platform.SLACK, clock, owner="test")
+    await enqueue(store, [item(1), item(2, chat="D2")])
     await courier.drain()
     assert sender.sent == ["message 2"]
-    assert await store.pending(Platform.SLACK) == []
+    assert await pending(store, Platform.SLACK) == []
 
 
 class RefusesFullCards:
@@ -96,8 +97,8 @@ def leadership_post(ref: str = "TT-2026-0001") -> OutboxItem:
 async def test_a_refused_leadership_card_falls_back_to_the_minimal_card() -> None:
     store, clock = MemoryStore(), FakeClock(NOW)
     sender = RefusesFullCards()
-    courier = Courier(store, sender, Platform.SLACK, clock)
-    await store.enqueue([leadership_post()])
+    courier = Courier(store, sender, Platform.SLACK, clock, owner="test")
+    await enqueue(store, [leadership_post()])
     assert await courier.drain() == 1
     assert sender.sent == [reply_to_dict(CaseCard("TT-2026-0001", minimal=True))]
     assert await store.get_meta("post:slack:TT-2026-0001") == {"ts": "1.1"}  # updates find it
@@ -109,8 +110,8 @@ async def test_when_even_the_minimal_card_is_refused_the_reporter_is_told(
 ) -> None:
     store, clock = MemoryStore(), FakeClock(NOW)
     sender = RefusesFullCards(minimal_too=True)
-    courier = Courier(store, sender, Platform.SLACK, clock)
-    await store.enqueue([leadership_post()])
+    courier = Courier(store, sender, Platform.SLACK, clock, owner="test")
+    await enqueue(store, [leadership_post()])
     await courier.drain()
     [failed] = await store.undelivered(Platform.SLACK)
     assert failed.audience == Audience.LEADERSHIP and failed.failed == "invalid_blocks"
@@ -127,18 +128,18 @@ async def test_when_even_the_minimal_card_is_refused_the_reporter_is_told(
     assert "couldn't send report TT-2026-0001 to the leadership team" in notice.text
     assert "DSL" in notice.text and "headteacher" in notice.text
     assert sender.to == [{"channel": "D1"}]  # the reporter's chat
-    assert await store.pending(Platform.SLACK) == []
+    assert await pending(store, Platform.SLACK) == []
 
 
 async def test_a_refused_update_falls_back_to_a_minimal_update() -> None:
     store, clock = MemoryStore(), FakeClock(NOW)
     sender = RefusesFullCards()
-    courier = Courier(store, sender, Platform.SLACK, clock)
+    courier = Courier(store, sender, Platform.SLACK, clock, owner="test")
     reporter = Person(Platform.SLACK, "T1", "U1")
     update = outbox_item(
         reporter, Audience.LEADERSHIP, {}, CaseCard("TT-2026-0001", update=True), "u", NOW
     )
-    await store.enqueue([update])
+    await enqueue(store, [update])
     assert await courier.drain() == 1
     assert sender.sent == [reply_to_dict(CaseCard("TT-2026-0001", update=True, minimal=True))]
 
@@ -146,8 +147,8 @@ async def test_a_refused_update_falls_back_to_a_minimal_update() -> None:
 async def test_a_message_refused_for_good_does_not_hold_back_the_rest_of_its_chat() -> None:
     store, clock = MemoryStore(), FakeClock(NOW)
     sender = Flaky({"message 1": DeliveryRefused("is_archived")})
-    courier = Courier(store, sender, Platform.SLACK, clock)
-    await store.enqueue([item(1), item(2)])
+    courier = Courier(store, sender, Platform.SLACK, clock, owner="test")
+    await enqueue(store, [item(1), item(2)])
     assert await courier.drain() == 1
     assert sender.sent == ["message 2"]
     assert [i.id for i in await store.undelivered(Platform.SLACK)] == ["i1"]

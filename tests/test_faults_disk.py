@@ -34,6 +34,7 @@ from slack_fakes import (
     slack_harness,
     walk,
 )
+from store_helpers import due_items
 from teams_fakes import PERSONAL_CHAT, REPORTER_KEY, TIKTOK_LINK, harness, texts
 
 import storage.atomic
@@ -177,7 +178,7 @@ async def test_a_full_or_read_only_disk_says_so_keeps_old_data_and_recovers(
         [case] = await reopened.cases()
         assert case.answers["target_staff"] == TYPED
         assert case.answers["harm"] == ["impersonation", "harassment"]
-        assert await reopened.due(Platform.SLACK, START.replace(year=2100)) == []
+        assert await due_items(reopened, Platform.SLACK, START.replace(year=2100)) == []
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -208,11 +209,12 @@ async def test_teams_gets_the_same_clear_message_and_recovers(
         assert await reopened.conversation(REPORTER_KEY) is not None
 
 
-async def test_a_disk_that_fills_between_saving_the_case_and_the_step_files_it_once(
+async def test_a_disk_that_fills_as_a_report_is_submitted_files_it_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Submit: the reference is taken and the case saved, then live.json cannot be written."""
-    disk = TroubledOS(tmp_path / "data", "full-on-rename", only="live.json", spare=1)
+    """Submit is one write: the case, its reference, the step and the posts land together or
+    not at all, so a failed submit leaves nothing half-filed and pressing again files it once."""
+    disk = TroubledOS(tmp_path / "data", "full-on-rename", only="live.json")
     monkeypatch.setattr(storage.atomic, "os", disk)
     async with on_disk(tmp_path) as (h, store):
         await h.command(STAFF, LINK)
@@ -223,16 +225,46 @@ async def test_a_disk_that_fills_between_saving_the_case_and_the_step_files_it_o
         await press_only(h, STAFF, "submit")
         await eventually(lambda: len(h.fake.dm(STAFF)) > asked)
         sorry_code(h.fake.dm(STAFF)[-1]["text"])
-        assert disk.failures == 1 and len(await store.cases()) == 1  # saved; step not committed
+        assert disk.failures == 1 and await store.cases() == []  # nothing half-filed
         disk.broken = False
         await h.answer(STAFF, "submit")  # pressed again, as the apology asked
         h.clock.advance(minutes=5)
         await h.deliver()
         [case] = await store.cases()
+        assert case.reference == f"TT-{START.year}-0001"
         assert len(h.fake.posts(LEADERS)) == 1
         assert any(f"Case {case.reference}: call POSH" in m["text"] for m in h.fake.dm(STAFF))
         after = await store.conversation(KEY)  # filed: waiting only for "I've contacted POSH"
         assert after is not None and after.step == "end" and not after.answers
+
+
+async def test_a_case_file_that_cannot_be_written_is_kept_in_live_json_until_it_can(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shard copy failing costs nothing: the case is durable in live.json's journal, the
+    person and leaders are served, and the next write copies it to its file."""
+    disk = TroubledOS(tmp_path / "data", "full-on-rename", only="cases")
+    monkeypatch.setattr(storage.atomic, "os", disk)
+    async with on_disk(tmp_path) as (h, store):
+        await h.command(STAFF, LINK)
+        await h.deliver()
+        await walk(h, STAFF, REPORT_STEPS[:-1])
+        disk.broken = True
+        await h.answer(STAFF, "submit")
+        h.clock.advance(minutes=5)
+        await h.deliver()
+        assert disk.failures >= 1
+        [case] = await store.cases()
+        assert len(h.fake.posts(LEADERS)) == 1
+        assert any(f"Case {case.reference}: call POSH" in m["text"] for m in h.fake.dm(STAFF))
+        disk.broken = False
+        await h.say(STAFF, "hello")  # any later write copies the journal to its file
+    async with await open_store(tmp_path / "data") as reopened:
+        [again] = await reopened.cases()
+        assert again.reference == case.reference
+    assert list((tmp_path / "data").rglob("cases*/*.json")) or list(
+        (tmp_path / "data").rglob("cases-*.json")
+    )
 
 
 def press_only(h: Harness, user: str, value: str) -> Any:

@@ -45,6 +45,7 @@ from slack_fakes import (
     slack_env,
     slack_harness,
 )
+from store_helpers import due_items
 
 from bot.model import Platform
 from storage.tinydb_store import open_store
@@ -438,7 +439,7 @@ async def _check_everything(
             theirs[user] = [c.reference for c in cases]
         # Nothing is left in the outbox, and nothing was given up on.
         later = datetime.now(UTC) + timedelta(days=30)
-        assert await store.due(Platform.SLACK, later) == []
+        assert await due_items(store, Platform.SLACK, later) == []
     references = {ref for refs in theirs.values() for ref in refs}
     assert len(references) == USERS * REPORTS_EACH
     # Every case reached the leadership channel (exactly once: see the caller).

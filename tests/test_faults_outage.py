@@ -28,6 +28,7 @@ from slack_fakes import (
     slack_env,
     slack_harness,
 )
+from store_helpers import due_items
 from teams_fakes import (
     ANSWERS,
     LEADS_CHANNEL,
@@ -87,7 +88,7 @@ def slack_faults(rng: random.Random, n: int) -> list[Any]:
 async def slack_settle(h: Harness) -> None:
     async def pending() -> bool:
         later = h.clock.now() + timedelta(days=1)
-        return bool(await h.runtime.store.due(Platform.SLACK, later))
+        return bool(await due_items(h.runtime.store, Platform.SLACK, later))
 
     await settle(h.deliver, pending, lambda: h.clock.advance(seconds=30))
 
@@ -168,7 +169,7 @@ def teams_faults(h: TeamsHarness, rng: random.Random) -> None:
 async def teams_settle(h: TeamsHarness) -> None:
     async def pending() -> bool:
         later = h.clock.now() + timedelta(days=1)
-        return bool(await h.runtime.store.due(Platform.TEAMS, later))
+        return bool(await due_items(h.runtime.store, Platform.TEAMS, later))
 
     await settle(h.deliver, pending, lambda: h.clock.advance(seconds=30))
 

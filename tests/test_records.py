@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
+from test_engine import Roster
 
 from bot import codec, lifecycle, records, retention
 from bot.clock import FakeClock
@@ -522,7 +523,7 @@ HAPPY = [
 
 async def test_a_case_filed_through_the_engine_exports_and_counts() -> None:
     store, clock = MemoryStore(), FakeClock(utc(2026, 11, 25, 11))
-    engine = Engine(store, FACTS, clock)
+    engine = Engine(store, FACTS, clock, membership=Roster())
     await engine.handle(Turn(ANN, action="start"))
     for answer in HAPPY:
         await engine.handle(Turn(ANN, text=answer))

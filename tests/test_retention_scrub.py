@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from slack_fakes import LEADERS, all_text, report, slack_harness
+from store_helpers import enqueue, new_reference, put_meta
 
 from adapters.casework import scrub_post
 from bot import retention
@@ -25,7 +26,7 @@ async def test_deleting_a_case_scrubs_its_leadership_post() -> None:
         now = h.runtime.clock.now()
         tomb = retention.tombstone(case, "Head", now, "retention review")
         await h.runtime.store.delete_case(ref, tomb)
-        await h.runtime.store.enqueue([scrub_post(tomb, now)])
+        await enqueue(h.runtime.store, [scrub_post(tomb, now)])
         await h.deliver()
         [update] = [c for c in h.fake.called("chat.update") if c["ts"] == post["ts"]]
         assert "deleted" in update["text"] and "Patel" not in str(update)
@@ -35,14 +36,14 @@ async def test_deleting_a_case_scrubs_its_leadership_post() -> None:
 async def test_a_reader_works_beside_the_running_bot(tmp_path: Path) -> None:
     writer = await open_store(tmp_path)
     try:
-        ref = await writer.next_reference(2026)
+        ref = await new_reference(writer)
         reader = await open_store(tmp_path, read_only=True)  # no lock taken
         assert await reader.cases() == []
         await reader.close()
         second = await open_store(tmp_path, read_only=True)
         assert ref == "TT-2026-0001" and await second.get_meta("missing") is None
         with pytest.raises(StorageError, match="read-only"):
-            await second.put_meta("x", {})
+            await put_meta(second, "x", {})
         await second.close()
     finally:
         await writer.close()

@@ -25,20 +25,21 @@ from slack_fakes import (
 )
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from store_helpers import due_items
 
 from adapters.slack.app import SlackAdapter
 from adapters.slack.client import classify
 from bot.clock import FakeClock
 from bot.errors import DeliveryRefused, RetryLater
 from bot.model import Audience, OutboxItem, Platform
-from bot.ports import StepCommit
+from bot.ports import UnitOfWork
 from storage.tinydb_store import open_store
 
 LINK = "https://www.tiktok.com/@fake.teacher"
 
 
 async def _pending(h: Harness) -> list[OutboxItem]:
-    return await h.runtime.store.due(Platform.SLACK, h.clock.now() + timedelta(days=1))
+    return await due_items(h.runtime.store, Platform.SLACK, h.clock.now() + timedelta(days=1))
 
 
 async def test_slack_500_then_429_then_recovery_gives_exactly_one_leadership_post() -> None:
@@ -214,7 +215,10 @@ async def test_a_slow_membership_check_refuses_kindly_and_changes_nothing() -> N
             response = await h.press_case(LEADER, "sent")
             assert response.status == 200
             await eventually(lambda: bool(fake.called("chat.postEphemeral")))
-            assert "didn't tell me in time" in fake.called("chat.postEphemeral")[0]["text"]
+            assert (
+                "couldn't check just now whether you're in the leadership team"
+                in fake.called("chat.postEphemeral")[0]["text"]
+            )
             case = await h.runtime.store.case(ref)
             assert case is not None and case.status == "new"
     finally:
@@ -231,9 +235,9 @@ async def test_a_slow_store_still_gets_slack_its_acknowledgement_and_keeps_the_s
         commit = h.runtime.store.commit
         release = asyncio.Event()
 
-        async def slow_commit(step: StepCommit) -> None:
+        async def slow_commit(unit: UnitOfWork) -> bool:
             await release.wait()
-            await commit(step)
+            return await commit(unit)
 
         monkeypatch.setattr(h.runtime.store, "commit", slow_commit)
         response = await h.command(STAFF, LINK)

@@ -16,6 +16,7 @@ from slack_fakes import (
     report,
     slack_harness,
 )
+from store_helpers import save
 
 from bot.model import Person, Platform
 
@@ -68,7 +69,7 @@ async def test_the_home_tab_lists_only_this_workspaces_open_cases() -> None:
             reporter=Person(Platform.TEAMS, "tenant-b", "29:x"),
             conversation_id="other",
         )
-        await h.runtime.store.save_case(elsewhere)
+        await save(h.runtime.store, elsewhere)
         await h.event(home_event(LEADER))
         await eventually(lambda: len(h.fake.called("views.publish")) == 1)
         view = str(h.fake.called("views.publish")[0]["view"])

@@ -22,6 +22,7 @@ from slack_fakes import (
     slack_harness,
     walk,
 )
+from store_helpers import due_items
 
 from bot.model import Platform
 
@@ -32,7 +33,7 @@ JSON = "application/json"
 async def _nothing_stored(h: Harness) -> None:
     store = h.runtime.store
     assert await store.conversation(f"slack:{TEAM}:{STAFF}") is None
-    assert await store.due(Platform.SLACK, h.clock.now()) == []
+    assert await due_items(store, Platform.SLACK, h.clock.now()) == []
     assert await store.cases() == []
     assert [
         c.method for c in h.fake.calls if c.method not in ("auth.test", "conversations.info")

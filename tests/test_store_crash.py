@@ -58,8 +58,8 @@ async def check(folder: Path, acked: set[str], steps: set[str]) -> None:
         unseen = [d for d in sorted(steps) if not await store.seen(d)]
         assert not unseen, f"acknowledged steps lost: {unseen}"
         if acked:
-            # The counter was saved before each reference was handed out.
-            number = int((await store.next_reference(2026)).rsplit("-", 1)[1])
+            # A reference is taken for good before its case is written: never handed out again.
+            number = int((await store.take_reference(2026)).rsplit("-", 1)[1])
             assert number > max(int(ref.rsplit("-", 1)[1]) for ref in acked)
 
 

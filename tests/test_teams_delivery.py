@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from microsoft_agents.activity import Activity
+from store_helpers import due_items, enqueue, pending, put_meta
 from teams_fakes import (
     LEADER,
     LEADS_CHANNEL,
@@ -63,7 +64,7 @@ async def test_a_connector_outage_delays_the_channel_card_and_it_arrives_exactly
         handoffs = [c for c in h.chat_cards() if "0344 381 4772" in texts(c)]
         assert len(handoffs) == 1
         assert any(c.method == "FAILED" for c in h.connector.calls)
-        assert await h.runtime.store.due(h.courier.platform, h.clock.now()) == []
+        assert await due_items(h.runtime.store, h.courier.platform, h.clock.now()) == []
 
 
 @pytest.mark.parametrize("status", [429, 412, 500, 502, 503, 504])
@@ -91,7 +92,7 @@ async def test_a_refused_chat_message_is_not_retried() -> None:
             h.clock.advance(hours=1)
             await h.deliver()
         assert [c.method for c in h.connector.calls] == ["FAILED", "POST"]
-        assert await h.runtime.store.due(h.courier.platform, h.clock.now()) == []
+        assert await due_items(h.runtime.store, h.courier.platform, h.clock.now()) == []
 
 
 async def test_a_redelivered_message_is_answered_once() -> None:
@@ -158,7 +159,7 @@ async def _delete(h: TeamsHarness, reference: str) -> None:
     now = h.clock.now()
     tomb = retention.tombstone(case, "Head", now, "retention review")
     await h.runtime.store.delete_case(reference, tomb)
-    await h.runtime.store.enqueue([scrub_post(tomb, now)])
+    await enqueue(h.runtime.store, [scrub_post(tomb, now)])
     await h.deliver()
 
 
@@ -191,7 +192,7 @@ async def test_a_deleted_case_that_never_reached_a_channel_is_never_posted() -> 
         channel = [texts(c.card) for c in h.connector.posts_to(LEADS_CHANNEL)]
         assert len(channel) == 1 and "I'll post the case here" in channel[0]
         assert h.connector.updates == []
-        assert await h.runtime.store.pending(h.courier.platform) == []
+        assert await pending(h.runtime.store, h.courier.platform) == []
 
 
 async def test_a_card_teams_took_before_timing_out_may_appear_twice_never_zero_times(
@@ -219,7 +220,7 @@ async def test_a_card_teams_took_before_timing_out_may_appear_twice_never_zero_t
         await h.deliver()
         [update] = h.connector.updates
         assert update.activity_id == copies[-1].activity_id
-        assert await h.runtime.store.pending(h.courier.platform) == []
+        assert await pending(h.runtime.store, h.courier.platform) == []
 
 
 async def _card_posted_twice(h: TeamsHarness) -> tuple[str, list[str]]:
@@ -256,7 +257,7 @@ async def test_every_card_posted_for_a_case_is_kept_and_the_deletion_scrubs_them
         deleted = f"Case {reference} was deleted under the school's retention schedule."
         scrubbed = {u.activity_id for u in h.connector.updates if texts(u.card) == deleted}
         assert scrubbed == set(copies)
-        assert await h.runtime.store.pending(h.courier.platform) == []
+        assert await pending(h.runtime.store, h.courier.platform) == []
 
 
 async def test_a_status_change_reaches_every_copy_of_the_card() -> None:
@@ -287,7 +288,7 @@ async def test_a_late_answer_that_comes_before_the_retry_means_no_second_card() 
         reference = (await h.runtime.store.cases())[-1].reference
         receipt = await h.runtime.store.get_meta(f"post:teams:{reference}")
         assert receipt is not None and len(receipt["cards"]) == 1
-        assert await h.runtime.store.pending(h.courier.platform) == []
+        assert await pending(h.runtime.store, h.courier.platform) == []
 
 
 class CountingStore(MemoryStore):
@@ -314,8 +315,8 @@ async def test_a_reply_queued_by_an_earlier_version_still_finds_its_chat() -> No
     async with harness() as h:
         await h.say("hello")
         activity = Activity.model_validate(personal_message(h.service_url, "hello"))
-        await h.runtime.store.put_meta(
-            f"teams:conversation:{PERSONAL_CHAT}", reference_doc(activity)
+        await put_meta(
+            h.runtime.store, f"teams:conversation:{PERSONAL_CHAT}", reference_doc(activity)
         )
         old = outbox_item(
             Person(Platform.TEAMS, TENANT, REPORTER["id"]),
@@ -325,6 +326,6 @@ async def test_a_reply_queued_by_an_earlier_version_still_finds_its_chat() -> No
             "old-item",
             h.clock.now(),
         )
-        await h.runtime.store.enqueue([old])
+        await enqueue(h.runtime.store, [old])
         await h.deliver()
         assert "queued before the upgrade" in texts(h.chat_cards()[-1])

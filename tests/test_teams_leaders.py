@@ -182,7 +182,9 @@ async def test_when_membership_cannot_be_checked_nothing_changes_and_a_retry_wor
         reference = await complete_report(h)
         h.connector.fail(503)
         await _press_on_card(h, f"case:removed:{reference}", LEADER)
-        assert "couldn't check your team membership" in texts(h.connector.posts_to(THREAD)[-1].card)
+        assert "couldn't check just now whether you're in the leadership team" in texts(
+            h.connector.posts_to(THREAD)[-1].card
+        )
         case = await h.runtime.store.case(reference)
         assert case is not None and case.status == CaseStatus.REPORTED_IN_APP
 

@@ -29,5 +29,5 @@ async def attach(
     timeout = aiohttp.ClientTimeout(total=settings.api_timeout)
     adapter = SlackAdapter(settings, runtime, aiohttp.ClientSession(timeout=timeout))
     adapter.mount(app)
-    runtime.add_courier(Platform.SLACK, adapter.sender)
+    runtime.add_platform(Platform.SLACK, adapter.sender, adapter.membership)
     return adapter

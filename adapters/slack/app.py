@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from adapters.compose import Runtime
 from adapters.slack.client import SlackRefused, error_code, make_client, quiet_logger
 from adapters.slack.config import EVENTS_PATH, SlackConfig
-from adapters.slack.directory import Directory
+from adapters.slack.directory import Directory, LeadershipChannel
 from adapters.slack.endpoint import events_handler
 from adapters.slack.listeners import Listeners
 from adapters.slack.posts import CHANNEL_PROBLEM
@@ -46,6 +46,7 @@ class SlackAdapter:
         self.session = session
         self.client = make_client(config, session, token=config.bot_token)
         self.directory = Directory(self.client, config.leadership_channel, config.api_timeout)
+        self.membership = LeadershipChannel(self.directory)
         self.sender = SlackSender(self.client, runtime, self.directory, config.api_timeout)
         self.bot_ids: dict[str, str] = {}
         self.bolt = self._bolt_app()

@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.client import SlackRefused, slack_errors
 from bot.errors import RetryLater
+from bot.model import Person
 
 log = logging.getLogger(__name__)
 LOOKUP_ERRORS = (SlackApiError, TimeoutError, aiohttp.ClientError, OSError)
@@ -120,3 +121,15 @@ def _profile(user: dict[str, Any]) -> Profile:
         or ""
     )
     return Profile(str(name), str(profile.get("email") or ""))
+
+
+class LeadershipChannel:
+    """`bot.ports.Membership` for Slack: a leader is a member of the leadership channel."""
+
+    def __init__(self, directory: Directory, *, budget: float = 0.8, max_age: float = 5.0) -> None:
+        self.directory = directory
+        self.budget = budget
+        self.max_age = max_age  # a leader's press re-checks membership this fresh
+
+    async def is_leader(self, person: Person, case_reference: str = "") -> bool | None:
+        return await self.directory.is_member(person.user_id, self.budget, self.max_age)

@@ -38,10 +38,6 @@ LOOKUP_BUDGET = 0.8
 LEADER_MAX_AGE = 5.0  # a leader's press re-checks membership this fresh
 MEMBERS_MAX_AGE = 60.0
 SENT = "I've sent you a message – your report carries on privately in our direct messages."
-UNCHECKED = (
-    "Sorry – Slack didn't tell me in time whether you're in the leadership channel, so "
-    "nothing was changed. Please press the button again in a minute."
-)
 
 
 class Deadline:
@@ -85,7 +81,7 @@ class Listeners:
         deadline = Deadline(self.budget)
         try:
             inbound = translate.from_command(body)
-            turn, _ = await self._lookup(inbound, deadline)
+            turn = await self._lookup(inbound, deadline)
             replies = await self._run(turn, deadline)
         except Malformed:
             log.warning("ignored a slash command without the usual fields")
@@ -139,32 +135,22 @@ class Listeners:
             await self._reply_later(inbound.turn, [sorry])
 
     async def _say(self, inbound: Inbound, deadline: Deadline) -> None:
-        turn, _ = await self._lookup(inbound, deadline)
+        turn = await self._lookup(inbound, deadline)
         await self._reply_later(turn, await self._run(turn, deadline))
 
     async def _press(self, inbound: Inbound, deadline: Deadline) -> None:
-        turn, member = await self._lookup(inbound, deadline)
-        if inbound.leader_action and member is None:
-            await self._reply_later(turn, [Notice(UNCHECKED, tone="warning")])
-            return
+        turn = await self._lookup(inbound, deadline)
         if inbound.step:
             turn = replace(turn, step=inbound.step)  # the engine re-asks if it is stale
         await self._reply_later(turn, await self._run(turn, deadline))
 
-    async def _lookup(self, inbound: Inbound, deadline: Deadline) -> tuple[Turn, bool | None]:
-        """The turn with the person's name, email and leadership added, within the budget.
-
-        Also returns the membership answer itself: None means Slack could not say in time.
-        """
+    async def _lookup(self, inbound: Inbound, deadline: Deadline) -> Turn:
+        """The turn with the person's name and email added, within the budget. (Whether they
+        lead is the engine's question, asked of `LeadershipChannel` only when it matters.)"""
         turn = inbound.turn
-        user = turn.person.user_id
-        max_age = LEADER_MAX_AGE if inbound.leader_action else MEMBERS_MAX_AGE
-        profile, member = await asyncio.gather(
-            self.directory.profile(user, deadline.left(LOOKUP_BUDGET)),
-            self.directory.is_member(user, deadline.left(LOOKUP_BUDGET), max_age),
-        )
+        profile = await self.directory.profile(turn.person.user_id, deadline.left(LOOKUP_BUDGET))
         person = replace(turn.person, name=profile.name or inbound.name_hint, email=profile.email)
-        return replace(turn, person=person, is_leader=bool(member)), member
+        return replace(turn, person=person)
 
     async def _run(self, turn: Turn, deadline: Deadline) -> list[Reply]:
         task = asyncio.create_task(self.runtime.engine.handle(turn))

@@ -75,8 +75,7 @@ class LeadershipPosts:
         else:
             message = render.case_card(view, status_text(self.runtime.facts, now))
         if card.update:
-            await self._update(item, card.reference, message)
-            return None
+            return await self._update(item, card.reference, message)
         return await self._post(item, message)
 
     async def notice(self, item: OutboxItem, message: render.Message) -> None:
@@ -112,7 +111,10 @@ class LeadershipPosts:
             if e.code != "message_not_found":
                 raise
 
-    async def _update(self, item: OutboxItem, reference: str, message: render.Message) -> None:
+    async def _update(
+        self, item: OutboxItem, reference: str, message: render.Message
+    ) -> JSON | None:
+        """None when the post was updated; the new post's receipt when it had to be made again."""
         receipt = await self.runtime.store.get_meta(receipt_key(reference))
         if receipt and receipt.get("channel") and receipt.get("ts"):
             try:
@@ -125,16 +127,15 @@ class LeadershipPosts:
                         unfurl_links=False,
                         unfurl_media=False,
                     )
-                return
+                return None
             except SlackRefused as e:
                 if e.code != "message_not_found":
                     raise
         # No post to update (it was refused, or deleted by hand): make a fresh one.
-        receipt = await self._post(item, message)
-        await self.runtime.store.put_meta(receipt_key(reference), receipt)
+        return await self._post(item, message)
 
     async def _post(self, item: OutboxItem, message: render.Message) -> JSON:
-        if item.attempts:
+        if item.attempts > 1:  # an earlier claim may have posted it
             earlier = await self._earlier_post(item)
             if earlier:
                 return earlier

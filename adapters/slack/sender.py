@@ -71,7 +71,7 @@ class SlackSender:
                     channel=channel, user=address["user"], text=message.text, blocks=message.blocks
                 )
             return
-        if item is not None and item.attempts and await self._went_before(channel, item):
+        if item is not None and item.attempts > 1 and await self._went_before(channel, item):
             return
         async with slack_errors("chat.postMessage", self.timeout):
             await self.client.chat_postMessage(

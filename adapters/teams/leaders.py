@@ -36,7 +36,7 @@ from adapters.teams.translate import (
     team_of,
     tenant_of,
 )
-from bot.model import Audience, Notice, Platform, Turn
+from bot.model import Audience, Notice, Person, Platform, Turn
 
 log = logging.getLogger(__name__)
 
@@ -156,21 +156,22 @@ async def _press(
     services: Services, context: Context, action: str, thread: dict[str, str], key: str
 ) -> None:
     activity = context.activity
-    person = person_of(activity)
-    reference = action.split(":", 2)[2] if action.count(":") >= 2 else ""
-    verdict = await may_lead(services, person.workspace, person.user_id, reference)
-    if verdict is Membership.UNKNOWN:
-        notice = Notice(CANNOT_CHECK, tone="warning")
-        await tell(services.runtime, f"{key}:unchecked", person.workspace, thread, notice)
-        return
     turn = Turn(
-        person,
-        action=action,
-        delivery_id=delivery_id(activity),
-        address=thread,
-        is_leader=verdict is Membership.MEMBER,
+        person_of(activity), action=action, delivery_id=delivery_id(activity), address=thread
     )
-    await services.handle(context, turn)
+    await services.handle(context, turn)  # the engine asks `LeadershipTeam` whether they lead
+
+
+class LeadershipTeam:
+    """`bot.ports.Membership` for Teams: a leader is a member of the leadership team, as the
+    team's roster says (looked up through the Bot Connector, `may_lead`)."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def is_leader(self, person: Person, case_reference: str = "") -> bool | None:
+        verdict = await may_lead(self.services, person.workspace, person.user_id, case_reference)
+        return None if verdict is Membership.UNKNOWN else verdict is Membership.MEMBER
 
 
 async def _use_this_channel(
@@ -251,8 +252,9 @@ async def _choose(services: Services, tenant: str, chosen: Leadership) -> None:
 async def _release_waiting_cards(services: Services) -> None:
     """Case cards that waited for a channel go now, not at their next scheduled look."""
     store, now = services.runtime.store, services.runtime.clock.now()
-    for item in await store.pending(Platform.TEAMS, limit=500):
-        if item.audience == Audience.LEADERSHIP and item.due_at and item.due_at > now:
+    for item in await store.outbox_items():
+        waiting = item.platform == Platform.TEAMS and not item.failed and not item.claimed_by
+        if waiting and item.audience == Audience.LEADERSHIP and item.due_at and item.due_at > now:
             item.due_at = now
             await store.reschedule(item)
     services.runtime.wake(Platform.TEAMS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from adapters.compose import Runtime
 from bot.model import Audience, Notice, Person, Platform
 from bot.outbox import outbox_item
+from bot.ports import UnitOfWork
 
 
 async def tell(
@@ -17,5 +18,5 @@ async def tell(
     # A channel or chat, not a person: outbox_item reads only the platform and tenant from it.
     place = Person(Platform.TEAMS, tenant, "")
     item = outbox_item(place, Audience.PERSON, where, notice, item_id, runtime.clock.now())
-    await runtime.store.enqueue([item])
+    await runtime.store.commit(UnitOfWork(outbox=[item]))
     runtime.wake(Platform.TEAMS)

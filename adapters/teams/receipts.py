@@ -17,7 +17,7 @@ import asyncio
 from dataclasses import dataclass
 
 from bot.model import JSON
-from bot.ports import Store
+from bot.ports import Store, UnitOfWork
 
 
 def receipt_key(reference: str) -> str:
@@ -66,7 +66,9 @@ class Receipts:
         async with self._lock:
             cards = await self.cards(reference)
             if all(c.activity_id != card.activity_id for c in cards):
-                await self.store.put_meta(receipt_key(reference), doc_of([*cards, card]))
+                await self.store.commit(
+                    UnitOfWork(meta={receipt_key(reference): doc_of([*cards, card])})
+                )
 
     async def drop(self, reference: str, gone: set[str]) -> None:
         """Forget cards Teams no longer has (deleted in Teams: 404)."""
@@ -76,4 +78,4 @@ class Receipts:
             cards = await self.cards(reference)
             kept = [c for c in cards if c.activity_id not in gone]
             if len(kept) != len(cards):
-                await self.store.put_meta(receipt_key(reference), doc_of(kept))
+                await self.store.commit(UnitOfWork(meta={receipt_key(reference): doc_of(kept)}))

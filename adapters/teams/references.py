@@ -25,7 +25,7 @@ from microsoft_agents.activity import Activity, ConversationReference
 from adapters.teams.config import TeamRef
 from adapters.teams.translate import TeamChannel, short_key, tenant_of
 from bot.model import JSON
-from bot.ports import Store
+from bot.ports import Store, UnitOfWork
 
 
 def conversation_key(conversation_id: str) -> str:
@@ -130,14 +130,13 @@ async def leadership(store: Store, tenant: str, only: TeamRef | None = None) -> 
 
 
 async def set_leadership(store: Store, tenant: str, chosen: Leadership) -> None:
-    await store.put_meta(leadership_key(tenant), chosen.to_doc())
+    await store.commit(UnitOfWork(meta={leadership_key(tenant): chosen.to_doc()}))
 
 
 async def lose_leadership(store: Store, tenant: str, lost: Leadership) -> None:
     """No channel receives cases now; the team is kept, so that only it may take them back."""
-    await store.put_meta(
-        leadership_key(tenant), {"team_id": lost.team_id, "group_id": lost.group_id}
-    )
+    held = {"team_id": lost.team_id, "group_id": lost.group_id}
+    await store.commit(UnitOfWork(meta={leadership_key(tenant): held}))
 
 
 async def previous_team(store: Store, tenant: str) -> str | None:
@@ -158,9 +157,8 @@ async def team_generation(store: Store, team_id: str) -> int:
 
 async def bump_team_generation(store: Store, team_id: str) -> None:
     doc = await _team_doc(store, team_id)
-    await store.put_meta(
-        team_key(team_id), {**doc, "generation": int(doc.get("generation", 0)) + 1}
-    )
+    bumped = {**doc, "generation": int(doc.get("generation", 0)) + 1}
+    await store.commit(UnitOfWork(meta={team_key(team_id): bumped}))
 
 
 async def with_group(store: Store, place: TeamChannel) -> TeamChannel:
@@ -168,6 +166,8 @@ async def with_group(store: Store, place: TeamChannel) -> TeamChannel:
     doc = await _team_doc(store, place.team_id)
     if place.group_id:
         if doc.get("group_id") != place.group_id:
-            await store.put_meta(team_key(place.team_id), {**doc, "group_id": place.group_id})
+            await store.commit(
+                UnitOfWork(meta={team_key(place.team_id): {**doc, "group_id": place.group_id}})
+            )
         return place
     return replace(place, group_id=str(doc.get("group_id") or ""))

@@ -36,7 +36,7 @@ from bot.codec import reply_from_dict
 from bot.errors import DeliveryError, DeliveryRefused, RetryLater
 from bot.model import JSON, Audience, CaseCard, OutboxItem, Person, Platform
 from bot.outbox import outbox_item
-from bot.ports import Clock, Store
+from bot.ports import Clock, Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class TeamsSender:
     # --- a case's cards ----------------------------------------------------------------------
 
     async def _first_post(self, item: OutboxItem, reference: str, message: Message) -> None:
-        if item.attempts:
+        if item.attempts > 1:  # an earlier claim may have posted it
             if any(c.item == item.id for c in await self.receipts.cards(reference)):
                 return  # the earlier attempt landed after all: its card is already kept
             log.warning(
@@ -171,7 +171,7 @@ class TeamsSender:
         refresh = CaseCard(reference, update=True)
         item_id = f"teams:late-card:{reference}:{activity_id}"
         queued = outbox_item(place, Audience.LEADERSHIP, {}, refresh, item_id, now, reference)
-        await self.store.enqueue([queued])
+        await self.store.commit(UnitOfWork(outbox=[queued]))
         self.wake()
 
     async def _update(self, item: OutboxItem, reference: str, message: Message) -> None:

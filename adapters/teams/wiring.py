@@ -14,6 +14,7 @@ from adapters.teams.bot import TeamsBot
 from adapters.teams.clients import ConnectorClients
 from adapters.teams.config import TeamsConfig
 from adapters.teams.endpoint import Endpoint
+from adapters.teams.leaders import LeadershipTeam
 from adapters.teams.render import Renderer
 from adapters.teams.sender import LATE_LIMIT, TeamsSender
 from adapters.teams.services import Services
@@ -102,8 +103,9 @@ def wire(app: web.Application, runtime: Runtime, config: TeamsConfig) -> TeamsHa
         team=config.leadership_team,
         wake=lambda: runtime.wake(Platform.TEAMS),
     )
-    courier = runtime.add_courier(Platform.TEAMS, sender, start=False)
-    bot = TeamsBot(Services(runtime, clients, config, renderer))
+    services = Services(runtime, clients, config, renderer)
+    courier = runtime.add_platform(Platform.TEAMS, sender, LeadershipTeam(services), start=False)
+    bot = TeamsBot(services)
     app.router.add_post(ROUTE, Endpoint(adapter, bot, config, tokens).handle)
     handle = TeamsHandle(courier, config, sender, clients, keys)
 
