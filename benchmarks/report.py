@@ -151,9 +151,9 @@ def storage_table(results: dict[int, dict[str, Any]]) -> Table:
 
     row("conversation step: store.commit", "commit")
     row("one reply delivered: store.delivered", "delivered")
-    row("case submission: save_case + commit", "submit_store")
+    row("case submission: take_reference + commit", "submit_store")
     row("submit turn (engine.handle, whole)", "submit_engine")
-    row("open cases read (duplicate check)", "open_scan")
+    row("open cases read (leaders' list, Home tab)", "open_scan")
     row("reminders check (every 60 s)", "reminders")
     row("plain TinyDB: the step's writes", "plain_step")
     row("plain TinyDB: the submission's writes", "plain_submit")

@@ -170,7 +170,7 @@ def step_target(table: Table, storage: dict[int, dict[str, Any]]) -> None:
 
 def submit_target(table: Table, storage: dict[int, dict[str, Any]]) -> None:
     for label, key in (
-        ("submission p99 <50 ms: save_case + commit", "submit_store"),
+        ("submission p99 <50 ms: take_reference + commit", "submit_store"),
         ("submission p99 <50 ms: whole submit turn", "submit_engine"),
     ):
         p99 = Samples(storage[CHAT_CASES][key]).p99

@@ -118,6 +118,8 @@ def main() -> None:
     with Profiler(async_mode="disabled") as profiler:
         asyncio.run(run(args.kind, args.slack_api, args.data))
     Path(profile, f"{args.kind}.txt").write_text(profiler.output_text(show_all=False))
+    if profiler.last_session is not None:  # for pyinstrument's own viewers, with every frame
+        profiler.last_session.save(str(Path(profile, f"{args.kind}.pyisession")))
 
 
 if __name__ == "__main__":

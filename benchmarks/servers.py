@@ -8,7 +8,7 @@ from pathlib import Path
 from aiohttp import web
 
 from adapters.compose import Runtime, build_runtime
-from adapters.server import Attached, build_app
+from adapters.server import Attached, build_app, settle_start_up
 from bot.config import Settings
 from storage.tinydb_store import open_store
 
@@ -72,4 +72,5 @@ async def bot_server(data_dir: Path, env: dict[str, str]) -> BotServer:
     store = await open_store(data_dir)
     runtime = build_runtime(Settings(data_dir=data_dir), store)
     app, attached = await build_app(runtime, env)
+    settle_start_up()  # as adapters.server.serve does
     return BotServer(runtime, attached, await serve(app))

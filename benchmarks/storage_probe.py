@@ -210,7 +210,7 @@ async def measure_engine_submissions(probe: Probe, budget: Budget) -> None:
 
 
 async def measure_scans(probe: Probe, budget: Budget) -> None:
-    """Work that reads every open case on the event loop: the duplicate check, reminders."""
+    """Work that reads many cases on the event loop: the open cases (leaders' list), reminders."""
 
     async def scan(i: int) -> float:
         start = time.perf_counter()
