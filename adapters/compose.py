@@ -6,7 +6,8 @@ nothing else constructs a store, an engine or a courier, and there are no module
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -18,7 +19,10 @@ from bot.facts import Facts
 from bot.model import Platform
 from bot.ports import Clock, Sender, Store
 from bot.reminders import Reminders
-from storage.tinydb_store import open_store
+from storage.choice import open_chosen_store
+from storage.readiness import ReadyCheck, always_ready
+
+DATABASE_URL = "REPORTBOT_DATABASE_URL"  # postgresql://…: Postgres instead of the data folder
 
 
 @dataclass
@@ -29,6 +33,7 @@ class Runtime:
     engine: Engine
     reminders: Reminders
     couriers: dict[Platform, Courier] = field(default_factory=dict)
+    ready: ReadyCheck = always_ready  # /readyz: can the store take work now?
 
     @property
     def facts(self) -> Facts:
@@ -53,7 +58,13 @@ class Runtime:
         await self.store.close()
 
 
-def build_runtime(settings: Settings, store: Store, clock: Clock | None = None) -> Runtime:
+def build_runtime(
+    settings: Settings,
+    store: Store,
+    clock: Clock | None = None,
+    *,
+    ready: ReadyCheck = always_ready,
+) -> Runtime:
     """Wire a runtime around an already-open store (tests pass the in-memory one)."""
     clock = clock or SystemClock()
     runtime: Runtime
@@ -68,17 +79,25 @@ def build_runtime(settings: Settings, store: Store, clock: Clock | None = None) 
     reminders = Reminders(
         store, settings.facts, clock, on_enqueue=lambda platform: runtime.wake(platform)
     )
-    runtime = Runtime(settings, store, clock, engine, reminders)
+    runtime = Runtime(settings, store, clock, engine, reminders, ready=ready)
     return runtime
 
 
 @asynccontextmanager
 async def runtime_for(
-    settings: Settings, clock: Clock | None = None, *, read_only: bool = False
+    settings: Settings,
+    clock: Clock | None = None,
+    *,
+    read_only: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Open the data folder and wire the bot; `read_only` works beside a running server."""
-    store = await open_store(settings.data_dir, read_only=read_only)
-    runtime = build_runtime(settings, store, clock)
+    """Open the store and wire the bot: Postgres if REPORTBOT_DATABASE_URL is set (its
+    tables migrated first), else the data folder. `read_only` works beside a running server."""
+    env = os.environ if env is None else env
+    opened = await open_chosen_store(
+        env.get(DATABASE_URL, ""), settings.data_dir, read_only=read_only
+    )
+    runtime = build_runtime(settings, opened.store, clock, ready=opened.ready)
     try:
         yield runtime
     finally:
