@@ -30,7 +30,7 @@ def database_url(url: str) -> URL:
     """
     try:
         parsed = make_url(url.strip())
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise ConfigError(
             "REPORTBOT_DATABASE_URL is not a database URL; it looks like "
             "postgresql://USER:PASSWORD@HOST:5432/DATABASE"
