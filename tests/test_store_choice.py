@@ -10,7 +10,7 @@ from postgres_cluster import free_port
 
 from bot.errors import ConfigError, StorageError
 from storage.choice import open_chosen_store
-from storage.postgres.database import make_engine
+from storage.postgres.database import database_url, make_engine
 from storage.postgres.migrate import head
 from storage.postgres.store import PostgresStore
 from storage.tinydb_store import TinyStore
@@ -73,6 +73,17 @@ async def test_a_malformed_database_url_is_a_config_error_without_the_password(u
     with pytest.raises(ConfigError) as caught:
         await open_chosen_store(url, Path("unused"))
     assert "REPORTBOT_DATABASE_URL" in str(caught.value) and SECRET not in str(caught.value)
+
+
+def test_a_libpq_url_is_read_for_asyncpg() -> None:
+    url = database_url("postgres://u:p@db.example:6432/reportbot?sslmode=require")
+    assert (url.drivername, url.host, url.port, url.database) == (
+        "postgresql+asyncpg",
+        "db.example",
+        6432,
+        "reportbot",
+    )
+    assert dict(url.query) == {"ssl": "require"}
 
 
 async def test_not_ready_while_the_database_cannot_be_reached() -> None:

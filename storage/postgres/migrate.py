@@ -9,6 +9,7 @@ is transactional: a migration that fails leaves the database as it was.)
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,7 @@ def _config(connection: Connection | None = None) -> Config:
     return config
 
 
+@functools.cache  # the revision files ship with the code: read them once (/readyz asks often)
 def head() -> str:
     """The revision this code's tables are at."""
     found = ScriptDirectory.from_config(_config()).get_current_head()
