@@ -269,7 +269,7 @@ async def test_cases_due_are_the_open_ones_whose_reminder_has_come(store: Store)
     assert [c.reference for c in await store.cases_due(NOW)] == ["TT-2026-0001"]
     [case] = await save(
         store, replace((await store.case("TT-2026-0002")) or make_case("x"), remind_at=soon)
-    )  # noqa: E501
+    )
     assert [c.reference for c in await store.cases_due(NOW)] == ["TT-2026-0001", "TT-2026-0002"]
     case.remind_at = None
     await store.commit(UnitOfWork(cases=[case]))
