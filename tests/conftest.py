@@ -66,7 +66,11 @@ def pg_cluster() -> Iterator[Cluster]:
     try:
         cluster = start_cluster()
     except RuntimeError as e:
-        pytest.fail(str(e), pytrace=False)
+        why = str(e)
+    else:
+        why = ""
+    if why:
+        pytest.fail(why, pytrace=False)
     try:
         # In a thread of its own: the first test to need it may be running an event loop.
         with ThreadPoolExecutor(1) as thread:

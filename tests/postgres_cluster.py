@@ -30,20 +30,23 @@ SHARED = "reportbot_tests"  # the migrated database the tests share, emptied bef
 
 
 def find_bindir() -> Path | None:
-    """REPORTBOT_PG_BIN, else the newest /usr/lib/postgresql/N/bin, else initdb on PATH."""
+    """REPORTBOT_PG_BIN if set (and only it), else the newest /usr/lib/postgresql/N/bin,
+    else the folder of `initdb` on PATH."""
     named = os.environ.get("REPORTBOT_PG_BIN")
-    candidates = [Path(named)] if named else []
-    versions = Path("/usr/lib/postgresql").glob("*/bin")
-    candidates += sorted(
-        versions, key=lambda p: [int(n) for n in re.findall(r"\d+", p.parent.name)]
-    )[::-1]
-    on_path = shutil.which("initdb")
-    if on_path:
-        candidates.append(Path(on_path).parent)
+    if named:
+        candidates = [Path(named)]
+    else:
+        newest_first = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=_version)[::-1]
+        on_path = shutil.which("initdb")
+        candidates = newest_first + ([Path(on_path).parent] if on_path else [])
     for folder in candidates:
         if (folder / "initdb").is_file() and (folder / "pg_ctl").is_file():
             return folder
     return None
+
+
+def _version(bindir: Path) -> list[int]:
+    return [int(n) for n in re.findall(r"\d+", bindir.parent.name)]
 
 
 def free_port() -> int:
