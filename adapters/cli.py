@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from adapters import casework
-from adapters.compose import runtime_for
+from adapters.compose import DATABASE_URL, runtime_for
 from adapters.terminal import chat
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, StorageError
@@ -35,6 +35,24 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> int:
     port = args.port or int(os.environ.get("PORT", "3978"))
     async with runtime_for(settings) as runtime:
         await serve(runtime, os.environ, port)
+    return 0
+
+
+async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    url = os.environ.get(DATABASE_URL, "")
+    if not url.strip():
+        raise ConfigError(
+            f"{DATABASE_URL} is not set. `reportbot migrate` brings a Postgres database's "
+            "tables up to date; the data folder (the default) needs no migrations."
+        )
+    from storage.postgres.migrate import migrate_url
+
+    done = await migrate_url(url)
+    if done.before == (done.after,):
+        print(f"The database's tables are up to date (revision {done.after}); nothing to do.")
+    else:
+        was = ", ".join(done.before) or "none"
+        print(f"Migrated the database's tables from revision {was} to {done.after}.")
     return 0
 
 
@@ -70,6 +88,10 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     p = sub.add_parser("serve", help="serve Slack and/or Teams (configured by environment)")
     p.add_argument("--port", type=int, help="port to listen on (default PORT or 3978)")
     commands["serve"] = _serve
+    p = sub.add_parser(
+        "migrate", help=f"bring the Postgres tables up to date (the database {DATABASE_URL} names)"
+    )
+    commands["migrate"] = _migrate
     p = sub.add_parser("slack-manifest", help="print the Slack app manifest to paste into Slack")
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--url", help="public base URL, e.g. https://reportbot.example.sch.uk")

@@ -8,8 +8,9 @@ to "who leads here?" (`bot.ports.Membership`), which the engine asks only for le
 
 from __future__ import annotations
 
+import os
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -23,7 +24,10 @@ from bot.facts import Facts
 from bot.model import OutboxItem, Person, Platform
 from bot.ports import Clock, Membership, Sender, Store
 from bot.reminders import Reminders
-from storage.tinydb_store import open_store
+from storage.choice import open_chosen_store
+from storage.readiness import ReadyCheck, always_ready
+
+DATABASE_URL = "REPORTBOT_DATABASE_URL"  # postgresql://…: Postgres instead of the data folder
 
 
 @dataclass
@@ -49,6 +53,7 @@ class Runtime:
     owner: str
     memberships: Memberships
     couriers: dict[Platform, Courier] = field(default_factory=dict)
+    ready: ReadyCheck = always_ready  # /readyz: can the store take work now?
 
     @property
     def facts(self) -> Facts:
@@ -91,7 +96,13 @@ class Runtime:
         await self.store.close()
 
 
-def build_runtime(settings: Settings, store: Store, clock: Clock | None = None) -> Runtime:
+def build_runtime(
+    settings: Settings,
+    store: Store,
+    clock: Clock | None = None,
+    *,
+    ready: ReadyCheck = always_ready,
+) -> Runtime:
     """Wire a runtime around an already-open store (tests pass the in-memory one)."""
     clock = clock or SystemClock()
     owner = f"reportbot-{uuid.uuid4().hex[:12]}"  # this instance, in the outbox's claims
@@ -111,17 +122,25 @@ def build_runtime(settings: Settings, store: Store, clock: Clock | None = None) 
     reminders = Reminders(
         store, settings.facts, clock, on_commit=lambda items: runtime.committed(items)
     )
-    runtime = Runtime(settings, store, clock, engine, reminders, owner, memberships)
+    runtime = Runtime(settings, store, clock, engine, reminders, owner, memberships, ready=ready)
     return runtime
 
 
 @asynccontextmanager
 async def runtime_for(
-    settings: Settings, clock: Clock | None = None, *, read_only: bool = False
+    settings: Settings,
+    clock: Clock | None = None,
+    *,
+    read_only: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Open the data folder and wire the bot; `read_only` works beside a running server."""
-    store = await open_store(settings.data_dir, read_only=read_only)
-    runtime = build_runtime(settings, store, clock)
+    """Open the store and wire the bot: Postgres if REPORTBOT_DATABASE_URL is set (its
+    tables migrated first), else the data folder. `read_only` works beside a running server."""
+    env = os.environ if env is None else env
+    opened = await open_chosen_store(
+        env.get(DATABASE_URL, ""), settings.data_dir, read_only=read_only
+    )
+    runtime = build_runtime(settings, opened.store, clock, ready=opened.ready)
     try:
         yield runtime
     finally:

@@ -1,5 +1,8 @@
 """`reportbot serve`: one aiohttp server for every chat platform the school has configured.
 
+`/healthz` says the process is alive (and what each platform could not deliver); `/readyz`
+says whether the store can take work now (the database answers, its tables are current).
+
 Each platform package (`adapters.slack`, `adapters.teams`) offers `attach(app, runtime, env)`,
 which adds its routes and courier and returns a handle, or None when it is not configured.
 """
@@ -62,7 +65,14 @@ async def build_app(
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response(await health(runtime, attached))
 
+    async def readyz(request: web.Request) -> web.Response:
+        # For a load balancer: 503 sends the work to another instance until the store can
+        # take it (database down, or its tables not migrated yet).
+        state = await runtime.ready()
+        return web.json_response(state.as_json(), status=200 if state.ready else 503)
+
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     return app, attached
 
 

@@ -1,0 +1,126 @@
+"""The statements the store runs that must be served by an index (never a table scan).
+
+Kept apart, as builders, so `tests/test_postgres_store.py` can ask Postgres for their plans.
+Conditions that partial indexes are for are written as SQL, never as parameters, so that a
+generic (prepared) plan can still use those indexes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Update,
+    and_,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.sql.expression import FromClause
+
+from storage.postgres.schema import cases, outbox
+
+
+def pending(table: FromClause) -> ColumnElement[bool]:
+    """An outbox row still to send: not sent, not refused for good."""
+    return and_(table.c.sent_at.is_(None), ~table.c.failed)
+
+
+def case_docs(
+    school: str, *, open_only: bool = False, reporter: str = "", handles: Sequence[str] = ()
+) -> Select[Any]:
+    query = select(cases.c.doc).where(cases.c.school == school)
+    if open_only:
+        query = query.where(cases.c.is_open)
+    if reporter:
+        query = query.where(cases.c.reporter == reporter)
+    if handles:
+        query = query.where(cases.c.handles.overlap(list(handles)))
+    return query.order_by(cases.c.created_at, cases.c.reference)
+
+
+def due_cases(school: str, now: datetime) -> Select[Any]:
+    return (
+        select(cases.c.doc)
+        .where(
+            cases.c.school == school,
+            cases.c.is_open,
+            cases.c.remind_at.is_not(None),
+            cases.c.remind_at <= now,
+        )
+        .order_by(cases.c.remind_at, cases.c.reference)
+    )
+
+
+def claimable(school: str, platform: str, now: datetime, limit: int) -> Select[str]:
+    """Items of a platform that may be sent now, oldest first, locked for this transaction
+    (skipping any another claimer holds): due, not held by a live claim, and not behind an
+    earlier item of their lane that is held or not yet due."""
+    earlier = outbox.alias("earlier")
+    waiting = exists().where(
+        earlier.c.school == outbox.c.school,
+        earlier.c.platform == outbox.c.platform,
+        earlier.c.lane == outbox.c.lane,
+        earlier.c.seq < outbox.c.seq,
+        pending(earlier),
+        or_(earlier.c.claimed_until > now, earlier.c.due_at > now),
+    )
+    return (
+        select(outbox.c.id)
+        .where(
+            outbox.c.school == school,
+            outbox.c.platform == platform,
+            pending(outbox),
+            or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
+            or_(outbox.c.due_at.is_(None), outbox.c.due_at <= now),
+            ~waiting,
+        )
+        .order_by(outbox.c.seq)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=outbox)
+    )
+
+
+def take(school: str, ids: Sequence[str], owner: str, until: datetime) -> Update:
+    """Claim the items among `ids` (locked by `claimable`) whose whole lane up to them is
+    among `ids` too, as `bot.outbox.claimed` does: one more attempt, held until `until`."""
+    attempts = func.coalesce(outbox.c.doc["attempts"].astext.cast(Integer), 0)
+    claim = func.jsonb_build_object(
+        "attempts", attempts + 1, "claimed_by", owner, "claimed_until", until.isoformat()
+    )
+    return (
+        update(outbox)
+        .where(outbox.c.school == school, outbox.c.id.in_(ids), _lane_complete(ids))
+        .values(claimed_until=until, doc=outbox.c.doc.op("||")(claim))
+        .returning(outbox.c.seq, outbox.c.doc)
+    )
+
+
+def _lane_complete(ids: Sequence[str]) -> ColumnElement[bool]:
+    """For an item among `ids`: every earlier item of its lane still to send is among them too.
+
+    What a claim locked decides, not what it saw: an earlier item another claimer has locked
+    (and may be sending) keeps the rest of its lane out of this claim."""
+    earlier = outbox.alias("earlier")
+    return ~exists().where(
+        earlier.c.school == outbox.c.school,
+        earlier.c.platform == outbox.c.platform,
+        earlier.c.lane == outbox.c.lane,
+        earlier.c.seq < outbox.c.seq,
+        pending(earlier),
+        earlier.c.id.not_in(ids),
+    )
+
+
+def next_wake(school: str, platform: str) -> Select[Any]:
+    wake = func.min(func.coalesce(outbox.c.claimed_until, outbox.c.due_at, outbox.c.created_at))
+    return select(wake).where(
+        outbox.c.school == school, outbox.c.platform == platform, pending(outbox)
+    )

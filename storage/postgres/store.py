@@ -1,0 +1,461 @@
+"""The Postgres store: `bot.ports.Store` for a hosted deployment, several instances at once.
+
+Semantics follow `storage.memory.MemoryStore` (the contract tests run on both). What Postgres
+adds is that other instances write at the same time, so every check is made by the write:
+
+- `commit` is one transaction. Its delivery id is inserted first: if that id is there
+  already, the unit was applied before (a second instance waits for the first to finish).
+  A case is written only from the version it was read at, and a reference only if its
+  year's counter still stands just below it; a miss is `Conflict`, and the whole unit rolls
+  back.
+- `claim` locks the due rows with `FOR UPDATE SKIP LOCKED`, so two instances never take one
+  item, and keeps only whole lanes of what it locked: an item is taken only with every
+  earlier item of its lane, so nothing overtakes an item another instance is sending.
+- A sent item stays as a content-free row until pruned, so the one key of the outbox refuses
+  a second queueing of it.
+
+Seen delivery ids, sent items and items refused for good are pruned as TinyDB prunes them
+(`storage.live`), at most once every PRUNE_EVERY, after a commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Executable, and_, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot import codec
+from bot.clock import SystemClock
+from bot.errors import StorageError
+from bot.model import JSON, Case, Conversation, OutboxItem, Platform
+from bot.ports import KEEP, Clock, Conflict, Delivered, UnitOfWork
+from storage.live import FAILED_KEPT, SEEN_KEPT, SENT_KEPT
+from storage.postgres import queries
+from storage.postgres.database import make_engine, storage_errors
+from storage.postgres.migrate import current, head, migrate, readiness
+from storage.postgres.rows import (
+    about,
+    case_row,
+    conversation_row,
+    item_of,
+    item_row,
+    meta_row,
+)
+from storage.postgres.schema import cases, conversations, counters, deliveries, meta, outbox
+from storage.readiness import Readiness
+from storage.references import reference
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY = timedelta(hours=1)
+
+
+class _Redelivered(Exception):
+    """Raised inside a commit's transaction to roll it back: its delivery was applied."""
+
+
+class PostgresStore:
+    """`bot.ports.Store` on Postgres. Create with `open_postgres_store`."""
+
+    def __init__(
+        self, engine: AsyncEngine, *, clock: Clock | None = None, school: str = ""
+    ) -> None:
+        self.engine = engine
+        self.school = school
+        self._clock = clock or SystemClock()
+        self._pruned_at: datetime | None = None
+
+    # -- reads ---------------------------------------------------------------------------------
+    async def _all(self, query: Executable) -> list[Any]:
+        async with storage_errors(), self.engine.connect() as conn:
+            return list((await conn.execute(query)).all())
+
+    async def _one(self, query: Executable) -> Any:
+        async with storage_errors(), self.engine.connect() as conn:
+            return (await conn.execute(query)).scalar()
+
+    async def conversation(self, person_key: str) -> Conversation | None:
+        doc = await self._one(
+            select(conversations.c.doc).where(
+                conversations.c.school == self.school, conversations.c.person_key == person_key
+            )
+        )
+        return codec.conversation_from_dict(doc) if doc is not None else None
+
+    async def conversations(self) -> list[Conversation]:
+        rows = await self._all(
+            select(conversations.c.doc)
+            .where(conversations.c.school == self.school)
+            .order_by(conversations.c.person_key)
+        )
+        return [codec.conversation_from_dict(doc) for (doc,) in rows]
+
+    async def seen(self, delivery_id: str) -> bool:
+        found = await self._one(
+            select(func.count()).where(
+                deliveries.c.school == self.school, deliveries.c.id == delivery_id
+            )
+        )
+        return bool(found)
+
+    async def case(self, reference: str) -> Case | None:
+        doc = await self._one(
+            select(cases.c.doc).where(
+                cases.c.school == self.school, cases.c.reference == reference.strip().upper()
+            )
+        )
+        return codec.case_from_dict(doc) if doc is not None else None
+
+    async def case_for_conversation(self, conversation_id: str) -> Case | None:
+        doc = await self._one(
+            select(cases.c.doc)
+            .where(cases.c.school == self.school, cases.c.conversation_id == conversation_id)
+            .order_by(cases.c.created_at, cases.c.reference)
+            .limit(1)
+        )
+        return codec.case_from_dict(doc) if doc is not None else None
+
+    async def cases(
+        self, *, open_only: bool = False, reporter: str = "", handles: Sequence[str] = ()
+    ) -> list[Case]:
+        query = queries.case_docs(
+            self.school, open_only=open_only, reporter=reporter, handles=handles
+        )
+        return [codec.case_from_dict(doc) for (doc,) in await self._all(query)]
+
+    async def cases_due(self, now: datetime) -> list[Case]:
+        rows = await self._all(queries.due_cases(self.school, now))
+        return [codec.case_from_dict(doc) for (doc,) in rows]
+
+    async def take_reference(self, year: int) -> str:
+        # One statement: the row lock makes concurrent takers (any instance) queue, not clash.
+        query = insert(counters).values(school=self.school, name=f"ref:{year}", value=1)
+        query = query.on_conflict_do_update(
+            index_elements=[counters.c.school, counters.c.name],
+            set_={"value": counters.c.value + 1},
+        )
+        async with storage_errors(), self.engine.begin() as conn:
+            taken = await conn.execute(query.returning(counters.c.value))
+            return reference(year, int(taken.scalar_one()))
+
+    async def get_meta(self, key: str) -> JSON | None:
+        value: JSON | None = await self._one(
+            select(meta.c.value).where(meta.c.school == self.school, meta.c.key == key)
+        )
+        return value
+
+    # -- the one write ---------------------------------------------------------------------------
+    async def commit(self, unit: UnitOfWork) -> bool:
+        now = self._clock.now()
+        try:
+            async with storage_errors(), self.engine.begin() as conn:
+                if unit.delivery_id and not await self._mark(conn, unit.delivery_id, now):
+                    raise _Redelivered
+                for case in sorted(unit.cases, key=lambda c: c.reference):  # one lock order
+                    await self._write_case(conn, case)
+                await self._write_conversation(conn, unit)
+                seqs = await self._enqueue(conn, unit.outbox)
+                await self._write_meta(conn, unit.meta)
+        except _Redelivered:
+            return False
+        for item in unit.outbox:  # as MemoryStore: each accepted item learns its seq
+            if id(item) in seqs:
+                item.seq = seqs[id(item)]
+        for case in unit.cases:
+            case.version += 1
+        await self._prune_now_and_then(now)
+        return True
+
+    async def _mark(self, conn: AsyncConnection, delivery_id: str, now: datetime) -> bool:
+        marked = await conn.execute(
+            insert(deliveries)
+            .values(school=self.school, id=delivery_id, at=now)
+            .on_conflict_do_nothing()
+            .returning(deliveries.c.id)
+        )
+        return marked.first() is not None
+
+    async def _write_case(self, conn: AsyncConnection, case: Case) -> None:
+        row = case_row(self.school, case)
+        if case.version == 0:  # new: must not exist
+            query: Any = insert(cases).values(row).on_conflict_do_nothing()
+        else:
+            query = (
+                update(cases)
+                .where(
+                    cases.c.school == self.school,
+                    cases.c.reference == case.reference,
+                    cases.c.version == case.version,
+                )
+                .values(row)
+            )
+        written = await conn.execute(query.returning(cases.c.reference))
+        if written.first() is None:
+            raise Conflict(f"{case.reference} was changed meanwhile")
+
+    async def _write_conversation(self, conn: AsyncConnection, unit: UnitOfWork) -> None:
+        if unit.conversation is KEEP:
+            return
+        if unit.conversation is None:
+            await conn.execute(
+                delete(conversations).where(
+                    conversations.c.school == self.school,
+                    conversations.c.person_key == unit.person_key,
+                )
+            )
+            return
+        assert isinstance(unit.conversation, Conversation)
+        row = conversation_row(self.school, unit.person_key, unit.conversation)
+        query = insert(conversations).values(row)
+        await conn.execute(
+            query.on_conflict_do_update(
+                index_elements=[conversations.c.school, conversations.c.person_key],
+                set_={k: query.excluded[k] for k in ("conversation_id", "case_reference", "doc")},
+            )
+        )
+
+    async def _enqueue(self, conn: AsyncConnection, items: Sequence[OutboxItem]) -> dict[int, int]:
+        """Queue the items whose ids are new; returns their seqs, by the caller's object."""
+        first: dict[str, OutboxItem] = {}
+        for item in items:
+            first.setdefault(item.id, item)  # the first of an id repeated in the unit wins
+        if not first:
+            return {}
+        rows = [item_row(self.school, item) for item in first.values()]
+        queued = await conn.execute(
+            insert(outbox)
+            .values(rows)
+            .on_conflict_do_nothing()
+            .returning(outbox.c.id, outbox.c.seq)
+        )
+        return {id(first[item_id]): seq for item_id, seq in queued.all()}
+
+    async def _write_meta(self, conn: AsyncConnection, facts: Mapping[str, JSON | None]) -> None:
+        gone = [key for key, value in facts.items() if value is None]
+        # In key order, as every writer locks them: two units setting the same facts queue
+        # one behind the other instead of each holding one the other wants.
+        kept = [meta_row(self.school, k, v) for k, v in sorted(facts.items()) if v is not None]
+        if gone:
+            await conn.execute(
+                delete(meta).where(meta.c.school == self.school, meta.c.key.in_(gone))
+            )
+        if kept:
+            query = insert(meta).values(kept)
+            await conn.execute(
+                query.on_conflict_do_update(
+                    index_elements=[meta.c.school, meta.c.key],
+                    set_={"value": query.excluded.value},
+                )
+            )
+
+    # -- the outbox --------------------------------------------------------------------------------
+    async def claim(
+        self, platform: Platform, owner: str, now: datetime, lease: timedelta, limit: int = 50
+    ) -> list[OutboxItem]:
+        until = now + lease
+        async with storage_errors(), self.engine.begin() as conn:
+            found = await conn.execute(queries.claimable(self.school, str(platform), now, limit))
+            ids = list(found.scalars())
+            if not ids:
+                return []
+            taken = await conn.execute(queries.take(self.school, ids, owner, until))
+            rows = sorted(taken.all(), key=lambda row: int(row.seq))
+        return [item_of(seq, doc) for seq, doc in rows]
+
+    async def delivered(self, done: Sequence[Delivered]) -> None:
+        if not done:
+            return
+        now = self._clock.now()
+        ids = list(dict.fromkeys(d.item_id for d in done))
+        markers = [
+            {"school": self.school, "id": item_id, "created_at": now, "sent_at": now}
+            for item_id in ids
+        ]
+        receipts = {
+            d.receipt_key: d.receipt for d in done if d.receipt_key and d.receipt is not None
+        }
+        query = insert(outbox).values(markers)
+        async with storage_errors(), self.engine.begin() as conn:
+            # A receipt first, in the same write: a retry finds the post instead of reposting.
+            await self._write_meta(conn, receipts)
+            await conn.execute(
+                query.on_conflict_do_update(
+                    index_elements=[outbox.c.school, outbox.c.id],
+                    set_={
+                        "sent_at": query.excluded.sent_at,
+                        "doc": None,  # what it said goes; the id stays until pruned
+                        "case_reference": "",
+                        "conversation_id": "",
+                        "claimed_until": None,
+                    },
+                )
+            )
+
+    async def reschedule(self, *items: OutboxItem) -> None:
+        rows = [
+            item_row(self.school, replace(item, claimed_by="", claimed_until=None))
+            for item in items
+        ]
+        if not rows:
+            return
+        async with storage_errors(), self.engine.begin() as conn:
+            for row in rows:  # a few at most: the items of one courier's batch
+                await conn.execute(
+                    update(outbox)
+                    .where(
+                        outbox.c.school == self.school,
+                        outbox.c.id == row["id"],
+                        outbox.c.sent_at.is_(None),
+                    )
+                    .values({k: v for k, v in row.items() if k not in ("school", "id")})
+                )
+
+    async def next_due_at(self, platform: Platform) -> datetime | None:
+        wake: datetime | None = await self._one(queries.next_wake(self.school, str(platform)))
+        return wake
+
+    async def undelivered(self, platform: Platform) -> list[OutboxItem]:
+        rows = await self._all(
+            select(outbox.c.seq, outbox.c.doc)
+            .where(
+                outbox.c.school == self.school,
+                outbox.c.platform == str(platform),
+                outbox.c.failed,
+                outbox.c.sent_at.is_(None),
+            )
+            .order_by(outbox.c.seq)
+        )
+        return [item_of(seq, doc) for seq, doc in rows]
+
+    async def outbox_items(self) -> list[OutboxItem]:
+        rows = await self._all(
+            select(outbox.c.seq, outbox.c.doc)
+            .where(outbox.c.school == self.school, outbox.c.sent_at.is_(None))
+            .order_by(outbox.c.seq)
+        )
+        return [item_of(seq, doc) for seq, doc in rows]
+
+    # -- a reviewed deletion -------------------------------------------------------------------
+    async def delete_case(self, reference: str, tombstone: Case) -> None:
+        if tombstone.reference != reference:
+            raise ValueError("the tombstone must carry the reference of the case it replaces")
+        async with storage_errors(), self.engine.begin() as conn:
+            held = await conn.execute(
+                select(cases.c.version, cases.c.conversation_id)
+                .where(cases.c.school == self.school, cases.c.reference == reference)
+                .with_for_update()
+            )
+            version, conversation = held.first() or (0, "")
+            await self._forget(conn, reference, conversation)
+            row = case_row(self.school, replace(tombstone, version=version))
+            query = insert(cases).values(row)
+            await conn.execute(
+                query.on_conflict_do_update(
+                    index_elements=[cases.c.school, cases.c.reference],
+                    set_={k: query.excluded[k] for k in row if k not in ("school", "reference")},
+                )
+            )
+        tombstone.version = version + 1
+
+    async def _forget(self, conn: AsyncConnection, reference: str, conversation: str) -> None:
+        """Every copy of what the case said: its items pending or failed (and those of the
+        conversation it came from), that conversation, and its meta but for post receipts."""
+        its_items = outbox.c.case_reference == reference
+        its_conversation = conversations.c.case_reference == reference
+        if conversation:
+            its_items = or_(its_items, outbox.c.conversation_id == conversation)
+            its_conversation = or_(
+                its_conversation, conversations.c.conversation_id == conversation
+            )
+        await conn.execute(
+            delete(outbox).where(
+                outbox.c.school == self.school, outbox.c.sent_at.is_(None), its_items
+            )
+        )
+        await conn.execute(
+            delete(conversations).where(conversations.c.school == self.school, its_conversation)
+        )
+        await conn.execute(
+            delete(meta).where(
+                meta.c.school == self.school,
+                meta.c.about == about(reference),
+                meta.c.key.endswith(f":{reference}", autoescape=True),
+                ~meta.c.key.startswith("post:"),
+            )
+        )
+
+    # -- housekeeping ----------------------------------------------------------------------------
+    async def _prune_now_and_then(self, now: datetime) -> None:
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        try:
+            await self.prune(now)
+        except Exception:  # the commit is done; pruning is tried again later
+            log.warning("pruning old delivery ids and sent items failed", exc_info=True)
+
+    async def prune(self, now: datetime) -> None:
+        """Forget seen delivery ids after SEEN_KEPT, sent items after SENT_KEPT, and items
+        refused for good FAILED_KEPT after they failed (they are on /healthz until then)."""
+        failed_at = func.coalesce(outbox.c.failed_at, outbox.c.created_at)
+        async with storage_errors(), self.engine.begin() as conn:
+            await conn.execute(delete(deliveries).where(deliveries.c.at < now - SEEN_KEPT))
+            await conn.execute(delete(outbox).where(outbox.c.sent_at < now - SENT_KEPT))
+            dropped = await conn.execute(
+                delete(outbox)
+                .where(
+                    and_(outbox.c.failed, outbox.c.sent_at.is_(None)),
+                    failed_at < now - FAILED_KEPT,
+                )
+                .returning(outbox.c.id)
+            )
+            count = len(dropped.all())
+        if count:
+            log.warning(
+                "dropped %d message(s) refused for good more than %d days ago",
+                count,
+                FAILED_KEPT.days,
+            )
+
+    # -- lifetime --------------------------------------------------------------------------------
+    async def readiness(self) -> Readiness:
+        return await readiness(self.engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def __aenter__(self) -> PostgresStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+async def open_postgres_store(
+    url: str, *, clock: Clock | None = None, school: str = "", migrate_now: bool = True
+) -> PostgresStore:
+    """Connect to the database at `url` and bring its tables up to date (unless told not to:
+    a reading command must not change the schema, and refuses a database that is behind)."""
+    engine = make_engine(url)
+    try:
+        if migrate_now:
+            await migrate(engine)
+        else:
+            await _check_current(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return PostgresStore(engine, clock=clock, school=school)
+
+
+async def _check_current(engine: AsyncEngine) -> None:
+    if await current(engine) != (head(),):
+        raise StorageError(
+            "The database's tables are not at this reportbot's revision: run `reportbot migrate`."
+        )
