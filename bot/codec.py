@@ -140,6 +140,7 @@ def conversation_to_dict(c: Conversation) -> JSON:
         "early": list(c.early),
         "risk_checked": c.risk_checked,
         "case_reference": c.case_reference,
+        "version": c.version,
     }
 
 
@@ -163,6 +164,7 @@ def conversation_from_dict(d: JSON) -> Conversation:
         early=[str(x) for x in d.get("early", [])],
         risk_checked=bool(d.get("risk_checked", False)),
         case_reference=str(d.get("case_reference", "")),
+        version=int(d.get("version", 0)),
     )
 
 

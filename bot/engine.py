@@ -123,6 +123,9 @@ class Outcome:
     conversation: Conversation | None
     to_person: list[Reply]
     changes: Work = field(default_factory=Work)
+    read_version: int = 0
+    """The version of the conversation the turn read: the one it writes over, whatever object
+    it ends with (a fresh report replaces an old one), so a concurrent turn is a Conflict."""
 
     @classmethod
     def of(cls, conversation: Conversation | None, work: Work, *after: Reply) -> Outcome:
@@ -202,6 +205,8 @@ class Engine:
         # Claimed in this very write, so they go out at once with no second write first.
         until = now + self.lease
         items = [replace(i, attempts=1, claimed_by=self.owner, claimed_until=until) for i in items]
+        if result.conversation is not None:
+            result.conversation.version = result.read_version
         cases = list(result.changes.cases.values())
         for case in cases:
             self._schedule(case)  # its next reminder, from what it is now
@@ -221,6 +226,7 @@ class Engine:
     async def _route(self, turn: Turn) -> Outcome:
         now = self.clock.now()
         conv = await self.store.conversation(turn.person.key)
+        read_version = conv.version if conv else 0
         notices: list[Reply] = []
         before = Work()
         if conv and now - conv.updated_at > self.expiry:
@@ -231,11 +237,12 @@ class Engine:
         if turn.has_files:  # said before any answer: a picture here could be of a child
             notices.append(safety.no_files_notice(conv.flags if conv else set()))
             if not turn.text:
-                return Outcome(conv, [*notices, *self._ask(conv)], before)
+                return Outcome(conv, [*notices, *self._ask(conv)], before, read_version)
             turn = replace(turn, has_files=False)
         result = await self._dispatch(turn, conv, now)
         result.to_person[:0] = notices
         result.changes = before.add(result.changes)
+        result.read_version = read_version
         return result
 
     async def _dispatch(self, turn: Turn, conv: Conversation | None, now: datetime) -> Outcome:

@@ -258,6 +258,9 @@ class Conversation:
     """Risk words already brought the danger question once."""
     case_reference: str = ""
     """The case opened early for an urgent report (leaders alerted before it was finished)."""
+    version: int = 0
+    """As stored: a turn that read an older version is refused (`Conflict`) and done again on
+    the newer one, so two instances never apply one person's steps over each other."""
 
 
 class Audience(StrEnum):

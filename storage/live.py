@@ -256,6 +256,12 @@ class LiveFile:
             current = int(held.get("version", 0)) if held else archive.version(ref)
             if current != int(doc.get("version", 0)) - 1 or (current == 0) != unit.new[ref]:
                 raise Conflict(f"{ref} was changed meanwhile")
+        if isinstance(unit.conversation, dict):
+            held = state.conversations.get(unit.person_key)
+            stored = int(held.get("version", 0)) if held else 0
+            if stored != int(unit.conversation.get("version", 0)):
+                raise Conflict(f"the conversation of {unit.person_key} was changed meanwhile")
+            unit.conversation = {**unit.conversation, "version": stored + 1}
         with self._writing(now):
             self._conversation(unit.person_key, unit.conversation)
             if unit.delivery_id:

@@ -94,6 +94,7 @@ class MemoryStore:
         if unit.conversation is None:
             self._conversations.pop(unit.person_key, None)
         elif isinstance(unit.conversation, Conversation):
+            unit.conversation.version += 1
             doc = codec.conversation_to_dict(unit.conversation)
             self._conversations[unit.person_key] = copy.deepcopy(doc)
         for case in unit.cases:
@@ -109,6 +110,10 @@ class MemoryStore:
 
     def _check(self, unit: UnitOfWork) -> None:
         """Raise `Conflict` before anything changes, if the unit read something now stale."""
+        if isinstance(unit.conversation, Conversation):
+            held = self._conversations.get(unit.person_key)
+            if (int(held.get("version", 0)) if held else 0) != unit.conversation.version:
+                raise Conflict(f"the conversation of {unit.person_key} was changed meanwhile")
         for case in unit.cases:
             stored = self._cases.get(case.reference)
             version = int(stored.get("version", 0)) if stored else 0

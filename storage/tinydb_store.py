@@ -299,6 +299,8 @@ class TinyStore:
         applied = await self._write_live(lambda: self._live.apply(docs, self._archive, now))
         if applied:
             _assign_seqs(unit.outbox, docs.seqs)
+            if isinstance(unit.conversation, Conversation):
+                unit.conversation.version += 1
             for case in unit.cases:
                 case.version += 1
         return bool(applied)

@@ -66,6 +66,9 @@ async def main(folder: Path, seed: int) -> None:
         person_key = f"{PERSON.key}:{step % 5}"
         ends = rng.random() < 0.3
         conv = None if ends else conversation(delivery, rng.choice([0, 1_000, 30_000]))
+        if conv is not None:  # written over the one held, as a turn does
+            held = await store.conversation(person_key)
+            conv.version = held.version if held else 0
         outbox = [item(f"o-{seed}-{step}", reference)]
         await store.commit(UnitOfWork(person_key, conv, delivery, outbox=outbox))
         say(f"STEP {delivery}")

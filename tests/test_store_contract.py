@@ -139,13 +139,35 @@ async def test_a_unit_is_applied_whole(store: Store) -> None:
         meta={"teams:x": {"v": 1}, f"post:slack:{ref}": {"ts": "1"}},
     )
     assert await store.commit(unit) is True
-    assert await store.conversation(ANN.key) == make_conversation()
+    assert await store.conversation(ANN.key) == replace(make_conversation(), version=1)
     assert await store.seen("delivery-1") and not await store.seen("delivery-2")
     assert await claim_ids(store) == ["reply-1", "reply-2"]
     assert [i.seq for i in items] == [1, 2]  # the caller's items learn their seq
     assert await store.case(ref) is not None
     assert await store.get_meta("teams:x") == {"v": 1}
     assert await store.get_meta(f"post:slack:{ref}") == {"ts": "1"}
+
+
+async def test_a_conversation_is_written_only_over_the_version_read(store: Store) -> None:
+    """Two turns of one person at once (two instances): the second is refused, not lost."""
+    first = make_conversation("c1")
+    assert await store.commit(UnitOfWork(ANN.key, first)) and first.version == 1
+    read_a = await store.conversation(ANN.key)
+    read_b = await store.conversation(ANN.key)
+    assert read_a is not None and read_b is not None and read_a.version == 1
+    read_a.step, read_b.step = "harm", "targets"
+    assert await store.commit(UnitOfWork(ANN.key, read_a, "turn-a"))
+    with pytest.raises(Conflict):
+        await store.commit(UnitOfWork(ANN.key, read_b, "turn-b"))
+    held = await store.conversation(ANN.key)
+    assert held is not None and held.step == "harm" and held.version == 2
+    assert not await store.seen("turn-b")  # so the turn is done again, on what is held now
+    with pytest.raises(Conflict):  # a "new" one over one held is a conflict too
+        await store.commit(UnitOfWork(ANN.key, make_conversation("c2")))
+    await store.commit(UnitOfWork(ANN.key, None))  # ended
+    with pytest.raises(Conflict):  # and one read before it ended is not brought back
+        await store.commit(UnitOfWork(ANN.key, held))
+    assert await store.conversation(ANN.key) is None
 
 
 async def test_a_redelivered_unit_changes_nothing(store: Store) -> None:

@@ -37,7 +37,7 @@ def conversation_row(school: str, person_key: str, conversation: Conversation) -
         "person_key": person_key,
         "conversation_id": conversation.id,
         "case_reference": conversation.case_reference,
-        "doc": codec.conversation_to_dict(conversation),
+        "doc": {**codec.conversation_to_dict(conversation), "version": conversation.version + 1},
     }
 
 

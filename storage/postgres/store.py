@@ -169,6 +169,8 @@ class PostgresStore:
                 item.seq = seqs[id(item)]
         for case in unit.cases:
             case.version += 1
+        if isinstance(unit.conversation, Conversation):
+            unit.conversation.version += 1
         await self._prune_now_and_then(now)
         return True
 
@@ -212,13 +214,30 @@ class PostgresStore:
             return
         assert isinstance(unit.conversation, Conversation)
         row = conversation_row(self.school, unit.person_key, unit.conversation)
-        query = insert(conversations).values(row)
-        await conn.execute(
-            query.on_conflict_do_update(
+        # Written only over the version the turn read (a row written before versions counts
+        # as 0); the row lock makes a second instance wait, then find the version moved on.
+        held = func.coalesce(conversations.c.doc["version"].as_integer(), 0)
+        query: Any
+        if unit.conversation.version == 0:  # none held when read (or one from before versions)
+            query = insert(conversations).values(row)
+            query = query.on_conflict_do_update(
                 index_elements=[conversations.c.school, conversations.c.person_key],
                 set_={k: query.excluded[k] for k in ("conversation_id", "case_reference", "doc")},
+                where=held == 0,
             )
-        )
+        else:  # over the version read, which must still be there
+            query = (
+                update(conversations)
+                .where(
+                    conversations.c.school == self.school,
+                    conversations.c.person_key == unit.person_key,
+                    held == unit.conversation.version,
+                )
+                .values(row)
+            )
+        written = await conn.execute(query.returning(conversations.c.person_key))
+        if written.first() is None:
+            raise Conflict(f"the conversation of {unit.person_key} was changed meanwhile")
 
     async def _enqueue(self, conn: AsyncConnection, items: Sequence[OutboxItem]) -> dict[int, int]:
         """Queue the items whose ids are new; returns their seqs, by the caller's object."""
