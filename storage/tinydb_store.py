@@ -142,6 +142,13 @@ def _outcome(job: Callable[[], Any]) -> Outcome:
         return (False, e)
 
 
+def _alone(job: Callable[[], Any]) -> Outcome:
+    try:
+        return (True, job())
+    except Exception as e:
+        return (False, e)
+
+
 def _settle_from(batch: list[Job], running: asyncio.Future[list[Outcome]]) -> None:
     """Every waiting step gets an answer, even if the worker itself failed: none hangs."""
     failure = running.exception() if not running.cancelled() else StorageError("cancelled")
@@ -249,17 +256,26 @@ class TinyStore:
 
     def _batch(self, jobs: list[Callable[[], Any]], now: datetime) -> list[Outcome]:
         if len(jobs) > 1:
-            try:
-                with self._live.batch(now):
-                    return [_outcome(job) for job in jobs]
-            except Exception:
-                pass  # fall through: each job alone reports its own outcome
+            together = self._together(jobs, now)
+            if together is not None:
+                return together
+        return [_alone(job) for job in jobs]
+
+    def _together(self, jobs: list[Callable[[], Any]], now: datetime) -> list[Outcome] | None:
+        """The jobs in one write; None if it failed before the file was replaced, so that each
+        job runs alone and one bad job cannot fail the others."""
         outcomes: list[Outcome] = []
-        for job in jobs:
-            try:
-                outcomes.append((True, job()))
-            except Exception as e:
-                outcomes.append((False, e))
+        on_disk = self._live.storage.snapshot()
+        try:
+            with self._live.batch(now):
+                outcomes = [_outcome(job) for job in jobs]
+        except Exception as e:
+            if self._live.storage.snapshot() is on_disk:
+                return None
+            # Replaced, then failed (the folder fsync): the batch is written and must not run
+            # again. Each job hears of the failure, as a single write's caller does; a job in
+            # `Conflict` wrote nothing.
+            return [(False, e if ok else value) for ok, value in outcomes]
         return outcomes
 
     def _copy_journal(self) -> None:
