@@ -541,10 +541,9 @@ def _assign_seqs(items: Sequence[OutboxItem], seqs: Sequence[int | None]) -> Non
             item.seq = seq
 
 
-def _recover(live: LiveFile, archive: Archive) -> None:
+def _recover(live: LiveFile, archive: Archive, now: datetime) -> None:
     """What a killed process left: journal entries not yet in their shards (copied now), and
     outbox claims (with the folder locked, no other process can be sending them)."""
-    now = SystemClock().now()
     for ref, entry in list(live.view.journal.items()):
         archive.copy_entry(entry)
         live.copied(ref, int(entry["seq"]))
@@ -553,7 +552,9 @@ def _recover(live: LiveFile, archive: Archive) -> None:
     live.release_claims(now)
 
 
-def _open_files(data_dir: Path, read_only: bool) -> tuple[Path, int, LiveFile, Archive]:
+def _open_files(
+    data_dir: Path, read_only: bool, clock: Clock
+) -> tuple[Path, int, LiveFile, Archive]:
     """Runs on the worker: lock the folder, then load and check every file.
 
     A reader takes no lock and touches nothing: every write is an atomic replace, so it sees
@@ -576,7 +577,7 @@ def _open_files(data_dir: Path, read_only: bool) -> tuple[Path, int, LiveFile, A
         archive = Archive(cases_dir)
         archive.load()
         if not read_only:
-            _recover(live, archive)
+            _recover(live, archive, clock.now())  # what it prunes, by the store's clock
     except BaseException:
         _release_lock(lock_fd)
         raise
@@ -600,7 +601,10 @@ async def open_store(
     folder cannot be used or another process is using it.
     """
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reportbot-store")
-    opening = asyncio.get_running_loop().run_in_executor(executor, _open_files, data_dir, read_only)
+    clock = clock or SystemClock()
+    opening = asyncio.get_running_loop().run_in_executor(
+        executor, _open_files, data_dir, read_only, clock
+    )
     try:
         data_dir, lock_fd, live, archive = await asyncio.shield(opening)
     except asyncio.CancelledError:
@@ -614,4 +618,4 @@ async def open_store(
     # way, or every full collection walks all of it (250 ms at 10,000 cases, measured).
     gc.collect()
     gc.freeze()
-    return TinyStore(data_dir, lock_fd, live, archive, executor, clock or SystemClock())
+    return TinyStore(data_dir, lock_fd, live, archive, executor, clock)
