@@ -12,8 +12,12 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import logging
 import os
+import signal
 import stat
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -43,11 +47,14 @@ from store_helpers import (
 from bot import codec
 from bot.clock import FakeClock
 from bot.errors import StorageError, UnreadableDataError
-from bot.model import CaseStatus, Person, Platform
+from bot.model import Case, CaseStatus, Person, Platform
 from bot.ports import Conflict, Delivered, Store, UnitOfWork
 from storage import atomic
 from storage.memory import MemoryStore
 from storage.tinydb_store import TinyStore, open_store
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
 
 
 @pytest.fixture
@@ -967,6 +974,194 @@ async def test_a_conflict_writes_no_file_at_all(tiny: TinyStore) -> None:
     with pytest.raises(Conflict):
         await tiny.commit(UnitOfWork(ANN.key, make_conversation(), "d1", cases=[stale]))
     assert data_files(tiny.data_dir) == before
+
+
+# --- the journal ----------------------------------------------------------------------------
+
+
+async def reads(store: Store, ref: str) -> dict[str, object]:
+    """What each way of finding a case says about `ref`."""
+
+    def refs(cases: list[Case]) -> list[str]:
+        return [c.reference for c in cases if c.reference == ref]
+
+    about = await store.case_for_conversation(f"conv-{ref}")
+    return {
+        "case": await store.case(ref),
+        "all": refs(await store.cases()),
+        "open": refs(await store.cases(open_only=True)),
+        "reporter": refs(await store.cases(reporter=ANN.key)),
+        "old handle": refs(await store.cases(handles=("old.handle",))),
+        "new handle": refs(await store.cases(handles=("new.handle",))),
+        "due": refs(await store.cases_due(NOW)),
+        "conversation": about.reference if about else None,
+        "receipt": await store.get_meta(f"post:slack:{ref}"),
+    }
+
+
+async def test_a_case_only_in_the_journal_is_found_by_every_read_and_after_reopen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While its shard cannot be written, a case is only in live.json's journal: every read
+    (by reference, the lists, the open and account indexes, reminders due, by conversation)
+    answers from it, over the older version in the shard; a reader opened beside the bot
+    does too, a later change is checked against the journal's version, and the next open
+    copies it to the shard."""
+    folder = tmp_path / "data"
+    store = await open_store(folder, clock=FakeClock(NOW))
+    soon = NOW - timedelta(minutes=1)
+    [old] = await save(store, make_case("TT-2026-0001", handles=("old.handle",), remind_at=soon))
+    disk = Disk(monkeypatch, only_shards=True)
+    disk.full = True
+
+    changed = replace(old, status=CaseStatus.CLOSED, handles=("new.handle",), remind_at=None)
+    new = make_case("TT-2026-0150", handles=("new.handle",), remind_at=soon)
+    receipt = {f"post:slack:{new.reference}": {"ts": "1"}}
+    assert await store.commit(UnitOfWork(cases=[changed, new], meta=receipt))
+    assert disk.failures >= 1
+    assert shard_cases(folder, "TT-2026-00") == {"TT-2026-0001": 1}  # the older version
+    assert shard_cases(folder, "TT-2026-01") == {}
+    assert journal_refs(folder) == ["TT-2026-0001", "TT-2026-0150"]
+
+    expected_changed = {
+        "case": changed,
+        "all": ["TT-2026-0001"],
+        "open": [],
+        "reporter": ["TT-2026-0001"],
+        "old handle": [],
+        "new handle": ["TT-2026-0001"],
+        "due": [],
+        "conversation": "TT-2026-0001",
+        "receipt": None,
+    }
+    expected_new = {
+        "case": new,
+        "all": ["TT-2026-0150"],
+        "open": ["TT-2026-0150"],
+        "reporter": ["TT-2026-0150"],
+        "old handle": [],
+        "new handle": ["TT-2026-0150"],
+        "due": ["TT-2026-0150"],
+        "conversation": "TT-2026-0150",
+        "receipt": {"ts": "1"},
+    }
+    assert await reads(store, "TT-2026-0001") == expected_changed
+    assert await reads(store, "TT-2026-0150") == expected_new
+    async with await open_store(folder, read_only=True) as reader:  # e.g. `reportbot cases`
+        assert await reads(reader, "TT-2026-0001") == expected_changed
+        assert await reads(reader, "TT-2026-0150") == expected_new
+    with pytest.raises(Conflict):  # read before the change that is only in the journal
+        await store.commit(UnitOfWork(cases=[replace(old, assignee="Kim")]))
+    with pytest.raises(Conflict):
+        await store.commit(UnitOfWork(cases=[make_case("TT-2026-0150")]))
+    await store.close()
+
+    monkeypatch.undo()
+    async with await open_store(folder, clock=FakeClock(NOW)) as reopened:
+        assert shard_cases(folder, "TT-2026-00") == {"TT-2026-0001": 2}
+        assert shard_cases(folder, "TT-2026-01") == {"TT-2026-0150": 1}
+        assert journal_refs(folder) == []
+        assert await reads(reopened, "TT-2026-0001") == expected_changed
+        assert await reads(reopened, "TT-2026-0150") == expected_new
+
+
+async def test_a_shard_that_cannot_be_written_keeps_the_case_in_live_json_until_it_can(
+    tiny: TinyStore, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The case is durable once live.json is written, so its commit succeeds; the failed
+    copy is a warning naming the file (never what the case says), and every later write tries
+    again. The write that copies it leaves the entry to the write after, which drops it."""
+    folder = tiny.data_dir
+    disk = Disk(monkeypatch, only_shards=True)
+    disk.full = True
+    ref = await tiny.take_reference(2026)
+    secret = make_case(ref, answers={"link": "SECRET-CONTENT"}, assignee="Ms Secret")
+    assert await tiny.commit(UnitOfWork(cases=[secret])) is True
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings and all("kept in live.json" in r.getMessage() for r in warnings)
+    assert "TT-2026-00.json" in warnings[0].getMessage()
+    assert "SECRET" not in caplog.text and "Ms Secret" not in caplog.text
+    assert journal_refs(folder) == [ref] and shard_cases(folder, "TT-2026-00") == {}
+
+    failures = disk.failures
+    await put_meta(tiny, "tick", {"n": 1})  # still full: tried again, still kept
+    assert disk.failures > failures and journal_refs(folder) == [ref]
+
+    disk.full = False
+    await put_meta(tiny, "tick", {"n": 2})  # the next write copies it
+    assert shard_cases(folder, "TT-2026-00") == {ref: 1}
+    assert journal_refs(folder) == [ref]  # copied now; dropped by the next write
+    await put_meta(tiny, "tick", {"n": 3})
+    assert journal_refs(folder) == []
+    assert await tiny.case(ref) == secret
+
+
+async def test_a_journal_that_cannot_be_copied_at_open_stops_the_start_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "data"
+    disk = Disk(monkeypatch, only_shards=True)
+    async with await open_store(folder) as store:
+        disk.full = True
+        ref = await fill(store)
+    live = (folder / "live.json").read_bytes()
+    with pytest.raises(StorageError, match=r"Could not save TT-2026-00\.json") as caught:
+        await open_store(folder)
+    assert "No space left on device" in str(caught.value)
+    assert (folder / "live.json").read_bytes() == live
+    disk.full = False
+    async with await open_store(folder) as reopened:  # the refusal released the folder
+        assert await reopened.case(ref) == make_case(ref, version=1)
+
+
+VICTIM = TESTS / "kill_before_copy.py"
+
+
+def test_kill_9_between_the_live_json_write_and_the_shard_copy_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    """A writer is killed after its unit reached live.json and before the journal's cases
+    reached their shards (tests/kill_before_copy.py): the unit is whole after the restart,
+    and the open copies the cases (a new one, and a newer version over an older one)."""
+    folder = tmp_path / "data"
+    proc = subprocess.Popen(
+        [sys.executable, str(VICTIM), str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("IN LIVE.JSON"), f"{line!r} {proc.stderr.read()}"
+        # Stopped on the worker, the cases only in live.json: kill it there.
+        assert journal_refs(folder) == ["TT-2026-0001", "TT-2026-0150"]
+        assert shard_cases(folder, "TT-2026-00") == {"TT-2026-0001": 1}
+        assert shard_cases(folder, "TT-2026-01") == {}
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+
+    async def reopen() -> None:
+        async with await open_store(folder, clock=FakeClock(NOW)) as store:
+            case = await store.case("TT-2026-0001")
+            assert case is not None and case.version == 2 and case.assignee == "Lee"
+            assert await store.case("TT-2026-0150") == make_case("TT-2026-0150", version=1)
+            assert await store.get_meta("post:slack:TT-2026-0150") == {"ts": "1"}
+            assert await store.conversation(ANN.key) == make_conversation()
+            assert await store.seen("d2")
+            assert [i.id for i in await store.outbox_items()] == ["a"]
+
+    asyncio.run(reopen())
+    assert shard_cases(folder, "TT-2026-00") == {"TT-2026-0001": 2}
+    assert shard_cases(folder, "TT-2026-01") == {"TT-2026-0150": 1}
+    assert journal_refs(folder) == []
+    assert not list(folder.rglob("*.tmp"))
 
 
 # --- both stores agree on random sequences of operations -------------------------------------
