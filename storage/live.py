@@ -256,14 +256,15 @@ class LiveFile:
             current = int(held.get("version", 0)) if held else archive.version(ref)
             if current != int(doc.get("version", 0)) - 1 or (current == 0) != unit.new[ref]:
                 raise Conflict(f"{ref} was changed meanwhile")
-        if isinstance(unit.conversation, dict):
+        conversation = unit.conversation
+        if isinstance(conversation, dict):
             held = state.conversations.get(unit.person_key)
             stored = int(held.get("version", 0)) if held else 0
-            if stored != int(unit.conversation.get("version", 0)):
+            if stored != int(conversation.get("version", 0)):
                 raise Conflict(f"the conversation of {unit.person_key} was changed meanwhile")
-            unit.conversation = {**unit.conversation, "version": stored + 1}
+            conversation = {**conversation, "version": stored + 1}  # the unit may run again
         with self._writing(now):
-            self._conversation(unit.person_key, unit.conversation)
+            self._conversation(unit.person_key, conversation)
             if unit.delivery_id:
                 get_table(self.db, SEEN).insert({"id": unit.delivery_id, "at": stamp(now)})
             unit.seqs = self._enqueue(unit.outbox)

@@ -142,6 +142,13 @@ def _outcome(job: Callable[[], Any]) -> Outcome:
         return (False, e)
 
 
+def _alone(job: Callable[[], Any]) -> Outcome:
+    try:
+        return (True, job())
+    except Exception as e:
+        return (False, e)
+
+
 def _settle_from(batch: list[Job], running: asyncio.Future[list[Outcome]]) -> None:
     """Every waiting step gets an answer, even if the worker itself failed: none hangs."""
     failure = running.exception() if not running.cancelled() else StorageError("cancelled")
@@ -249,17 +256,26 @@ class TinyStore:
 
     def _batch(self, jobs: list[Callable[[], Any]], now: datetime) -> list[Outcome]:
         if len(jobs) > 1:
-            try:
-                with self._live.batch(now):
-                    return [_outcome(job) for job in jobs]
-            except Exception:
-                pass  # fall through: each job alone reports its own outcome
+            together = self._together(jobs, now)
+            if together is not None:
+                return together
+        return [_alone(job) for job in jobs]
+
+    def _together(self, jobs: list[Callable[[], Any]], now: datetime) -> list[Outcome] | None:
+        """The jobs in one write; None if it failed before the file was replaced, so that each
+        job runs alone and one bad job cannot fail the others."""
         outcomes: list[Outcome] = []
-        for job in jobs:
-            try:
-                outcomes.append((True, job()))
-            except Exception as e:
-                outcomes.append((False, e))
+        on_disk = self._live.storage.snapshot()
+        try:
+            with self._live.batch(now):
+                outcomes = [_outcome(job) for job in jobs]
+        except Exception as e:
+            if self._live.storage.snapshot() is on_disk:
+                return None
+            # Replaced, then failed (the folder fsync): the batch is written and must not run
+            # again. Each job hears of the failure, as a single write's caller does; a job in
+            # `Conflict` wrote nothing.
+            return [(False, e if ok else value) for ok, value in outcomes]
         return outcomes
 
     def _copy_journal(self) -> None:
@@ -527,10 +543,9 @@ def _assign_seqs(items: Sequence[OutboxItem], seqs: Sequence[int | None]) -> Non
             item.seq = seq
 
 
-def _recover(live: LiveFile, archive: Archive) -> None:
+def _recover(live: LiveFile, archive: Archive, now: datetime) -> None:
     """What a killed process left: journal entries not yet in their shards (copied now), and
     outbox claims (with the folder locked, no other process can be sending them)."""
-    now = SystemClock().now()
     for ref, entry in list(live.view.journal.items()):
         archive.copy_entry(entry)
         live.copied(ref, int(entry["seq"]))
@@ -539,7 +554,9 @@ def _recover(live: LiveFile, archive: Archive) -> None:
     live.release_claims(now)
 
 
-def _open_files(data_dir: Path, read_only: bool) -> tuple[Path, int, LiveFile, Archive]:
+def _open_files(
+    data_dir: Path, read_only: bool, clock: Clock
+) -> tuple[Path, int, LiveFile, Archive]:
     """Runs on the worker: lock the folder, then load and check every file.
 
     A reader takes no lock and touches nothing: every write is an atomic replace, so it sees
@@ -562,7 +579,7 @@ def _open_files(data_dir: Path, read_only: bool) -> tuple[Path, int, LiveFile, A
         archive = Archive(cases_dir)
         archive.load()
         if not read_only:
-            _recover(live, archive)
+            _recover(live, archive, clock.now())  # what it prunes, by the store's clock
     except BaseException:
         _release_lock(lock_fd)
         raise
@@ -586,7 +603,10 @@ async def open_store(
     folder cannot be used or another process is using it.
     """
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reportbot-store")
-    opening = asyncio.get_running_loop().run_in_executor(executor, _open_files, data_dir, read_only)
+    clock = clock or SystemClock()
+    opening = asyncio.get_running_loop().run_in_executor(
+        executor, _open_files, data_dir, read_only, clock
+    )
     try:
         data_dir, lock_fd, live, archive = await asyncio.shield(opening)
     except asyncio.CancelledError:
@@ -600,4 +620,4 @@ async def open_store(
     # way, or every full collection walks all of it (250 ms at 10,000 cases, measured).
     gc.collect()
     gc.freeze()
-    return TinyStore(data_dir, lock_fd, live, archive, executor, clock or SystemClock())
+    return TinyStore(data_dir, lock_fd, live, archive, executor, clock)
