@@ -385,10 +385,13 @@ class LiveFile:
             for doc in docs:
                 put(get_table(self.db, OUTBOX), doc, where("id") == doc["id"])
 
-    def forget_case(self, reference: str, conversation_id: str, now: datetime) -> None:
+    def forget_case(
+        self, reference: str, conversation_id: str, tombstone: JSON, now: datetime
+    ) -> None:
         """Drop every message about a deleted case, pending or failed (those of the
         conversation it came from too), that conversation if it is still held, and the meta
-        kept for the case.
+        kept for the case; the tombstone takes the case's place in the journal, in the same
+        write, so no crash or failed shard write can serve the case again.
 
         Post receipts (`post:…`) stay: they hold no content, and the deleted case's leadership
         post must still be found to be scrubbed.
@@ -413,7 +416,12 @@ class LiveFile:
             get_table(self.db, OUTBOX).remove(where("id").one_of(doomed))
             get_table(self.db, META).remove(where("key").test(forgettable))
             get_table(self.db, CONVERSATIONS).remove(where("conversation").test(its_conversation))
-            get_table(self.db, JOURNAL).remove(where("reference") == reference)
+            held = self._state.journal.get(reference, {}).get("meta", {})
+            receipts = {k: v for k, v in held.items() if k.startswith("post:")}
+            seq = self._state.counters.get("journal", 0) + 1
+            entry = {"reference": reference, "seq": seq, "case": tombstone, "meta": receipts}
+            put(get_table(self.db, JOURNAL), entry, where("reference") == reference)
+            self._set_counter("journal", seq)
 
 
 class _Copied:

@@ -459,7 +459,7 @@ class TinyStore:
             doc = copy.deepcopy(codec.case_to_dict(tombstone))
             # The copies first, the case last: if the process dies in between, the case is
             # still whole, so running the deletion again finds everything it must remove.
-            self._live.forget_case(reference, conversation_id, now)
+            self._live.forget_case(reference, conversation_id, doc, now)
             self._archive.forget_meta(reference, keep=lambda key: key.startswith("post:"))
             self._archive.put(reference, doc)
 

@@ -1096,6 +1096,28 @@ async def test_a_shard_that_cannot_be_written_keeps_the_case_in_live_json_until_
     assert await tiny.case(ref) == secret
 
 
+async def test_deleting_a_case_held_only_in_the_journal_is_whole_even_if_its_shard_fails(
+    tiny: TinyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tombstone takes the case's place in the journal in the same live.json write that
+    drops its messages, so a shard that cannot be written never serves the case again."""
+    disk = Disk(monkeypatch, only_shards=True)
+    disk.full = True
+    ref = await tiny.take_reference(2026)
+    secret = make_case(ref, answers={"link": "SECRET-CONTENT"})
+    await tiny.commit(UnitOfWork(cases=[secret]))  # only in the journal: its shard is full
+    tomb = make_case(ref, answers={}, status=CaseStatus.DELETED)
+    with pytest.raises(StorageError):  # the shard write of the deletion fails too
+        await tiny.delete_case(ref, tomb)
+    found = await tiny.case(ref)
+    assert found is not None and found.status == CaseStatus.DELETED and not found.answers
+    disk.full = False
+    await put_meta(tiny, "tick", {"n": 1})  # the next write copies the tombstone
+    folder = tiny.data_dir
+    assert "SECRET-CONTENT" not in (folder / "live.json").read_text()
+    assert "SECRET-CONTENT" not in (folder / "cases" / "TT-2026-00.json").read_text()
+
+
 async def test_a_journal_that_cannot_be_copied_at_open_stops_the_start_and_loses_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
