@@ -135,7 +135,8 @@ class Store(Protocol):
 
     async def reschedule(self, *items: OutboxItem) -> None:
         """Save failed attempts: the item's due time or permanent failure, claim released.
-        Items already delivered or dropped are skipped."""
+        Items already delivered or dropped are skipped, and so are items claimed since by
+        another instance (this one's lease ran out): their claim is theirs, not ours to free."""
         ...
 
     async def next_due_at(self, platform: Platform) -> datetime | None:

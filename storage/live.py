@@ -377,8 +377,14 @@ class LiveFile:
                 if item_id not in self._state.sent:
                     get_table(self.db, SENT).insert({"id": item_id, "at": stamp(now)})
 
-    def reschedule(self, docs: list[JSON], now: datetime) -> None:
-        docs = [d for d in docs if d["id"] in self._state.outbox]
+    def reschedule(self, claimed: list[tuple[str, JSON]], now: datetime) -> None:
+        """Each (claimant, item): saved only while the claimant's claim (or none) is held."""
+        outbox = self._state.outbox
+        docs = [
+            d
+            for by, d in claimed
+            if d["id"] in outbox and outbox[d["id"]].get("claimed_by", "") in ("", by)
+        ]
         if not docs:
             return  # delivered or dropped meanwhile: nothing to save
         with self._writing(now):

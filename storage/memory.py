@@ -148,7 +148,8 @@ class MemoryStore:
 
     async def reschedule(self, *items: OutboxItem) -> None:
         for item in items:
-            if item.id in self._outbox:
+            held = self._outbox.get(item.id)
+            if held is not None and held.get("claimed_by", "") in ("", item.claimed_by):
                 item.claimed_by, item.claimed_until = "", None
                 self._outbox[item.id] = copy.deepcopy(codec.outbox_to_dict(item))
 

@@ -366,7 +366,10 @@ class TinyStore:
 
     async def reschedule(self, *items: OutboxItem) -> None:
         docs = [
-            copy.deepcopy(codec.outbox_to_dict(replace(i, claimed_by="", claimed_until=None)))
+            (
+                i.claimed_by,
+                copy.deepcopy(codec.outbox_to_dict(replace(i, claimed_by="", claimed_until=None))),
+            )
             for i in items
         ]
         now = self._clock.now()

@@ -380,6 +380,19 @@ async def test_reschedule_saves_attempts_due_time_and_failure_and_frees_the_clai
     assert [i.id for i in await store.undelivered(Platform.SLACK)] == ["b"]
 
 
+async def test_reschedule_leaves_a_claim_another_instance_took_since(store: Store) -> None:
+    """An instance stalled past its lease must not free the claim the other one now holds."""
+    await enqueue(store, [make_item("a")])
+    [stale] = await store.claim(Platform.SLACK, "slow", NOW, LEASE)
+    later = NOW + LEASE * 2
+    assert [i.id for i in await store.claim(Platform.SLACK, "fast", later, LEASE)] == ["a"]
+    stale.due_at = NOW + timedelta(seconds=1)
+    await store.reschedule(stale)  # the slow one wakes up and gives its old claim back
+    [held] = await store.outbox_items()
+    assert held.claimed_by == "fast" and held.claimed_until == later + LEASE
+    assert await claim_ids(store, now=later) == []  # still the fast one's alone
+
+
 async def test_reschedule_of_unknown_or_delivered_item_adds_nothing(store: Store) -> None:
     await enqueue(store, [make_item("a")])
     await store.delivered([Delivered("a")])

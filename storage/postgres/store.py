@@ -317,20 +317,19 @@ class PostgresStore:
             )
 
     async def reschedule(self, *items: OutboxItem) -> None:
-        rows = [
-            item_row(self.school, replace(item, claimed_by="", claimed_until=None))
-            for item in items
-        ]
-        if not rows:
+        if not items:
             return
+        claimant = func.coalesce(outbox.c.doc["claimed_by"].as_string(), "")
         async with storage_errors(), self.engine.begin() as conn:
-            for row in rows:  # a few at most: the items of one courier's batch
+            for item in items:  # a few at most: the items of one courier's batch
+                row = item_row(self.school, replace(item, claimed_by="", claimed_until=None))
                 await conn.execute(
                     update(outbox)
                     .where(
                         outbox.c.school == self.school,
                         outbox.c.id == row["id"],
                         outbox.c.sent_at.is_(None),
+                        claimant.in_(["", item.claimed_by]),  # not another instance's claim
                     )
                     .values({k: v for k, v in row.items() if k not in ("school", "id")})
                 )
