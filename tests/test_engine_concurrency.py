@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import clean_database
 
 from bot.clock import FakeClock
 from bot.codec import reply_from_dict
@@ -36,6 +37,7 @@ from bot.model import (
 )
 from bot.ports import Store, UnitOfWork
 from storage.memory import MemoryStore
+from storage.postgres.store import open_postgres_store
 from storage.tinydb_store import open_store
 
 # Wednesday 25 November 2026, 11:00 UK time: POSH is open.
@@ -110,11 +112,17 @@ class GivingWay(MemoryStore):
         return await super().commit(unit)
 
 
-@pytest.fixture(params=["memory", "memory-giving-way", "tinydb"])
+@pytest.fixture(params=["memory", "memory-giving-way", "tinydb", "postgres"])
 async def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     made: Store
     if request.param == "tinydb":
         made = await open_store(tmp_path / "data", clock=FakeClock(START))
+    elif request.param == "postgres":
+        async with clean_database(request.getfixturevalue("pg_cluster")) as url:
+            made = await open_postgres_store(url, clock=FakeClock(START))
+            yield made
+            await made.close()
+            return
     else:
         made = GivingWay() if request.param == "memory-giving-way" else MemoryStore()
     yield made
