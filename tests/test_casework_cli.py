@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import clean_database
+from postgres_cluster import Cluster
 from store_helpers import save
 from test_engine import HAPPY
 
@@ -25,7 +27,7 @@ from adapters.cli import main
 from bot import records
 from bot.clock import FakeClock
 from bot.model import Case, CaseStatus, HistoryEntry, Person, Platform
-from storage.tinydb_store import open_store
+from storage.choice import open_chosen_store
 
 # Wednesday 25 November 2026, 11:00 UK time.
 START = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)
@@ -56,12 +58,27 @@ class Env:
         assert f"Report {REF} saved" in out
 
 
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+@pytest.fixture(params=["data folder", "postgres"])
+def env(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Env]:
+    """The commands on each store: on Postgres (REPORTBOT_DATABASE_URL set) they run beside
+    the bot's own connections, as a leader runs them on a hosted deployment."""
     monkeypatch.chdir(tmp_path)  # no reportbot.toml from the developer's folder
     monkeypatch.delenv("REPORTBOT_CONFIG", raising=False)
     monkeypatch.delenv("REPORTBOT_DATA_DIR", raising=False)
+    monkeypatch.delenv(compose.DATABASE_URL, raising=False)
+    if request.param == "postgres":
+        monkeypatch.setenv(compose.DATABASE_URL, emptied(request.getfixturevalue("pg_cluster")))
     yield Env(tmp_path, monkeypatch)
+
+
+def emptied(cluster: Cluster) -> str:
+    async def empty() -> str:
+        async with clean_database(cluster) as url:
+            return url
+
+    return asyncio.run(empty())
 
 
 def csv_rows(path: Path) -> list[dict[str, str]]:
@@ -228,7 +245,8 @@ def test_retention_review_and_keep(env: Env, capsys: pytest.CaptureFixture[str])
 
 def test_stats_shows_progress_for_many_cases(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
     async def seed() -> None:
-        store = await open_store(Path(env.data))
+        opened = await open_chosen_store(os.environ.get(compose.DATABASE_URL, ""), Path(env.data))
+        store = opened.store
         try:
             for n in range(1, casework.PROGRESS_FROM + 2):
                 ref = f"TT-2026-{n:04d}"
