@@ -128,7 +128,7 @@ _ALL_NUMERIC = re.compile(r"[\d\s/.\-]+", re.ASCII)
 _SPACED_SEPARATOR = re.compile(r"\s*([/.\-])\s*")
 # "21-nov-2026", "21/Nov": a separator touching a letter is just a space.
 _WORD_SEPARATOR = re.compile(r"(?<=[a-z])[/.\-]|[/.\-](?=[a-z])")
-_NOISE_WORDS = frozenset({"on", "the", "of"})
+_NOISE_WORDS = frozenset({"on", "the", "of", "in"})
 _WEEKDAY_QUALIFIERS = frozenset({"this", "last"})
 
 
@@ -171,12 +171,20 @@ def parse_day(text: str, today: date) -> date:
 
 
 def read_when(text: str, today: date) -> When:
-    """A day, or a span for a vague answer ("last week"), or unknown ("not sure")."""
+    """A day, or a span for a vague answer ("last week", "thursday or friday"), or unknown
+    ("not sure"). A hedge ("I think", "probably") is kept in what was said, not in the way."""
     if len(text) > MAX_INPUT_CHARS:
         raise DateError(HINT_UNREADABLE)
-    words = _tidy(text)
+    words = " ".join(_HEDGES.sub(" ", _tidy(text)).split())
     if words in UNKNOWN_WORDS or _tidy_plain(text) in UNKNOWN_WORDS:
         return When(None, None, text.strip())
+    ordinal = _BARE_ORDINAL.fullmatch(" ".join(_HEDGES.sub(" ", text.lower()).split()))
+    if ordinal:  # "the 20th": this month's, or the last month that had one
+        day = _day_of_month(int(ordinal.group(1) or ordinal.group(2)), today)
+        return When(day, day, text.strip())
+    either = _either(words, today)
+    if either is not None:
+        return When(*either, text.strip())
     span = _vague(words, today)
     if span is not None:
         start, end = max(span[0], _years_before(today, MAX_YEARS_BACK)), min(span[1], today)
@@ -278,6 +286,67 @@ def _times_of_day(s: str) -> str:
 
 # --- vague answers -----------------------------------------------------------------------------
 
+# Said around a date, not part of it: "I think it was Thursday", "probably Monday".
+_HEDGES = re.compile(
+    r"\b(?:i think(?: it was)?|i thought(?: it was)?|think it was|it was|i reckon|i believe|"
+    r"i guess|i'd say|id say|probably|maybe|possibly|perhaps|roughly|approximately|approx|"
+    r"around|about|sometime|some time|or so|ish|at a guess|if i remember(?: rightly)?)\b",
+    re.ASCII,
+)
+# A day of the month alone, marked as one ("20th", "the 20"): a bare "2" is a menu number.
+_BARE_ORDINAL = re.compile(r"(?:the )?(\d{1,2})(?:st|nd|rd|th)|the (\d{1,2})", re.ASCII)
+_EITHER = re.compile(r"(?:between )?(.+?) (?:or|and|to) (.+)", re.ASCII)
+# Parts of a month: "early November", "the middle of Oct", "end of last month".
+_PART_OF_MONTH = re.compile(
+    r"(early|beginning|start|mid|middle|late|end) (?:of )?(?:last month|this month|([a-z]{3,9}))"
+    r"(?: (\d{4}))?",
+    re.ASCII,
+)
+_PARTS = {"early": (1, 10), "beginning": (1, 10), "start": (1, 10), "mid": (11, 20)}
+_PARTS |= {"middle": (11, 20), "late": (21, 31), "end": (21, 31)}
+
+
+def _either(words: str, today: date) -> tuple[date, date] | None:
+    """ "thursday or friday", "between the 20th and 22nd": the span from one to the other."""
+    match = _EITHER.fullmatch(words)
+    if not match:
+        return None
+    try:
+        first, second = (_either_day(match.group(n), today) for n in (1, 2))
+    except DateError:
+        return None
+    return min(first, second), max(first, second)
+
+
+def _either_day(words: str, today: date) -> date:
+    # Beside another day, a bare number is a day of the month: "between the 20th and 22nd".
+    if words.isascii() and words.isdigit() and len(words) <= 2:
+        return _day_of_month(int(words), today)
+    return _day(words, today)
+
+
+def _part_of_month(words: str, today: date) -> tuple[date, date] | None:
+    match = _PART_OF_MONTH.fullmatch(words)
+    if not match:
+        return None
+    first = today.replace(day=1)
+    if "last month" in words:
+        first = (first - timedelta(days=1)).replace(day=1)
+    elif match.group(2):
+        month = _month(match.group(2))
+        if month is None:
+            return None
+        year = int(match.group(3)) if match.group(3) else today.year
+        if not today.year - MAX_YEARS_BACK <= year <= today.year:
+            raise DateError(HINT_TOO_OLD if year < today.year else HINT_FUTURE)
+        first = date(year, month, 1)
+        if first.replace(day=_PARTS[match.group(1)][0]) > today and not match.group(3):
+            first = first.replace(year=year - 1)  # "late December", said on 1 December
+    low, high = _PARTS[match.group(1)]
+    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return first.replace(day=low), min(last, first.replace(day=min(high, last.day)))
+
+
 _FEW_DAYS = frozenset(
     {"few days ago", "a few days ago", "couple days ago", "a couple days ago", "other day"}
     | {"recently", "a couple days back", "few days back", "this past week", "past few days"}
@@ -302,6 +371,14 @@ def _vague(words: str, today: date) -> tuple[date, date] | None:
         return today - timedelta(days=5), today - timedelta(days=2)
     if words in _FEW_WEEKS:
         return today - timedelta(days=21), today - timedelta(days=10)
+    part = _part_of_month(words, today)
+    if part is not None:
+        return part
+    month = _month(words) if words.isalpha() and _weekday(words) is None else None
+    if month is not None:  # "in November": the whole month, the latest one not to come
+        year = today.year if month <= today.month else today.year - 1
+        start = date(year, month, 1)
+        return start, (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(1)
     first = today.replace(day=1)
     if words == "last month":
         end = first - timedelta(days=1)
@@ -390,6 +467,19 @@ def _calendar(words: str, today: date) -> date:
         return _named(match.group(1), match.group(2), match.group(3), words, today)
     if match := _MONTH_DAY.fullmatch(words):
         return _named(match.group(2), match.group(1), match.group(3), words, today)
+    raise DateError(HINT_UNREADABLE)
+
+
+def _day_of_month(day: int, today: date) -> date:
+    month_start = today.replace(day=1)
+    for _ in range(3):  # the 31st, said on 1 December, is 31 October
+        try:
+            found = month_start.replace(day=day)
+        except ValueError:  # no 31st this month
+            found = None
+        if found is not None and found <= today:
+            return found
+        month_start = (month_start - timedelta(days=1)).replace(day=1)
     raise DateError(HINT_UNREADABLE)
 
 

@@ -249,10 +249,33 @@ def test_weekday_names_are_within_the_last_week(offset: int) -> None:
         ("not sure", "unknown"),
         ("I don't know", "unknown"),
         ("can't remember", "unknown"),
+        # Hedged, as people say it when unsure (found trying it in `reportbot chat`).
+        ("last thurs i think", "2026-11-19"),
+        ("I think it was last Thursday", "2026-11-19"),
+        ("probably monday", "2026-11-23"),
+        ("about a week ago", "2026-11-18"),
+        ("sometime last week", "2026-11-16/2026-11-22"),
+        # One day or another, and parts of a month.
+        ("thursday or friday", "2026-11-19/2026-11-20"),
+        ("between the 20th and 22nd", "2026-11-20/2026-11-22"),
+        ("around the 20th", "2026-11-20"),
+        ("the 30th", "2026-10-30"),
+        ("early November", "2026-11-01/2026-11-10"),
+        ("in the middle of october", "2026-10-11/2026-10-20"),
+        ("end of last month", "2026-10-21/2026-10-31"),
+        ("late december", "2025-12-21/2025-12-31"),
+        ("in October", "2026-10-01/2026-10-31"),
     ],
 )
 def test_read_when_understands_how_people_say_it(text: str, expected: str) -> None:
     assert read_when(text, TODAY).iso() == expected
+
+
+def test_a_bare_number_is_left_to_the_menu() -> None:
+    """ "2" is the question's second choice (Yesterday), never the 2nd of the month."""
+    for text in ("1", "2", "20"):
+        with pytest.raises(DateError):
+            read_when(text, TODAY)
 
 
 def test_a_vague_answer_never_reaches_past_today() -> None:
