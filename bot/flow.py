@@ -21,7 +21,10 @@ conversation itself (the engine applies what it returns).
 
 from __future__ import annotations
 
+import contextlib
+import re
 from collections.abc import Set as AbstractSet
+from dataclasses import replace
 from datetime import timedelta
 
 from bot import safety
@@ -136,9 +139,50 @@ TIKTOK_REPLIES = (
            "took it down")),
 )  # fmt: skip
 EVIDENCE_CHOICES = (
-    Choice("yes", "Yes, with the link and date showing", (*YES_WORDS, "i have", "got them")),
-    Choice("not_yet", "Not yet", ("not yet", "no", "nope", "later")),
-    Choice("cannot", "No – it has gone", ("gone", "deleted", "removed", "cant", "it has gone")),
+    Choice(
+        "yes",
+        "Yes, with the link and date showing",
+        (
+            *YES_WORDS,
+            "i have",
+            "got them",
+            "ive got",
+            "got some",
+            "weve got",
+            "have some",
+            "have them",
+            "took some",
+            "i took",
+            "took screenshots",
+            "screenshotted",
+            "saved them",
+            "on my phone",
+            "i do",
+            "we do",
+        ),
+    ),
+    Choice(
+        "not_yet",
+        "Not yet",
+        (
+            "not yet",
+            "no",
+            "nope",
+            "later",
+            "havent yet",
+            "i havent",
+            "not got any",
+            "havent got any",
+            "none yet",
+            "ill take",
+            "will do",
+        ),
+    ),
+    Choice(
+        "cannot",
+        "No – it has gone",
+        ("gone", "deleted", "removed", "cant", "it has gone", "too late", "taken down"),
+    ),
 )
 TOLD_CHOICES = (
     Choice("dsl", "Our DSL (safeguarding lead)", ("dsl", "safeguarding lead", "safeguarding",
@@ -604,7 +648,19 @@ def accept_summary(answer: Answer) -> Accepted:
         raise Problem("Please choose Submit report, Change an answer, or Cancel.") from None
     if value == "submit":
         return Accepted(None, then=Then.SUBMIT)
+    if value == "change" and not answer.values:
+        named = _CHANGE_WORDS.sub(" ", answer.text.lower()).strip()
+        if re.search("[a-z]", named):  # "change the date": straight to it (not "2": a menu)
+            with contextlib.suppress(Problem):
+                return accept_change(replace(answer, text=named))
     return Accepted(None, then=Then.GOTO, goto=Step.CHANGE if value == "change" else Step.CANCEL)
+
+
+# What asks for a change, leaving the part to change: "actually can I change the date".
+_CHANGE_WORDS = re.compile(
+    r"\b(?:actually|sorry|please|can i|could i|i want to|i need to|i'd like to|id like to|"
+    r"change|edit|fix|amend|correct|wrong|is wrong|the|my|an|answer|to|it|for|about)\b"
+)
 
 
 def accept_change(answer: Answer) -> Accepted:
