@@ -19,6 +19,7 @@ from datetime import datetime
 
 from bot import lifecycle
 from bot.facts import Facts
+from bot.localtime import local
 from bot.model import (
     Audience,
     Case,
@@ -39,7 +40,7 @@ from bot.ports import Membership, Store
 from bot.records import history_rows
 from bot.report import lines_text, summary_lines
 from bot.stats import compute_stats, format_stats
-from bot.views import case_line, local
+from bot.views import case_line
 from bot.work import Work
 
 COMMAND = re.compile(
