@@ -27,6 +27,10 @@ class UnreadableDataError(StorageError):
     """A data file exists but does not load. The bot stops rather than overwrite it."""
 
 
+class CaseworkError(ReportBotError):
+    """An operator's request the records cannot carry out; the message says what to do."""
+
+
 class DeliveryError(ReportBotError):
     """Sending to a platform failed."""
 

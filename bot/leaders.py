@@ -37,9 +37,9 @@ from bot.model import (
 )
 from bot.outbox import card_update_item, outbox_item
 from bot.ports import Membership, Store
-from bot.records import history_rows
 from bot.report import lines_text, summary_lines
 from bot.stats import compute_stats, format_stats
+from bot.timeline import history_rows
 from bot.views import case_line
 from bot.work import Work
 
@@ -115,7 +115,10 @@ class LeaderDesk:
         if refused is not None:
             return refused
         cases = [c for c in await self.store.cases() if in_scope(c, turn.person)]
-        return Notice(format_stats(compute_stats(cases)), title="TikTok reports: the figures")
+        return Notice(
+            format_stats(compute_stats(cases, facts=self.facts)),
+            title="TikTok reports: the figures",
+        )
 
     async def _refusal(self, person: Person, reference: str, why: str) -> Notice | None:
         """None if the person leads; else the notice that says why nothing happened."""
