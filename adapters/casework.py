@@ -47,7 +47,7 @@ from bot.errors import (
     log_bug,
 )
 from bot.export_csv import export_csv
-from bot.lifecycle import STATUS_LABELS, InvalidMove, note
+from bot.lifecycle import STATUS_LABELS, note, written
 from bot.model import Audience, Case, CaseCard, CaseStatus, OutboxItem
 from bot.outbox import outbox_item
 from bot.ports import Conflict, UnitOfWork
@@ -145,7 +145,7 @@ def _guarded(command: Command) -> Command:
             return await command(args, settings)
         except (ConfigError, StorageError):
             raise  # `reportbot` itself explains these (exit 2)
-        except (ReportBotError, InvalidMove) as e:
+        except ReportBotError as e:
             say(f"reportbot: {e}", file=sys.stderr)
             return 1
         except Exception as e:
@@ -373,14 +373,14 @@ async def _keep(
     A date before the one the case is due for now would shorten how long it is kept: that
     is asked for again, with --confirm, rather than done by a slip of the keyboard.
     """
-    until, reason = args.until, args.reason
+    until, reason = args.until, written(args.reason, "reason")
     try:
         day = date.fromisoformat(until)
     except ValueError:
         raise CaseworkError(f"{until} is not a date: write it as YYYY-MM-DD.") from None
     if case.status == CaseStatus.DELETED:
         raise CaseworkError(f"{case.reference} has already been deleted.")
-    if not reason.strip():
+    if not reason:
         raise CaseworkError(f'Say why {case.reference} is being kept: add --reason "…".')
     if day <= localtime.day(runtime.clock.now(), runtime.facts):
         raise CaseworkError("The next review date must be in the future.")

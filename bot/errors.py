@@ -28,7 +28,15 @@ class UnreadableDataError(StorageError):
 
 
 class CaseworkError(ReportBotError):
-    """An operator's request the records cannot carry out; the message says what to do."""
+    """A request about a case that cannot be carried out; the message says what to do."""
+
+
+class InvalidMove(CaseworkError):
+    """A change to a case that its lifecycle does not allow; the message says why, kindly."""
+
+
+class ReasonNeeded(InvalidMove):
+    """A decision (refuse, close, reopen) asked for without its reason: ask for one."""
 
 
 class DeliveryError(ReportBotError):

@@ -20,7 +20,7 @@ from datetime import datetime
 from bot import flow, lifecycle, localtime, safety
 from bot.dates import when_from_iso
 from bot.facts import Facts
-from bot.leaders import in_scope
+from bot.lifecycle import in_scope
 from bot.model import (
     JSON,
     Audience,

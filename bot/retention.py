@@ -142,7 +142,7 @@ def check_deletion(case: Case, reason: str, *, confirm: bool, force: bool) -> No
     ref = case.reference
     if case.status == CaseStatus.DELETED:
         raise CaseworkError(f"{ref} has already been deleted.")
-    if not reason.strip():
+    if not lifecycle.written(reason, "reason"):
         raise CaseworkError(f'Say why {ref} is being deleted: add --reason "…".')
     if case.is_open and not force:
         now = lifecycle.STATUS_LABELS[case.status].lower()

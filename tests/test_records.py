@@ -19,10 +19,9 @@ from bot.case_report import case_html, case_text
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.engine import Engine
-from bot.errors import CaseworkError, ConfigError
+from bot.errors import CaseworkError, ConfigError, InvalidMove
 from bot.export_csv import CSV_COLUMNS, export_csv
 from bot.facts import Facts
-from bot.lifecycle import InvalidMove
 from bot.model import (
     Audience,
     Case,
