@@ -41,6 +41,7 @@ from bot.config import Settings
 from bot.errors import (
     CaseworkError,
     ConfigError,
+    Conflict,
     ReportBotError,
     StorageError,
     error_reference,
@@ -50,7 +51,7 @@ from bot.export_csv import export_csv
 from bot.lifecycle import STATUS_LABELS, note, written
 from bot.model import Audience, Case, CaseCard, CaseStatus, OutboxItem
 from bot.outbox import outbox_item
-from bot.ports import Conflict, UnitOfWork
+from bot.ports import UnitOfWork
 from bot.stats import compute_stats, format_stats
 from bot.understand import clean
 from bot.views import case_line

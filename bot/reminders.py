@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot import localtime
-from bot.errors import error_reference, log_bug
+from bot.errors import Conflict, error_reference, log_bug
 from bot.facts import Facts
 from bot.hours import opening, status_text
 from bot.model import Audience, Case, CaseStatus, Notice, OutboxItem, PoshOwner
 from bot.outbox import outbox_item
-from bot.ports import Clock, Conflict, Store, UnitOfWork
+from bot.ports import Clock, Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 

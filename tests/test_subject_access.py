@@ -8,8 +8,9 @@ import pytest
 from test_records import ANN, BOB, LEAD, seeded, utc
 
 from bot import casework, subject_access
+from bot.errors import QueryError
 from bot.model import Audience, Case, Conversation, OutboxItem, Person, Platform
-from bot.subject_access import QueryError, name_query, sar_json, sar_text, search
+from bot.subject_access import name_query, sar_json, sar_text, search
 
 T = datetime(2026, 12, 1, 11, tzinfo=UTC)
 
