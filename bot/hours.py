@@ -62,8 +62,7 @@ def opening(facts: Facts, now: datetime) -> Opening:
         if _open_day(facts, candidate.date()):
             break
         candidate += timedelta(days=1)
-    # Re-anchor so a clock change between now and then keeps 10:00 local.
-    candidate = localtime.wall_clock(candidate, facts)
+    # Days added to a local time keep it 10:00 local across a clock change (`bot.localtime`).
     return Opening(False, candidate, None)
 
 

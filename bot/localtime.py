@@ -3,6 +3,9 @@
 The zone is the helpline's, `Facts.posh_timezone` (Europe/London unless a school changes it),
 so POSH's hours, reminders, case numbers by year and every time shown to people agree. This is
 the one place that turns a stored moment into local time.
+
+A local moment plus days keeps its wall-clock time across a clock change (zoneinfo works the
+offset out for the new date), so 10:00 on Friday plus three days is 10:00 on Monday.
 """
 
 from __future__ import annotations
@@ -41,12 +44,3 @@ def day(when: datetime, facts: Facts) -> date:
 def midnight(on: date, facts: Facts) -> datetime:
     """The start of a local day, for a day staff gave without a time."""
     return datetime(on.year, on.month, on.day, tzinfo=zone(facts))
-
-
-def wall_clock(when: datetime, facts: Facts) -> datetime:
-    """The same wall-clock time, its UTC offset worked out again for its own date.
-
-    Adding days to a local time keeps the offset it started with; across a clock change
-    10:00 would become 09:00 or 11:00. This keeps it 10:00.
-    """
-    return when.replace(tzinfo=None).replace(tzinfo=zone(facts))

@@ -129,7 +129,6 @@ def next_daytime(facts: Facts, moment: datetime) -> datetime:
             return local
         start = local.replace(hour=DAYTIME[0], minute=0, second=0, microsecond=0)
         local = start if local < start else start + timedelta(days=1)
-        local = localtime.wall_clock(local, facts)  # across a clock change
     return local
 
 
