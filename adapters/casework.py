@@ -14,9 +14,10 @@
     reportbot retention delete REF --reason … --confirm [--force]
     reportbot sar NAME [--out FILE.json]         what the bot holds about a person
 
-Each command opens the runtime, calls the pure functions in `bot.records`, `bot.stats` and
-`bot.retention`, saves through the store and closes. The operator is the OS user. Known
-problems print a kind message and exit 1; a bug prints a reference code, never a traceback.
+Each command opens the runtime, calls the pure functions in `bot.casework`, `bot.case_report`,
+`bot.export_csv`, `bot.stats`, `bot.retention` and `bot.subject_access`, saves through the
+store and closes. The operator is the OS user. Known problems print a kind message and exit 1;
+a bug prints a reference code, never a traceback.
 """
 
 from __future__ import annotations
@@ -35,14 +36,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.compose import Runtime, runtime_for
-from bot import records, reminders, retention, subject_access
+from bot import case_report, casework, localtime, reminders, retention, subject_access
 from bot.config import Settings
-from bot.errors import ConfigError, ReportBotError, StorageError, error_reference, log_bug
-from bot.lifecycle import STATUS_LABELS, InvalidMove, note
+from bot.errors import (
+    CaseworkError,
+    ConfigError,
+    Conflict,
+    ReportBotError,
+    StorageError,
+    error_reference,
+    log_bug,
+)
+from bot.export_csv import export_csv
+from bot.lifecycle import STATUS_LABELS, note, written
 from bot.model import Audience, Case, CaseCard, CaseStatus, OutboxItem
 from bot.outbox import outbox_item
-from bot.ports import Conflict, UnitOfWork
-from bot.records import CaseworkError
+from bot.ports import UnitOfWork
 from bot.stats import compute_stats, format_stats
 from bot.understand import clean
 from bot.views import case_line
@@ -93,7 +102,7 @@ def _cases_parser(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     s.add_argument("reference", metavar="REF")
     m = acts.add_parser("move", parents=[common], help="record a change of status")
     m.add_argument("reference", metavar="REF")
-    m.add_argument("verb", metavar="VERB", help=", ".join(records.OPERATOR_VERBS))
+    m.add_argument("verb", metavar="VERB", help=", ".join(casework.OPERATOR_VERBS))
     m.add_argument("--reason", default="", help="why (needed for refused, close, reopen)")
     a = acts.add_parser("assign", parents=[common], help="who is contacting POSH")
     a.add_argument("reference", metavar="REF")
@@ -137,7 +146,7 @@ def _guarded(command: Command) -> Command:
             return await command(args, settings)
         except (ConfigError, StorageError):
             raise  # `reportbot` itself explains these (exit 2)
-        except (ReportBotError, InvalidMove) as e:
+        except ReportBotError as e:
             say(f"reportbot: {e}", file=sys.stderr)
             return 1
         except Exception as e:
@@ -178,7 +187,7 @@ async def _save(runtime: Runtime, case: Case) -> None:
     """Save the case with the leadership post's update, for the running bot to deliver, in one
     write. A case changed meanwhile (by a leader in chat) is not overwritten: asked again."""
     reminders.schedule(case, runtime.facts)
-    item = records.card_update(case, runtime.clock.now())
+    item = casework.card_update(case, runtime.clock.now())
     try:
         await runtime.store.commit(UnitOfWork(cases=[case], outbox=[item] if item else []))
     except Conflict:
@@ -244,16 +253,16 @@ async def cases_command(args: argparse.Namespace, settings: Settings) -> int:
             return await _list(runtime, args.all)
         case = await _case(runtime, args.reference)
         if action == "show":
-            review = retention.review_of(case, _schedule(settings)).describe()
-            say(records.case_text(case, runtime.facts, runtime.clock.now(), review))
+            review = retention.review_of(case, _schedule(settings), runtime.facts).describe()
+            say(case_report.case_text(case, runtime.facts, runtime.clock.now(), review))
             return 0
         who, now = operator(), runtime.clock.now()
         if action == "move":
-            records.move(case, args.verb, who, now, args.reason)
+            casework.move(case, args.verb, who, now, args.reason)
         elif action == "assign":
-            records.assign(case, args.to, who, now, args.reason)
+            casework.assign(case, args.to, who, now, args.reason)
         else:
-            records.add_note(case, who, now, args.text)
+            casework.add_note(case, who, now, args.text)
         await _save(runtime, case)
         say(case_line(case, runtime.facts))
         return 0
@@ -280,11 +289,11 @@ async def export_command(args: argparse.Namespace, settings: Settings) -> int:
     async with runtime_for(settings, read_only=True) as runtime:
         if args.case:
             case = await _case(runtime, args.case)
-            html = records.case_html(case, runtime.facts, runtime.clock.now())
+            html = case_report.case_html(case, runtime.facts, runtime.clock.now())
             await _output(args.out or f"{case.reference}.html", html, f"{case.reference}'s report")
             return 0
         found = await runtime.store.cases()
-        text = records.export_csv(found)
+        text = export_csv(found, runtime.facts)
     # utf-8-sig: Excel, which most schools open CSV in, needs the mark to read “ ” and £.
     await _output(args.out or "cases.csv", text, f"{len(found)} case(s)", "utf-8-sig")
     return 0
@@ -297,10 +306,10 @@ def _progress(done: int, total: int) -> None:
 
 async def stats_command(args: argparse.Namespace, settings: Settings) -> int:
     async with runtime_for(settings, read_only=True) as runtime:
-        found = await runtime.store.cases()
+        found, facts = await runtime.store.cases(), runtime.facts
     if len(found) > PROGRESS_FROM:
         say(f"{len(found)} cases: this may take a moment.", file=sys.stderr)
-    stats = compute_stats(found, _progress if len(found) > PROGRESS_FROM else None)
+    stats = compute_stats(found, _progress if len(found) > PROGRESS_FROM else None, facts)
     say(format_stats(stats), end="")
     return 0
 
@@ -324,7 +333,7 @@ async def retention_command(args: argparse.Namespace, settings: Settings) -> int
         case = await _case(runtime, args.reference)
         who, now = operator(), runtime.clock.now()
         if action == "keep":
-            review = retention.review_of(case, schedule)
+            review = retention.review_of(case, schedule, runtime.facts)
             return await _keep(runtime, case, args, review.review_on, who)
         if case.status == CaseStatus.DELETED:
             # Finishes a deletion interrupted before its post was queued to be scrubbed.
@@ -335,14 +344,14 @@ async def retention_command(args: argparse.Namespace, settings: Settings) -> int
         await runtime.store.commit(UnitOfWork(outbox=[scrub_post(tomb, now)]))
         say(
             f"Deleted {case.reference}. Kept: its reference, the date it was reported, and this "
-            f"deletion ({who}, {records.uk(now)}, “{args.reason.strip()}”)."
+            f"deletion ({who}, {localtime.local(now, runtime.facts)}, “{args.reason.strip()}”)."
         )
         return 0
 
 
 async def _review(runtime: Runtime, schedule: dict[str, int]) -> int:
-    today = runtime.clock.now().astimezone(records.UK).date()
-    due = retention.review_due(await runtime.store.cases(), schedule, today)
+    today = localtime.day(runtime.clock.now(), runtime.facts)
+    due = retention.review_due(await runtime.store.cases(), schedule, today, runtime.facts)
     if not due:
         say(f"No cases are due for retention review (today is {today:%d %b %Y}).")
         return 0
@@ -365,16 +374,16 @@ async def _keep(
     A date before the one the case is due for now would shorten how long it is kept: that
     is asked for again, with --confirm, rather than done by a slip of the keyboard.
     """
-    until, reason = args.until, args.reason
+    until, reason = args.until, written(args.reason, "reason")
     try:
         day = date.fromisoformat(until)
     except ValueError:
         raise CaseworkError(f"{until} is not a date: write it as YYYY-MM-DD.") from None
     if case.status == CaseStatus.DELETED:
         raise CaseworkError(f"{case.reference} has already been deleted.")
-    if not reason.strip():
+    if not reason:
         raise CaseworkError(f'Say why {case.reference} is being kept: add --reason "…".')
-    if day <= runtime.clock.now().astimezone(records.UK).date():
+    if day <= localtime.day(runtime.clock.now(), runtime.facts):
         raise CaseworkError("The next review date must be in the future.")
     if day < current and not args.confirm:
         raise CaseworkError(
@@ -399,10 +408,10 @@ async def sar_command(args: argparse.Namespace, settings: Settings) -> int:
         found = subject_access.search(
             query, await store.cases(), await store.conversations(), await store.outbox_items()
         )
-        now = runtime.clock.now()
+        now, facts = runtime.clock.now(), runtime.facts
     if args.out:
         what = f"{found.count} record(s)"
         await _output(args.out, subject_access.sar_json(found, now), what)
     else:
-        say(subject_access.sar_text(found, records.uk(now)))
+        say(subject_access.sar_text(found, localtime.local(now, facts)))
     return 0

@@ -23,6 +23,8 @@ from datetime import date, timedelta
 
 from rapidfuzz import fuzz, process
 
+from bot.errors import DateError
+
 MAX_YEARS_BACK = 5
 TYPO_SCORE = 80  # rapidfuzz ratio: "tuseday" → "tuesday" scores 86, "month" → "monday" 55
 MAX_INPUT_CHARS = 100
@@ -130,10 +132,6 @@ _SPACED_SEPARATOR = re.compile(r"\s*([/.\-])\s*")
 _WORD_SEPARATOR = re.compile(r"(?<=[a-z])[/.\-]|[/.\-](?=[a-z])")
 _NOISE_WORDS = frozenset({"on", "the", "of", "in"})
 _WEEKDAY_QUALIFIERS = frozenset({"this", "last"})
-
-
-class DateError(ValueError):
-    """A date staff typed that cannot be used; the message says what to change."""
 
 
 @dataclass(frozen=True)

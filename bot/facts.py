@@ -80,6 +80,9 @@ class Facts:
         return self.school_name or SCHOOL_UNSET
 
 
+DEFAULT_FACTS = Facts()
+"""The facts as published, for a pure function called without a school's own (in tests)."""
+
 SCHOOL_UNSET = "[our school – the bot's administrator sets the name in reportbot.toml, [school]]"
 OPTIONAL = frozenset({"school_name", "posh_holidays"})
 

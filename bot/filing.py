@@ -16,12 +16,11 @@ from __future__ import annotations
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from bot import flow, lifecycle, safety
+from bot import flow, lifecycle, localtime, safety
 from bot.dates import when_from_iso
 from bot.facts import Facts
-from bot.leaders import in_scope
+from bot.lifecycle import in_scope
 from bot.model import (
     JSON,
     Audience,
@@ -117,7 +116,7 @@ class Filing:
         return filed
 
     async def _new_case(self, conv: Conversation, now: datetime) -> Case:
-        year = now.astimezone(ZoneInfo(self.facts.posh_timezone)).year
+        year = localtime.moment(now, self.facts).year
         return Case(
             reference=await self.store.take_reference(year),
             created_at=now,
@@ -146,10 +145,10 @@ class Filing:
             case.record(HistoryEntry(now, _who(conv), "reported", old=old, new=CaseStatus.NEW))
         if answers.get(Step.IN_APP) == "yes" and case.status == CaseStatus.NEW:
             when = when_from_iso(answers.get(Step.IN_APP_WHEN))
-            day = when.end or now.astimezone(ZoneInfo(self.facts.posh_timezone)).date()
+            day = when.end or localtime.day(now, self.facts)
             lifecycle.apply(case, "in_app", _who(conv), now, f"reported in the app {day}")
             # The clock for "time to removal" starts when TikTok was told, not when we were.
-            reported = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo("Europe/London"))
+            reported = localtime.midnight(day, self.facts)
             case.status_times[CaseStatus.REPORTED_IN_APP] = min(reported, now)
 
     async def _duplicate_of(self, case: Case) -> Case | None:

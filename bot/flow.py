@@ -28,10 +28,11 @@ from dataclasses import replace
 from datetime import timedelta
 
 from bot import safety
-from bot.dates import DateError, When, describe_when, read_when, when_from_iso
+from bot.dates import When, describe_when, read_when, when_from_iso
+from bot.errors import DateError, Problem
 from bot.links import cut_short, parse_links, profile_url
 from bot.model import JSON, Choice, Flag, Notice, Platform
-from bot.steps import Accepted, Acceptor, Answer, Condition, Context, Problem, Then, never
+from bot.steps import Accepted, Acceptor, Answer, Condition, Context, Then, never
 from bot.steps import Step as Step  # re-exported: the flow's states
 from bot.steps import StepSpec as StepSpec
 from bot.understand import contact_in, pick, trim

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 import holidays
 
+from bot import localtime
 from bot.facts import Facts
 
 
@@ -51,7 +51,7 @@ def _hm(text: str) -> time:
 
 
 def opening(facts: Facts, now: datetime) -> Opening:
-    local = now.astimezone(ZoneInfo(facts.posh_timezone))
+    local = localtime.moment(now, facts)
     opens, closes = _hm(facts.posh_opens), _hm(facts.posh_closes)
     day_open = local.replace(hour=opens.hour, minute=opens.minute, second=0, microsecond=0)
     day_close = local.replace(hour=closes.hour, minute=closes.minute, second=0, microsecond=0)
@@ -62,8 +62,7 @@ def opening(facts: Facts, now: datetime) -> Opening:
         if _open_day(facts, candidate.date()):
             break
         candidate += timedelta(days=1)
-    # Re-anchor so a clock change between now and then keeps 10:00 local.
-    candidate = candidate.replace(tzinfo=None).replace(tzinfo=ZoneInfo(facts.posh_timezone))
+    # Days added to a local time keep it 10:00 local across a clock change (`bot.localtime`).
     return Opening(False, candidate, None)
 
 
@@ -76,7 +75,7 @@ def status_text(facts: Facts, now: datetime) -> str:
     o = opening(facts, now)
     if o.open_now and o.closes:
         return f"The helpline is open now, until {o.closes:%H:%M} today."
-    local_now = now.astimezone(ZoneInfo(facts.posh_timezone))
+    local_now = localtime.moment(now, facts)
     return f"The helpline is closed now. It opens {when(o.next_open, local_now)}."
 
 

@@ -18,7 +18,10 @@ import re
 from datetime import datetime
 
 from bot import lifecycle
+from bot.errors import InvalidMove, ReasonNeeded
 from bot.facts import Facts
+from bot.lifecycle import in_scope, reporter_may
+from bot.localtime import local
 from bot.model import (
     Audience,
     Case,
@@ -29,17 +32,15 @@ from bot.model import (
     Notice,
     OutboxItem,
     Person,
-    Platform,
-    PoshOwner,
     Reply,
     Turn,
 )
 from bot.outbox import card_update_item, outbox_item
 from bot.ports import Membership, Store
-from bot.records import history_rows
 from bot.report import lines_text, summary_lines
 from bot.stats import compute_stats, format_stats
-from bot.views import case_line, local
+from bot.timeline import history_rows
+from bot.views import case_line
 from bot.work import Work
 
 COMMAND = re.compile(
@@ -57,7 +58,6 @@ UNCHECKED = (
     "Sorry – I couldn't check just now whether you're in the leadership team, so nothing was "
     "changed. Please try again in a minute."
 )
-MAX_NOTE = 1500  # a note, or a decision's reason: the same limit in chat and on the command line
 
 
 def is_case_command(text: str) -> bool:
@@ -114,7 +114,10 @@ class LeaderDesk:
         if refused is not None:
             return refused
         cases = [c for c in await self.store.cases() if in_scope(c, turn.person)]
-        return Notice(format_stats(compute_stats(cases)), title="TikTok reports: the figures")
+        return Notice(
+            format_stats(compute_stats(cases, facts=self.facts)),
+            title="TikTok reports: the figures",
+        )
 
     async def _refusal(self, person: Person, reference: str, why: str) -> Notice | None:
         """None if the person leads; else the notice that says why nothing happened."""
@@ -127,24 +130,20 @@ class LeaderDesk:
         self, turn: Turn, verb: str, ref: str, reason: str, now: datetime, *, from_button: bool
     ) -> Work:
         case = await self._find(ref, turn.person)
-        if case is None or not _owner_may(case, turn.person, verb):
+        if case is None or not reporter_may(case, turn.person, verb):
             refused = await self._refusal(turn.person, ref, NOT_LEADER)
             if refused is not None:
                 return Work([refused])
         if case is None:
             return Work([Notice(f"I can't find case {ref}.", tone="warning")])
-        move = lifecycle.MOVES.get(verb)
-        if move and move.needs_reason and not reason:
-            # A decision needs its reason on record (KCSIE); a button press carries none.
-            ask = f"“{move.label}” is a decision, so it needs a reason on record. Send me: "
-            return Work([Notice(ask + f"{verb} {ref} because …")])
         work = Work()
         try:
-            lifecycle.apply(case, verb, who(turn.person), now, reason[:MAX_NOTE])
-            if verb == "assign":
-                case.posh_owner = PoshOwner.LEADERS
+            lifecycle.apply(case, verb, who(turn.person), now, reason)
             work.write(case)
-        except lifecycle.InvalidMove as e:
+        except ReasonNeeded as e:
+            # A decision needs its reason on record (KCSIE); a button press carries none.
+            return Work([Notice(f"{e} Send me: {verb} {ref} because …")])
+        except InvalidMove as e:
             work.replies.append(Notice(str(e), tone="warning"))
         moved = not work.replies
         if not from_button and moved:
@@ -164,7 +163,10 @@ class LeaderDesk:
             return Work([Notice(f"I can't find case {ref}.", tone="warning")])
         if not text:
             return Work([Notice(f"What is the note? e.g. “note {ref} POSH called back”.")])
-        lifecycle.note(case, who(turn.person), now, text[:MAX_NOTE])
+        try:
+            lifecycle.note(case, who(turn.person), now, text)
+        except InvalidMove as e:
+            return Work([Notice(str(e), tone="warning")])
         work = Work([Notice(f"Note added to {ref}.", tone="success")])
         work.write(case)
         work.outbox.append(card_update_item(case, now))
@@ -209,13 +211,6 @@ class LeaderDesk:
         return "\n".join(lines)
 
 
-def _owner_may(case: Case, person: Person, verb: str) -> bool:
-    """A reporter who said they would contact POSH records that they have."""
-    return (
-        verb == "sent" and case.reporter.key == person.key and case.posh_owner == PoshOwner.REPORTER
-    )
-
-
 REPORTER_NEWS = {
     "assign": "{who} from the leadership team is contacting POSH about {ref}.{instead}",
     "sent": "{ref} has been sent to POSH (by {who}).",
@@ -241,17 +236,6 @@ def tell_reporter(case: Case, verb: str, actor: str, now: datetime) -> list[Outb
             case.reference,
         )
     ]  # fmt: skip
-
-
-def in_scope(case: Case, person: Person) -> bool:
-    """A leader sees the cases of their own workspace (Slack team, Teams tenant) only.
-
-    The terminal operator holds the data folder itself, so sees every case in it.
-    """
-    if person.platform == Platform.TERMINAL:
-        return True
-    reporter = case.reporter
-    return reporter.platform == person.platform and reporter.workspace == person.workspace
 
 
 def who(person: Person) -> str:

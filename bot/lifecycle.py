@@ -7,6 +7,14 @@
 
 Every move records who, when, the old and new state and the reason (KCSIE asks for decisions,
 reasons, actions and outcome in writing). The history is only ever appended to.
+
+These are the rules chat (`bot.leaders`) and the command line (`bot.casework`) both apply;
+each front end only words how to ask again:
+- who may change a case: a leader of the case's own workspace (chat asks the platform), the
+  terminal operator (who holds the data folder), and the reporter, who may record that they
+  have sent it to POSH when they said they would (`in_scope`, `reporter_may`);
+- which moves need a reason (`Move.needs_reason`: a refusal, a closure, a reopening);
+- how long a note or a reason may be (`MAX_NOTE`), and that a deleted case takes nothing more.
 """
 
 from __future__ import annotations
@@ -14,13 +22,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.model import OPEN_STATUSES, Case, CaseStatus, HistoryEntry
+from bot.errors import InvalidMove, ReasonNeeded
+from bot.model import OPEN_STATUSES, Case, CaseStatus, HistoryEntry, Person, Platform, PoshOwner
+from bot.understand import clean
 
 S = CaseStatus
 
-
-class InvalidMove(Exception):
-    """A move that the case's state does not allow; the message says why, kindly."""
+MAX_NOTE = 1500
+"""Characters in a note or a decision's reason, in chat and on the command line alike: room
+for what POSH or TikTok said, and still one screen in a case's history."""
 
 
 @dataclass(frozen=True)
@@ -86,27 +96,97 @@ def available(case: Case) -> list[Move]:
 
 
 def apply(case: Case, verb: str, who: str, at: datetime, reason: str = "") -> HistoryEntry:
-    """Apply a move to the case in place and return the history entry it wrote."""
+    """Apply a move to the case in place and return the history entry it wrote.
+
+    Raises `InvalidMove` (kindly worded) for a move the rules refuse, and its kind
+    `ReasonNeeded` for a decision without a reason, which the front end asks for.
+    """
     move = MOVES.get(verb)
     if move is None:
         raise InvalidMove(f"I don't know how to “{verb}” a case.")
+    _still_held(case)
+    reason = written(reason, "reason")
+    if move.needs_reason and not reason:
+        raise ReasonNeeded(f"“{move.label}” is a decision, so it needs a reason on record.")
     if case.status not in move.sources:
         now = STATUS_LABELS[case.status].lower()
         raise InvalidMove(f"{case.reference} is {now}, so “{move.label}” doesn't apply.")
     if move.to is None:
         if case.assignee == who:
             raise InvalidMove(f"You are already contacting POSH for {case.reference}.")
-        entry = HistoryEntry(at, who, "assigned", case.assignee, who, reason)
-        case.assignee = who
-    else:
-        entry = HistoryEntry(at, who, verb, str(case.status), str(move.to), reason)
-        case.status = move.to
-        case.status_times[str(move.to)] = at
+        return _assign(case, who, who, at, reason)
+    entry = HistoryEntry(at, who, verb, str(case.status), str(move.to), reason)
+    case.status = move.to
+    case.status_times[str(move.to)] = at
+    case.record(entry)
+    return entry
+
+
+def hand_over(case: Case, to: str, who: str, at: datetime, reason: str = "") -> HistoryEntry:
+    """Record that `to` is contacting POSH, as decided by `who` (the record names both)."""
+    to = clean(to).strip()
+    if not to or to == who:
+        return apply(case, "assign", who, at, reason)
+    _still_held(case)
+    reason = written(reason, "reason")
+    if case.status not in MOVES["assign"].sources:
+        now = STATUS_LABELS[case.status].lower()
+        raise InvalidMove(f"{case.reference} is {now}, so it can't be assigned.")
+    if case.assignee == to:
+        raise InvalidMove(f"{to} is already contacting POSH for {case.reference}.")
+    return _assign(case, to, who, at, reason)
+
+
+def _assign(case: Case, to: str, who: str, at: datetime, reason: str) -> HistoryEntry:
+    entry = HistoryEntry(at, who, "assigned", case.assignee, to, reason)
+    case.assignee = to
+    case.posh_owner = PoshOwner.LEADERS  # the reporter need not contact POSH any more
     case.record(entry)
     return entry
 
 
 def note(case: Case, who: str, at: datetime, text: str) -> HistoryEntry:
-    entry = HistoryEntry(at, who, "note", note=text)
+    """Add a note to the history; raises `InvalidMove` for a deleted case or a long note."""
+    _still_held(case)
+    entry = HistoryEntry(at, who, "note", note=written(text, "note"))
     case.record(entry)
     return entry
+
+
+def written(text: str, what: str) -> str:
+    """A note or reason as it goes on record: control characters out, trimmed, and no longer
+    than `MAX_NOTE` – refused with a kind message, never cut short without a word."""
+    text = clean(text).strip()
+    if len(text) > MAX_NOTE:
+        rest = "a second note" if what == "note" else "a note"
+        raise InvalidMove(
+            f"That {what} is {len(text):,} characters: please keep a {what} under "
+            f"{MAX_NOTE:,}, and add the rest as {rest}."
+        )
+    return text
+
+
+def _still_held(case: Case) -> None:
+    if case.status == S.DELETED:
+        raise InvalidMove(f"{case.reference} was deleted; nothing can be added to it.")
+
+
+# --- who may change a case -----------------------------------------------------------------------
+
+
+def in_scope(case: Case, person: Person) -> bool:
+    """A leader sees and changes the cases of their own workspace (Slack team, Teams tenant).
+
+    The terminal operator holds the data folder itself, so sees every case in it.
+    """
+    if person.platform == Platform.TERMINAL:
+        return True
+    reporter = case.reporter
+    return reporter.platform == person.platform and reporter.workspace == person.workspace
+
+
+def reporter_may(case: Case, person: Person, verb: str) -> bool:
+    """A reporter who said they would contact POSH records that they have."""
+    return (
+        verb == "sent" and case.reporter.key == person.key and case.posh_owner == PoshOwner.REPORTER
+    )

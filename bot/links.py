@@ -17,6 +17,8 @@ from enum import StrEnum
 from typing import Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from bot.errors import LinkError
+
 # A 10,000-character message is processed in full; past this we stop rather than scan a paste
 # of a whole document.
 MAX_MESSAGE_CHARS = 20_000
@@ -99,20 +101,6 @@ class TikTokLink:
 
 def profile_url(handle: str) -> str:
     return f"https://www.tiktok.com/@{handle.lstrip('@').lower()}"
-
-
-class LinkError(ValueError):
-    """A token that is not a usable TikTok link; the message is written for school staff.
-
-    `token` is the text that was rejected (so a reply can say which one), and `host` is set
-    when the link was on another website.
-    """
-
-    def __init__(self, message: str, token: str = "", host: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.token = token
-        self.host = host
 
 
 # --- tokens ------------------------------------------------------------------------------------

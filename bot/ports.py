@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Protocol
 
-from bot.errors import StorageError
+from bot.errors import Conflict as Conflict  # its home is bot.errors; storage/ imports it here
 from bot.model import JSON, Case, Conversation, OutboxItem, Person, Platform
 
 
@@ -34,14 +34,6 @@ class _Keep(Enum):
 
 KEEP = _Keep.KEEP
 """`UnitOfWork.conversation = KEEP`: this unit does not touch the conversation."""
-
-
-class Conflict(StorageError):
-    """Another writer changed a case (or took a reference) first: nothing was written.
-
-    The caller reads again and retries; with one process this happens only between two
-    people filing at the same moment, each taking the same next reference.
-    """
 
 
 @dataclass

@@ -18,14 +18,14 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from bot.errors import error_reference, log_bug
+from bot import localtime
+from bot.errors import Conflict, error_reference, log_bug
 from bot.facts import Facts
 from bot.hours import opening, status_text
 from bot.model import Audience, Case, CaseStatus, Notice, OutboxItem, PoshOwner
 from bot.outbox import outbox_item
-from bot.ports import Clock, Conflict, Store, UnitOfWork
+from bot.ports import Clock, Store, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def working_deadline(facts: Facts, start: datetime, hours: float) -> datetime:
 
 
 def is_daytime(facts: Facts, now: datetime) -> bool:
-    local = now.astimezone(ZoneInfo(facts.posh_timezone))
+    local = localtime.moment(now, facts)
     return local.weekday() < 5 and DAYTIME[0] <= local.hour < DAYTIME[1]
 
 
@@ -71,7 +71,7 @@ def due_reminders(case: Case, facts: Facts, now: datetime) -> list[Due]:
     if case.status in NOT_SENT:
         deadline = working_deadline(facts, case.created_at, _session_hours(facts))
         if now >= deadline:
-            reported = f"{_local(case.created_at, facts):%a %d %b}"
+            reported = f"{localtime.moment(case.created_at, facts):%a %d %b}"
             if _reporter_owns(case):
                 text = (
                     f"You said you would contact POSH about {case.reference} (reported "
@@ -123,14 +123,12 @@ def schedule(case: Case, facts: Facts) -> None:
 
 def next_daytime(facts: Facts, moment: datetime) -> datetime:
     """`moment`, or the start of the next weekday daytime after it (08:00 UK)."""
-    tz = ZoneInfo(facts.posh_timezone)
-    local = moment.astimezone(tz)
+    local = localtime.moment(moment, facts)
     for _ in range(8):
         if is_daytime(facts, local):
             return local
         start = local.replace(hour=DAYTIME[0], minute=0, second=0, microsecond=0)
         local = start if local < start else start + timedelta(days=1)
-        local = local.replace(tzinfo=None).replace(tzinfo=tz)  # across a clock change
     return local
 
 
@@ -138,10 +136,6 @@ def _reporter_owns(case: Case) -> bool:
     return (
         case.posh_owner == PoshOwner.REPORTER and not case.assignee and bool(case.reporter_address)
     )
-
-
-def _local(moment: datetime, facts: Facts) -> datetime:
-    return moment.astimezone(ZoneInfo(facts.posh_timezone))
 
 
 def _session_hours(facts: Facts) -> float:

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Set as AbstractSet
 from datetime import datetime
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
-from bot import flow
+from bot import flow, localtime
 from bot.dates import describe_when, when_from_iso
 from bot.facts import Facts, phone_uri
 from bot.hours import hours_text, opening, status_text, when
@@ -209,7 +208,7 @@ def build_handoff(case: Case, facts: Facts, now: datetime) -> Handoff:
     subject = f"TikTok report {case.reference} – {school}: {harm}"
     mailto = f"mailto:{facts.posh_email}?subject={quote(subject)}&body={quote(body)}"
     o = opening(facts, now)
-    local_now = now.astimezone(ZoneInfo(facts.posh_timezone))
+    local_now = localtime.moment(now, facts)
     return Handoff(
         reference=case.reference,
         phone=facts.posh_phone,

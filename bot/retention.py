@@ -25,10 +25,10 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from bot import lifecycle
-from bot.errors import ConfigError
+from bot import lifecycle, localtime
+from bot.errors import CaseworkError, ConfigError
+from bot.facts import DEFAULT_FACTS, Facts
 from bot.model import Case, CaseStatus, Flag, HistoryEntry, Person
-from bot.records import UK, CaseworkError
 
 DEFAULT_CATEGORY = "staff_allegation"  # cases filed before categories followed the kind
 SCHEDULE = {"child_protection": 25, "staff_allegation": 10, "online_abuse": 6}
@@ -109,11 +109,11 @@ def _plus_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def review_of(case: Case, schedule: Mapping[str, int]) -> Review:
+def review_of(case: Case, schedule: Mapping[str, int], facts: Facts = DEFAULT_FACTS) -> Review:
     """Where the case stands in the schedule; a review date stored on the case wins."""
     category = case.retention_category or DEFAULT_CATEGORY
     ended = ended_at(case)
-    start = (ended or case.created_at).astimezone(UK).date()
+    start = localtime.day(ended or case.created_at, facts)
     years = schedule.get(category)
     review_on = start if years is None else _plus_years(start, years)
     if case.review_on:
@@ -124,9 +124,14 @@ def review_of(case: Case, schedule: Mapping[str, int]) -> Review:
     return Review(case.reference, case.status, category, years, counted, start, review_on)
 
 
-def review_due(cases: Iterable[Case], schedule: Mapping[str, int], today: date) -> list[Review]:
+def review_due(
+    cases: Iterable[Case],
+    schedule: Mapping[str, int],
+    today: date,
+    facts: Facts = DEFAULT_FACTS,
+) -> list[Review]:
     """Cases whose review date has come (deleted ones are done), earliest first."""
-    due = [review_of(c, schedule) for c in cases if c.status != CaseStatus.DELETED]
+    due = [review_of(c, schedule, facts) for c in cases if c.status != CaseStatus.DELETED]
     return sorted(
         (r for r in due if r.review_on <= today), key=lambda r: (r.review_on, r.reference)
     )
@@ -137,7 +142,7 @@ def check_deletion(case: Case, reason: str, *, confirm: bool, force: bool) -> No
     ref = case.reference
     if case.status == CaseStatus.DELETED:
         raise CaseworkError(f"{ref} has already been deleted.")
-    if not reason.strip():
+    if not lifecycle.written(reason, "reason"):
         raise CaseworkError(f'Say why {ref} is being deleted: add --reason "…".')
     if case.is_open and not force:
         now = lifecycle.STATUS_LABELS[case.status].lower()

@@ -13,11 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot import flow
+from bot import flow, localtime
+from bot.facts import DEFAULT_FACTS, Facts
 from bot.flow import Step
 from bot.model import Case, CaseStatus
-from bot.records import (
-    UK,
+from bot.timeline import (
     duration_text,
     milestones,
     posh_to_removal,
@@ -81,7 +81,9 @@ def _is_account(handle: str) -> bool:
     return not handle.startswith("http")
 
 
-def compute_stats(cases: Sequence[Case], progress: Progress | None = None) -> Stats:
+def compute_stats(
+    cases: Sequence[Case], progress: Progress | None = None, facts: Facts = DEFAULT_FACTS
+) -> Stats:
     """The figures for `reportbot stats`; `progress` is told how far it has got."""
     months: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
@@ -94,7 +96,7 @@ def compute_stats(cases: Sequence[Case], progress: Progress | None = None) -> St
         if case.status == CaseStatus.DELETED:
             deleted += 1
             continue
-        months[f"{case.created_at.astimezone(UK):%Y-%m}"] += 1
+        months[f"{localtime.moment(case.created_at, facts):%Y-%m}"] += 1
         chosen = case.answers.get(Step.HARM) or []
         kinds.update(dict.fromkeys(chosen if isinstance(chosen, list) else [], 1))
         accounts.update({h.casefold() for h in case.handles if _is_account(h)})

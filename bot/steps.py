@@ -14,6 +14,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from bot.errors import Problem as Problem  # its home is bot.errors; bot.engine imports it here
 from bot.facts import Facts
 from bot.model import JSON, Choice, Flag, Notice, Person
 
@@ -64,10 +65,6 @@ class Then(StrEnum):
     SENT = "sent"  # after the report: the reporter has contacted POSH, as they said they would
     CANCEL = "cancel"  # end it, nothing filed
     RESTART = "restart"  # a fresh report
-
-
-class Problem(Exception):
-    """An answer we cannot use; the message, one line, says what would be accepted."""
 
 
 @dataclass(frozen=True)

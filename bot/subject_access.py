@@ -22,7 +22,7 @@ from datetime import datetime
 
 from bot import lifecycle
 from bot.codec import reply_from_dict
-from bot.errors import ReportBotError
+from bot.errors import QueryError
 from bot.model import JSON, Case, CaseStatus, Conversation, Notice, OutboxItem, Question
 from bot.understand import similar, words_of
 
@@ -30,10 +30,6 @@ TITLES = frozenset(
     {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "rev", "master", "lady", "lord"}
 )
 MIN_QUERY = 2
-
-
-class QueryError(ReportBotError):
-    """The name to search for is too short to search for safely."""
 
 
 @dataclass(frozen=True)

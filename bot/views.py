@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from bot import lifecycle
 from bot.facts import Facts
+from bot.localtime import local
 from bot.model import Case, CaseStatus, Choice, Flag, Handoff, PoshOwner
 from bot.report import build_handoff, contact_line, reporter_name, summary_lines
 
@@ -27,10 +27,6 @@ class CaseView:
     reporter_id: str = ""
     """The reporter's platform user id, for a front end that can mention them."""
     urgent: bool = False
-
-
-def local(when: datetime, facts: Facts) -> str:
-    return f"{when.astimezone(ZoneInfo(facts.posh_timezone)):%a %d %b %Y, %H:%M}"
 
 
 def case_view(case: Case, facts: Facts, now: datetime) -> CaseView:

@@ -24,7 +24,7 @@ from test_engine import HAPPY
 
 from adapters import casework, compose
 from adapters.cli import main
-from bot import records
+from bot import case_report
 from bot.clock import FakeClock
 from bot.model import Case, CaseStatus, HistoryEntry, Person, Platform
 from storage.choice import open_chosen_store
@@ -174,7 +174,7 @@ def test_a_bug_shows_a_reference_code_not_a_traceback(
     def broken(*args: object) -> str:
         raise RuntimeError("case content must not be shown")
 
-    monkeypatch.setattr(records, "case_text", broken)
+    monkeypatch.setattr(case_report, "case_text", broken)
     assert env.run("cases", "show", REF) == 1
     captured = capsys.readouterr()
     assert "something went wrong (ERR-" in captured.err

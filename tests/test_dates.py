@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.dates import DateError, describe_day, describe_when, parse_day, read_when
+from bot.dates import describe_day, describe_when, parse_day, read_when
+from bot.errors import DateError
 
 TODAY = date(2026, 11, 25)  # a Wednesday
 

@@ -17,7 +17,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from test_links import tiktok_urls
 
-from bot.links import LinkError, LinkKind, TikTokLink, normalise, parse_links
+from bot.errors import LinkError
+from bot.links import LinkKind, TikTokLink, normalise, parse_links
 
 # The same examples on every run, as CI needs; FUZZ_EXPLORE=1 draws new ones.
 FIXED = not os.environ.get("FUZZ_EXPLORE")

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.errors import LinkError
 from bot.links import (
     MAX_MESSAGE_CHARS,
-    LinkError,
     LinkKind,
     TikTokLink,
     normalise,

@@ -14,13 +14,14 @@ from html.parser import HTMLParser
 import pytest
 from test_engine import Roster
 
-from bot import codec, lifecycle, records, retention
+from bot import casework, codec, lifecycle, retention
+from bot.case_report import case_html, case_text
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.engine import Engine
-from bot.errors import ConfigError
+from bot.errors import CaseworkError, ConfigError, InvalidMove
+from bot.export_csv import CSV_COLUMNS, export_csv
 from bot.facts import Facts
-from bot.lifecycle import InvalidMove
 from bot.model import (
     Audience,
     Case,
@@ -32,8 +33,8 @@ from bot.model import (
     Platform,
     Turn,
 )
-from bot.records import CaseworkError
 from bot.stats import Durations, compute_stats, format_stats
+from bot.timeline import duration_text, milestones, timeline, to_posh
 from storage.memory import MemoryStore
 
 ANN = Person(Platform.SLACK, "T1", "U1", name="Ann Teacher", email="ann@school.example")
@@ -129,32 +130,32 @@ def seeded() -> list[Case]:
 
 def test_milestones_take_first_times_and_the_back_dated_in_app_report() -> None:
     a, b, *_ = seeded()
-    times = records.milestones(b)
+    times = milestones(b)
     assert times["created"] == utc(2026, 11, 2, 9)
     assert times[CaseStatus.REPORTED_IN_APP] == utc(2026, 11, 1)
     assert times[CaseStatus.SENT_TO_POSH] == utc(2026, 11, 2, 10)
-    assert records.to_posh(times) == timedelta(hours=34)  # from the in-app report
+    assert to_posh(times) == timedelta(hours=34)  # from the in-app report
     # A reopened, re-removed case keeps its first removal as the evidence.
-    first = records.milestones(a)[CaseStatus.REMOVED]
+    first = milestones(a)[CaseStatus.REMOVED]
     lifecycle.apply(a, "reopen", LEAD, first + D, "it came back")
     lifecycle.apply(a, "removed", LEAD, first + 2 * D, "")
-    assert records.milestones(a)[CaseStatus.REMOVED] == first
+    assert milestones(a)[CaseStatus.REMOVED] == first
 
 
 def test_an_in_app_report_recorded_by_a_leader_keeps_its_time() -> None:
     d = seeded()[3]
-    records.move(d, "in_app", LEAD, utc(2026, 11, 20, 9, 15))
-    assert rows(records.export_csv([d]))[0]["reported_in_app"] == "2026-11-20 09:15"
-    assert ("Reported in the TikTok app", "Fri 20 Nov 2026, 09:15") in records.timeline(d)
+    casework.move(d, "in_app", LEAD, utc(2026, 11, 20, 9, 15))
+    assert rows(export_csv([d]))[0]["reported_in_app"] == "2026-11-20 09:15"
+    assert ("Reported in the TikTok app", "Fri 20 Nov 2026, 09:15") in timeline(d)
 
 
 def test_durations_read_well() -> None:
-    assert records.duration_text(timedelta(seconds=20)) == "under 1 min"
-    assert records.duration_text(timedelta(minutes=40)) == "40 min"
-    assert records.duration_text(timedelta(hours=2, minutes=5)) == "2 h 5 min"
-    assert records.duration_text(timedelta(hours=4)) == "4 h"
-    assert records.duration_text(timedelta(days=1)) == "1 day"
-    assert records.duration_text(timedelta(days=3, hours=4, minutes=59)) == "3 days 4 h"
+    assert duration_text(timedelta(seconds=20)) == "under 1 min"
+    assert duration_text(timedelta(minutes=40)) == "40 min"
+    assert duration_text(timedelta(hours=2, minutes=5)) == "2 h 5 min"
+    assert duration_text(timedelta(hours=4)) == "4 h"
+    assert duration_text(timedelta(days=1)) == "1 day"
+    assert duration_text(timedelta(days=3, hours=4, minutes=59)) == "3 days 4 h"
 
 
 # --- statistics --------------------------------------------------------------------------------
@@ -214,9 +215,9 @@ def rows(text: str) -> list[dict[str, str]]:
 
 
 def test_csv_has_every_column_and_uk_times() -> None:
-    text = records.export_csv(seeded())
+    text = export_csv(seeded())
     header = next(csv.reader(io.StringIO(text)))
-    assert tuple(header) == records.CSV_COLUMNS
+    assert tuple(header) == CSV_COLUMNS
     assert header[2:10] == [
         "created",
         "reported_in_app",
@@ -243,7 +244,7 @@ def test_csv_has_every_column_and_uk_times() -> None:
 
 
 def test_csv_keeps_no_content_of_a_deleted_case() -> None:
-    f = rows(records.export_csv(seeded()))[-1]
+    f = rows(export_csv(seeded()))[-1]
     assert f["reference"] == "TT-2026-0006" and f["status"] == "Deleted"
     assert (f["created"], f["deleted"]) == ("2026-11-21 08:00", "2026-11-22 08:00")
     assert f["kinds_of_harm"] == f["handles"] == f["flags"] == f["extra_reports"] == ""
@@ -253,7 +254,7 @@ def test_csv_defuses_spreadsheet_formulas_and_keeps_flags() -> None:
     case = seeded()[0]
     case.assignee = '=HYPERLINK("http://evil.example","x")'
     case.flags = frozenset({Flag.PUPILS_TARGETED, Flag.DANGER})
-    row = rows(records.export_csv([case]))[0]
+    row = rows(export_csv([case]))[0]
     assert row["assignee"] == "'" + case.assignee
     assert row["flags"] == "danger; pupils_targeted"
 
@@ -292,7 +293,7 @@ def hostile_case() -> Case:
 
 
 def test_case_html_escapes_every_value() -> None:
-    page = records.case_html(hostile_case(), FACTS, utc(2026, 11, 26, 9))
+    page = case_html(hostile_case(), FACTS, utc(2026, 11, 26, 9))
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;" in page
     assert "Mr &lt;b&gt;Smith&lt;/b&gt; &amp; co" in page
@@ -304,7 +305,7 @@ def test_case_html_escapes_every_value() -> None:
 
 
 def test_case_html_is_a_self_contained_printable_report() -> None:
-    page = records.case_html(hostile_case(), FACTS, utc(2026, 11, 26, 9))
+    page = case_html(hostile_case(), FACTS, utc(2026, 11, 26, 9))
     assert page.startswith("<!DOCTYPE html>") and "@media print" in page
     assert "default-src 'none'" in page  # loads and runs nothing
     assert "http://" not in page.replace("https://www.tiktok.com/@evil", "")
@@ -316,7 +317,7 @@ def test_case_html_is_a_self_contained_printable_report() -> None:
 
 
 def test_case_html_of_a_deleted_case_says_so_and_holds_nothing() -> None:
-    page = records.case_html(seeded()[-1], FACTS, utc(2026, 12, 1))
+    page = case_html(seeded()[-1], FACTS, utc(2026, 12, 1))
     assert "Deleted. Only its reference" in page and "reported in error" in page
     assert "gone.acct" not in page and "Mr J Smith" not in page
 
@@ -434,12 +435,12 @@ def test_moves_need_reasons_for_decisions_and_record_who() -> None:
     case = seeded()[3]
     at = utc(2026, 11, 21, 9)
     with pytest.raises(CaseworkError, match="needs a reason"):
-        records.move(case, "close", "dee", at)
+        casework.move(case, "close", "dee", at)
     with pytest.raises(InvalidMove, match="doesn't apply"):
-        records.move(case, "with_tiktok", "dee", at)
+        casework.move(case, "with_tiktok", "dee", at)
     with pytest.raises(InvalidMove, match="Try one of: in_app, sent"):
-        records.move(case, "zap", "dee", at)
-    entry = records.move(case, "sent", "dee", at, " called POSH ")
+        casework.move(case, "zap", "dee", at)
+    entry = casework.move(case, "sent", "dee", at, " called POSH ")
     assert entry == HistoryEntry(at, "dee", "sent", "new", "sent_to_posh", "called POSH")
     assert case.status_times[CaseStatus.SENT_TO_POSH] == at
 
@@ -447,43 +448,43 @@ def test_moves_need_reasons_for_decisions_and_record_who() -> None:
 def test_assigning_someone_else_records_who_decided() -> None:
     case = seeded()[3]
     at = utc(2026, 11, 21, 9)
-    entry = records.assign(case, "Sam Deputy", "dee", at)
+    entry = casework.assign(case, "Sam Deputy", "dee", at)
     assert entry == HistoryEntry(at, "dee", "assigned", "", "Sam Deputy")
     assert case.assignee == "Sam Deputy"
     with pytest.raises(InvalidMove, match="Sam Deputy is already contacting POSH"):
-        records.assign(case, "Sam Deputy", "dee", at)
-    mine = records.assign(case, "", "dee", at)
+        casework.assign(case, "Sam Deputy", "dee", at)
+    mine = casework.assign(case, "", "dee", at)
     assert (mine.who, mine.old, mine.new, case.assignee) == ("dee", "Sam Deputy", "dee", "dee")
     with pytest.raises(InvalidMove, match="can't be assigned"):
-        records.assign(seeded()[0], "Sam", "dee", at)
+        casework.assign(seeded()[0], "Sam", "dee", at)
 
 
 def test_notes_and_deleted_cases() -> None:
     case = seeded()[3]
     with pytest.raises(CaseworkError, match="empty"):
-        records.add_note(case, "dee", utc(2026, 11, 21), "  ")
-    records.add_note(case, "dee", utc(2026, 11, 21), "Spoke to Mr Smith")
+        casework.add_note(case, "dee", utc(2026, 11, 21), "  ")
+    casework.add_note(case, "dee", utc(2026, 11, 21), "Spoke to Mr Smith")
     assert case.history[-1].note == "Spoke to Mr Smith"
     with pytest.raises(CaseworkError, match="was deleted"):
-        records.add_note(seeded()[-1], "dee", utc(2026, 11, 21), "x")
+        casework.add_note(seeded()[-1], "dee", utc(2026, 11, 21), "x")
     with pytest.raises(CaseworkError, match="was deleted"):
-        records.move(seeded()[-1], "reopen", "dee", utc(2026, 11, 21), "x")
+        casework.move(seeded()[-1], "reopen", "dee", utc(2026, 11, 21), "x")
 
 
 def test_a_change_queues_the_leadership_card_update() -> None:
     a, _, c, *_ = seeded()
-    item = records.card_update(a, utc(2026, 12, 1))
+    item = casework.card_update(a, utc(2026, 12, 1))
     assert item is not None and item.platform == Platform.SLACK and item.workspace == "T1"
     assert item.id == f"case:TT-2026-0001:card:{len(a.history)}"
     assert codec.reply_from_dict(item.reply) == CaseCard("TT-2026-0001", update=True)
     assert item.audience == Audience.LEADERSHIP and item.case_reference == "TT-2026-0001"
     terminal = replace(c, reporter=Person(Platform.TERMINAL, "local", "me"))
-    assert records.card_update(terminal, utc(2026, 12, 1)) is None
+    assert casework.card_update(terminal, utc(2026, 12, 1)) is None
 
 
 def test_case_text_shows_timeline_retention_and_history() -> None:
     b = seeded()[1]
-    text = records.case_text(b, FACTS, utc(2026, 11, 6), "staff_allegation: …")
+    text = case_text(b, FACTS, utc(2026, 11, 6), "staff_allegation: …")
     assert "Status: Refused by TikTok – Dee Head, Thu 05 Nov 2026, 10:00" in text
     assert "  Reported in the TikTok app: Sun 01 Nov 2026 (the day staff gave)" in text
     assert "  Report to POSH: 1 day 10 h" in text
@@ -529,14 +530,14 @@ async def test_a_case_filed_through_the_engine_exports_and_counts() -> None:
         await engine.handle(Turn(ANN, text=answer))
     (case,) = await store.cases()
     clock.advance(hours=3)
-    records.move(case, "sent", LEAD, clock.now())
+    casework.move(case, "sent", LEAD, clock.now())
     clock.advance(days=2)
-    records.move(case, "removed", LEAD, clock.now())
-    row = rows(records.export_csv([case]))[0]
+    casework.move(case, "removed", LEAD, clock.now())
+    row = rows(export_csv([case]))[0]
     assert row["reported_in_app"] == "2026-11-23"  # "2 days ago": a day, not a moment
     assert (row["sent_to_posh"], row["removed"]) == ("2026-11-25 14:00", "2026-11-27 14:00")
     s = compute_stats([case])
     assert s.to_posh.median == timedelta(days=2, hours=14)  # from the in-app report
     assert s.posh_to_removal.median == timedelta(days=2)
     assert s.no_violation_in_app == 1
-    assert "Mr J Smith, Head of Maths" in records.case_html(case, FACTS, clock.now())
+    assert "Mr J Smith, Head of Maths" in case_html(case, FACTS, clock.now())

@@ -7,17 +7,18 @@ from datetime import UTC, datetime
 import pytest
 from test_records import ANN, BOB, LEAD, seeded, utc
 
-from bot import records, subject_access
+from bot import casework, subject_access
+from bot.errors import QueryError
 from bot.model import Audience, Case, Conversation, OutboxItem, Person, Platform
-from bot.subject_access import QueryError, name_query, sar_json, sar_text, search
+from bot.subject_access import name_query, sar_json, sar_text, search
 
 T = datetime(2026, 12, 1, 11, tzinfo=UTC)
 
 
 def cases() -> list[Case]:
     found = seeded()[:5]
-    records.assign(found[3], "Patel, Priya", LEAD, utc(2026, 11, 21))
-    records.add_note(found[2], LEAD, utc(2026, 11, 11), "Mrs Okafor saw it first")
+    casework.assign(found[3], "Patel, Priya", LEAD, utc(2026, 11, 21))
+    casework.add_note(found[2], LEAD, utc(2026, 11, 11), "Mrs Okafor saw it first")
     found[4].answers["target_staff"] = "mrs sarah jones, Year 4"
     return found
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from adapters.compose import Runtime
 from adapters.slack import render
-from bot.leaders import in_scope
+from bot.lifecycle import in_scope
 from bot.model import JSON, Case, CaseStatus, Person
 from bot.views import case_line
 

@@ -15,13 +15,14 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.errors import PlatformError
 from bot.model import Person, Platform, Turn
 
 START = "start"
 _MARKUP = re.compile(r"<([^<>]*)>")
 
 
-class Malformed(ValueError):
+class Malformed(PlatformError):
     """The payload lacks a field that Slack always sends."""
 
 

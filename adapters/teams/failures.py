@@ -16,7 +16,7 @@ from email.utils import parsedate_to_datetime
 
 import aiohttp
 
-from bot.errors import DeliveryError, DeliveryRefused, RetryLater
+from bot.errors import DeliveryError, DeliveryRefused, PlatformError, RetryLater
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ _TEMPORARY = {408, 412, 429}  # 412: Teams' "precondition failed" under load, re
 _NEEDS_FIXING = {401, 403, 404}
 
 
-class NoToken(Exception):
+class NoToken(PlatformError):
     """Azure AD gave the bot no token (it is down, or the app id or secret is wrong)."""
 
 

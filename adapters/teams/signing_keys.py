@@ -22,13 +22,15 @@ from typing import Any
 import aiohttp
 from jwt import PyJWK, PyJWKClientError, PyJWTError
 
+from bot.errors import PlatformError
+
 log = logging.getLogger(__name__)
 
 KEEP_FOR = 24 * 3600.0  # seconds a key set is trusted before it is fetched again
 UNKNOWN_KEY_REFETCH = 300.0  # an unknown key id fetches again at most this often
 
 
-class KeysUnavailable(Exception):
+class KeysUnavailable(PlatformError):
     """The signing keys could not be fetched (and none are held): try again later (503)."""
 
 

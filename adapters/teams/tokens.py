@@ -18,13 +18,14 @@ from microsoft_agents.hosting.core.authorization import AuthenticationConstants
 from microsoft_agents.hosting.core.authorization.jwt import JwtTokenValidator
 
 from adapters.teams.signing_keys import KeysUnavailable, SigningKeys
+from bot.errors import PlatformError
 
 log = logging.getLogger(__name__)
 
 MAX_TOKEN = 16_384  # Bot Framework tokens are about 1.5 KB; a huge header is not one
 
 
-class Unauthorized(Exception):
+class Unauthorized(PlatformError):
     """No valid token: the request gets 401 and the bot never sees it."""
 
 
