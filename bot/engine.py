@@ -19,10 +19,9 @@ from asyncio import Lock
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from bot import flow, safety
-from bot.errors import StorageError, error_reference, log_bug
+from bot import flow, localtime, safety
+from bot.errors import Conflict, Problem, StorageError, error_reference, log_bug
 from bot.facts import Facts
 from bot.filing import Filing
 from bot.flow import FLOW, SPECS
@@ -43,9 +42,9 @@ from bot.model import (
     Turn,
 )
 from bot.outbox import outbox_item
-from bot.ports import Clock, Conflict, Membership, Store, UnitOfWork
+from bot.ports import Clock, Membership, Store, UnitOfWork
 from bot.report import lines_text, summary_lines
-from bot.steps import Accepted, Answer, Context, Problem, Step, StepSpec, Then
+from bot.steps import Accepted, Answer, Context, Step, StepSpec, Then
 from bot.understand import clean, pick
 from bot.work import Work
 
@@ -509,7 +508,7 @@ class Engine:
     def _question(self, conv: Conversation, spec: StepSpec, ctx: Context) -> Question:
         text = spec.text_for(ctx)
         if spec.step == Step.RESUME:
-            started = conv.started_at.astimezone(ZoneInfo(self.facts.posh_timezone))
+            started = localtime.moment(conv.started_at, self.facts)
             text = f"You have a report in progress, started {started:%a %d %b at %H:%M}. " + (
                 "Carry on with it, or start again?"
             )
@@ -565,7 +564,7 @@ class Engine:
     # -- small helpers ----------------------------------------------------------------------
 
     def _today(self) -> date:
-        return self.clock.now().astimezone(ZoneInfo(self.facts.posh_timezone)).date()
+        return localtime.day(self.clock.now(), self.facts)
 
     def _help(self, platform: Platform) -> str:
         hours = int(self.expiry.total_seconds() // 3600)
@@ -573,7 +572,7 @@ class Engine:
         return HELP.format(how=how, hours=hours, emergency=self.facts.emergency)
 
     def _expired_text(self, conv: Conversation) -> str:
-        started = conv.started_at.astimezone(ZoneInfo(self.facts.posh_timezone))
+        started = localtime.moment(conv.started_at, self.facts)
         hours = int(self.expiry.total_seconds() // 3600)
         text = (
             f"Your unfinished report from {started:%a %d %b} expired after {hours} hours without "

@@ -4,7 +4,8 @@
     ├── ConfigError             a setting is missing or malformed: start-up stops and says which
     ├── StorageError            the data folder or database cannot be read or written
     │   ├── UnreadableDataError a data file exists but does not load: nothing is overwritten
-    │   └── Conflict            another writer changed it first: nothing was written, read again
+    │   ├── Conflict            another writer changed it first: nothing was written, read again
+    │   └── Redelivered             storage.postgres.store: rolls back a commit already applied
     ├── DeliveryError           sending to a platform failed
     │   ├── RetryLater          temporary (outage, 5xx, rate limit, timeout): the courier retries
     │   └── DeliveryRefused     permanent (bad channel, no permission): surfaced, not retried

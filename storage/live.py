@@ -29,9 +29,10 @@ from typing import Any, Protocol
 from tinydb import where
 
 from bot import codec
+from bot.errors import Conflict
 from bot.model import JSON
 from bot.outbox import about_case, claimed
-from bot.ports import KEEP, Conflict, _Keep
+from bot.ports import KEEP, _Keep
 from storage.atomic import Tables, unreadable
 from storage.references import reference
 from storage.tables import docs, get_table, need, open_tinydb, put, stamp

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot import codec
+from bot.errors import Conflict
 from bot.model import JSON, OPEN_STATUSES, Case, Conversation, OutboxItem, Platform
 from bot.outbox import about_case, claimable, claimed, next_wake
-from bot.ports import Conflict, Delivered, UnitOfWork
+from bot.ports import Delivered, UnitOfWork
 from storage.references import reference
 
 _OPEN = frozenset(str(s) for s in OPEN_STATUSES)

@@ -38,10 +38,10 @@ from typing import Any, TypeVar, cast
 
 from bot import codec
 from bot.clock import SystemClock
-from bot.errors import StorageError
+from bot.errors import Conflict, StorageError
 from bot.model import JSON, OPEN_STATUSES, Case, Conversation, OutboxItem, Platform
 from bot.outbox import claimable, next_wake
-from bot.ports import KEEP, Clock, Conflict, Delivered, UnitOfWork, _Keep
+from bot.ports import KEEP, Clock, Delivered, UnitOfWork, _Keep
 from storage.archive import Archive
 from storage.atomic import DIR_MODE, FILE_MODE, remove_stale_temps
 from storage.live import LiveFile, UnitDocs

@@ -16,9 +16,6 @@ FACTS = Facts()
 ZONE_HOMES = {
     "bot/localtime.py",  # the helper itself
     "bot/facts.py",  # checks at start-up that a school's `posh_timezone` is a zone
-    # Being changed on another branch, so only its imports could be edited on this one; its
-    # three `astimezone(ZoneInfo(facts.posh_timezone))` move to `localtime` after that merge.
-    "bot/engine.py",
 }
 
 

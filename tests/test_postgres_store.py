@@ -21,8 +21,9 @@ from sqlalchemy import Executable
 from store_helpers import ANN, LEASE, NOW, make_case, make_conversation, make_item, save
 
 from bot.clock import FakeClock
+from bot.errors import Conflict
 from bot.model import Platform
-from bot.ports import Conflict, Delivered, UnitOfWork
+from bot.ports import Delivered, UnitOfWork
 from storage.live import FAILED_KEPT, SEEN_KEPT, SENT_KEPT
 from storage.postgres import queries
 from storage.postgres.database import make_engine

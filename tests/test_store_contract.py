@@ -30,8 +30,9 @@ from store_helpers import (
     tombstone_of,
 )
 
+from bot.errors import Conflict
 from bot.model import Audience, CaseStatus, Person, Platform
-from bot.ports import KEEP, Conflict, Delivered, Store, UnitOfWork
+from bot.ports import KEEP, Delivered, Store, UnitOfWork
 
 # --- cases ------------------------------------------------------------------------------------
 

@@ -46,9 +46,9 @@ from store_helpers import (
 
 from bot import codec
 from bot.clock import FakeClock
-from bot.errors import StorageError, UnreadableDataError
+from bot.errors import Conflict, StorageError, UnreadableDataError
 from bot.model import Case, CaseStatus, Person, Platform
-from bot.ports import Conflict, Delivered, Store, UnitOfWork
+from bot.ports import Delivered, Store, UnitOfWork
 from storage import atomic
 from storage.memory import MemoryStore
 from storage.tinydb_store import TinyStore, open_store

@@ -13,8 +13,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot.errors import ConfigError, StorageError
-from bot.ports import Conflict
+from bot.errors import ConfigError, Conflict, StorageError
 
 CONNECT_TIMEOUT = 10.0  # seconds; asyncpg waits 60 by default
 # Two writers that locked each other's rows, or a serialisation failure: the same as a

@@ -32,9 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import codec
 from bot.clock import SystemClock
-from bot.errors import StorageError
+from bot.errors import Conflict, StorageError
 from bot.model import JSON, Case, Conversation, OutboxItem, Platform
-from bot.ports import KEEP, Clock, Conflict, Delivered, UnitOfWork
+from bot.ports import KEEP, Clock, Delivered, UnitOfWork
 from storage.live import FAILED_KEPT, SEEN_KEPT, SENT_KEPT
 from storage.postgres import queries
 from storage.postgres.database import make_engine, storage_errors
@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 PRUNE_EVERY = timedelta(hours=1)
 
 
-class _Redelivered(Exception):
+class Redelivered(StorageError):
     """Raised inside a commit's transaction to roll it back: its delivery was applied."""
 
 
@@ -156,13 +156,13 @@ class PostgresStore:
         try:
             async with storage_errors(), self.engine.begin() as conn:
                 if unit.delivery_id and not await self._mark(conn, unit.delivery_id, now):
-                    raise _Redelivered
+                    raise Redelivered
                 for case in sorted(unit.cases, key=lambda c: c.reference):  # one lock order
                     await self._write_case(conn, case)
                 await self._write_conversation(conn, unit)
                 seqs = await self._enqueue(conn, unit.outbox)
                 await self._write_meta(conn, unit.meta)
-        except _Redelivered:
+        except Redelivered:
             return False
         for item in unit.outbox:  # as MemoryStore: each accepted item learns its seq
             if id(item) in seqs:
