@@ -26,7 +26,7 @@ from typing import Protocol
 
 from bot.errors import StorageError
 from bot.model import JSON, Case, Conversation, OutboxItem, Person, Platform
-from bot.views import ResolvedCard
+from bot.views import Resolved, ResolvedCard
 
 
 class _Keep(Enum):
@@ -167,14 +167,15 @@ class Store(Protocol):
 
 
 class Sender(Protocol):
-    """A front end's delivery of one outbox item.
+    """A front end's delivery of one outbox item, its reply already resolved: a person's
+    message, or a notice (a reminder) for the leadership channel. Case cards for the
+    leadership channel go through `LeadershipPosts` instead.
 
-    Returns a receipt (e.g. the posted message's id) worth keeping, or None. Raises
-    `bot.errors.RetryLater` for a temporary failure, `bot.errors.DeliveryRefused` for a
+    Raises `bot.errors.RetryLater` for a temporary failure, `bot.errors.DeliveryRefused` for a
     permanent one.
     """
 
-    async def send(self, item: OutboxItem) -> JSON | None: ...
+    async def send(self, item: OutboxItem, reply: Resolved) -> None: ...
 
 
 class LeadershipPosts(Protocol):
