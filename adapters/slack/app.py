@@ -25,6 +25,7 @@ from adapters.slack.posts import CHANNEL_PROBLEM, SlackPosts
 from adapters.slack.sender import SlackSender
 from adapters.slack.socket_mode import SocketLink
 from bot.errors import RetryLater
+from bot.home import HomePage
 from bot.model import Platform
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,8 @@ class SlackAdapter:
         self.sender = SlackSender(self.client, self.posts, config.api_timeout)
         self.bot_ids: dict[str, str] = {}
         self.bolt = self._bolt_app()
-        self.listeners = Listeners(runtime, self.directory, self.sender)
+        home = HomePage(runtime.store, runtime.facts)
+        self.listeners = Listeners(runtime.engine.handle, home, self.directory, self.sender)
         self.listeners.register(self.bolt)
         self.socket = (
             SocketLink(self.bolt, config.app_token, make_client(config, session))
