@@ -11,8 +11,8 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from adapters import casework
+from adapters.chat import chat
 from adapters.compose import DATABASE_URL, runtime_for
-from adapters.terminal import chat
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, StorageError
 

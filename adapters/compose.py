@@ -2,8 +2,10 @@
 
 Every command (`chat`, `serve`, `cases`…) opens a `Runtime` here and closes it when done;
 nothing else constructs a store, an engine or a courier, and there are no module globals.
-Each platform adds its own pieces (`add_platform`): a courier with its sender, and its answer
-to "who leads here?" (`bot.ports.Membership`), which the engine asks only for leaders' requests.
+Each platform adds its own pieces (`add_platform`): a courier with its sender and leadership
+posts, and its answer to "who leads here?" (`bot.ports.Membership`), which the engine asks
+only for leaders' requests. Adapters' own modules get what they need from here (the engine's
+`handle`, a courier, a client), never the `Runtime` itself.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from bot.delivery import Courier
 from bot.engine import Engine
 from bot.facts import Facts
 from bot.model import OutboxItem, Person, Platform
-from bot.ports import Clock, Membership, Sender, Store
+from bot.ports import Clock, LeadershipPosts, Membership, Sender, Store
 from bot.reminders import Reminders
 from storage.choice import open_chosen_store
 from storage.readiness import ReadyCheck, always_ready
@@ -63,17 +65,24 @@ class Runtime:
         self,
         platform: Platform,
         sender: Sender,
+        posts: LeadershipPosts,
         membership: Membership | None = None,
         *,
         start: bool = True,
     ) -> Courier:
-        courier = Courier(self.store, sender, platform, self.clock, owner=self.owner)
+        """A platform's courier, driving its sender and its leadership posts."""
+        courier = Courier(
+            self.store, sender, posts, platform, self.clock, facts=self.facts, owner=self.owner
+        )
         self.couriers[platform] = courier
         if membership is not None:
-            self.memberships.by_platform[platform] = membership
+            self.add_membership(platform, membership)
         if start:
             courier.start()
         return courier
+
+    def add_membership(self, platform: Platform, membership: Membership) -> None:
+        self.memberships.by_platform[platform] = membership
 
     def wake(self, platform: Platform) -> None:
         courier = self.couriers.get(platform)

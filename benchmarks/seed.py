@@ -24,6 +24,7 @@ from bot import codec, lifecycle
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.facts import Facts
+from bot.leadership import Kept, kept_doc, receipt_key
 from bot.model import JSON, Case, HistoryEntry, Person, Platform, Turn
 from bot.reminders import due_reminders
 from storage.archive import shard_name
@@ -117,10 +118,11 @@ def seeded_cases(template: Case, count: int, now: datetime) -> Iterator[Case]:
 
 def meta_for(case: Case, facts: Facts, now: datetime) -> list[JSON]:
     """What the running bot keeps about a case (in its shard): post receipt, reminder marks."""
+    n, item = len(case.reference), f"case:{case.reference}:leadership"
     docs: list[JSON] = [
         {
-            "key": f"post:slack:{case.reference}",
-            "value": {"channel": LEADERS, "ts": f"1700000000.{len(case.reference):06d}"},
+            "key": receipt_key(Platform.SLACK, case.reference),
+            "value": kept_doc([Kept({"channel": LEADERS, "ts": f"1700000000.{n:06d}"}, item)]),
         }
     ]
     for due in due_reminders(case, facts, now):

@@ -32,6 +32,7 @@ from benchmarks.stats import LoopMonitor, Samples, rss_mb
 from bot import codec
 from bot.clock import FakeClock
 from bot.facts import Facts
+from bot.leadership import Kept, kept_doc, receipt_key
 from bot.model import (
     JSON,
     Audience,
@@ -122,8 +123,9 @@ async def deliver_all(probe: Probe) -> None:
     done = []
     for item in items:
         if item.audience == Audience.LEADERSHIP:
-            receipt = {"channel": seed.LEADERS, "ts": "1700000000.000001"}
-            done.append(Delivered(item.id, f"post:slack:{item.case_reference}", receipt))
+            post = Kept({"channel": seed.LEADERS, "ts": "1700000000.000001"}, item.id)
+            key = receipt_key(Platform.SLACK, item.case_reference)
+            done.append(Delivered(item.id, key, kept_doc([post])))
         else:
             done.append(Delivered(item.id))
     await probe.store.delivered(done)

@@ -234,9 +234,11 @@ def reply_to_dict(r: Reply) -> JSON:
             }
         case HandoffReply(handoff=h):
             return {"type": "handoff", "handoff": _handoff_to_dict(h)}
-        case CaseCard(reference=ref, update=update, minimal=minimal):
-            return {"type": "case_card", "reference": ref, "update": update} | (
-                {"minimal": True} if minimal else {}
+        case CaseCard(reference=ref, update=update, minimal=minimal, late_post=late):
+            return (
+                {"type": "case_card", "reference": ref, "update": update}
+                | ({"minimal": True} if minimal else {})
+                | ({"late_post": late} if late is not None else {})
             )
         case CaseList(title=title, references=refs, empty=empty, lines=lines):
             return {
@@ -271,7 +273,9 @@ def reply_from_dict(d: JSON) -> Reply:
     if kind == "handoff":
         return HandoffReply(_handoff_from_dict(d["handoff"]))
     if kind == "case_card":
-        return CaseCard(d["reference"], bool(d.get("update")), bool(d.get("minimal")))
+        return CaseCard(
+            d["reference"], bool(d.get("update")), bool(d.get("minimal")), d.get("late_post")
+        )
     if kind == "case_list":
         return CaseList(
             d["title"],

@@ -5,6 +5,10 @@ backoff (honouring a server's Retry-After) for as long as it takes, across resta
 the item stays in the store until the platform has accepted it. Items for one recipient go in
 order: while one is waiting, the ones queued after it wait too.
 
+Each reply is resolved here, before any platform code runs (`bot.resolve`): a sender gets it
+complete. A leadership case card goes through `bot.leadership`, the one post algorithm, and
+the posts it keeps for the case come back as the item's receipt.
+
 A permanent refusal is never silent. A leadership case card the platform will not take falls
 back to its minimal form (the reference, and how to read the case); if even that is refused,
 the person who filed the report is told to tell their DSL themselves. Every item refused for
@@ -18,15 +22,18 @@ import contextlib
 import logging
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from enum import Enum
 
-from bot import codec
-from bot.codec import reply_to_dict
+from bot import codec, leadership
+from bot.codec import reply_from_dict, reply_to_dict
 from bot.errors import DeliveryRefused, RetryLater, StorageError, error_reference, log_bug
-from bot.model import JSON, Audience, CaseCard, Notice, OutboxItem, Platform
-from bot.outbox import lane_of, to_reply_to
-from bot.ports import Clock, Delivered, Sender, Store, UnitOfWork
+from bot.facts import Facts
+from bot.model import JSON, Audience, CaseCard, Notice, OutboxItem, Person, Platform
+from bot.outbox import lane_of, outbox_item, to_reply_to
+from bot.ports import Clock, Delivered, LeadershipPosts, Sender, Store, UnitOfWork
+from bot.resolve import Resolver
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +59,11 @@ class Courier:
         self,
         store: Store,
         sender: Sender,
+        posts: LeadershipPosts,
         platform: Platform,
         clock: Clock,
         *,
+        facts: Facts,
         owner: str,
         lease: timedelta = timedelta(minutes=2),
         base_delay: float = 1.0,
@@ -62,8 +71,10 @@ class Courier:
     ) -> None:
         self.store = store
         self.sender = sender
+        self.posts = posts
         self.platform = platform
         self.clock = clock
+        self.resolver = Resolver(store, facts, clock)
         self.owner = owner
         self.lease = lease
         self.base_delay = base_delay
@@ -112,19 +123,31 @@ class Courier:
         for item in sorted(batch, key=lambda i: i.seq):
             lanes.setdefault(lane_of(codec.outbox_to_dict(item)), []).append(item)
         # Lanes go out side by side, so one slow chat does not hold up everyone else's.
-        done = await asyncio.gather(*(self._deliver_lane(items) for items in lanes.values()))
-        delivered = [d for lane in done for d in lane]
-        if delivered:
-            await self.store.delivered(delivered)  # one write for the round, off the reply path
-        return len(delivered)
+        lanes_done = await asyncio.gather(
+            *(self._deliver_lane(items) for items in lanes.values()), return_exceptions=True
+        )
+        done = [d for lane in lanes_done if not isinstance(lane, BaseException) for d in lane]
+        marks = [d for d in done if d.receipt is None]
+        if marks:
+            await self.store.delivered(marks)  # one write for the round, off the reply path
+        for lane in lanes_done:
+            if isinstance(lane, BaseException):  # (a receipt not saved) once the rest are marked
+                raise lane
+        return len(done)
 
     async def _deliver_lane(self, items: list[OutboxItem]) -> list[Delivered]:
         """A lane's items in order, stopping at the first that must wait for a retry (one
-        refused for good is kept aside, and the next goes)."""
+        refused for good is kept aside, and the next goes). Those with a receipt are marked
+        delivered already; the rest are the round's to mark."""
         sent: list[Delivered] = []
         for n, item in enumerate(items):
             went = await self._deliver(item)
             if isinstance(went, Delivered):
+                if went.receipt is not None:
+                    # A case's posts changed: written at once, with the mark, so that the
+                    # lane's next item reads them, and so that a platform that cannot be
+                    # searched for an earlier post (Teams) does not post twice after a crash.
+                    await self.store.delivered([went])
                 sent.append(went)
             elif went is Went.LATER:
                 if items[n + 1 :]:  # claimed but not sent: free them to wait behind it
@@ -163,9 +186,9 @@ class Courier:
 
     async def _deliver(self, item: OutboxItem) -> Delivered | Went:
         """Send one item; `item.attempts` counts its claims, this one included (more than one:
-        an earlier attempt may have got through, and the sender looks before sending)."""
+        an earlier attempt may have got through, so a post is looked for before it is made)."""
         try:
-            receipt = await self.sender.send(item)
+            return await self._send(item)
         except RetryLater as e:
             await self._retry(item, e.retry_after, str(e))
             return Went.LATER
@@ -176,8 +199,23 @@ class Courier:
             log_bug(log, code, e)
             await self._retry(item, None, f"unexpected {type(e).__name__} ({code})")
             return Went.LATER
-        if receipt and _is_case_card(item):  # a post (or a repost) whose id updates need
-            return Delivered(item.id, f"post:{self.platform}:{item.case_reference}", receipt)
+
+    async def _send(self, item: OutboxItem) -> Delivered:
+        """Resolve the reply and send it; a case card's receipt: the case's posts, if changed."""
+        reply = reply_from_dict(item.reply)
+        if item.audience == Audience.LEADERSHIP and isinstance(reply, CaseCard):
+            key = leadership.receipt_key(self.platform, reply.reference)
+            kept = leadership.kept_posts(await self.store.get_meta(key))
+            if reply.update and not kept and await self._first_post_queued(reply.reference):
+                return Delivered(item.id)  # that post will show the case as it is when it goes
+            case = await self.resolver.card(reply.reference)
+            now_kept = await leadership.deliver(item, reply, case, kept, self.posts)
+            if now_kept != kept:
+                return Delivered(item.id, key, leadership.kept_doc(now_kept))
+            return Delivered(item.id)
+        if item.audience == Audience.LEADERSHIP and not isinstance(reply, Notice):
+            raise DeliveryRefused(f"the leadership channel cannot show {type(reply).__name__}")
+        await self.sender.send(item, await self.resolver.reply(reply))
         return Delivered(item.id)
 
     async def _refused(self, item: OutboxItem, reason: str) -> Delivered | Went:
@@ -215,6 +253,51 @@ class Courier:
         )
         self.wake()
 
+    async def _first_post_queued(self, reference: str) -> bool:
+        """Is the case's first leadership post still waiting (e.g. for a retry)? An update
+        made meanwhile (claimed by its turn, it can go first) then has nothing to update."""
+        return any(
+            i.platform == self.platform
+            and i.audience == Audience.LEADERSHIP
+            and i.case_reference == reference
+            and i.reply.get("type") == "case_card"
+            and not i.reply.get("update")
+            and not i.failed
+            for i in await self.store.outbox_items()
+        )
+
+    async def late_post(self, item: OutboxItem, post: JSON) -> None:
+        """A post whose id arrived after the attempt that made it gave up (Teams): queued as
+        an update behind the rest of the case's lane, which keeps it and brings it up to date."""
+        queued = leadership.late_post_item(item, post, self.clock.now())
+        await self.store.commit(UnitOfWork(outbox=[queued]))
+        self.wake()
+
+    async def tell(
+        self, item_id: str, workspace: str, address: dict[str, str], notice: Notice
+    ) -> None:
+        """A message a front end itself owes a chat or channel (a welcome, a confirmation),
+        through the outbox like the rest. Ids come from what caused it: once only."""
+        place = Person(self.platform, workspace, "")  # a chat or channel, not a person
+        item = outbox_item(place, Audience.PERSON, address, notice, item_id, self.clock.now())
+        await self.store.commit(UnitOfWork(outbox=[item]))
+        self.wake()
+
+    async def hurry_leadership(self) -> None:
+        """Leadership posts waiting (for a channel to post in) go now, not at their next look."""
+        now = self.clock.now()
+        for item in await self.store.outbox_items():
+            waiting = item.platform == self.platform and not item.failed and not item.claimed_by
+            if (
+                waiting
+                and item.audience == Audience.LEADERSHIP
+                and item.due_at
+                and item.due_at > now
+            ):
+                item.due_at = now
+                await self.store.reschedule(item)
+        self.wake()
+
     async def undelivered(self) -> JSON:
         """What was refused for good and not yet pruned: counts and case references only."""
         failed = await self.store.undelivered(self.platform)
@@ -245,15 +328,9 @@ class Courier:
 
 def _minimal(item: OutboxItem) -> JSON | None:
     """The minimal form of a leadership case card, or None if the item has no smaller form."""
-    reply = item.reply
-    if item.audience != Audience.LEADERSHIP or reply.get("type") != "case_card":
+    if item.audience != Audience.LEADERSHIP or item.reply.get("type") != "case_card":
         return None
-    if reply.get("minimal"):
+    card = reply_from_dict(item.reply)
+    if not isinstance(card, CaseCard) or card.minimal:
         return None
-    card = CaseCard(str(reply["reference"]), bool(reply.get("update")), minimal=True)
-    return reply_to_dict(card)
-
-
-def _is_case_card(item: OutboxItem) -> bool:
-    """The leadership post of a case, whose id later updates must find."""
-    return item.audience == Audience.LEADERSHIP and item.reply.get("type") == "case_card"
+    return reply_to_dict(replace(card, minimal=True))

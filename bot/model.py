@@ -136,6 +136,9 @@ class CaseCard:
     reference: str
     update: bool = False
     minimal: bool = False
+    late_post: JSON | None = None
+    """A post of this case whose id arrived after the attempt that made it gave up (a Teams
+    answer that came late): kept with the case's other posts, and brought up to date."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 `storage/` implements `Store` (TinyDB on disk, Postgres for a hosted deployment, and an
 in-memory twin for tests); the same contract tests run against all of them. Adapters implement
-`Sender` and `Membership`.
+`Sender`, `LeadershipPosts` and `Membership`.
 
 The store's one write is `commit(UnitOfWork)`: everything a turn (or a background job)
 changes – the delivery mark, the conversation, cases, new references, outbox items and small
@@ -26,6 +26,7 @@ from typing import Protocol
 
 from bot.errors import Conflict as Conflict  # its home is bot.errors; storage/ imports it here
 from bot.model import JSON, Case, Conversation, OutboxItem, Person, Platform
+from bot.views import Resolved, ResolvedCard
 
 
 class _Keep(Enum):
@@ -159,14 +160,44 @@ class Store(Protocol):
 
 
 class Sender(Protocol):
-    """A front end's delivery of one outbox item.
+    """A front end's delivery of one outbox item, its reply already resolved: a person's
+    message, or a notice (a reminder) for the leadership channel. Case cards for the
+    leadership channel go through `LeadershipPosts` instead.
 
-    Returns a receipt (e.g. the posted message's id) worth keeping, or None. Raises
-    `bot.errors.RetryLater` for a temporary failure, `bot.errors.DeliveryRefused` for a
+    Raises `bot.errors.RetryLater` for a temporary failure, `bot.errors.DeliveryRefused` for a
     permanent one.
     """
 
-    async def send(self, item: OutboxItem) -> JSON | None: ...
+    async def send(self, item: OutboxItem, reply: Resolved) -> None: ...
+
+
+class LeadershipPosts(Protocol):
+    """A front end's leadership channel, as `bot.leadership` drives it: every decision (which
+    form of the card, update or post, when to look for an earlier post, what to scrub) is made
+    there, once for every platform. A post id is the platform's own, content-free (e.g. Slack's
+    channel and ts). Each call raises as `Sender.send` does.
+    """
+
+    async def private(self) -> bool:
+        """May case details be shown where the cards go?"""
+        ...
+
+    async def post(self, item: OutboxItem, card: ResolvedCard) -> JSON:
+        """Post the card; returns the new post's id."""
+        ...
+
+    async def update(self, post: JSON, card: ResolvedCard) -> bool:
+        """Replace that post's content with the card; False if the post is gone."""
+        ...
+
+    async def find_earlier(self, item: OutboxItem) -> JSON | None:
+        """The post an earlier attempt at `item` made after all (by the item's id), if the
+        platform can tell."""
+        ...
+
+    async def scrub(self, post: JSON, text: str) -> None:
+        """Overwrite a deleted case's post with `text` (a post that is gone is left)."""
+        ...
 
 
 class Membership(Protocol):

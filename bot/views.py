@@ -1,14 +1,20 @@
-"""Read-only views of cases that every front end renders in its own way."""
+"""Read-only views of cases that every front end renders in its own way.
+
+The `Resolved` replies at the end are what a sender receives: the courier (bot.delivery) looks
+up everything a reply refers to before any platform code runs, so a sender needs no store,
+no clock and no facts.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import StrEnum
 
 from bot import lifecycle
 from bot.facts import Facts
 from bot.localtime import local
-from bot.model import Case, CaseStatus, Choice, Flag, Handoff, PoshOwner
+from bot.model import Case, CaseList, CaseStatus, Choice, Flag, Handoff, Notice, PoshOwner, Question
 from bot.report import build_handoff, contact_line, reporter_name, summary_lines
 
 
@@ -154,3 +160,41 @@ def case_line(case: Case, facts: Facts) -> str:
         return f"{case.reference} – deleted"
     extra = f", +{case.extra_reports}" if case.extra_reports else ""
     return f"{case.reference} – {status}{extra} – {label} – {local(case.created_at, facts)}"
+
+
+# --- replies as senders receive them ------------------------------------------------------------
+
+
+class CardForm(StrEnum):
+    """How much of a case a card shows (bot.leadership decides, once for every platform)."""
+
+    FULL = "full"
+    MINIMAL = "minimal"  # the reference and where to read it: a refused full card's fallback
+    ALERT = "alert"  # content-free: the leadership channel is not private
+
+
+@dataclass(frozen=True)
+class ResolvedHandoff:
+    handoff: Handoff
+    status: str
+    """Whether the helpline is open now (bot.hours.status_text, at delivery)."""
+    text: str
+    """The whole handoff as plain text (bot.report.handoff_text)."""
+
+
+@dataclass(frozen=True)
+class ResolvedCard:
+    """A case card with the case as it is when delivered."""
+
+    view: CaseView
+    status: str
+    """Whether the helpline is open now, for the card's handoff part."""
+    handoff_text: str = ""
+    """The view's handoff as plain text ("" without one)."""
+    form: CardForm = CardForm.FULL
+    update: bool = False
+    """It replaces a post made before (a front end may say "Updated")."""
+
+
+Resolved = Notice | Question | ResolvedHandoff | ResolvedCard | CaseList
+"""Every reply a sender may be given: complete, nothing left to look up."""

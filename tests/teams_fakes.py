@@ -472,7 +472,7 @@ class TeamsHarness:
 
     async def settle(self) -> None:
         """Let card posts that timed out hear Teams' late answers (after `connector.release`)."""
-        await self.courier.sender.settle()  # type: ignore[attr-defined]
+        await self.courier.posts.settle()  # type: ignore[attr-defined]
 
     async def say(self, text: str, **kwargs: Any) -> int:
         status = await self.send(personal_message(self.service_url, text, **kwargs))

@@ -49,3 +49,72 @@ def test_importing_the_whole_engine_loads_no_platform_library() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+# --- the way out: senders and renderers get replies complete -------------------------------------
+
+SENDERS_AND_RENDERERS = (
+    "adapters/slack/sender.py",
+    "adapters/slack/posts.py",
+    "adapters/slack/render.py",
+    "adapters/slack/home.py",
+    "adapters/teams/sender.py",
+    "adapters/teams/posts.py",
+    "adapters/teams/proactive.py",
+    "adapters/teams/render.py",
+    "adapters/teams/cards.py",
+    "adapters/terminal.py",
+)
+LOOKED_UP = ("store", "clock", "facts", "runtime", "resolver")
+# The places that wire a platform to the runtime; everything else is handed what it needs.
+WIRING = {
+    "adapters/compose.py",
+    "adapters/cli.py",
+    "adapters/server.py",
+    "adapters/casework.py",
+    "adapters/chat.py",
+    "adapters/slack/__init__.py",
+    "adapters/slack/app.py",
+    "adapters/teams/__init__.py",
+    "adapters/teams/wiring.py",
+}
+
+
+def _imports(tree: ast.AST) -> list[tuple[str, str]]:
+    """(module, name) for every `from module import name` and `import module`."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found += [(node.module, a.name) for a in node.names]
+        elif isinstance(node, ast.Import):
+            found += [(a.name, "") for a in node.names]
+    return found
+
+
+def test_senders_and_renderers_look_nothing_up() -> None:
+    """No store, clock, facts or runtime on the way out: the courier resolved the reply."""
+    offenders = []
+    for name in SENDERS_AND_RENDERERS:
+        tree = ast.parse((ROOT / name).read_text())
+        for module, imported in _imports(tree):
+            if module.startswith("adapters.compose") or (module, imported) in {
+                ("bot.ports", "Store"),
+                ("bot.ports", "Clock"),
+                ("bot.facts", "Facts"),
+                ("bot.resolve", "Resolver"),
+            }:
+                offenders.append(f"{name}: imports {module}.{imported}".rstrip("."))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in LOOKED_UP:
+                offenders.append(f"{name}:{node.lineno}: .{node.attr}")
+    assert offenders == []
+
+
+def test_only_the_wiring_holds_the_runtime() -> None:
+    offenders = []
+    for path in sorted((ROOT / "adapters").rglob("*.py")):
+        name = str(path.relative_to(ROOT))
+        uses = [m for m, n in _imports(ast.parse(path.read_text())) if m == "adapters.compose"]
+        if uses and name not in WIRING:
+            offenders.append(name)
+    assert offenders == []

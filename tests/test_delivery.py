@@ -5,17 +5,44 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from store_helpers import enqueue, pending
+from store_helpers import enqueue, make_case, pending, save
 
 from bot.clock import FakeClock
-from bot.codec import reply_from_dict, reply_to_dict
 from bot.delivery import Courier
 from bot.errors import DeliveryRefused, RetryLater
+from bot.facts import Facts
 from bot.model import JSON, Audience, CaseCard, Notice, OutboxItem, Person, Platform
 from bot.outbox import outbox_item
+from bot.ports import LeadershipPosts, Sender, UnitOfWork
+from bot.views import CardForm, Resolved, ResolvedCard
 from storage.memory import MemoryStore
 
 NOW = datetime(2026, 11, 25, 11, tzinfo=UTC)
+
+
+def courier(store: MemoryStore, sender: Sender, clock: FakeClock, **kw: float) -> Courier:
+    """A Slack courier; `sender` is its leadership channel too when it has one."""
+    posts: LeadershipPosts = sender if isinstance(sender, RefusesFullCards) else NoChannel()
+    return Courier(store, sender, posts, Platform.SLACK, clock, facts=Facts(), owner="test", **kw)
+
+
+class NoChannel:
+    """A leadership channel the person-only tests never reach."""
+
+    async def private(self) -> bool:
+        raise AssertionError("no leadership post expected")
+
+    async def post(self, item: OutboxItem, card: ResolvedCard) -> JSON:
+        raise AssertionError("no leadership post expected")
+
+    async def update(self, post: JSON, card: ResolvedCard) -> bool:
+        raise AssertionError("no leadership post expected")
+
+    async def find_earlier(self, item: OutboxItem) -> JSON | None:
+        raise AssertionError("no leadership post expected")
+
+    async def scrub(self, post: JSON, text: str) -> None:
+        raise AssertionError("no leadership post expected")
 
 
 def item(n: int, chat: str = "D1") -> OutboxItem:
@@ -30,33 +57,32 @@ class Flaky:
         self.failures = failures
         self.sent: list[str] = []
 
-    async def send(self, i: OutboxItem) -> JSON | None:
-        text = str(i.reply["text"])
-        if text in self.failures:
-            raise self.failures.pop(text)
-        self.sent.append(text)
-        return None
+    async def send(self, i: OutboxItem, reply: Resolved) -> None:
+        assert isinstance(reply, Notice)
+        if reply.text in self.failures:
+            raise self.failures.pop(reply.text)
+        self.sent.append(reply.text)
 
 
 async def test_a_message_waiting_for_its_retry_holds_back_later_ones_to_the_same_chat() -> None:
     store, clock = MemoryStore(), FakeClock(NOW)
     sender = Flaky({"message 1": RetryLater("429", retry_after=30)})
-    courier = Courier(store, sender, Platform.SLACK, clock, owner="test")
+    courier_ = courier(store, sender, clock)
     await enqueue(store, [item(1), item(2), item(3, chat="D2")])
-    assert await courier.drain() == 1  # only the other chat's message
+    assert await courier_.drain() == 1  # only the other chat's message
     await enqueue(store, [item(4)])
-    assert await courier.drain() == 0  # message 1 is not due yet: 2 and 4 wait behind it
+    assert await courier_.drain() == 0  # message 1 is not due yet: 2 and 4 wait behind it
     clock.advance(seconds=30)
-    assert await courier.drain() == 3
+    assert await courier_.drain() == 3
     assert sender.sent == ["message 3", "message 1", "message 2", "message 4"]
 
 
 async def test_backoff_grows_and_honours_retry_after() -> None:
     store, clock = MemoryStore(), FakeClock(NOW)
     sender = Flaky({"message 1": RetryLater("500")})
-    courier = Courier(store, sender, Platform.SLACK, clock, base_delay=2, owner="test")
+    courier_ = courier(store, sender, clock, base_delay=2)
     await enqueue(store, [item(1)])
-    await courier.drain()
+    await courier_.drain()
     [waiting] = await pending(store, Platform.SLACK)
     assert waiting.attempts == 1 and waiting.due_at is not None
     assert 1.5 <= (waiting.due_at - NOW).total_seconds() <= 2.5
@@ -65,9 +91,9 @@ async def test_backoff_grows_and_honours_retry_after() -> None:
 async def test_a_permanent_refusal_is_kept_aside_and_does_not_block_others() -> None:
     store, clock = MemoryStore(), FakeClock(NOW)
     sender = Flaky({"message 1": DeliveryRefused("channel_not_found")})
-    courier = Courier(store, sender, Platform.SLACK, clock, owner="test")
+    courier_ = courier(store, sender, clock)
     await enqueue(store, [item(1), item(2, chat="D2")])
-    await courier.drain()
+    await courier_.drain()
     assert sender.sent == ["message 2"]
     assert await pending(store, Platform.SLACK) == []
 
@@ -77,31 +103,57 @@ class RefusesFullCards:
 
     def __init__(self, *, minimal_too: bool = False) -> None:
         self.minimal_too = minimal_too
-        self.sent: list[JSON] = []
+        self.sent: list[Resolved] = []
         self.to: list[dict[str, str]] = []
 
-    async def send(self, i: OutboxItem) -> JSON | None:
-        if i.reply["type"] == "case_card" and (self.minimal_too or not i.reply.get("minimal")):
-            raise DeliveryRefused("invalid_blocks")
-        self.sent.append(i.reply)
+    async def send(self, i: OutboxItem, reply: Resolved) -> None:
+        self.sent.append(reply)
         self.to.append(i.address)
-        return {"ts": "1.1"} if i.reply["type"] == "case_card" else None
+
+    async def private(self) -> bool:
+        return True
+
+    async def post(self, item: OutboxItem, card: ResolvedCard) -> JSON:
+        self._take(card)
+        return {"ts": "1.1"}
+
+    async def update(self, post: JSON, card: ResolvedCard) -> bool:
+        self._take(card)
+        return True
+
+    async def find_earlier(self, item: OutboxItem) -> JSON | None:
+        return None
+
+    async def scrub(self, post: JSON, text: str) -> None:
+        raise AssertionError("nothing is deleted here")
+
+    def _take(self, card: ResolvedCard) -> None:
+        if card.form != CardForm.MINIMAL or self.minimal_too:
+            raise DeliveryRefused("invalid_blocks")
+        self.sent.append(card)
 
 
-def leadership_post(ref: str = "TT-2026-0001") -> OutboxItem:
+async def leadership_post(store: MemoryStore, ref: str = "TT-2026-0001") -> OutboxItem:
+    await save(store, make_case(ref))
     reporter = Person(Platform.SLACK, "T1", "U1")
     card = CaseCard(ref)
     return outbox_item(reporter, Audience.LEADERSHIP, {"channel": "D1"}, card, f"case:{ref}", NOW)
 
 
+def forms(sent: list[Resolved]) -> list[tuple[CardForm, bool]]:
+    return [(c.form, c.update) for c in sent if isinstance(c, ResolvedCard)]
+
+
 async def test_a_refused_leadership_card_falls_back_to_the_minimal_card() -> None:
     store, clock = MemoryStore(), FakeClock(NOW)
     sender = RefusesFullCards()
-    courier = Courier(store, sender, Platform.SLACK, clock, owner="test")
-    await enqueue(store, [leadership_post()])
-    assert await courier.drain() == 1
-    assert sender.sent == [reply_to_dict(CaseCard("TT-2026-0001", minimal=True))]
-    assert await store.get_meta("post:slack:TT-2026-0001") == {"ts": "1.1"}  # updates find it
+    courier_ = courier(store, sender, clock)
+    await enqueue(store, [await leadership_post(store)])
+    assert await courier_.drain() == 1
+    assert forms(sender.sent) == [(CardForm.MINIMAL, False)]
+    assert await store.get_meta("post:slack:TT-2026-0001") == {  # updates find it
+        "posts": [{"post": {"ts": "1.1"}, "item": "case:TT-2026-0001"}]
+    }
     assert await store.undelivered(Platform.SLACK) == []
 
 
@@ -110,20 +162,19 @@ async def test_when_even_the_minimal_card_is_refused_the_reporter_is_told(
 ) -> None:
     store, clock = MemoryStore(), FakeClock(NOW)
     sender = RefusesFullCards(minimal_too=True)
-    courier = Courier(store, sender, Platform.SLACK, clock, owner="test")
-    await enqueue(store, [leadership_post()])
-    await courier.drain()
+    courier_ = courier(store, sender, clock)
+    await enqueue(store, [await leadership_post(store)])
+    await courier_.drain()
     [failed] = await store.undelivered(Platform.SLACK)
     assert failed.audience == Audience.LEADERSHIP and failed.failed == "invalid_blocks"
     assert failed.failed_at == NOW
-    assert await courier.undelivered() == {
+    assert await courier_.undelivered() == {
         "leadership_posts": {"count": 1, "cases": ["TT-2026-0001"]},
         "messages": {"count": 0, "cases": []},
     }
     assert "refused for good" in caplog.text and "TT-2026-0001" in caplog.text
-    await courier.drain()
-    [told] = sender.sent
-    notice = reply_from_dict(told)
+    await courier_.drain()
+    [notice] = sender.sent
     assert isinstance(notice, Notice) and notice.tone == "danger"
     assert "couldn't send report TT-2026-0001 to the leadership team" in notice.text
     assert "DSL" in notice.text and "headteacher" in notice.text
@@ -134,21 +185,23 @@ async def test_when_even_the_minimal_card_is_refused_the_reporter_is_told(
 async def test_a_refused_update_falls_back_to_a_minimal_update() -> None:
     store, clock = MemoryStore(), FakeClock(NOW)
     sender = RefusesFullCards()
-    courier = Courier(store, sender, Platform.SLACK, clock, owner="test")
+    courier_ = courier(store, sender, clock)
+    await save(store, make_case("TT-2026-0001"))
+    await store.commit(UnitOfWork(meta={"post:slack:TT-2026-0001": {"ts": "1.1"}}))
     reporter = Person(Platform.SLACK, "T1", "U1")
     update = outbox_item(
         reporter, Audience.LEADERSHIP, {}, CaseCard("TT-2026-0001", update=True), "u", NOW
     )
     await enqueue(store, [update])
-    assert await courier.drain() == 1
-    assert sender.sent == [reply_to_dict(CaseCard("TT-2026-0001", update=True, minimal=True))]
+    assert await courier_.drain() == 1
+    assert forms(sender.sent) == [(CardForm.MINIMAL, True)]
 
 
 async def test_a_message_refused_for_good_does_not_hold_back_the_rest_of_its_chat() -> None:
     store, clock = MemoryStore(), FakeClock(NOW)
     sender = Flaky({"message 1": DeliveryRefused("is_archived")})
-    courier = Courier(store, sender, Platform.SLACK, clock, owner="test")
+    courier_ = courier(store, sender, clock)
     await enqueue(store, [item(1), item(2)])
-    assert await courier.drain() == 1
+    assert await courier_.drain() == 1
     assert sender.sent == ["message 2"]
     assert [i.id for i in await store.undelivered(Platform.SLACK)] == ["i1"]

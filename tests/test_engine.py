@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.delivery import Courier
 from bot.engine import Engine
 from bot.model import (
+    JSON,
     Audience,
     Case,
     CaseCard,
@@ -28,6 +29,7 @@ from bot.model import (
     Reply,
     Turn,
 )
+from bot.views import Resolved, ResolvedCard
 from storage.memory import MemoryStore
 
 # Wednesday 25 November 2026, 11:00 UK time: POSH is open.
@@ -56,11 +58,30 @@ HAPPY = [
 
 
 class Collector:
+    """Keeps every item the courier delivers, as the engine made it."""
+
     def __init__(self) -> None:
         self.items: list[OutboxItem] = []
 
-    async def send(self, item: OutboxItem) -> None:
+    async def send(self, item: OutboxItem, reply: Resolved) -> None:
         self.items.append(item)
+
+    # The leadership channel: each card kept as the item that carried it.
+    async def private(self) -> bool:
+        return True
+
+    async def post(self, item: OutboxItem, card: ResolvedCard) -> JSON:
+        self.items.append(item)
+        return {"n": len(self.items)}
+
+    async def update(self, post: JSON, card: ResolvedCard) -> bool:
+        return False  # as if gone: the update is posted anew, and kept with its item
+
+    async def find_earlier(self, item: OutboxItem) -> JSON | None:
+        return None
+
+    async def scrub(self, post: JSON, text: str) -> None:
+        pass
 
     def replies(self, audience: Audience = Audience.PERSON) -> list[Reply]:
         return [reply_from_dict(i.reply) for i in self.items if i.audience == audience]
@@ -88,7 +109,15 @@ class Bot:
         self.store = store or MemoryStore()
         self.clock = clock or FakeClock(START)
         self.out = Collector()
-        self.courier = Courier(self.store, self.out, Platform.SLACK, self.clock, owner="test")
+        self.courier = Courier(
+            self.store,
+            self.out,
+            self.out,
+            Platform.SLACK,
+            self.clock,
+            facts=Settings().facts,
+            owner="test",
+        )
         self.roster = Roster()
         self.engine = Engine(
             self.store,

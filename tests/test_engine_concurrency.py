@@ -36,6 +36,7 @@ from bot.model import (
     Turn,
 )
 from bot.ports import Store, UnitOfWork
+from bot.views import Resolved, ResolvedCard
 from storage.memory import MemoryStore
 from storage.postgres.store import open_postgres_store
 from storage.tinydb_store import open_store
@@ -69,13 +70,29 @@ def answers(n: int) -> list[str]:
 
 
 class Inbox:
-    """The platform's side: what each person was sent."""
+    """The platform's side: what each person was sent, and a leadership channel."""
 
     def __init__(self) -> None:
         self.sent: list[OutboxItem] = []
+        self.posts = 0
 
-    async def send(self, item: OutboxItem) -> JSON | None:
+    async def send(self, item: OutboxItem, reply: Resolved) -> None:
         self.sent.append(item)
+
+    async def private(self) -> bool:
+        return True
+
+    async def post(self, item: OutboxItem, card: ResolvedCard) -> JSON:
+        self.posts += 1
+        return {"id": str(self.posts)}
+
+    async def update(self, post: JSON, card: ResolvedCard) -> bool:
+        return True
+
+    async def find_earlier(self, item: OutboxItem) -> JSON | None:
+        return None
+
+    async def scrub(self, post: JSON, text: str) -> None:
         return None
 
     def to(self, person: Person) -> list[Reply]:
@@ -132,7 +149,9 @@ async def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
 async def test_twenty_people_submitting_at_once_all_get_their_own_case(any_store: Store) -> None:
     clock = FakeClock(START)
     inbox = Inbox()
-    courier = Courier(any_store, inbox, Platform.SLACK, clock, owner="bot")
+    courier = Courier(
+        any_store, inbox, inbox, Platform.SLACK, clock, facts=Settings().facts, owner="bot"
+    )
     engine = Engine(
         any_store,
         Settings().facts,
@@ -175,4 +194,5 @@ async def test_twenty_people_submitting_at_once_all_get_their_own_case(any_store
     assert sorted(handed.values()) == [f"TT-2026-{n:04d}" for n in range(1, PEOPLE + 1)]
     cases = await any_store.cases()
     assert len(cases) == PEOPLE
+    assert inbox.posts == PEOPLE  # each case posted to leaders once
     assert {c.reference: c.reporter.key for c in cases} == {r: k for k, r in handed.items()}

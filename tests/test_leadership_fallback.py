@@ -9,6 +9,7 @@ their DSL, and /healthz and the log say so, without any case content.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -23,11 +24,11 @@ from slack_fakes import (
     walk,
 )
 
-from adapters.teams import cards
-from adapters.teams.render import Renderer
+from adapters.teams import cards, render
 from bot.clock import FakeClock
 from bot.facts import Facts
-from bot.model import CaseCard
+from bot.resolve import Resolver
+from bot.views import CardForm, ResolvedCard
 from storage.memory import MemoryStore
 
 LINK = "https://www.tiktok.com/@fake.teacher"
@@ -140,9 +141,10 @@ async def test_teams_renders_the_minimal_card_without_case_details() -> None:
     async with slack_harness() as h:  # a real case, filed through Slack
         ref = await _report(h)
         store = h.runtime.store
-    renderer = Renderer(store, Facts(), FakeClock(h.clock.now()))
-    full = await renderer.message(CaseCard(ref))
-    minimal = await renderer.message(CaseCard(ref, minimal=True))
+    resolved = await Resolver(store, Facts(), FakeClock(h.clock.now())).card(ref)
+    assert isinstance(resolved, ResolvedCard)
+    full = render.case_card(resolved)
+    minimal = render.case_card(replace(resolved, form=CardForm.MINIMAL))
     assert "Patel" in str(full.card) and not cards.too_big(minimal.card)
     assert "Patel" not in str(minimal.card) and f"show {ref}" in str(minimal.card)
     assert isinstance(store, MemoryStore)

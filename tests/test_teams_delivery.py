@@ -249,7 +249,8 @@ async def test_every_card_posted_for_a_case_is_kept_and_the_deletion_scrubs_them
         reference, copies = await _card_posted_twice(h)
         receipt = await h.runtime.store.get_meta(f"post:teams:{reference}")
         assert receipt is not None
-        assert [c["activity_id"] for c in receipt["cards"]] == copies[::-1]  # late one last
+        kept = [p["post"]["activity_id"] for p in receipt["posts"]]
+        assert kept == copies[::-1]  # late one last
         assert "TikTok" not in str(receipt) and "Patel" not in str(receipt)  # ids only
 
         await _delete(h, reference)
@@ -287,7 +288,7 @@ async def test_a_late_answer_that_comes_before_the_retry_means_no_second_card() 
         assert len(_case_cards(h)) == 1
         reference = (await h.runtime.store.cases())[-1].reference
         receipt = await h.runtime.store.get_meta(f"post:teams:{reference}")
-        assert receipt is not None and len(receipt["cards"]) == 1
+        assert receipt is not None and len(receipt["posts"]) == 1
         assert await pending(h.runtime.store, h.courier.platform) == []
 
 

@@ -3,7 +3,8 @@
 `attach` reads the SLACK_* settings, mounts `POST /slack/events` (and/or prepares Socket Mode),
 and starts the courier that delivers the outbox to Slack. Modules, in the order a message
 meets them: `endpoint` (HTTP checks) or `socket_mode`, `listeners`, `translate` (payload →
-Turn), the engine, then `sender` / `posts` with `render` (reply → Block Kit) on the way out.
+Turn), the engine; on the way out the courier resolves each reply and hands it to `sender` or
+`posts` (the leadership channel), which render it (`render`: reply → Block Kit).
 """
 
 from __future__ import annotations
@@ -29,5 +30,5 @@ async def attach(
     timeout = aiohttp.ClientTimeout(total=settings.api_timeout)
     adapter = SlackAdapter(settings, runtime, aiohttp.ClientSession(timeout=timeout))
     adapter.mount(app)
-    runtime.add_platform(Platform.SLACK, adapter.sender, adapter.membership)
+    runtime.add_platform(Platform.SLACK, adapter.sender, adapter.posts, adapter.membership)
     return adapter

@@ -21,10 +21,11 @@ from adapters.slack.config import EVENTS_PATH, SlackConfig
 from adapters.slack.directory import Directory, LeadershipChannel
 from adapters.slack.endpoint import events_handler
 from adapters.slack.listeners import Listeners
-from adapters.slack.posts import CHANNEL_PROBLEM
+from adapters.slack.posts import CHANNEL_PROBLEM, SlackPosts
 from adapters.slack.sender import SlackSender
 from adapters.slack.socket_mode import SocketLink
 from bot.errors import RetryLater
+from bot.home import HomePage
 from bot.model import Platform
 
 log = logging.getLogger(__name__)
@@ -47,10 +48,12 @@ class SlackAdapter:
         self.client = make_client(config, session, token=config.bot_token)
         self.directory = Directory(self.client, config.leadership_channel, config.api_timeout)
         self.membership = LeadershipChannel(self.directory)
-        self.sender = SlackSender(self.client, runtime, self.directory, config.api_timeout)
+        self.posts = SlackPosts(self.client, self.directory, config.api_timeout)
+        self.sender = SlackSender(self.client, self.posts, config.api_timeout)
         self.bot_ids: dict[str, str] = {}
         self.bolt = self._bolt_app()
-        self.listeners = Listeners(runtime, self.directory, self.sender)
+        home = HomePage(runtime.store, runtime.facts)
+        self.listeners = Listeners(runtime.engine.handle, home, self.directory, self.sender)
         self.listeners.register(self.bolt)
         self.socket = (
             SocketLink(self.bolt, config.app_token, make_client(config, session))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
@@ -21,7 +21,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.response import BoltResponse
 
-from adapters.compose import Runtime
 from adapters.slack import translate
 from adapters.slack.directory import Directory
 from adapters.slack.home import home_view
@@ -29,6 +28,7 @@ from adapters.slack.sender import SlackSender
 from adapters.slack.translate import Inbound, Malformed
 from bot.engine import BUG_SORRY
 from bot.errors import error_reference, log_bug
+from bot.home import Home
 from bot.model import Notice, Person, Reply, Turn
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,9 @@ LOOKUP_BUDGET = 0.8
 LEADER_MAX_AGE = 5.0  # a leader's press re-checks membership this fresh
 MEMBERS_MAX_AGE = 60.0
 SENT = "I've sent you a message – your report carries on privately in our direct messages."
+
+Handle = Callable[[Turn], Coroutine[Any, Any, list[Reply]]]  # the engine's: store, queue
+HomeOf = Callable[[Person, bool], Awaitable[Home]]  # a person's Home tab (bot.home)
 
 
 class Deadline:
@@ -51,13 +54,15 @@ class Deadline:
 class Listeners:
     def __init__(
         self,
-        runtime: Runtime,
+        handle: Handle,
+        home: HomeOf,
         directory: Directory,
         sender: SlackSender,
         *,
         budget: float = ACK_BUDGET,
     ) -> None:
-        self.runtime = runtime
+        self.handle = handle
+        self.home = home
         self.directory = directory
         self.sender = sender
         self.budget = budget
@@ -153,7 +158,7 @@ class Listeners:
         return replace(turn, person=person)
 
     async def _run(self, turn: Turn, deadline: Deadline) -> list[Reply]:
-        task = asyncio.create_task(self.runtime.engine.handle(turn))
+        task = asyncio.create_task(self.handle(turn))
         try:
             return await asyncio.wait_for(asyncio.shield(task), deadline.left())
         except TimeoutError:
@@ -172,7 +177,7 @@ class Listeners:
         user = person.user_id
         try:
             leader = await self.directory.is_member(user, LOOKUP_BUDGET * 2, MEMBERS_MAX_AGE)
-            view = await home_view(self.runtime, person, bool(leader))
+            view = home_view(await self.home(person, bool(leader)))
             await self.sender.client.views_publish(user_id=user, view=view)
         except Exception as e:  # a Home tab that does not refresh is not worth more than a log line
             log.warning("could not publish the Home tab (%s)", type(e).__name__)

@@ -1,25 +1,24 @@
-"""The case post in the leadership channel: posted once, then updated in place.
+"""The leadership channel in Slack: `bot.ports.LeadershipPosts`, driven by `bot.leadership`.
 
-Case details go only to a private channel; a channel that is not private gets the content-free
-alert. A post that may have gone out before a failure (a timeout after Slack accepted it) is
-looked for before posting again, by the outbox id carried in the message's metadata, so an
-outage delays the leadership post but never doubles it, across restarts too.
+A post's id is `{channel, ts}`. Every post carries its outbox id in the message's metadata, so
+that a post an earlier attempt made after all (a timeout after Slack accepted it, a crash
+before the delivered mark) is found in the channel's history rather than made again.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.compose import Runtime
 from adapters.slack import render
 from adapters.slack.client import SETUP_RETRY_SECONDS, SlackRefused, slack_errors
 from adapters.slack.directory import Directory
 from bot.errors import RetryLater
-from bot.hours import status_text
-from bot.model import JSON, CaseCard, CaseStatus, Notice, OutboxItem, Platform
-from bot.views import case_view
+from bot.model import JSON, OutboxItem
+from bot.views import ResolvedCard
 
 log = logging.getLogger(__name__)
 METADATA_TYPE = "reportbot_case"
@@ -34,112 +33,40 @@ CHANNEL_PROBLEM = (
 )
 
 
-def receipt_key(reference: str) -> str:
-    return f"post:{Platform.SLACK}:{reference}"
-
-
-class LeadershipPosts:
-    def __init__(
-        self, client: AsyncWebClient, runtime: Runtime, directory: Directory, timeout: float
-    ) -> None:
+class SlackPosts:
+    def __init__(self, client: AsyncWebClient, directory: Directory, timeout: float) -> None:
         self.client = client
-        self.runtime = runtime
         self.directory = directory
         self.channel = directory.channel
         self.timeout = timeout
 
-    async def deliver(self, item: OutboxItem, card: CaseCard) -> JSON | None:
-        """Post or update the card; returns the new post's {channel, ts} receipt."""
-        try:
-            return await self._deliver(item, card)
-        except SlackRefused as e:
-            if e.code not in SETUP_PROBLEMS:
-                raise
-            log.error(CHANNEL_PROBLEM, e.code)
-            raise RetryLater(str(e), SETUP_RETRY_SECONDS) from None
+    async def private(self) -> bool:
+        async with _until_fixed():
+            return await self.directory.channel_is_private()
 
-    async def _deliver(self, item: OutboxItem, card: CaseCard) -> JSON | None:
-        case = await self.runtime.store.case(card.reference)
-        if case is None:
-            return None  # nothing left to show
-        if case.status == CaseStatus.DELETED:
-            await self._scrub(card.reference)
-            return None
-        now = self.runtime.clock.now()
-        view = case_view(case, self.runtime.facts, now)
-        if not await self.directory.channel_is_private():
-            # The alert never changes, so an update has nothing to say in a public channel.
-            return None if card.update else await self._post(item, render.case_alert(view))
-        if card.minimal:  # the full card was refused: name the case, say where to read it
-            message = render.case_minimal(view)
-        else:
-            message = render.case_card(view, status_text(self.runtime.facts, now))
-        if card.update:
-            return await self._update(item, card.reference, message)
-        return await self._post(item, message)
+    async def post(self, item: OutboxItem, card: ResolvedCard) -> JSON:
+        return await self._post(item, render.card(card))
+
+    async def update(self, post: JSON, card: ResolvedCard) -> bool:
+        return await self._replace(post, render.card(card))
+
+    async def find_earlier(self, item: OutboxItem) -> JSON | None:
+        async with _until_fixed():
+            ts = await earlier_message(self.client, self.channel, item, self.timeout)
+        return {"channel": self.channel, "ts": ts} if ts else None
+
+    async def scrub(self, post: JSON, text: str) -> None:
+        message = render.Message(text, [{"type": "section", "text": render.plain(text)}])
+        await self._replace(post, message)
 
     async def notice(self, item: OutboxItem, message: render.Message) -> None:
         """A reminder or other notice to the channel, once."""
+        if item.attempts > 1 and await self.find_earlier(item):
+            return
         await self._post(item, message)
 
-    async def card_message(self, reference: str) -> render.Message:
-        """The case card as it stands, for a leader who asked to see it in their DM."""
-        case = await self.runtime.store.case(reference)
-        if case is None or case.status == CaseStatus.DELETED:
-            return render.notice(Notice(f"Case {reference} is no longer held."))
-        now = self.runtime.clock.now()
-        view = case_view(case, self.runtime.facts, now)
-        return render.case_card(view, status_text(self.runtime.facts, now))
-
-    async def _scrub(self, reference: str) -> None:
-        """Overwrite a deleted case's post so its details leave the channel too."""
-        receipt = await self.runtime.store.get_meta(receipt_key(reference))
-        if not (receipt and receipt.get("channel") and receipt.get("ts")):
-            return
-        text = f"Case {reference} was deleted under the school's retention schedule."
-        try:
-            async with slack_errors("chat.update", self.timeout):
-                await self.client.chat_update(
-                    channel=str(receipt["channel"]),
-                    ts=str(receipt["ts"]),
-                    text=text,
-                    blocks=[{"type": "section", "text": render.plain(text)}],
-                    unfurl_links=False,
-                    unfurl_media=False,
-                )
-        except SlackRefused as e:
-            if e.code != "message_not_found":
-                raise
-
-    async def _update(
-        self, item: OutboxItem, reference: str, message: render.Message
-    ) -> JSON | None:
-        """None when the post was updated; the new post's receipt when it had to be made again."""
-        receipt = await self.runtime.store.get_meta(receipt_key(reference))
-        if receipt and receipt.get("channel") and receipt.get("ts"):
-            try:
-                async with slack_errors("chat.update", self.timeout):
-                    await self.client.chat_update(
-                        channel=str(receipt["channel"]),
-                        ts=str(receipt["ts"]),
-                        text=message.text,
-                        blocks=message.blocks,
-                        unfurl_links=False,
-                        unfurl_media=False,
-                    )
-                return None
-            except SlackRefused as e:
-                if e.code != "message_not_found":
-                    raise
-        # No post to update (it was refused, or deleted by hand): make a fresh one.
-        return await self._post(item, message)
-
     async def _post(self, item: OutboxItem, message: render.Message) -> JSON:
-        if item.attempts > 1:  # an earlier claim may have posted it
-            earlier = await self._earlier_post(item)
-            if earlier:
-                return earlier
-        async with slack_errors("chat.postMessage", self.timeout):
+        async with _until_fixed(), slack_errors("chat.postMessage", self.timeout):
             response = await self.client.chat_postMessage(
                 channel=self.channel,
                 text=message.text,
@@ -150,10 +77,35 @@ class LeadershipPosts:
             )
         return {"channel": str(response["channel"]), "ts": str(response["ts"])}
 
-    async def _earlier_post(self, item: OutboxItem) -> JSON | None:
-        """The post an earlier, failed-looking attempt made after all, if there is one."""
-        ts = await earlier_message(self.client, self.channel, item, self.timeout)
-        return {"channel": self.channel, "ts": ts} if ts else None
+    async def _replace(self, post: JSON, message: render.Message) -> bool:
+        """False when Slack no longer has the post (deleted by hand)."""
+        try:
+            async with _until_fixed(), slack_errors("chat.update", self.timeout):
+                await self.client.chat_update(
+                    channel=str(post["channel"]),
+                    ts=str(post["ts"]),
+                    text=message.text,
+                    blocks=message.blocks,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+        except SlackRefused as e:
+            if e.code != "message_not_found":
+                raise
+            return False
+        return True
+
+
+@asynccontextmanager
+async def _until_fixed() -> AsyncIterator[None]:
+    """A channel the bot cannot use waits for the school to fix it, rather than failing."""
+    try:
+        yield
+    except SlackRefused as e:
+        if e.code not in SETUP_PROBLEMS:
+            raise
+        log.error(CHANNEL_PROBLEM, e.code)
+        raise RetryLater(str(e), SETUP_RETRY_SECONDS) from None
 
 
 def stamp(item: OutboxItem) -> JSON:

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from urllib.parse import quote
 
-from bot.model import JSON, Handoff, Notice, Question
-from bot.views import CaseView, minimal_text
+from bot.errors import DeliveryRefused
+from bot.model import JSON, CaseList, Handoff, Notice, Question
+from bot.views import CardForm, CaseView, Resolved, ResolvedCard, ResolvedHandoff, minimal_text
 
 SECTION_MAX = 2900  # Slack allows 3000 characters in a text object; a little to spare
 HEADER_MAX = 150
@@ -31,6 +32,32 @@ class Message:
 
     text: str
     blocks: list[JSON] = field(default_factory=list)
+
+
+def message(reply: Resolved) -> Message:
+    """The Block Kit message for a resolved reply: one branch per type, a loud default."""
+    match reply:
+        case Notice():
+            return notice(reply)
+        case Question():
+            return question(reply)
+        case ResolvedHandoff(handoff=h, status=status):
+            return handoff(h, status)
+        case ResolvedCard():
+            return card(reply)
+        case CaseList(title=title, lines=lines, empty=empty):
+            return case_list(title, list(lines), empty)
+    raise DeliveryRefused(f"Slack cannot show {type(reply).__name__}")
+
+
+def card(resolved: ResolvedCard) -> Message:
+    """A case card in the form bot.leadership chose."""
+    match resolved.form:
+        case CardForm.ALERT:
+            return case_alert(resolved.view)
+        case CardForm.MINIMAL:
+            return case_minimal(resolved.view)
+    return case_card(resolved.view, resolved.status)
 
 
 # --- text objects ---------------------------------------------------------------------------

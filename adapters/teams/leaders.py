@@ -24,7 +24,6 @@ from microsoft_agents.activity import Activity
 
 from adapters.teams import references
 from adapters.teams.failures import classify, http_status
-from adapters.teams.notify import tell
 from adapters.teams.references import Leadership, address_of
 from adapters.teams.services import Context, Services
 from adapters.teams.translate import (
@@ -36,7 +35,7 @@ from adapters.teams.translate import (
     team_of,
     tenant_of,
 )
-from bot.model import Audience, Notice, Person, Platform, Turn
+from bot.model import Notice, Person, Turn
 
 log = logging.getLogger(__name__)
 
@@ -119,18 +118,15 @@ async def membership(services: Services, chosen: Leadership, user_id: str) -> Me
 
 async def current(services: Services, tenant: str) -> Leadership | None:
     """The leadership channel, if it is in the team the school named (or none is named)."""
-    store, team = services.runtime.store, services.config.leadership_team
-    return await references.leadership(store, tenant, team)
+    return await services.places.leadership(tenant, services.config.leadership_team)
 
 
-async def may_lead(services: Services, tenant: str, user_id: str, reference: str) -> Membership:
-    """May this person act on a case (or, with no reference, list them)?"""
+async def may_lead(services: Services, tenant: str, user_id: str) -> Membership:
+    """Is this person in the team that receives the cases? (Whether a case is their school's
+    is the engine's question, `bot.leaders.in_scope`, asked before this one.)"""
     chosen = await current(services, tenant)
     if chosen is None:
         return Membership.OUTSIDER
-    case = await services.runtime.store.case(reference) if reference else None
-    if case is not None and case.reporter.workspace not in ("", tenant):
-        return Membership.OUTSIDER  # another school's case, whatever team they are in
     return await membership(services, chosen, user_id)
 
 
@@ -149,7 +145,7 @@ async def channel_message(services: Services, context: Context) -> None:
         async with services.leadership_lock:
             await _use_this_channel(services, context, thread, key)
     else:
-        await tell(services.runtime, f"{key}:hint", tenant, thread, Notice(CHANNEL_HINT))
+        await services.tell(f"{key}:hint", tenant, thread, Notice(CHANNEL_HINT))
 
 
 async def _press(
@@ -170,7 +166,7 @@ class LeadershipTeam:
         self.services = services
 
     async def is_leader(self, person: Person, case_reference: str = "") -> bool | None:
-        verdict = await may_lead(self.services, person.workspace, person.user_id, case_reference)
+        verdict = await may_lead(self.services, person.workspace, person.user_id)
         return None if verdict is Membership.UNKNOWN else verdict is Membership.MEMBER
 
 
@@ -181,22 +177,22 @@ async def _use_this_channel(
     tenant, person = tenant_of(activity), person_of(activity)
     place = await _place(services, activity)
     if place is None:
-        await tell(services.runtime, f"{key}:hint", tenant, thread, Notice(CHANNEL_HINT))
+        await services.tell(f"{key}:hint", tenant, thread, Notice(CHANNEL_HINT))
         return
     chosen = references.leadership_from(activity, place)
     held = await current(services, tenant)
     refusal = await _move_refusal(services, tenant, place, chosen, held, person.user_id)
     if refusal:
-        await tell(services.runtime, f"{key}:refused", tenant, thread, Notice(refusal))
+        await services.tell(f"{key}:refused", tenant, thread, Notice(refusal))
         return
     if held is not None and held.channel_id == chosen.channel_id:
-        await tell(services.runtime, f"{key}:same", tenant, thread, Notice(ALREADY_HERE))
+        await services.tell(f"{key}:same", tenant, thread, Notice(ALREADY_HERE))
         return
     await _choose(services, tenant, chosen)
-    await tell(services.runtime, f"{key}:moved", tenant, thread, Notice(MOVED_HERE, "success"))
+    await services.tell(f"{key}:moved", tenant, thread, Notice(MOVED_HERE, "success"))
     if held is not None:
         away = Notice(MOVED_AWAY.format(who=person.name or "a team member"))
-        await tell(services.runtime, f"{key}:away", tenant, address_of(held.reference), away)
+        await services.tell(f"{key}:away", tenant, address_of(held.reference), away)
 
 
 async def _move_refusal(
@@ -235,29 +231,18 @@ async def _may_take_over(services: Services, tenant: str, place: TeamChannel) ->
     team = services.config.leadership_team
     if team is not None:
         return team.matches(place.team_id, place.group_id)
-    previous = await references.previous_team(services.runtime.store, tenant)
+    previous = await services.places.previous_team(tenant)
     return previous is None or previous == place.team_id
 
 
 async def _place(services: Services, activity: Activity) -> TeamChannel | None:
     place = team_of(activity)
-    return await references.with_group(services.runtime.store, place) if place else None
+    return await services.places.with_group(place) if place else None
 
 
 async def _choose(services: Services, tenant: str, chosen: Leadership) -> None:
-    await references.set_leadership(services.runtime.store, tenant, chosen)
-    await _release_waiting_cards(services)
-
-
-async def _release_waiting_cards(services: Services) -> None:
-    """Case cards that waited for a channel go now, not at their next scheduled look."""
-    store, now = services.runtime.store, services.runtime.clock.now()
-    for item in await store.outbox_items():
-        waiting = item.platform == Platform.TEAMS and not item.failed and not item.claimed_by
-        if waiting and item.audience == Audience.LEADERSHIP and item.due_at and item.due_at > now:
-            item.due_at = now
-            await store.reschedule(item)
-    services.runtime.wake(Platform.TEAMS)
+    await services.places.set_leadership(tenant, chosen)
+    await services.courier.hurry_leadership()  # cards that waited for a channel go now
 
 
 # --- the bot joins or leaves a team -----------------------------------------------------------
@@ -270,11 +255,11 @@ async def installed(services: Services, context: Context) -> None:
 
 async def _installed(services: Services, context: Context) -> None:
     activity = context.activity
-    tenant, store = tenant_of(activity), services.runtime.store
+    tenant = tenant_of(activity)
     place = await _place(services, activity)
     if place is None:
         return
-    generation = await references.team_generation(store, place.team_id)
+    generation = await services.places.team_generation(place.team_id)
     item_id = f"teams:installed:{short_key(place.team_id)}:{generation}"
     held = await current(services, tenant)
     chosen = references.leadership_from(activity, place)
@@ -283,12 +268,10 @@ async def _installed(services: Services, context: Context) -> None:
     if held is None and await _may_take_over(services, tenant, place):
         await _choose(services, tenant, chosen)
         log.warning("Teams: new cases will be posted to the channel the bot was added to")
-        await tell(
-            services.runtime, item_id, tenant, address_of(chosen.reference), Notice(INSTALLED)
-        )
+        await services.tell(item_id, tenant, address_of(chosen.reference), Notice(INSTALLED))
         return
     greeting = _greeting(services, held)
-    await tell(services.runtime, item_id, tenant, address_of(chosen.reference), greeting)
+    await services.tell(item_id, tenant, address_of(chosen.reference), greeting)
     if held is None:
         log.error(
             "Teams: the bot was added to a team that may not receive cases, and no team "
@@ -311,13 +294,13 @@ async def removed(services: Services, context: Context) -> None:
 
 async def _removed(services: Services, context: Context) -> None:
     activity = context.activity
-    place, tenant, store = team_of(activity), tenant_of(activity), services.runtime.store
+    place, tenant = team_of(activity), tenant_of(activity)
     if place is None:
         return
-    await references.bump_team_generation(store, place.team_id)
-    held = await references.leadership(store, tenant)
+    await services.places.bump_team_generation(place.team_id)
+    held = await services.places.leadership(tenant)
     if held is not None and held.team_id == place.team_id:
-        await references.lose_leadership(store, tenant, held)
+        await services.places.lose_leadership(tenant, held)
         log.error(
             "Teams: the bot was removed from the leadership team; new case cards wait until "
             "it is added back to that team (or to the team in REPORTBOT_TEAMS_LEADERSHIP_TEAM)"

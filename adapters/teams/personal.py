@@ -10,7 +10,6 @@ question carries its step, and the engine re-asks rather than take it as an answ
 from __future__ import annotations
 
 from adapters.teams import references
-from adapters.teams.notify import tell
 from adapters.teams.services import Context, Services
 from adapters.teams.translate import delivery_id, person_of, read_message, short_key
 from bot.model import Notice, Turn
@@ -45,4 +44,4 @@ async def welcome(services: Services, context: Context) -> None:
     chat = references.address(activity)
     person = person_of(activity)
     item_id = f"teams:welcome:{short_key(chat['conversation'])}"
-    await tell(services.runtime, item_id, person.workspace, chat, Notice(WELCOME))
+    await services.tell(item_id, person.workspace, chat, Notice(WELCOME))

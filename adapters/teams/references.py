@@ -72,14 +72,6 @@ def address_of(reference: JSON) -> dict[str, str]:
     return {"conversation": str(reference["conversation"]["id"]), "reference": compact}
 
 
-async def reference_in(store: Store, where: dict[str, str]) -> JSON | None:
-    """The reference an outbox item's address carries (or, for older items, the stored one)."""
-    if where.get("reference"):
-        doc: JSON = json.loads(where["reference"])
-        return doc
-    return await store.get_meta(conversation_key(where.get("conversation", "")))
-
-
 @dataclass(frozen=True)
 class Leadership:
     """The channel that receives new cases; its team's members may act on them."""
@@ -112,62 +104,70 @@ def leadership_from(activity: Activity, place: TeamChannel) -> Leadership:
     return Leadership(reference, place.team_id, place.channel_id, place.team_name, place.group_id)
 
 
-async def leadership(store: Store, tenant: str, only: TeamRef | None = None) -> Leadership | None:
-    """The channel receiving new cases; with `only`, None unless it is in that team."""
-    doc = await store.get_meta(leadership_key(tenant))
-    if not doc or not doc.get("reference"):
-        return None
-    chosen = Leadership(
-        doc["reference"],
-        doc["team_id"],
-        doc["channel_id"],
-        doc.get("team_name", ""),
-        doc.get("group_id", ""),
-    )
-    if only is not None and not only.matches(chosen.team_id, chosen.group_id):
-        return None  # chosen before the school named its leadership team
-    return chosen
+class Places:
+    """Where the bot can write, as the store keeps it (the meta keys above): the one object
+    through which the Teams side reads and changes them."""
 
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
-async def set_leadership(store: Store, tenant: str, chosen: Leadership) -> None:
-    await store.commit(UnitOfWork(meta={leadership_key(tenant): chosen.to_doc()}))
+    async def reference_in(self, where: dict[str, str]) -> JSON | None:
+        """The reference an outbox item's address carries (or, for older items, the stored one)."""
+        if where.get("reference"):
+            doc: JSON = json.loads(where["reference"])
+            return doc
+        return await self._store.get_meta(conversation_key(where.get("conversation", "")))
 
+    async def leadership(self, tenant: str, only: TeamRef | None = None) -> Leadership | None:
+        """The channel receiving new cases; with `only`, None unless it is in that team."""
+        doc = await self._store.get_meta(leadership_key(tenant))
+        if not doc or not doc.get("reference"):
+            return None
+        chosen = Leadership(
+            doc["reference"],
+            doc["team_id"],
+            doc["channel_id"],
+            doc.get("team_name", ""),
+            doc.get("group_id", ""),
+        )
+        if only is not None and not only.matches(chosen.team_id, chosen.group_id):
+            return None  # chosen before the school named its leadership team
+        return chosen
 
-async def lose_leadership(store: Store, tenant: str, lost: Leadership) -> None:
-    """No channel receives cases now; the team is kept, so that only it may take them back."""
-    held = {"team_id": lost.team_id, "group_id": lost.group_id}
-    await store.commit(UnitOfWork(meta={leadership_key(tenant): held}))
+    async def set_leadership(self, tenant: str, chosen: Leadership) -> None:
+        await self._put(leadership_key(tenant), chosen.to_doc())
 
+    async def lose_leadership(self, tenant: str, lost: Leadership) -> None:
+        """No channel receives cases now; the team is kept, so that only it may take them back."""
+        await self._put(
+            leadership_key(tenant), {"team_id": lost.team_id, "group_id": lost.group_id}
+        )
 
-async def previous_team(store: Store, tenant: str) -> str | None:
-    """The team that holds or last held the cases: None if no team ever did in this tenant."""
-    doc = await store.get_meta(leadership_key(tenant))
-    if doc is None:
-        return None
-    return str(doc.get("team_id") or "")  # "" (an old removal record): no team by chance
+    async def previous_team(self, tenant: str) -> str | None:
+        """The team that holds or last held the cases: None if no team ever did in this tenant."""
+        doc = await self._store.get_meta(leadership_key(tenant))
+        if doc is None:
+            return None
+        return str(doc.get("team_id") or "")  # "" (an old removal record): no team by chance
 
+    async def team_generation(self, team_id: str) -> int:
+        return int((await self._team_doc(team_id)).get("generation", 0))
 
-async def _team_doc(store: Store, team_id: str) -> JSON:
-    return dict(await store.get_meta(team_key(team_id)) or {})
+    async def bump_team_generation(self, team_id: str) -> None:
+        doc = await self._team_doc(team_id)
+        await self._put(team_key(team_id), {**doc, "generation": int(doc.get("generation", 0)) + 1})
 
+    async def with_group(self, place: TeamChannel) -> TeamChannel:
+        """The place with its team's group id: from the activity, else as an install recorded it."""
+        doc = await self._team_doc(place.team_id)
+        if place.group_id:
+            if doc.get("group_id") != place.group_id:
+                await self._put(team_key(place.team_id), {**doc, "group_id": place.group_id})
+            return place
+        return replace(place, group_id=str(doc.get("group_id") or ""))
 
-async def team_generation(store: Store, team_id: str) -> int:
-    return int((await _team_doc(store, team_id)).get("generation", 0))
+    async def _team_doc(self, team_id: str) -> JSON:
+        return dict(await self._store.get_meta(team_key(team_id)) or {})
 
-
-async def bump_team_generation(store: Store, team_id: str) -> None:
-    doc = await _team_doc(store, team_id)
-    bumped = {**doc, "generation": int(doc.get("generation", 0)) + 1}
-    await store.commit(UnitOfWork(meta={team_key(team_id): bumped}))
-
-
-async def with_group(store: Store, place: TeamChannel) -> TeamChannel:
-    """The place with its team's group id: from the activity, else as an install recorded it."""
-    doc = await _team_doc(store, place.team_id)
-    if place.group_id:
-        if doc.get("group_id") != place.group_id:
-            await store.commit(
-                UnitOfWork(meta={team_key(place.team_id): {**doc, "group_id": place.group_id}})
-            )
-        return place
-    return replace(place, group_id=str(doc.get("group_id") or ""))
+    async def _put(self, key: str, doc: JSON) -> None:
+        await self._store.commit(UnitOfWork(meta={key: doc}))

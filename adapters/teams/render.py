@@ -1,25 +1,12 @@
-"""Neutral replies to Teams messages: one branch per reply type, and a loud default."""
+"""Resolved replies to Teams messages: one branch per reply type, and a loud default."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from adapters.teams import cards
-from bot.facts import Facts
-from bot.model import (
-    JSON,
-    CaseCard,
-    CaseList,
-    CaseStatus,
-    HandoffReply,
-    Notice,
-    Question,
-    Reply,
-)
-from bot.ports import Clock, Store
-from bot.views import case_line, case_view, minimal_view
-
-DELETED = "Case {reference} was deleted under the school's retention schedule."
+from bot.model import JSON, CaseList, Notice, Question
+from bot.views import CardForm, Resolved, ResolvedCard, ResolvedHandoff, minimal_view
 
 
 @dataclass(frozen=True)
@@ -27,55 +14,41 @@ class Message:
     card: JSON
     summary: str
     """The notification preview. For leadership posts it never holds case details."""
-    gone: bool = False
-    """A case card for a deleted (or no longer held) case: it may replace the case's post,
-    never be posted anew."""
 
 
-class Renderer:
-    def __init__(self, store: Store, facts: Facts, clock: Clock) -> None:
-        self.store = store
-        self.facts = facts
-        self.clock = clock
+def message(reply: Resolved) -> Message:
+    match reply:
+        case Notice(text=text, title=title):
+            return Message(cards.notice_card(reply), title or text.split("\n")[0])
+        case Question(text=text):
+            return Message(cards.question_card(reply), text)
+        case ResolvedHandoff(handoff=h):
+            card = cards.handoff_card(h)
+            if cards.too_big(card):  # the email text stays on the card, just not in the link
+                card = cards.handoff_card(h, full_email=False)
+            return Message(card, f"Case {h.reference}: how to hand it to POSH")
+        case ResolvedCard():
+            return case_card(reply)
+        case CaseList(title=title, lines=lines, empty=empty):
+            return Message(cards.case_list_card(title, lines, empty), title)
+    raise TypeError(f"Teams cannot show {type(reply).__name__}")
 
-    async def message(self, reply: Reply) -> Message:
-        match reply:
-            case Notice(text=text, title=title):
-                return Message(cards.notice_card(reply), title or text.split("\n")[0])
-            case Question(text=text):
-                return Message(cards.question_card(reply), text)
-            case HandoffReply(handoff=h):
-                card = cards.handoff_card(h)
-                if cards.too_big(card):  # the email text stays on the card, just not in the link
-                    card = cards.handoff_card(h, full_email=False)
-                return Message(card, f"Case {h.reference}: how to hand it to POSH")
-            case CaseCard():
-                return await self._case(reply)
-            case CaseList(title=title, references=refs, empty=empty):
-                return await self._list(title, refs, empty)
-        raise TypeError(f"Teams cannot show {type(reply).__name__}")
 
-    async def _case(self, reply: CaseCard) -> Message:
-        case = await self.store.case(reply.reference)
-        if case is None:
-            gone = Notice(f"Case {reply.reference} is no longer held.")
-            return Message(cards.notice_card(gone), gone.text, gone=True)
-        if case.status == CaseStatus.DELETED:  # the tombstone: no details, no buttons
-            text = DELETED.format(reference=reply.reference)
-            return Message(cards.card(cards.plain(text), fallback=text), text, gone=True)
-        view = case_view(case, self.facts, self.clock.now())
-        card = cards.case_card(
-            minimal_view(view) if reply.minimal else view, alert_only=reply.minimal
-        )
-        if cards.too_big(card):
-            card = cards.case_card(view, full_email=False)
-        word = "Updated" if reply.update else "New"
-        return Message(card, f"{word}: {view.title}")
+def case_card(resolved: ResolvedCard) -> Message:
+    view = resolved.view
+    match resolved.form:
+        case CardForm.MINIMAL:
+            card = cards.case_card(minimal_view(view), alert_only=True)
+        case CardForm.ALERT:
+            card = cards.case_card(view, alert_only=True)
+        case _:
+            card = cards.case_card(view)
+            if cards.too_big(card):
+                card = cards.case_card(view, full_email=False)
+    word = "Updated" if resolved.update else "New"
+    return Message(card, f"{word}: {view.title}")
 
-    async def _list(self, title: str, refs: tuple[str, ...], empty: str) -> Message:
-        lines = []
-        for ref in refs:
-            case = await self.store.case(ref)
-            if case is not None:
-                lines.append(case_line(case, self.facts))
-        return Message(cards.case_list_card(title, lines, empty), title)
+
+def scrubbed(text: str) -> Message:
+    """What a deleted case's card becomes: one line, no details, no buttons."""
+    return Message(cards.card(cards.plain(text), fallback=text), text)

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from microsoft_agents.activity import Activity, TurnContextProtocol
 
-from adapters.compose import Runtime
+from adapters.teams import render
 from adapters.teams.clients import ConnectorClients
 from adapters.teams.config import TeamsConfig
-from adapters.teams.render import Renderer
-from adapters.teams.sender import activity_for
+from adapters.teams.proactive import activity_for
+from adapters.teams.references import Places
+from bot.delivery import Courier
 from bot.engine import BUG_SORRY as BUG_SORRY  # the engine's words, so both say the same
 from bot.engine import STORAGE_SORRY as STORAGE_SORRY
 from bot.errors import StorageError, error_reference, log_bug
 from bot.model import Notice, Reply, Turn
+from bot.resolve import complete
 
 log = logging.getLogger(__name__)
 
@@ -25,22 +28,29 @@ Context = TurnContextProtocol[Activity]  # what the SDK hands each handler
 
 @dataclass(frozen=True)
 class Services:
-    runtime: Runtime
+    handle_turn: Callable[[Turn], Awaitable[list[Reply]]]  # the engine's
+    courier: Courier  # the Teams outbox: messages the handlers owe, cards waiting for a channel
+    places: Places  # where the bot can write (conversation references, the leadership channel)
     clients: ConnectorClients
     config: TeamsConfig
-    renderer: Renderer
     # Teams sends installationUpdate and conversationUpdate together on install: one at a time.
     leadership_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def handle(self, context: Context, turn: Turn) -> None:
         """Run a turn. The engine stores the step and queues the replies before returning;
         what it returns could not be stored (an apology), so it is sent now, best-effort."""
-        for reply in await self.runtime.engine.handle(turn):
+        for reply in await self.handle_turn(turn):
             await self.say_now(context, reply)
+
+    async def tell(self, item_id: str, tenant: str, where: dict[str, str], notice: Notice) -> None:
+        """A message the adapter itself owes (a welcome, a confirmation), through the outbox.
+        `where`: an address from `references.address` (it carries the conversation reference);
+        ids are built from what caused the message, so a redelivered activity queues nothing."""
+        await self.courier.tell(item_id, tenant, where, notice)
 
     async def say_now(self, context: Context, reply: Reply) -> None:
         try:
-            message = await self.renderer.message(reply)
+            message = render.message(complete(reply))
             await self.clients.for_service(str(context.activity.service_url))  # a current token
             sending = context.send_activity(activity_for(message))
             await asyncio.wait_for(sending, self.config.timeout)

@@ -1,4 +1,5 @@
-"""Builds the Teams side from its settings: the Agents SDK objects, the sender, the route."""
+"""Builds the Teams side from its settings: the Agents SDK objects, the sender and posts, the
+route – the one place in the package that holds the runtime."""
 
 from __future__ import annotations
 
@@ -15,14 +16,16 @@ from adapters.teams.clients import ConnectorClients
 from adapters.teams.config import TeamsConfig
 from adapters.teams.endpoint import Endpoint
 from adapters.teams.leaders import LeadershipTeam
-from adapters.teams.render import Renderer
-from adapters.teams.sender import LATE_LIMIT, TeamsSender
+from adapters.teams.posts import LATE_LIMIT, TeamsPosts
+from adapters.teams.proactive import Proactive
+from adapters.teams.references import Places
+from adapters.teams.sender import TeamsSender
 from adapters.teams.services import Services
 from adapters.teams.signing_keys import SigningKeys
 from adapters.teams.tokens import Tokens
 from bot.delivery import Courier
 from bot.errors import error_reference, log_bug
-from bot.model import Platform
+from bot.model import JSON, OutboxItem, Platform
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +50,13 @@ class TeamsHandle:
         self,
         courier: Courier,
         config: TeamsConfig,
-        sender: TeamsSender,
+        posts: TeamsPosts,
         clients: ConnectorClients,
         keys: SigningKeys,
     ) -> None:
         self.courier = courier
         self.config = config
-        self.sender = sender
+        self.posts = posts
         self.clients = clients
         self.keys = keys
 
@@ -62,7 +65,7 @@ class TeamsHandle:
 
     async def close(self) -> None:
         await self.courier.stop()
-        await self.sender.close()
+        await self.posts.close()
         await self.clients.close()
         await self.keys.close()
 
@@ -91,23 +94,26 @@ def wire(app: web.Application, runtime: Runtime, config: TeamsConfig) -> TeamsHa
     clients = ConnectorClients(connections, config.app_id, late_limit=LATE_LIMIT)
     adapter = CloudAdapter(channel_service_client_factory=clients)
     adapter.on_turn_error = _turn_error  # the SDK's default shows the exception to the user
-    renderer = Renderer(runtime.store, runtime.facts, runtime.clock)
-    sender = TeamsSender(
+    places = Places(runtime.store)
+    proactive = Proactive(
         adapter,
         clients,
         config.app_id,
-        runtime.store,
-        renderer,
-        runtime.clock,
+        places,
         timeout=config.timeout,
         team=config.leadership_team,
-        wake=lambda: runtime.wake(Platform.TEAMS),
     )
-    services = Services(runtime, clients, config, renderer)
-    courier = runtime.add_platform(Platform.TEAMS, sender, LeadershipTeam(services), start=False)
+
+    async def late_post(item: OutboxItem, post: JSON) -> None:
+        await courier.late_post(item, post)
+
+    posts = TeamsPosts(proactive, late_post)
+    courier = runtime.add_platform(Platform.TEAMS, TeamsSender(proactive), posts, start=False)
+    services = Services(runtime.engine.handle, courier, places, clients, config)
+    runtime.add_membership(Platform.TEAMS, LeadershipTeam(services))
     bot = TeamsBot(services)
     app.router.add_post(ROUTE, Endpoint(adapter, bot, config, tokens).handle)
-    handle = TeamsHandle(courier, config, sender, clients, keys)
+    handle = TeamsHandle(courier, config, posts, clients, keys)
 
     async def cleanup(_: web.Application) -> None:
         await handle.close()
