@@ -178,8 +178,8 @@ async def runtime_for(
     tables migrated first), else the data folder. `read_only` works beside a running server."""
     env = os.environ if env is None else env
     lease = outbox_lease(env)
-    opened = await open_chosen_store(
-        env.get(DATABASE_URL, ""), settings.data_dir, read_only=read_only
+    opened = await open_chosen_store(  # the store keeps the bot's time (tests set it)
+        env.get(DATABASE_URL, ""), settings.data_dir, read_only=read_only, clock=clock
     )
     runtime = build_runtime(settings, opened.store, clock, ready=opened.ready, lease=lease)
     try:

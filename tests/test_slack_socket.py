@@ -60,7 +60,11 @@ async def test_a_report_started_over_socket_mode_reaches_the_dm() -> None:
                         "mode": "socket",
                         "leadership_channel": "private",
                         "connected": True,
-                        "undelivered": {"leadership_posts": nothing, "messages": nothing},
+                        "undelivered": {
+                            "leadership_posts": nothing,
+                            "messages": nothing,
+                            "leadership_posts_shortened": nothing,
+                        },
                     }
                 },
             }
