@@ -178,6 +178,7 @@ async def runtime_for(
     tables migrated first), else the data folder. `read_only` works beside a running server."""
     env = os.environ if env is None else env
     lease = outbox_lease(env)
+    clock = clock or SystemClock()
     opened = await open_chosen_store(  # the store keeps the bot's time (tests set it)
         env.get(DATABASE_URL, ""), settings.data_dir, read_only=read_only, clock=clock
     )
