@@ -391,8 +391,8 @@ def accept_link_check(answer: Answer) -> Accepted:
     held: list[JSON] = list(answer.answers.get(Step.LINKS) or [])
     check: JSON = dict(answer.answers.get(Step.LINK_CHECK) or {})
     handle = str(check.get("handle", ""))
-    if parse_links(answer.text)[0] and not answer.values:  # they pasted the link instead
-        return Accepted(None, then=Then.GOTO, goto=Step.LINKS, also={Step.LINKS: held})
+    if parse_links(answer.text)[0] and not answer.values:  # "no its @mrs.jones.fake"
+        return _links_instead(answer)
     if chosen(answer, (HANDLE_OK, HANDLE_AGAIN), multi=False)[0] == "again":
         ask = Notice("Fine – paste the link from the profile's Share button (Copy link).")
         return Accepted(None, (ask,), then=Then.GOTO, goto=Step.LINKS)
@@ -401,6 +401,16 @@ def accept_link_check(answer: Answer) -> Accepted:
     got = ", ".join(str(x["label"]) for x in merged)
     told = Notice(f"Got {len(merged)}: {got}. Paste another, or choose “That's all”.")
     return Accepted(None, (told,), then=Then.GOTO, goto=Step.LINKS, also={Step.LINKS: merged})
+
+
+def _links_instead(answer: Answer) -> Accepted:
+    """The answer to "is @mrs the account?" holds the right link or handle: it replaces the
+    cut-short one (never stored), read as the links step reads it and said back the same way."""
+    read = accept_links(answer)  # the links held so far are in answer.answers
+    if read.goto == Step.LINK_CHECK:  # cut short again: ask about the new one
+        return replace(read, value=None, also={Step.LINKS: read.value, **read.also})
+    also = {Step.LINKS: read.value, Step.LINK_CHECK: None}
+    return replace(read, value=None, then=Then.GOTO, goto=Step.LINKS, also=also)
 
 
 def accept_harm(answer: Answer) -> Accepted:
