@@ -194,12 +194,17 @@ TOLD_CHOICES = (
     Choice("nobody", "Nobody yet", ("nobody", "no one", "noone", "none", "nobody yet", "no",
            "not yet")),
 )  # fmt: skip
+# No "them" or "you" for the leaders: "ill ring them myself" names POSH, not the leaders.
 WHO_CALLS_CHOICES = {
     "leaders": Choice("leaders", "The leadership team (they are told when you send this)",
                       ("leadership", "leaders", "leadership team", "the school", "slt",
-                       "them", "you", "someone else", "the head", "not me")),
+                       "someone else", "the head", "not me", "the leaders", "you do it")),
     "reporter": Choice("reporter", "I'll contact POSH myself", ("me", "myself", "i will",
-                       "ill do it", "ill call", "ill contact", "i will call", "ill ring")),
+                       "ill do it", "i can do it", "ill call", "ill ring", "ill phone",
+                       "ill email", "ill contact", "i will call", "i will ring",
+                       "i will phone", "i will email", "i will contact", "i can call",
+                       "i can ring", "i can phone", "i can email", "i can contact",
+                       "i'll do it myself")),
 }  # fmt: skip
 NO_LINK = Choice("none", "No link – it has been deleted", ("no link", "deleted", "gone",
                  "none", "no", "i dont have one", "dont have it"))  # fmt: skip
