@@ -232,8 +232,10 @@ SECTIONS = (
     Choice("posh", "Who contacts POSH", ("posh", "who contacts", "who calls")),
 )  # fmt: skip
 SUMMARY_CHOICES = (
-    Choice("submit", "Submit report", ("submit", "send", "send it", "yes", "done", "ok",
-           "go", "correct", "looks good", "thats right", "file it")),
+    Choice("submit", "Submit report", ("submit", "send", "send it", "yes", "y", "yep",
+           "yeah", "yup", "yes please", "done", "ok", "okay", "go", "go ahead", "correct",
+           "looks good", "looks fine", "all good", "all correct", "fine", "perfect",
+           "thats right", "thats fine", "file it", "submit it")),
     Choice("change", "Change an answer", ("change", "edit", "fix", "wrong", "amend",
            "correct something", "change something")),
     Choice("cancel", "Cancel", ("cancel", "delete", "stop", "discard", "abandon")),
@@ -661,15 +663,25 @@ def accept_summary(answer: Answer) -> Accepted:
     try:
         value = chosen(answer, SUMMARY_CHOICES, multi=False)[0]
     except Problem:
+        if not answer.values:  # "can leadership call posh instead": a change, not named so
+            with contextlib.suppress(Problem):
+                return _change_named(answer)
         raise Problem("Please choose Submit report, Change an answer, or Cancel.") from None
     if value == "submit":
         return Accepted(None, then=Then.SUBMIT)
     if value == "change" and not answer.values:
-        named = _CHANGE_WORDS.sub(" ", answer.text.lower()).strip()
-        if re.search("[a-z]", named):  # "change the date": straight to it (not "2": a menu)
-            with contextlib.suppress(Problem):
-                return accept_change(replace(answer, text=named))
+        with contextlib.suppress(Problem):  # "change the date": straight to it
+            return _change_named(answer)
     return Accepted(None, then=Then.GOTO, goto=Step.CHANGE if value == "change" else Step.CANCEL)
+
+
+def _change_named(answer: Answer) -> Accepted:
+    """The section a summary answer names once the words asking for a change are gone; a
+    `Problem` if it names none ("change": the menu; "2": a menu number, not a section)."""
+    named = _CHANGE_WORDS.sub(" ", answer.text.lower()).strip()
+    if not re.search("[a-z]", named):
+        raise Problem("no section named")
+    return accept_change(replace(answer, text=named))
 
 
 # What asks for a change, leaving the part to change: "actually can I change the date".
