@@ -416,7 +416,7 @@ def _links_instead(answer: Answer) -> Accepted:
     read = accept_links(answer)  # the links held so far are in answer.answers
     if read.goto == Step.LINK_CHECK:  # cut short again: ask about the new one
         return replace(read, value=None, also={Step.LINKS: read.value, **read.also})
-    also = {Step.LINKS: read.value, Step.LINK_CHECK: None}
+    also: dict[str, object] = {Step.LINKS: read.value, Step.LINK_CHECK: None}
     return replace(read, value=None, then=Then.GOTO, goto=Step.LINKS, also=also)
 
 
