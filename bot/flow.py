@@ -182,7 +182,24 @@ EVIDENCE_CHOICES = (
     Choice(
         "cannot",
         "No – it has gone",
-        ("gone", "deleted", "removed", "cant", "it has gone", "too late", "taken down"),
+        (
+            "gone",
+            "deleted",
+            "removed",
+            "cant",
+            "it has gone",
+            "too late",
+            "taken down",
+            "its gone",
+            "been deleted",
+            "deleted it",
+            "they deleted it",
+            "took it down",
+            "not there",
+            "not there anymore",
+            "no longer there",
+            "disappeared",
+        ),
     ),
 )
 TOLD_CHOICES = (
@@ -560,6 +577,10 @@ def accept_in_app_reply(answer: Answer) -> Accepted:
 
 
 def accept_evidence(answer: Answer) -> Accepted:
+    """One answer; "no, they deleted it" is a no with its reason: it has gone."""
+    spotted = set(pick(answer.text, EVIDENCE_CHOICES, multi=True).values)
+    if not answer.values and spotted == {"not_yet", "cannot"}:
+        return Accepted("cannot")
     value = chosen(answer, EVIDENCE_CHOICES, multi=False)[0]
     if value != "not_yet":
         return Accepted(value)
