@@ -651,11 +651,19 @@ def contact_choices(ctx: Context) -> tuple[Choice, ...]:
     return (Choice("profile", f"Use my email, {email}", ("my email", "use my email", "that")),)
 
 
+# "use my email, and my mobile 07700 900123": the profile's email, named inside a longer answer.
+PROFILE_EMAIL = Choice("profile", "my email", ("my email", "use my email", "my e mail",
+                       "my work email", "my school email", "email me"))  # fmt: skip
+
+
 def accept_contact(answer: Answer) -> Accepted:
     picked = pick(answer.text, contact_choices(answer.ctx), multi=False)
     if answer.person.email and (answer.values == ("profile",) or (picked.exact and picked.values)):
         return Accepted({"phone": "", "email": answer.person.email})
     found = contact_in(answer.text[:MAX_TEXT])
+    named = answer.person.email and pick(answer.text, (PROFILE_EMAIL,), multi=False).values
+    if named and not found.email:
+        found = replace(found, email=answer.person.email)
     if not found:
         raise Problem(
             "Please give a phone number (like 01632 960123) or an email address "

@@ -211,17 +211,20 @@ class Contact:
 
 
 def contact_in(text: str) -> Contact:
-    """The first email address and the first phone number in the text, in either order."""
-    email_match = _EMAIL.search(text)
-    email = email_match.group(0).rstrip(".'") if email_match else ""
+    """The email addresses and phone numbers in the text, in either order; two or more of a
+    kind are all kept, joined by "or" ("07700 900123 or 01632 960123"), so none is lost."""
+    emails = [m.group(0).rstrip(".'") for m in _EMAIL.finditer(text)]
     without = _EMAIL.sub(" ", text)
-    phone = ""
-    for match in _PHONE.finditer(without):
-        digits = re.sub(r"\D", "", match.group(0))
-        if _phone_digits_ok(digits):
-            phone = " ".join(match.group(0).split())
-            break
-    return Contact(phone, email)
+    phones = [
+        " ".join(m.group(0).split())
+        for m in _PHONE.finditer(without)
+        if _phone_digits_ok(re.sub(r"\D", "", m.group(0)))
+    ]
+    return Contact(_either(phones), _either(emails))
+
+
+def _either(found: list[str]) -> str:
+    return " or ".join(dict.fromkeys(found))
 
 
 def _phone_digits_ok(digits: str) -> bool:
