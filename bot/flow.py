@@ -50,7 +50,7 @@ YES_WORDS = (
 NO_WORDS = (
     "n", "no", "nope", "nah", "noo", "nay", "no way", "not really", "i dont think so",
     "dont think so", "i dont think", "none", "never", "not at all", "nobody", "no one",
-    "negative", "probably not", "i hope not", "not that i know", "not that i know of",
+    "negative", "i hope not", "not that i know", "not that i know of",
     "i havent", "we havent", "it hasnt", "it isnt", "it doesnt",
 )  # fmt: skip
 UNSURE_WORDS = (
@@ -58,6 +58,10 @@ UNSURE_WORDS = (
     "no idea", "maybe", "perhaps", "possibly", "might be", "could be", "not certain",
     "no clue", "cant say", "cant tell", "hard to say", "im not sure", "not really sure",
     "not entirely sure", "not 100 sure", "i cant tell", "cant remember",
+    # A hedged no is not a no: on a safety question it takes the safe route.
+    "hard to tell", "hard to tell really", "difficult to say", "difficult to tell",
+    "prob not", "probably not", "possibly not", "maybe not", "might not be", "unlikely",
+    "i doubt it", "doubt it", "not sure really",
 )  # fmt: skip
 
 YES = Choice("yes", "Yes", YES_WORDS)
