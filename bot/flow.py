@@ -181,6 +181,13 @@ EVIDENCE_CHOICES = (
             "none yet",
             "ill take",
             "will do",
+            "none",
+            "not any",
+            "no screenshots",  # else a typo away from "took screenshots": a yes
+            "i dont",
+            "dont have any",
+            "didnt take any",
+            "havent taken any",
         ),
     ),
     Choice(
