@@ -130,6 +130,7 @@ _ALL_NUMERIC = re.compile(r"[\d\s/.\-]+", re.ASCII)
 _SPACED_SEPARATOR = re.compile(r"\s*([/.\-])\s*")
 # "21-nov-2026", "21/Nov": a separator touching a letter is just a space.
 _WORD_SEPARATOR = re.compile(r"(?<=[a-z])[/.\-]|[/.\-](?=[a-z])")
+_BACK = re.compile(r"\b(days?|weeks?|fortnights?) back\b", re.ASCII)  # "2 days back": ago
 _NOISE_WORDS = frozenset({"on", "the", "of", "in", "since"})  # "since monday": monday
 # Text speak for the words of a date: "2day", "yday".
 _TEXT_SPEAK = {"2day": "today", "tdy": "today", "2nite": "tonight", "tonite": "tonight"}
@@ -256,6 +257,7 @@ def _tidy(text: str) -> str:
     s = _WORD_SEPARATOR.sub(" ", s)
     words = [word.strip(".!?;:()'\"") for word in s.split()]
     s = " ".join(_mend(w) for w in words if w and w not in _NOISE_WORDS)
+    s = _BACK.sub(r"\1 ago", s)
     s = _times_of_day(s)
     if _ALL_NUMERIC.fullmatch(s):
         # "21 / 11 / 2026": spaces around separators are typing, not meaning.

@@ -280,6 +280,8 @@ def test_weekday_names_are_within_the_last_week(offset: int) -> None:
         ("2day", "2026-11-25"),
         ("yday", "2026-11-24"),
         ("last wk", "2026-11-16/2026-11-22"),
+        ("2 days back", "2026-11-23"),
+        ("a couple of weeks back", "2026-11-04/2026-11-15"),
     ],
 )
 def test_read_when_understands_how_people_say_it(text: str, expected: str) -> None:
