@@ -205,6 +205,11 @@ EVIDENCE_CHOICES = (
             "been deleted",
             "deleted it",
             "they deleted it",
+            "no they deleted it",  # words after "no" are read as negated: the whole phrase
+            "no its been deleted",
+            "no it was deleted",
+            "no its gone",
+            "no it has gone",
             "took it down",
             "not there",
             "not there anymore",

@@ -12,7 +12,8 @@ How a choice is found, in order:
    part of the answer used once: `not sure` is found before `sure`, and `i dont think so`
    before `think so`. A word after `not`/`no`/`isn't`… does not count (`not sexual`).
 Typos are judged by rapidfuzz's edit-distance ratio, only for words of four letters or more, so
-`no` never fuzzily becomes `not`.
+`no` never fuzzily becomes `not`; and a whole answer that adds a negation is no typo (`no
+screenshots` is not `took screenshots`).
 
 Text also enters the bot here (`clean`): terminal escape sequences, control characters and
 bidirectional overrides are removed before anything is stored or shown to anyone.
@@ -156,8 +157,15 @@ def _whole(typed: str, choices: Sequence[Choice]) -> str:
     exact = [c.value for c in choices if typed in _names(c)]
     if exact:
         return exact[0]
-    close = {c.value for c in choices for name in _names(c) if similar(typed, name)}
+    close = {c.value for c in choices for name in _names(c) if _close(typed, name)}
     return close.pop() if len(close) == 1 else ""
+
+
+def _close(typed: str, name: str) -> bool:
+    """Within a typo of `name`, and not by adding a negation: "no screenshots" is no typo of
+    "took screenshots"."""
+    added = set(typed.split()) - set(name.split())
+    return similar(typed, name) and not added & _NEGATIONS
 
 
 def _names(choice: Choice) -> set[str]:
