@@ -267,7 +267,7 @@ SECTIONS = (
 SUMMARY_CHOICES = (
     Choice("submit", "Submit report", ("submit", "send", "send it", "yes", "y", "yep",
            "yeah", "yup", "yes please", "done", "ok", "okay", "go", "go ahead", "correct",
-           "looks good", "looks fine", "all good", "all correct", "fine", "perfect",
+           "looks good", "looks fine", "looks right", "all good", "all correct", "fine", "perfect",
            "thats right", "thats fine", "file it", "submit it")),
     Choice("change", "Change an answer", ("change", "edit", "fix", "wrong", "amend",
            "correct something", "change something")),
@@ -433,6 +433,9 @@ def accept_link_check(answer: Answer) -> Accepted:
     handle = str(check.get("handle", ""))
     if parse_links(answer.text)[0] and not answer.values:  # "no its @mrs.jones.fake"
         return _links_instead(answer)
+    bare = _BARE_HANDLE.search(answer.text) if not answer.values else None
+    if bare:  # "no its mrs.jones.fake": asked about a handle, this is one without its @
+        return _links_instead(replace(answer, text="@" + bare.group(0)))
     if chosen(answer, (HANDLE_OK, HANDLE_AGAIN), multi=False)[0] == "again":
         ask = Notice("Fine – paste the link from the profile's Share button (Copy link).")
         return Accepted(None, (ask,), then=Then.GOTO, goto=Step.LINKS)
@@ -441,6 +444,11 @@ def accept_link_check(answer: Answer) -> Accepted:
     got = ", ".join(str(x["label"]) for x in merged)
     told = Notice(f"Got {len(merged)}: {got}. Paste another, or choose “That's all”.")
     return Accepted(None, (told,), then=Then.GOTO, goto=Step.LINKS, also={Step.LINKS: merged})
+
+
+# A username typed without its @ ("mrs.jones.fake"): only one with a dot or underscore inside
+# counts, as a plain word ("no", "wrong") is an answer, not an account.
+_BARE_HANDLE = re.compile(r"(?<![\w@/.])(?=[\w.]*[A-Za-z])\w+(?:[._]\w+)+(?![\w@/])", re.ASCII)
 
 
 def _links_instead(answer: Answer) -> Accepted:
