@@ -84,9 +84,9 @@ RETURNING = frozenset({Step.CANCEL, Step.RESUME})  # states that go back where t
 INTRO = (
     "I'll help you report a TikTok account or video that targets staff or the school, and "
     "hand it to the Professional Online Safety Helpline (POSH), who can ask TikTok to take "
-    "it down. {count} short questions, most answered with one tap; a few more only if an "
-    "answer needs them. Type back, cancel or help at any time. If anyone is in immediate "
-    "danger, call {emergency} now."
+    "it down. {count} short questions in {parts} parts, most answered with one tap; a few "
+    "more only if an answer needs them. Type back, cancel or help at any time. If anyone is "
+    "in immediate danger, call {emergency} now."
 )
 HOW_TO_ANSWER = {
     Platform.TERMINAL: "Type the number of a choice (or several, like 1,3), or answer in words.",
@@ -332,7 +332,7 @@ class Engine:
             if risky:
                 conv.detour.append(conv.step)
                 return self._touch(conv, self._risk_detour(conv))
-            return self._touch(conv, [Notice(str(p), tone="warning"), *self._ask(conv)])
+            return self._touch(conv, [Notice(str(p), tone="warning"), *self._ask(conv, again=True)])
         choices = spec.choices_for(self._context(conv))
         raised = self._apply(conv, accepted)
         understood = self._understood(spec, choices, turn, accepted.value)
@@ -486,13 +486,15 @@ class Engine:
             urgent_case=conv.case_reference if conv.step != Step.END else "",
         )
 
-    def _ask(self, conv: Conversation | None) -> list[Reply]:
+    def _ask(self, conv: Conversation | None, *, again: bool = False) -> list[Reply]:
+        """The question to answer; at the summary, the summary first (not `again` after a
+        refusal: it was just shown, so one line and the choices are enough)."""
         if conv is None:
             return []
         step = Step(conv.step)
         spec = SPECS[step]
         ctx = self._context(conv)
-        if step == Step.SUMMARY:
+        if step == Step.SUMMARY and not again:
             return [self._summary(conv), self._question(conv, spec, ctx)]
         return [self._question(conv, spec, ctx)]
 
@@ -529,7 +531,8 @@ class Engine:
         return Notice(lines_text(lines), title="Your report – please check it")
 
     def _intro(self) -> str:
-        return INTRO.format(count=len(flow.MAIN_QUESTIONS), emergency=self.facts.emergency)
+        count, parts = len(flow.MAIN_QUESTIONS), len(flow.QUESTION_SECTIONS)  # "Part 3 of 12"
+        return INTRO.format(count=count, parts=parts, emergency=self.facts.emergency)
 
     # -- conversations ------------------------------------------------------------------------
 
