@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import tempfile
 import time
@@ -51,20 +50,8 @@ from scripts.two_instances_checks import (
     stored_checks,
 )
 from storage.postgres.database import make_engine
-from tests.slack_fakes import (
-    REPORT_STEPS,
-    FakeSlack,
-    _choose,
-    block_actions,
-    command_form,
-    dm_channel,
-    eventually,
-    form_body,
-    message_event,
-    payload_body,
-    signed_headers,
-    slack_env,
-)
+from tests.slack_fakes import REPORT_STEPS, FakeSlack, dm_channel, eventually, slack_env
+from tests.slack_steps import StepRequest, offering, step_request
 
 USERS = 6  # people, each filing one whole report
 KILL_AT = 8  # the step of the first person's report during which instance one dies
@@ -73,7 +60,6 @@ RESTART_AFTER = 1.0  # seconds instance one stays dead
 SLACK_PATIENCE = 3.0  # seconds Slack waits for an acknowledgement
 SLACK_TRIES = 4  # Slack's first attempt and its three retries
 PATIENCE = 25.0  # seconds, beyond the lease, that a person waits for the bot's next question
-FORM, JSON_TYPE = "application/x-www-form-urlencoded", "application/json"
 JSONDict = dict[str, Any]
 
 
@@ -109,18 +95,6 @@ def answered(user: str, case: Case) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class Request:
-    """One signed request, sent unchanged (but freshly signed) until Slack gets a 200."""
-
-    user: str
-    step: int
-    body: bytes
-    content_type: str
-    delivery_id: str  # what the bot de-duplicates on, from Slack's own ids in the payload
-    is_event: bool
-
-
 @dataclass
 class Rig:
     fake: FakeSlack
@@ -130,8 +104,8 @@ class Rig:
     lease: float = LEASE
     notes: Notes = field(default_factory=Notes)
     trap: asyncio.Event = field(default_factory=asyncio.Event)
-    trap_request: Request | None = None
-    requests: list[Request] = field(default_factory=list)
+    trap_request: StepRequest | None = None
+    requests: list[StepRequest] = field(default_factory=list)
 
     @property
     def victim(self) -> Server:
@@ -147,7 +121,8 @@ class Rig:
         question: JSONDict | None = None
         for i, (how, what) in enumerate(steps):
             before = len(self.fake.dm(user))
-            request = self.request(user, i, how, what, question)
+            link = f"https://www.tiktok.com/@{what}" if how == "command" else what
+            request = step_request(user, i, how, link, question)
             first = self.servers[(n + i) % 2]
             if n == 0 and i == KILL_AT:
                 self.arm_trap(request)
@@ -158,32 +133,6 @@ class Rig:
                 question = await self.reply(user, i + 1, before, steps[i + 1])
                 if request is self.trap_request:
                     self.notes.held_reply_wait = time.monotonic() - started
-
-    def request(
-        self, user: str, step: int, how: str, what: str, question: JSONDict | None
-    ) -> Request:
-        if how == "command":
-            trigger = f"trigger.{user}.{time.monotonic_ns()}"
-            form = command_form(user, f"https://www.tiktok.com/@{what}", trigger=trigger)
-            return Request(user, step, form_body(form), FORM, f"slack:command:{trigger}", False)
-        if how == "say":
-            event = message_event(user, what, event_id=f"Ev{user}.{step}.{time.monotonic_ns()}")
-            delivery = f"slack:event:{event['event_id']}"
-            return Request(user, step, json.dumps(event).encode(), JSON_TYPE, delivery, True)
-        assert question is not None
-        action, state = _choose(question, tuple(what.split(",")))
-        assert action is not None
-        action_ts = f"{time.time():.6f}"
-        payload = block_actions(
-            user,
-            action,
-            channel=dm_channel(user),
-            message_ts=question["ts"],
-            state=state,
-            action_ts=action_ts,
-        )
-        delivery = f"slack:action:{question['ts']}:{action_ts}:{user}"
-        return Request(user, step, payload_body(payload), FORM, delivery, False)
 
     async def reply(
         self, user: str, step: int, before: int, wanted: tuple[str, str]
@@ -196,7 +145,7 @@ class Rig:
             new = self.fake.dm(user)[before:]
             if how != "press":
                 return new[-1] if new else None
-            return next((m for m in reversed(new) if _choose(m, tuple(what.split(",")))[0]), None)
+            return offering(new, what)
 
         limit = self.lease + PATIENCE
         try:
@@ -210,7 +159,7 @@ class Rig:
 
     # -- Slack ---------------------------------------------------------------------------------
 
-    async def send(self, request: Request, first: Server) -> None:
+    async def send(self, request: StepRequest, first: Server) -> None:
         """Until a 200: to `first` (or, if a load balancer knows it is down, the other), then
         Slack's retries to the other instance."""
         target = first if first.up else self.other(first)
@@ -226,10 +175,8 @@ class Rig:
         self.notes.unanswered.append(request.delivery_id)
         raise RuntimeError(f"{request.user}: step {request.step + 1} was never acknowledged")
 
-    async def post(self, server: Server, request: Request, attempt: int) -> bool:
-        headers = {"Content-Type": request.content_type, **signed_headers(request.body)}
-        if attempt and request.is_event:
-            headers |= {"X-Slack-Retry-Num": str(attempt), "X-Slack-Retry-Reason": "http_timeout"}
+    async def post(self, server: Server, request: StepRequest, attempt: int) -> bool:
+        headers = request.headers(retry=attempt)
         server.in_flight += 1
         self.notes.sent[server.name] += 1
         try:
@@ -264,7 +211,7 @@ class Rig:
 
     # -- the kill ------------------------------------------------------------------------------
 
-    def arm_trap(self, request: Request) -> None:
+    def arm_trap(self, request: StepRequest) -> None:
         """Slack will take this step's first reply and never answer: the sender is left
         waiting, holding its claim, when it is killed."""
         self.trap_request = request
@@ -338,7 +285,7 @@ def summary(rig: Rig, took: float) -> list[str]:
     return [
         f"Two instances on one Postgres: {USERS} people, {len(journey(0))} steps each, "
         f"requests alternating; outbox lease {rig.lease:g} s.",
-        "Requests sent (retries included): "
+        "StepRequests sent (retries included): "
         + ", ".join(f"{name} {n}" for name, n in sorted(notes.sent.items())),
         f"kill -9 of instance one during {where}: {notes.in_flight_at_kill} request(s) in "
         f"flight to it, {max(notes.held_at_kill, 0)} unsent item(s) held under its claim.",
