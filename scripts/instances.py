@@ -21,7 +21,7 @@ import aiohttp
 from sqlalchemy import text
 
 from storage.postgres.database import make_engine
-from tests.postgres_cluster import free_port, start_cluster
+from tests.postgres_cluster import Cluster, free_port, start_cluster
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTBOT = ROOT / "tests" / "fault_server.py"  # `reportbot …`, on loopback only
@@ -29,21 +29,39 @@ DATABASE = "reportbot"
 START_LIMIT = 30.0  # seconds for a server to answer /readyz
 
 
-@asynccontextmanager
-async def throwaway_database(*, fsync: bool = False) -> AsyncIterator[str]:
-    """A new cluster with an empty database in it; yields the database's URL. Removed after."""
-    cluster = await asyncio.to_thread(start_cluster, fsync=fsync)
-    try:
-        admin = make_engine(cluster.url(), pool_size=1)
+@dataclass
+class Databases:
+    """A running throw-away cluster, to make empty databases in."""
+
+    cluster: Cluster
+
+    async def create(self, name: str) -> str:
+        """A new, empty database (no tables: `reportbot migrate` makes them); its URL."""
+        admin = make_engine(self.cluster.url(), pool_size=1)
         try:
             async with admin.connect() as conn:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await conn.execute(text(f"CREATE DATABASE {DATABASE}"))
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
         finally:
             await admin.dispose()
-        yield cluster.url(DATABASE)
+        return self.cluster.url(name)
+
+
+@asynccontextmanager
+async def throwaway_cluster(*, fsync: bool = False) -> AsyncIterator[Databases]:
+    """A new cluster on a free loopback port, stopped and removed after."""
+    cluster = await asyncio.to_thread(start_cluster, fsync=fsync)
+    try:
+        yield Databases(cluster)
     finally:
         await asyncio.to_thread(cluster.stop)
+
+
+@asynccontextmanager
+async def throwaway_database(*, fsync: bool = False) -> AsyncIterator[str]:
+    """A new cluster with one empty database in it; yields the database's URL."""
+    async with throwaway_cluster(fsync=fsync) as databases:
+        yield await databases.create(DATABASE)
 
 
 def clean_env(**extra: str) -> dict[str, str]:
