@@ -20,6 +20,7 @@ from adapters.slack.client import SlackRefused, error_code, make_client, quiet_l
 from adapters.slack.config import EVENTS_PATH, SlackConfig
 from adapters.slack.directory import Directory, LeadershipChannel
 from adapters.slack.endpoint import events_handler
+from adapters.slack.gate import Gate, OneWorkspace, Workspace
 from adapters.slack.listeners import Listeners
 from adapters.slack.posts import CHANNEL_PROBLEM, SlackPosts
 from adapters.slack.sender import SlackSender
@@ -51,6 +52,7 @@ class SlackAdapter:
         self.posts = SlackPosts(self.client, self.directory, config.api_timeout)
         self.sender = SlackSender(self.client, self.posts, config.api_timeout)
         self.bot_ids: dict[str, str] = {}
+        self.own = OneWorkspace(self._own_workspace)
         self.bolt = self._bolt_app()
         home = HomePage(runtime.store, runtime.facts)
         self.listeners = Listeners(runtime.engine.handle, home, self.directory, self.sender)
@@ -79,6 +81,7 @@ class SlackAdapter:
             name="reportbot",
             client=make_client(config, self.session),
             authorize=authorize,
+            before_authorize=Gate(self.own),
             signing_secret=config.signing_secret,
             request_verification_enabled=bool(config.signing_secret),
             process_before_response=True,
@@ -94,15 +97,26 @@ class SlackAdapter:
         if self.socket is not None:
             self.socket.start()
 
-    async def check_setup(self) -> None:
-        """Learn the bot's ids and warn, in words a school can act on, about the channel."""
+    async def _own_workspace(self) -> Workspace | None:
+        """The token's own workspace and the bot's ids, from `auth.test` (None if unknown)."""
         try:
             auth = await self.client.auth_test()
-            self.bot_ids = {k: str(auth.get(k) or "") for k in ("user_id", "bot_id")}
         except SlackApiError as e:
             log.error("Slack did not accept SLACK_BOT_TOKEN (%s)", error_code(e) or "error")
+            return None
         except (TimeoutError, aiohttp.ClientError, OSError) as e:
-            log.warning("could not reach Slack at start-up (%s)", type(e).__name__)
+            log.warning("could not reach Slack to check the bot token (%s)", type(e).__name__)
+            return None
+        self.bot_ids = {k: str(auth.get(k) or "") for k in ("user_id", "bot_id")}
+        enterprise = auth.get("enterprise_id") or None
+        installed_on_org = bool(auth.get("is_enterprise_install"))
+        return Workspace(enterprise, auth.get("team_id") or None, installed_on_org)
+
+    async def check_setup(self) -> None:
+        """Learn the bot's ids and workspace, and warn, in words a school can act on, about
+        the channel."""
+        if self.own.own is None:
+            self.own.own = await self._own_workspace()
         try:
             if not await self.directory.channel_is_private():
                 log.warning(PUBLIC_CHANNEL_WARNING)
