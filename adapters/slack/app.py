@@ -1,7 +1,8 @@
-"""The Slack adapter as a whole: Bolt app, listeners, sender, and the start-up checks.
+"""The Slack adapter for one school (SLACK_BOT_TOKEN): Bolt app, listeners, the school's
+pieces (`adapters.slack.school`), and the start-up checks. Many schools: `adapters.slack.oauth`.
 
 Built once by `adapters.slack.attach`; holds no state beyond caches and what Slack told it at
-start-up (the bot's own ids, whether the leadership channel is private).
+start-up (the bot's own ids and workspace, whether the leadership channel is private).
 """
 
 from __future__ import annotations
@@ -18,15 +19,13 @@ from slack_sdk.errors import SlackApiError
 from adapters.compose import Runtime
 from adapters.slack.client import SlackRefused, error_code, make_client, quiet_logger
 from adapters.slack.config import EVENTS_PATH, SlackConfig
-from adapters.slack.directory import Directory, LeadershipChannel
 from adapters.slack.endpoint import events_handler
 from adapters.slack.gate import Gate, OneWorkspace, Workspace
-from adapters.slack.listeners import Listeners
-from adapters.slack.posts import CHANNEL_PROBLEM, SlackPosts
-from adapters.slack.sender import SlackSender
+from adapters.slack.listeners import Listeners, Parts
+from adapters.slack.posts import CHANNEL_PROBLEM
+from adapters.slack.school import equip, school_parts
 from adapters.slack.socket_mode import SocketLink
 from bot.errors import RetryLater
-from bot.home import HomePage
 from bot.model import Platform
 
 log = logging.getLogger(__name__)
@@ -47,16 +46,17 @@ class SlackAdapter:
         self.runtime = runtime
         self.session = session
         self.client = make_client(config, session, token=config.bot_token)
-        self.directory = Directory(self.client, config.leadership_channel, config.api_timeout)
-        self.membership = LeadershipChannel(self.directory)
-        self.posts = SlackPosts(self.client, self.directory, config.api_timeout)
-        self.sender = SlackSender(self.client, self.posts, config.api_timeout)
+        self.school = school_parts(
+            runtime, self.client, config.leadership_channel, config.api_timeout
+        )
+        self.directory, self.sender = self.school.directory, self.school.sender
         self.bot_ids: dict[str, str] = {}
         self.own = OneWorkspace(self._own_workspace)
         self.bolt = self._bolt_app()
-        home = HomePage(runtime.store, runtime.facts)
-        self.listeners = Listeners(runtime.engine.handle, home, self.directory, self.sender)
+        self.listeners = Listeners(self._school_of)
         self.listeners.register(self.bolt)
+        self.bolt.event("app_uninstalled")(self._removed)
+        self.bolt.event("tokens_revoked")(self._removed)
         self.socket = (
             SocketLink(self.bolt, config.app_token, make_client(config, session))
             if config.socket_mode
@@ -87,6 +87,19 @@ class SlackAdapter:
             process_before_response=True,
             logger=quiet_logger("bolt"),
         )
+
+    def equip(self) -> None:
+        """The school's courier, and its answer to "who leads here?"."""
+        equip(self.runtime, self.school, chat_setup=False)
+
+    async def _removed(self) -> None:
+        log.error(
+            "The app was removed from this workspace, or its tokens revoked: SLACK_BOT_TOKEN "
+            "no longer works. Reinstall the app and set the new token; messages wait till then."
+        )
+
+    async def _school_of(self, school: str) -> Parts:
+        return self.school  # the gate let in only the token's own workspace
 
     def mount(self, app: web.Application) -> None:
         if self.config.signing_secret:

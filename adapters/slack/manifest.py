@@ -32,6 +32,12 @@ def render(*, url: str | None = None, socket_mode: bool = False) -> str:
     return json.dumps(manifest, indent=2, ensure_ascii=False)
 
 
+def bot_scopes() -> list[str]:
+    """The bot scopes the app asks for (an OAuth install asks for the same)."""
+    scopes: list[str] = _template()["oauth_config"]["scopes"]["bot"]
+    return scopes
+
+
 def events_url(base: str) -> str:
     parsed = urlparse(base.strip())
     if parsed.scheme != "https" or not parsed.netloc:

@@ -72,12 +72,14 @@ def _entities(text: str) -> str:
 
 def from_command(body: dict[str, Any]) -> Inbound:
     user = _text(body, "user_id")
+    channel = _optional(body, "channel_id")
     turn = Turn(
         person=_person(_workspace(body), user),
         text=unslack(_optional(body, "text")).strip(),
         action=START,
         delivery_id=f"slack:command:{_text(body, 'trigger_id')}",
         address=dm_address(user),
+        place=channel if channel.startswith(("C", "G")) else "",  # typed in a channel
     )
     return Inbound(turn, name_hint=_optional(body, "user_name"))
 
