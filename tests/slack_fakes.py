@@ -27,11 +27,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import aiohttp
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
+from yarl import URL
 
 from adapters.compose import Runtime, build_runtime
 from adapters.server import Attached, build_app
@@ -45,6 +48,7 @@ from storage.memory import MemoryStore
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CLIENT_ID = "1234567890.0987654321"
 CLIENT_SECRET = "client-secret-abc123"
+SECRET_KEY = "3q2-7xQ_pZ0Q8m9bLq3Yxkq5mH0rVtF2T8WcJ4dE6aA="  # a Fernet key for tests only
 APP_ID = "A0REPORT"
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
@@ -580,11 +584,11 @@ def signed_headers(
 
 
 def command_form(
-    user: str, text: str = "", *, trigger: str = "", channel: str = STAFFROOM
+    user: str, text: str = "", *, trigger: str = "", channel: str = STAFFROOM, team: str = TEAM
 ) -> JSONDict:
     return {
         "token": "verification_token",
-        "team_id": TEAM,
+        "team_id": team,
         "team_domain": "school",
         "channel_id": channel,
         "channel_name": "staffroom",
@@ -599,12 +603,12 @@ def command_form(
     }
 
 
-def message_event(user: str, text: str, *, event_id: str = "") -> JSONDict:
+def message_event(user: str, text: str, *, event_id: str = "", team: str = TEAM) -> JSONDict:
     channel = dm_channel(user)
     ts = f"{time.time():.6f}"
     return {
         "token": "one-long-verification-token",
-        "team_id": TEAM,
+        "team_id": team,
         "api_app_id": "A0REPORT",
         "event": {
             "type": "message",
@@ -617,7 +621,7 @@ def message_event(user: str, text: str, *, event_id: str = "") -> JSONDict:
         },
         "type": "event_callback",
         "authorizations": [
-            {"team_id": TEAM, "user_id": BOT_USER, "is_bot": True, "is_enterprise_install": False}
+            {"team_id": team, "user_id": BOT_USER, "is_bot": True, "is_enterprise_install": False}
         ],
         "event_id": event_id or f"Ev{time.monotonic_ns()}",
         "event_time": int(time.time()),
@@ -650,6 +654,7 @@ def block_actions(
     message_ts: str,
     state: JSONDict | None = None,
     action_ts: str = "",
+    team: str = TEAM,
 ) -> JSONDict:
     pressed = {
         **action,
@@ -659,7 +664,7 @@ def block_actions(
     pressed.setdefault("text", {"type": "plain_text", "text": "Button", "emoji": True})
     return {
         "type": "block_actions",
-        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
         "api_app_id": "A0REPORT",
         "token": "verification_token",
         "container": {
@@ -669,7 +674,7 @@ def block_actions(
             "is_ephemeral": False,
         },
         "trigger_id": f"trigger.{time.monotonic_ns()}",
-        "team": {"id": TEAM, "domain": "school"},
+        "team": {"id": team, "domain": "school"},
         "channel": {"id": channel, "name": "channel"},
         "message": {"ts": message_ts, "type": "message"},
         "state": {"values": state or {}},
@@ -816,6 +821,51 @@ def _choose(message: JSONDict, values: tuple[str, ...]) -> tuple[JSONDict | None
                     go = next(b for b in buttons(message) if b["action_id"] == f"continue:{step}")
                     return go, state
     return None, None
+
+
+def oauth_env(api_url: str, database_url: str, **extra: str) -> dict[str, str]:
+    """A deployment for many schools: Slack's OAuth install, on Postgres."""
+    return {
+        "SLACK_CLIENT_ID": CLIENT_ID,
+        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": api_url,
+        "SLACK_API_TIMEOUT": "2",
+        "REPORTBOT_DATABASE_URL": database_url,
+        "REPORTBOT_SECRET_KEY": SECRET_KEY,
+        **extra,
+    }
+
+
+@dataclass(frozen=True)
+class Installed:
+    status: int  # what /slack/oauth_redirect answered
+    page: str
+
+
+async def install_app(
+    session: aiohttp.ClientSession,
+    start_at: str,
+    finish_at: str,
+    fake: FakeSlack,
+    grant: Grant,
+) -> Installed:
+    """What an installer's browser does: /slack/install (on `start_at`) sends it to Slack's
+    authorize page with a state, in the URL and a cookie; there they approve, and Slack sends
+    them back to /slack/oauth_redirect (on `finish_at`, maybe another instance) with a code."""
+    async with session.get(f"{start_at}/slack/install", allow_redirects=False) as began:
+        assert began.status == 302, began.status
+        location = URL(began.headers["Location"])
+        cookie = SimpleCookie(began.headers.get("Set-Cookie", ""))
+    assert location.host == "slack.com" and location.path == "/oauth/v2/authorize"
+    assert location.query["client_id"] == CLIENT_ID
+    state = location.query["state"]
+    code = f"code-{grant.team}-{next(fake._ts)}"
+    fake.grant(code, grant)
+    cookies = "; ".join(f"{k}={v.value}" for k, v in cookie.items())
+    back = f"{finish_at}/slack/oauth_redirect?code={code}&state={state}"
+    async with session.get(back, headers={"Cookie": cookies}, allow_redirects=False) as done:
+        return Installed(done.status, await done.text())
 
 
 def slack_env(api_url: str, **extra: str) -> dict[str, str]:

@@ -21,12 +21,13 @@ from adapters.slack.client import SlackRefused, error_code, make_client, quiet_l
 from adapters.slack.config import EVENTS_PATH, SlackConfig
 from adapters.slack.endpoint import events_handler
 from adapters.slack.gate import Gate, OneWorkspace, Workspace
-from adapters.slack.listeners import Listeners, Parts
+from adapters.slack.listeners import Listeners
 from adapters.slack.posts import CHANNEL_PROBLEM
-from adapters.slack.school import equip, school_parts
+from adapters.slack.school import HomeOf, SlackSchool, school_parts
 from adapters.slack.socket_mode import SocketLink
 from bot.errors import RetryLater
-from bot.model import Platform
+from bot.home import Home, HomePage
+from bot.model import Person, Platform
 
 log = logging.getLogger(__name__)
 PUBLIC_CHANNEL_WARNING = (
@@ -34,6 +35,15 @@ PUBLIC_CHANNEL_WARNING = (
     "there: leaders get only a content-free alert for each case. Convert the channel to "
     "private (channel settings > Change to a private channel) to see cases in full."
 )
+
+
+def home_of(runtime: Runtime) -> HomeOf:
+    """The school's Home tab, with its facts as they are when the tab is opened."""
+
+    async def home(person: Person, leader: bool) -> Home:
+        return await HomePage(runtime.store, runtime.facts)(person, leader)
+
+    return home
 
 
 class SlackAdapter:
@@ -47,7 +57,11 @@ class SlackAdapter:
         self.session = session
         self.client = make_client(config, session, token=config.bot_token)
         self.school = school_parts(
-            runtime, self.client, config.leadership_channel, config.api_timeout
+            runtime.engine.handle,
+            home_of(runtime),
+            self.client,
+            config.leadership_channel,
+            config.api_timeout,
         )
         self.directory, self.sender = self.school.directory, self.school.sender
         self.bot_ids: dict[str, str] = {}
@@ -90,7 +104,8 @@ class SlackAdapter:
 
     def equip(self) -> None:
         """The school's courier, and its answer to "who leads here?"."""
-        equip(self.runtime, self.school, chat_setup=False)
+        school = self.school
+        self.runtime.add_platform(Platform.SLACK, school.sender, school.posts, school.membership)
 
     async def _removed(self) -> None:
         log.error(
@@ -98,7 +113,7 @@ class SlackAdapter:
             "no longer works. Reinstall the app and set the new token; messages wait till then."
         )
 
-    async def _school_of(self, school: str) -> Parts:
+    async def _school_of(self, school: str) -> SlackSchool:
         return self.school  # the gate let in only the token's own workspace
 
     def mount(self, app: web.Application) -> None:

@@ -15,7 +15,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -23,14 +23,12 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
 from adapters.slack import translate
-from adapters.slack.directory import Directory
 from adapters.slack.gate import SCHOOL
 from adapters.slack.home import home_view
-from adapters.slack.sender import SlackSender
+from adapters.slack.school import SlackSchool
 from adapters.slack.translate import Inbound, Malformed
 from bot.engine import BUG_SORRY
 from bot.errors import error_reference, log_bug
-from bot.home import Home
 from bot.model import Notice, Person, Reply, Turn
 
 log = logging.getLogger(__name__)
@@ -41,24 +39,7 @@ LEADER_MAX_AGE = 5.0  # a leader's press re-checks membership this fresh
 MEMBERS_MAX_AGE = 60.0
 SENT = "I've sent you a message – your report carries on privately in our direct messages."
 
-Handle = Callable[[Turn], Coroutine[Any, Any, list[Reply]]]  # the engine's: store, queue
-HomeOf = Callable[[Person, bool], Awaitable[Home]]  # a person's Home tab (bot.home)
-
-
-class Parts(Protocol):
-    """What a listener needs of the school a request came from (adapters.slack.school)."""
-
-    directory: Directory
-    sender: SlackSender
-
-    @property
-    def handle(self) -> Handle: ...
-
-    @property
-    def home(self) -> HomeOf: ...
-
-
-SchoolOf = Callable[[str], Awaitable[Parts]]  # by the school's id, as the gate found it
+SchoolOf = Callable[[str], Awaitable[SlackSchool]]  # by the school's id, as the gate found it
 
 
 class Deadline:
@@ -147,7 +128,7 @@ class Listeners:
     # -- steps ------------------------------------------------------------------------------------
 
     async def _guarded(
-        self, school: Parts, inbound: Inbound, work: Coroutine[Any, Any, None]
+        self, school: SlackSchool, inbound: Inbound, work: Coroutine[Any, Any, None]
     ) -> None:
         """Run one step; a bug gets the person a reference code, never silence."""
         try:
@@ -156,17 +137,17 @@ class Listeners:
             sorry = Notice(self._bug(e), tone="danger")
             await self._reply_later(school, inbound.turn, [sorry])
 
-    async def _say(self, school: Parts, inbound: Inbound, deadline: Deadline) -> None:
+    async def _say(self, school: SlackSchool, inbound: Inbound, deadline: Deadline) -> None:
         turn = await self._lookup(school, inbound, deadline)
         await self._reply_later(school, turn, await self._run(school, turn, deadline))
 
-    async def _press(self, school: Parts, inbound: Inbound, deadline: Deadline) -> None:
+    async def _press(self, school: SlackSchool, inbound: Inbound, deadline: Deadline) -> None:
         turn = await self._lookup(school, inbound, deadline)
         if inbound.step:
             turn = replace(turn, step=inbound.step)  # the engine re-asks if it is stale
         await self._reply_later(school, turn, await self._run(school, turn, deadline))
 
-    async def _lookup(self, school: Parts, inbound: Inbound, deadline: Deadline) -> Turn:
+    async def _lookup(self, school: SlackSchool, inbound: Inbound, deadline: Deadline) -> Turn:
         """The turn with the person's name and email added, within the budget. (Whether they
         lead is the engine's question, asked of `LeadershipChannel` only when it matters.)"""
         turn = inbound.turn
@@ -175,7 +156,7 @@ class Listeners:
         person = replace(turn.person, name=profile.name or inbound.name_hint, email=profile.email)
         return replace(turn, person=person)
 
-    async def _run(self, school: Parts, turn: Turn, deadline: Deadline) -> list[Reply]:
+    async def _run(self, school: SlackSchool, turn: Turn, deadline: Deadline) -> list[Reply]:
         task = asyncio.create_task(school.handle(turn))
         try:
             return await asyncio.wait_for(asyncio.shield(task), deadline.left())
@@ -184,14 +165,16 @@ class Listeners:
             self._spawn(self._finish(school, task, turn))
             return []
 
-    async def _finish(self, school: Parts, task: asyncio.Task[list[Reply]], turn: Turn) -> None:
+    async def _finish(
+        self, school: SlackSchool, task: asyncio.Task[list[Reply]], turn: Turn
+    ) -> None:
         await self._reply_later(school, turn, await task)
 
-    async def _reply_later(self, school: Parts, turn: Turn, replies: list[Reply]) -> None:
+    async def _reply_later(self, school: SlackSchool, turn: Turn, replies: list[Reply]) -> None:
         if replies:
             self._spawn(school.sender.best_effort(turn.address, replies))
 
-    async def _publish_home(self, school: Parts, person: Person) -> None:
+    async def _publish_home(self, school: SlackSchool, person: Person) -> None:
         user = person.user_id
         try:
             leader = await school.directory.is_member(user, LOOKUP_BUDGET * 2, MEMBERS_MAX_AGE)

@@ -40,14 +40,15 @@ from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.compose import Runtime, Schools
+from adapters.slack.app import home_of
 from adapters.slack.client import make_client, quiet_logger
 from adapters.slack.config import EVENTS_PATH, SlackConfig
 from adapters.slack.endpoint import events_handler
 from adapters.slack.gate import SCHOOL, Gate, Workspace
 from adapters.slack.installs import EncryptedInstalls, OneUseStates, SlackTokens, secret_key
-from adapters.slack.listeners import Listeners, Parts
+from adapters.slack.listeners import Listeners
 from adapters.slack.manifest import bot_scopes
-from adapters.slack.school import SchoolClient, SlackSchool, equip, school_parts
+from adapters.slack.school import SchoolClient, SlackSchool, school_parts
 from adapters.slack.translate import dm_address
 from bot.errors import ConfigError
 from bot.model import Person, Platform
@@ -175,7 +176,7 @@ class SlackSchools:
         """Only a workspace (or org) that installed the app, and has not removed it."""
         return workspace.school if await self.tokens.bot(workspace.school) else None
 
-    async def _school_of(self, school: str) -> Parts:
+    async def _school_of(self, school: str) -> SlackSchool:
         await self.schools.get(school)
         return self.parts[school]
 
@@ -195,8 +196,12 @@ class SlackSchools:
             logger=quiet_logger("sdk"),
         )
         leadership = runtime.school_settings.leadership
-        parts = school_parts(runtime, client, leadership, self.config.api_timeout)
-        equip(runtime, parts, chat_setup=True)
+        parts = school_parts(
+            runtime.engine.handle, home_of(runtime), client, leadership, self.config.api_timeout
+        )
+        runtime.add_platform(Platform.SLACK, parts.sender, parts.posts, parts.membership)
+        runtime.add_workplace(parts.workplace)
+        runtime.watchers.append(parts.use)  # a channel chosen in chat is used at once
         self.parts[school] = parts
 
     # -- installs and removals ---------------------------------------------------------------------

@@ -11,23 +11,23 @@ is used by the courier and the reminders as well as by request handlers.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from adapters.compose import Runtime
 from adapters.slack.directory import LOOKUP_ERRORS, Directory, LeadershipChannel
-from adapters.slack.listeners import Handle, HomeOf
 from adapters.slack.posts import SlackPosts
 from adapters.slack.sender import SlackSender
-from bot.home import Home, HomePage
-from bot.model import Person, Platform
+from bot.home import Home
+from bot.model import Person, Reply, Turn
 from bot.school import Place, SchoolSettings
 
 LOOKUP_BUDGET = 1.5  # seconds: a setup command's look-ups, inside Slack's 3
+Handle = Callable[[Turn], Coroutine[Any, Any, list[Reply]]]  # the engine's: store, queue
+HomeOf = Callable[[Person, bool], Awaitable[Home]]  # a person's Home tab (bot.home)
 
 
 class SchoolClient(AsyncWebClient):
@@ -74,7 +74,8 @@ class SlackWorkplace:
 class SlackSchool:
     """Everything a listener or the courier needs for one school."""
 
-    runtime: Runtime
+    handle: Handle  # the school's engine
+    home: HomeOf
     client: AsyncWebClient
     directory: Directory
     posts: SlackPosts
@@ -82,30 +83,19 @@ class SlackSchool:
     membership: LeadershipChannel
     workplace: SlackWorkplace
 
-    @property
-    def handle(self) -> Handle:
-        return self.runtime.engine.handle
-
-    @property
-    def home(self) -> HomeOf:
-        async def home(person: Person, leader: bool) -> Home:
-            # Made per call: the school's facts may have changed since (bot.school).
-            return await HomePage(self.runtime.store, self.runtime.facts)(person, leader)
-
-        return home
-
     def use(self, settings: SchoolSettings) -> None:
         """The school chose (another) leadership channel: post there, ask who is in it."""
         self.directory.use_channel(settings.leadership)
 
 
 def school_parts(
-    runtime: Runtime, client: AsyncWebClient, channel: str, timeout: float
+    handle: Handle, home: HomeOf, client: AsyncWebClient, channel: str, timeout: float
 ) -> SlackSchool:
     directory = Directory(client, channel, timeout)
     posts = SlackPosts(client, directory, timeout)
     return SlackSchool(
-        runtime,
+        handle,
+        home,
         client,
         directory,
         posts,
@@ -113,14 +103,3 @@ def school_parts(
         LeadershipChannel(directory),
         SlackWorkplace(client),
     )
-
-
-def equip(runtime: Runtime, school: SlackSchool, *, chat_setup: bool, start: bool = True) -> None:
-    """Give the runtime its Slack courier and answers; in a deployment for many schools, also
-    setting up in chat, and a leadership channel that follows the school's settings."""
-    runtime.add_platform(
-        Platform.SLACK, school.sender, school.posts, school.membership, start=start
-    )
-    if chat_setup:
-        runtime.add_workplace(school.workplace)
-        runtime.watchers.append(school.use)

@@ -1,0 +1,204 @@
+"""Slack's OAuth install for many schools, end to end on one instance, against the stand-in:
+installs kept encrypted, the installer's welcome, setup in chat, each school's work with its own
+token and only in its own channel, a workspace that never installed refused, a removal that
+keeps the cases. (Two instances: scripts/many_schools.py, run by tests/test_many_schools.py.)"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import aiohttp
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestServer
+from slack_fakes import (
+    SECRET_KEY,
+    FakeSlack,
+    Grant,
+    command_form,
+    eventually,
+    form_body,
+    install_app,
+    message_event,
+    oauth_env,
+    signed_headers,
+)
+
+from adapters.compose import Runtime, runtime_for
+from adapters.server import Attached, build_app
+from bot.config import Settings
+from bot.errors import ConfigError
+
+FORM = "application/x-www-form-urlencoded"
+A, B = "T0ALPHA", "T0BRAVO"
+A_LEADERS, B_LEADERS = "G0ALPHALEAD", "G0BRAVOLEAD"
+
+
+@dataclass
+class Rig:
+    fake: FakeSlack
+    runtime: Runtime
+    attached: list[Attached]
+    url: str
+    session: aiohttp.ClientSession
+    database_url: str
+
+    async def install(self, team: str, installer: str, **kw: bool) -> int:
+        grant = Grant(team=team, installer=installer, **kw)
+        done = await install_app(self.session, self.url, self.url, self.fake, grant)
+        return done.status
+
+    async def post(self, body: bytes, content_type: str) -> int:
+        headers = {"Content-Type": content_type, **signed_headers(body)}
+        async with self.session.post(f"{self.url}/slack/events", data=body, headers=headers) as r:
+            return r.status
+
+    async def command(self, team: str, user: str, text: str = "", channel: str = "") -> int:
+        form = command_form(user, text, team=team, channel=channel or "C0STAFFROOM")
+        return await self.post(form_body(form), FORM)
+
+    async def dm(self, team: str, user: str, text: str) -> int:
+        body = json.dumps(message_event(user, text, team=team)).encode()
+        return await self.post(body, "application/json")
+
+    def said_to(self, user: str) -> str:
+        return "\n".join(str(m.get("text", "")) for m in self.fake.dm(user))
+
+
+def two_workspaces() -> FakeSlack:
+    fake = FakeSlack()
+    fake.workspace(
+        A, leaders=A_LEADERS, people={"U0AINST": "Alex Installer", "U0ASTAFF": "Ash Staff"}
+    )
+    fake.workspace(
+        B,
+        leaders=B_LEADERS,
+        people={"U0BADMIN": "Bea Admin", "U0BSTAFF": "Bo Staff"},
+        admins=("U0BADMIN",),
+    )
+    return fake
+
+
+@asynccontextmanager
+async def rig(database_url: str, fake: FakeSlack | None = None) -> AsyncIterator[Rig]:
+    fake = fake or two_workspaces()
+    api = await fake.start()
+    env = oauth_env(api, database_url)
+    async with runtime_for(Settings(), env=env) as runtime:
+        app, attached = await build_app(runtime, env)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        for handle in attached:
+            await handle.start()
+        try:
+            async with aiohttp.ClientSession() as session:
+                url = str(server.make_url("")).rstrip("/")
+                yield Rig(fake, runtime, attached, url, session, database_url)
+        finally:
+            for handle in attached:
+                await handle.close()
+            await server.close()
+            await fake.close()
+
+
+async def test_two_workspaces_install_set_up_and_report_each_in_its_own_channel(
+    pg_url: str,
+) -> None:
+    async with rig(pg_url) as r:
+        assert await r.install(A, "U0AINST") == 200
+        assert await r.install(B, "U0BADMIN") == 200
+        await eventually(lambda: "/report-tiktok setup" in r.said_to("U0AINST"))
+        await eventually(lambda: "/report-tiktok setup" in r.said_to("U0BADMIN"))
+
+        # The tokens are kept encrypted: the database never holds one as Slack issued it.
+        conn = await asyncpg.connect(pg_url)
+        try:
+            kept = [row["bot_token"] for row in await conn.fetch("SELECT * FROM slack_bots")]
+        finally:
+            await conn.close()
+        assert len(kept) == 2 and not any(t.startswith("xox") for t in kept)
+        assert not any(token in " ".join(kept) for token in r.fake.tokens)
+
+        # The installer of one, the admin of the other, choose their leadership channels.
+        assert await r.command(A, "U0AINST", "setup", channel=A_LEADERS) == 200
+        assert await r.command(B, "U0BSTAFF", "setup", channel=B_LEADERS) == 200  # not allowed
+        assert await r.command(B, "U0BADMIN", "setup", channel=B_LEADERS) == 200
+        await eventually(lambda: "now the leadership channel" in r.said_to("U0AINST"))
+        await eventually(lambda: "Only the person who installed" in r.said_to("U0BSTAFF"))
+        await eventually(lambda: "now the leadership channel" in r.said_to("U0BADMIN"))
+
+        # Staff of each school start a report; each DM goes with its own school's token.
+        for team, user in ((A, "U0ASTAFF"), (B, "U0BSTAFF")):
+            assert await r.command(team, user, "https://www.tiktok.com/@fake.teacher") == 200
+        await eventually(
+            lambda: len(r.fake.dm("U0ASTAFF")) >= 2 and len(r.fake.dm("U0BSTAFF")) >= 3
+        )
+        for team, user in ((A, "U0ASTAFF"), (B, "U0BSTAFF")):
+            assert {m["_team"] for m in r.fake.dm(user)} == {team}
+        by_school = {s.school for s in r.runtime.schools.opened()}  # type: ignore[union-attr]
+        assert by_school == {f"slack:{A}", f"slack:{B}"}
+
+
+async def test_a_workspace_that_never_installed_is_refused(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with rig(pg_url) as r:
+        assert await r.install(A, "U0AINST") == 200
+        secret = "https://www.tiktok.com/@never.installed.secret"
+        assert await r.command("T0NEVER", "U0X", secret) == 403
+        assert await r.dm("T0NEVER", "U0X", secret) == 403
+        assert "slack:T0NEVER" in caplog.text and "never.installed.secret" not in caplog.text
+        assert "slack:T0NEVER" not in {s.school for s in r.runtime.schools.opened()}  # type: ignore[union-attr]
+        conn = await asyncpg.connect(pg_url)
+        try:
+            assert await conn.fetchval("SELECT count(*) FROM cases") == 0
+            assert await conn.fetchval("SELECT count(*) FROM conversations") == 0
+        finally:
+            await conn.close()
+
+
+async def test_an_uninstall_removes_the_tokens_and_keeps_the_cases(pg_url: str) -> None:
+    async with rig(pg_url) as r:
+        assert await r.install(A, "U0AINST") == 200
+        assert await r.command(A, "U0ASTAFF", "https://www.tiktok.com/@fake") == 200
+        event = {
+            "token": "x",
+            "team_id": A,
+            "api_app_id": "A0REPORT",
+            "event": {"type": "app_uninstalled", "event_ts": "1.2"},
+            "type": "event_callback",
+            "event_id": "EvUNINSTALL",
+            "event_time": 1,
+        }
+        assert await r.post(json.dumps(event).encode(), "application/json") == 200
+        conn = await asyncpg.connect(pg_url)
+        try:
+            assert await conn.fetchval("SELECT count(*) FROM slack_bots") == 0
+            assert await conn.fetchval("SELECT count(*) FROM slack_installations") == 0
+            assert await conn.fetchval("SELECT count(*) FROM conversations") == 1  # kept
+        finally:
+            await conn.close()
+        assert await r.command(A, "U0ASTAFF", "hello") == 403  # until it installs again
+
+
+async def test_an_install_with_a_state_from_nowhere_is_refused(pg_url: str) -> None:
+    async with rig(pg_url) as r:
+        r.fake.grant("code-x", Grant(team=A, installer="U0AINST"))
+        forged = f"{r.url}/slack/oauth_redirect?code=code-x&state=made-up"
+        async with r.session.get(forged, headers={"Cookie": "slack-app-oauth-state=made-up"}) as x:
+            assert x.status == 401
+        assert not r.fake.called("oauth.v2.access")  # the code was never spent
+
+
+def test_many_schools_needs_a_secret_key_that_is_one(tmp_path: object) -> None:
+    from adapters.slack.installs import secret_key
+
+    with pytest.raises(ConfigError, match=r"REPORTBOT_SECRET_KEY is not set.*generate_key"):
+        secret_key({})
+    with pytest.raises(ConfigError, match="not a Fernet key") as refused:
+        secret_key({"REPORTBOT_SECRET_KEY": "hunter2"})
+    assert "hunter2" not in str(refused.value)
+    assert secret_key({"REPORTBOT_SECRET_KEY": f"{SECRET_KEY}, {SECRET_KEY}"})
