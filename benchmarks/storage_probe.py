@@ -139,6 +139,8 @@ async def measure_commits(probe: Probe, budget: Budget) -> None:
     async def run(i: int) -> float:
         p = person(i)
         conversation.person, conversation.updated_at = p, datetime.now(UTC)
+        held = await probe.store.conversation(p.key)  # written over, as a turn does
+        conversation.version = held.version if held else 0
         key = f"probe:{uuid.uuid4().hex}"
         items = step_items(p, key, probe.now, question)
         start = time.perf_counter()
@@ -199,6 +201,8 @@ async def measure_engine_submissions(probe: Probe, budget: Budget) -> None:
         link = {"url": f"https://www.tiktok.com/@{handle}", "handle": handle, "label": handle}
         conversation.answers["links"] = [link]
         conversation.id, conversation.person = uuid.uuid4().hex, p
+        held = await probe.store.conversation(p.key)
+        conversation.version = held.version if held else 0
         conversation.updated_at = datetime.now(UTC)
         await probe.store.commit(UnitOfWork(p.key, conversation))
         turn = Turn(p, text="submit", delivery_id=f"probe:{uuid.uuid4().hex}", address=address(p))

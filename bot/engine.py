@@ -26,6 +26,7 @@ from bot.facts import Facts
 from bot.filing import Filing
 from bot.flow import FLOW, SPECS
 from bot.leaders import LeaderDesk, is_case_command
+from bot.lifecycle import CaseAction
 from bot.links import parse_links
 from bot.model import (
     Audience,
@@ -106,17 +107,6 @@ HELP = (
     "reports to see reports you have made. Your answers are saved as you go, so you can come "
     "back later (within {hours} hours). For a crisis, call {emergency}."
 )
-
-
-def needs_membership(text: str, action: str | None) -> bool:
-    """Whether a turn is a leader's request, so an adapter must find out who leads.
-
-    The one place adapters learn this (the check can cost a network call): a case button, a
-    typed case command, or a leaders' listing.
-    """
-    if action and action.startswith("case:"):
-        return True
-    return is_case_command(text) or COMMANDS.get(_command_text(text), "") in LEADER_COMMANDS
 
 
 def _command_text(text: str) -> str:
@@ -279,8 +269,9 @@ class Engine:
         return result
 
     async def _dispatch(self, turn: Turn, conv: Conversation | None, now: datetime) -> Outcome:
-        if turn.action and turn.action.startswith("case:"):
-            return Outcome.of(conv, await self.desk.press(turn, now))
+        action = CaseAction.parse(turn.action)
+        if action is not None:
+            return Outcome.of(conv, await self.desk.press(turn, action, now))
         if is_case_command(turn.text):
             return Outcome.of(conv, await self.desk.command(turn, now), *self._reask(conv))
         if is_school_command(turn.text) and (turn.action == "start" or not _answering(conv)):
@@ -353,8 +344,8 @@ class Engine:
             SPECS[Step.END].accept(Answer(turn.text, _values(turn), self._context(conv)))
         except Problem:
             return self._without_conversation(turn, command)
-        sent = replace(turn, action=f"case:sent:{conv.case_reference}", text="")
-        return Outcome.of(None, await self.desk.press(sent, now))
+        sent = CaseAction("sent", conv.case_reference)
+        return Outcome.of(None, await self.desk.press(replace(turn, text=""), sent, now))
 
     def _touch(self, conv: Conversation, replies: list[Reply]) -> Outcome:
         conv.updated_at = self.clock.now()

@@ -20,7 +20,7 @@ from datetime import datetime
 from bot import lifecycle
 from bot.errors import InvalidMove, ReasonNeeded
 from bot.facts import Facts
-from bot.lifecycle import in_scope, reporter_may
+from bot.lifecycle import CaseAction, in_scope, reporter_may
 from bot.localtime import local
 from bot.model import (
     Audience,
@@ -72,11 +72,11 @@ class LeaderDesk:
         self.facts = facts
         self.membership = membership
 
-    async def press(self, turn: Turn, now: datetime) -> Work:
-        """A status button: action `case:VERB:REF`."""
-        parts = (turn.action or "").split(":", 2)
-        verb, ref = (parts[1], parts[2]) if len(parts) == 3 else ("", "")
-        return await self._move(turn, verb, ref, turn.text.strip(), now, from_button=True)
+    async def press(self, turn: Turn, action: CaseAction, now: datetime) -> Work:
+        """A status button (or "I've contacted POSH", said by the reporter)."""
+        return await self._move(
+            turn, action.verb, action.reference, turn.text.strip(), now, from_button=True
+        )
 
     async def command(self, turn: Turn, now: datetime) -> Work:
         match = COMMAND.match(turn.text)

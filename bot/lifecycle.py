@@ -34,6 +34,27 @@ for what POSH or TikTok said, and still one screen in a case's history."""
 
 
 @dataclass(frozen=True)
+class CaseAction:
+    """A leader's status button as every front end carries it, `case:VERB:REF`: parsed once,
+    where a turn comes in, and written only by `value`."""
+
+    verb: str
+    reference: str
+
+    @property
+    def value(self) -> str:
+        return f"case:{self.verb}:{self.reference}"
+
+    @classmethod
+    def parse(cls, value: str | None) -> CaseAction | None:
+        kind, _, rest = (value or "").partition(":")
+        verb, _, reference = rest.partition(":")
+        if kind != "case" or not verb or not reference.strip():
+            return None
+        return cls(verb, reference.strip().upper())
+
+
+@dataclass(frozen=True)
 class Move:
     verb: str
     label: str

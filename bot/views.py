@@ -133,7 +133,8 @@ def _latest_addition(case: Case, facts: Facts) -> str:
 
 def _actions(case: Case) -> tuple[Choice, ...]:
     return tuple(
-        Choice(f"case:{m.verb}:{case.reference}", m.label) for m in lifecycle.available(case)
+        Choice(lifecycle.CaseAction(m.verb, case.reference).value, m.label)
+        for m in lifecycle.available(case)
     )
 
 

@@ -7,7 +7,6 @@ before anything is changed, so a `Conflict` leaves everything as it was.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -16,6 +15,7 @@ from bot.errors import Conflict
 from bot.model import JSON, OPEN_STATUSES, Case, Conversation, OutboxItem, Platform
 from bot.outbox import about_case, claimable, claimed, next_wake
 from bot.ports import Delivered, UnitOfWork
+from storage.atomic import json_copy
 from storage.references import reference
 
 _OPEN = frozenset(str(s) for s in OPEN_STATUSES)
@@ -35,29 +35,29 @@ class MemoryStore:
     # -- reads ---------------------------------------------------------------------------------
     async def conversation(self, person_key: str) -> Conversation | None:
         doc = self._conversations.get(person_key)
-        return codec.conversation_from_dict(copy.deepcopy(doc)) if doc else None
+        return codec.conversation_from_dict(json_copy(doc)) if doc else None
 
     async def conversations(self) -> list[Conversation]:
         docs = self._conversations.values()
-        return [codec.conversation_from_dict(copy.deepcopy(d)) for d in docs]
+        return [codec.conversation_from_dict(json_copy(d)) for d in docs]
 
     async def seen(self, delivery_id: str) -> bool:
         return delivery_id in self._seen
 
     async def case(self, reference: str) -> Case | None:
         doc = self._cases.get(reference.strip().upper())
-        return codec.case_from_dict(copy.deepcopy(doc)) if doc else None
+        return codec.case_from_dict(json_copy(doc)) if doc else None
 
     async def case_for_conversation(self, conversation_id: str) -> Case | None:
         for doc in self._cases.values():
             if doc.get("conversation_id") == conversation_id:
-                return codec.case_from_dict(copy.deepcopy(doc))
+                return codec.case_from_dict(json_copy(doc))
         return None
 
     async def cases(
         self, *, open_only: bool = False, reporter: str = "", handles: Sequence[str] = ()
     ) -> list[Case]:
-        found = [codec.case_from_dict(copy.deepcopy(d)) for d in self._cases.values()]
+        found = [codec.case_from_dict(json_copy(d)) for d in self._cases.values()]
         if open_only:
             found = [c for c in found if c.is_open]
         if reporter:
@@ -74,7 +74,7 @@ class MemoryStore:
             and d.get("remind_at")
             and datetime.fromisoformat(d["remind_at"]) <= now
         ]
-        found = [codec.case_from_dict(copy.deepcopy(d)) for d in due]
+        found = [codec.case_from_dict(json_copy(d)) for d in due]
         return sorted(found, key=lambda c: (c.remind_at or now, c.reference))
 
     async def take_reference(self, year: int) -> str:
@@ -83,7 +83,7 @@ class MemoryStore:
 
     async def get_meta(self, key: str) -> JSON | None:
         value = self._meta.get(key)
-        return copy.deepcopy(value) if value is not None else None
+        return json_copy(value) if value is not None else None
 
     # -- the one write ---------------------------------------------------------------------------
     async def commit(self, unit: UnitOfWork) -> bool:
@@ -97,16 +97,16 @@ class MemoryStore:
         elif isinstance(unit.conversation, Conversation):
             unit.conversation.version += 1
             doc = codec.conversation_to_dict(unit.conversation)
-            self._conversations[unit.person_key] = copy.deepcopy(doc)
+            self._conversations[unit.person_key] = json_copy(doc)
         for case in unit.cases:
             case.version += 1
-            self._cases[case.reference] = copy.deepcopy(codec.case_to_dict(case))
+            self._cases[case.reference] = json_copy(codec.case_to_dict(case))
         self._enqueue(unit.outbox)
         for key, value in unit.meta.items():
             if value is None:
                 self._meta.pop(key, None)
             else:
-                self._meta[key] = copy.deepcopy(value)
+                self._meta[key] = json_copy(value)
         return True
 
     def _check(self, unit: UnitOfWork) -> None:
@@ -127,7 +127,7 @@ class MemoryStore:
                 continue
             self._seq += 1
             item.seq = self._seq
-            self._outbox[item.id] = copy.deepcopy(codec.outbox_to_dict(item))
+            self._outbox[item.id] = json_copy(codec.outbox_to_dict(item))
 
     # -- the outbox --------------------------------------------------------------------------------
     async def claim(
@@ -137,7 +137,7 @@ class MemoryStore:
         out = []
         for doc in taken:
             self._outbox[doc["id"]] = claimed(doc, owner, now + lease)
-            out.append(codec.outbox_from_dict(copy.deepcopy(self._outbox[doc["id"]])))
+            out.append(codec.outbox_from_dict(json_copy(self._outbox[doc["id"]])))
         return out
 
     async def delivered(self, done: Sequence[Delivered]) -> None:
@@ -145,14 +145,14 @@ class MemoryStore:
             self._outbox.pop(d.item_id, None)
             self._sent.add(d.item_id)
             if d.receipt_key and d.receipt is not None:
-                self._meta[d.receipt_key] = copy.deepcopy(d.receipt)
+                self._meta[d.receipt_key] = json_copy(d.receipt)
 
     async def reschedule(self, *items: OutboxItem) -> None:
         for item in items:
             held = self._outbox.get(item.id)
             if held is not None and held.get("claimed_by", "") in ("", item.claimed_by):
                 item.claimed_by, item.claimed_until = "", None
-                self._outbox[item.id] = copy.deepcopy(codec.outbox_to_dict(item))
+                self._outbox[item.id] = json_copy(codec.outbox_to_dict(item))
 
     async def next_due_at(self, platform: Platform) -> datetime | None:
         return next_wake(self._outbox.values(), str(platform))
@@ -160,11 +160,11 @@ class MemoryStore:
     async def undelivered(self, platform: Platform) -> list[OutboxItem]:
         docs = [d for d in self._outbox.values() if d["platform"] == platform and d.get("failed")]
         docs.sort(key=lambda d: int(d.get("seq", 0)))
-        return [codec.outbox_from_dict(copy.deepcopy(d)) for d in docs]
+        return [codec.outbox_from_dict(json_copy(d)) for d in docs]
 
     async def outbox_items(self) -> list[OutboxItem]:
         docs = sorted(self._outbox.values(), key=lambda d: int(d.get("seq", 0)))
-        return [codec.outbox_from_dict(copy.deepcopy(d)) for d in docs]
+        return [codec.outbox_from_dict(json_copy(d)) for d in docs]
 
     # -- a reviewed deletion -------------------------------------------------------------------
     async def delete_case(self, reference: str, tombstone: Case) -> None:
@@ -173,7 +173,7 @@ class MemoryStore:
         stored = self._cases.get(reference) or {}
         conversation = stored.get("conversation_id", "")
         tombstone.version = int(stored.get("version", 0)) + 1
-        self._cases[reference] = copy.deepcopy(codec.case_to_dict(tombstone))
+        self._cases[reference] = json_copy(codec.case_to_dict(tombstone))
         self._outbox = {
             k: v for k, v in self._outbox.items() if not about_case(v, reference, conversation)
         }

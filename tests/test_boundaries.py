@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -119,3 +120,29 @@ def test_only_the_wiring_holds_the_runtime() -> None:
         if uses and name not in WIRING:
             offenders.append(name)
     assert offenders == []
+
+
+def test_storage_imports_no_adapter_and_no_platform() -> None:
+    """storage/ implements the engine's port: it knows the engine's model, not the chats."""
+    platforms = ("slack_bolt", "slack_sdk", "microsoft_agents", "botbuilder", "aiohttp")
+    offenders = []
+    for path in (ROOT / "storage").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            top = [n.split(".")[0] for n in names]
+            offenders += [f"{path.name}: {t}" for t in top if t in (*platforms, "adapters")]
+    assert offenders == []
+
+
+def test_the_architecture_page_names_only_what_exists() -> None:
+    """docs/ARCHITECTURE.md stays true to the code: every file it names is there."""
+    page = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    named = set(
+        re.findall(r"`((?:bot|adapters|storage|tests|benchmarks|scripts)/[\w/.]+\.py)`", page)
+    )
+    assert named, "the page names no files"
+    assert sorted(n for n in named if not (ROOT / n).exists()) == []

@@ -541,3 +541,13 @@ async def test_a_case_filed_through_the_engine_exports_and_counts() -> None:
     assert s.posh_to_removal.median == timedelta(days=2)
     assert s.no_violation_in_app == 1
     assert "Mr J Smith, Head of Maths" in case_html(case, FACTS, clock.now())
+
+
+def test_a_case_action_is_parsed_once_and_written_one_way() -> None:
+    from bot.lifecycle import CaseAction
+
+    action = CaseAction.parse("case:sent:tt-2026-0007 ")
+    assert action == CaseAction("sent", "TT-2026-0007")
+    assert action.value == "case:sent:TT-2026-0007"
+    for odd in (None, "", "case:", "case:sent", "case:sent:", "answer:step:x", "sent:TT-1"):
+        assert CaseAction.parse(odd) is None

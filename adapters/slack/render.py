@@ -13,6 +13,7 @@ from types import MappingProxyType
 from urllib.parse import quote
 
 from bot.errors import DeliveryRefused
+from bot.lifecycle import CaseAction
 from bot.model import JSON, CaseList, Handoff, Notice, Question
 from bot.views import CardForm, CaseView, Resolved, ResolvedCard, ResolvedHandoff, minimal_text
 
@@ -275,7 +276,8 @@ def _case_actions(view: CaseView) -> list[JSON]:
         return [context("This case is finished; nothing more to do here.")]
     elements = []
     for choice in view.actions:
-        verb = choice.value.split(":")[1]
+        action = CaseAction.parse(choice.value)
+        verb = action.verb if action else ""
         style = "primary" if verb == "assign" else ""
         element = button(choice.label, f"case:{verb}", choice.value, style)
         if verb == "close":

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.errors import PlatformError
+from bot.lifecycle import CaseAction
 from bot.model import Person, Platform, Turn
 
 START = "start"
@@ -164,7 +165,7 @@ def ephemeral_address(channel: str, user: str) -> dict[str, str]:
 
 
 def _case_press(base: Turn, value: str, channel: str) -> Inbound:
-    if not value.startswith("case:") or not channel:
+    if CaseAction.parse(value) is None or not channel:
         raise Malformed("case button without a case")
     address = ephemeral_address(channel, base.person.user_id)
     return Inbound(_with(base, action=value, address=address), leader_action=True)
