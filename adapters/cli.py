@@ -59,7 +59,7 @@ async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 async def _slack_manifest(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.slack.manifest import render
 
-    print(render(url=args.url, socket_mode=args.socket_mode))
+    print(render(url=args.url, socket_mode=args.socket_mode, distributed=args.distributed))
     return 0
 
 
@@ -96,6 +96,11 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--url", help="public base URL, e.g. https://reportbot.example.sch.uk")
     group.add_argument("--socket-mode", action="store_true", help="no public URL: Socket Mode")
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="for many schools, each installing through OAuth (SLACK_CLIENT_ID); needs --url",
+    )
     commands["slack-manifest"] = _slack_manifest
     p = sub.add_parser("teams-package", help="write the Teams app package (zip) to upload")
     p.add_argument("--app-id", required=True, help="the Azure Bot's Microsoft App ID")

@@ -16,6 +16,8 @@ from bot.errors import ConfigError
 
 DEFAULT_API_URL = "https://slack.com/api/"
 EVENTS_PATH = "/slack/events"
+INSTALL_PATH = "/slack/install"  # many schools: Bolt's OAuth install (adapters.slack.oauth)
+REDIRECT_PATH = "/slack/oauth_redirect"  # where Slack sends the installer back
 NAMES = (
     "SLACK_CLIENT_ID",
     "SLACK_CLIENT_SECRET",

@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.compose import Runtime, Schools
 from adapters.slack.app import home_of
 from adapters.slack.client import make_client, quiet_logger
-from adapters.slack.config import EVENTS_PATH, SlackConfig
+from adapters.slack.config import EVENTS_PATH, INSTALL_PATH, REDIRECT_PATH, SlackConfig
 from adapters.slack.endpoint import events_handler
 from adapters.slack.gate import SCHOOL, Gate, Workspace
 from adapters.slack.installs import EncryptedInstalls, OneUseStates, SlackTokens, secret_key
@@ -54,8 +54,6 @@ from bot.errors import ConfigError
 from bot.model import Person, Platform
 
 log = logging.getLogger(__name__)
-INSTALL_PATH = "/slack/install"
-REDIRECT_PATH = "/slack/oauth_redirect"
 STATE_SECONDS = 600  # an install begun must be finished within ten minutes
 
 
