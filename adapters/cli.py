@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from adapters import casework
+from adapters import casework, logs
 from adapters.chat import chat
 from adapters.compose import DATABASE_URL, runtime_for
 from bot.config import Settings, load_settings
@@ -114,10 +114,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser, commands = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(logging.INFO if args.verbose else logging.WARNING)
     command = commands.get(args.command or "chat")
     if command is None:
         parser.print_help()

@@ -26,6 +26,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+from adapters.logs import in_school
 from bot import reminders as reminders_
 from bot.clock import SystemClock
 from bot.config import Settings
@@ -287,8 +288,9 @@ class Schools:
         )
         runtime.before_delivery = lambda: self.refresh(school)
         self._checked[school] = asyncio.get_running_loop().time()
-        await outfit(runtime)
-        runtime.reminders.start()
+        with in_school(school):  # its couriers' and reminders' tasks log as the school's
+            await outfit(runtime)
+            runtime.reminders.start()
         self._open[school] = runtime
         log.info("serving school %s", school)
         return runtime

@@ -6,6 +6,7 @@ keeps the cases. (Two instances: scripts/many_schools.py, run by tests/test_many
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from slack_fakes import (
 )
 
 from adapters.compose import Runtime, runtime_for
+from adapters.logs import FORMAT, SchoolTag
 from adapters.server import Attached, build_app
 from bot.config import Settings
 from bot.errors import ConfigError
@@ -202,3 +204,43 @@ def test_many_schools_needs_a_secret_key_that_is_one(tmp_path: object) -> None:
         secret_key({"REPORTBOT_SECRET_KEY": "hunter2"})
     assert "hunter2" not in str(refused.value)
     assert secret_key({"REPORTBOT_SECRET_KEY": f"{SECRET_KEY}, {SECRET_KEY}"})
+
+
+class Lines(logging.Handler):
+    """The server's log as it writes it (adapters.logs' format and tag)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.setFormatter(logging.Formatter(FORMAT))
+        self.addFilter(SchoolTag())
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+async def test_each_schools_log_lines_name_it_and_hold_no_content(pg_url: str) -> None:
+    lines = Lines()
+    logging.getLogger().addHandler(lines)
+    try:
+        async with rig(pg_url) as r:
+            assert await r.install(A, "U0AINST") == 200
+            assert await r.install(B, "U0BADMIN") == 200
+            await eventually(lambda: bool(r.fake.dm("U0AINST")) and bool(r.fake.dm("U0BADMIN")))
+            r.fake.fail("chat.postMessage", 500)  # Slack down, for the next post
+            secret = "https://www.tiktok.com/@alpha.secret.handle"
+            assert await r.command(A, "U0ASTAFF", secret) == 200
+            await eventually(lambda: any("failed" in line for line in lines.lines), 10)
+            r.fake.fail("users.info", 500)  # while Bravo's request is handled
+            assert await r.command(B, "U0BSTAFF", secret) == 200
+            await eventually(lambda: any("users.info failed" in line for line in lines.lines))
+            assert await r.command("T0NEVER", "U0X", secret) == 403
+    finally:
+        logging.getLogger().removeHandler(lines)
+    retry = next(line for line in lines.lines if "failed" in line)
+    assert f"[slack:{A}]" in retry  # the courier's own task, in the background
+    lookup = next(line for line in lines.lines if "users.info failed" in line)
+    assert f"[slack:{B}]" in lookup  # a request's own work
+    refused = next(line for line in lines.lines if "refused a signed" in line)
+    assert "slack:T0NEVER" in refused and "[slack:" not in refused  # no school served it
+    assert not any("alpha.secret" in line or "xox" in line for line in lines.lines)

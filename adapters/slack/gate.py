@@ -26,6 +26,7 @@ from slack_bolt.middleware.async_middleware import AsyncMiddleware
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
+from adapters.logs import enter_school
 from adapters.slack import shapes
 from bot.errors import RetryLater
 
@@ -115,4 +116,5 @@ class Gate(AsyncMiddleware):
             )
             return BoltResponse(status=403, body='{"error": "not installed here"}')
         req.context[SCHOOL] = school
+        enter_school(school)  # this request's log lines, and its spawned work's, name it
         return await next()
