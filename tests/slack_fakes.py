@@ -628,10 +628,10 @@ def message_event(user: str, text: str, *, event_id: str = "", team: str = TEAM)
     }
 
 
-def home_event(user: str) -> JSONDict:
+def home_event(user: str, team: str = TEAM) -> JSONDict:
     return {
         "token": "verification-token",
-        "team_id": TEAM,
+        "team_id": team,
         "api_app_id": "A0REPORT",
         "event": {
             "type": "app_home_opened",

@@ -22,6 +22,7 @@ from slack_fakes import (
     command_form,
     eventually,
     form_body,
+    home_event,
     install_app,
     message_event,
     oauth_env,
@@ -244,3 +245,31 @@ async def test_each_schools_log_lines_name_it_and_hold_no_content(pg_url: str) -
     refused = next(line for line in lines.lines if "refused a signed" in line)
     assert "slack:T0NEVER" in refused and "[slack:" not in refused  # no school served it
     assert not any("alpha.secret" in line or "xox" in line for line in lines.lines)
+
+
+async def test_each_schools_name_set_in_chat_shows_on_its_leaders_home_tab(pg_url: str) -> None:
+    async with rig(pg_url) as r:
+        r.fake.members[A_LEADERS].append("U0AINST")  # the installer leads at Alpha
+        r.fake.members[B_LEADERS].append("U0BADMIN")
+        for team, user in ((A, "U0AINST"), (B, "U0BADMIN")):
+            assert await r.install(team, user) == 200
+        assert await r.command(A, "U0AINST", "setup", channel=A_LEADERS) == 200
+        assert await r.command(B, "U0BADMIN", "setup", channel=B_LEADERS) == 200
+        assert await r.command(A, "U0AINST", "settings name Alpha Academy") == 200
+        assert await r.command(B, "U0BADMIN", "settings union NEU, 0345 811 8111") == 200
+        await eventually(
+            lambda: "Saved" in r.said_to("U0AINST") and "Saved" in r.said_to("U0BADMIN")
+        )
+
+        async def home(team: str, user: str) -> str:
+            before = len(r.fake.called("views.publish"))
+            body = json.dumps(home_event(user, team)).encode()
+            assert await r.post(body, "application/json") == 200
+            await eventually(lambda: len(r.fake.called("views.publish")) > before)
+            return str(r.fake.called("views.publish")[-1]["view"])
+
+        alpha, bravo = await home(A, "U0AINST"), await home(B, "U0BADMIN")
+        assert "School: Alpha Academy" in alpha and "/report-tiktok settings name" in alpha
+        assert "NEU, 0345 811 8111" not in alpha
+        assert "NEU, 0345 811 8111" in bravo and "Alpha Academy" not in bravo
+        assert "Your school" not in await home(A, "U0ASTAFF")  # staff: no settings shown

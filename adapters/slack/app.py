@@ -37,11 +37,12 @@ PUBLIC_CHANNEL_WARNING = (
 )
 
 
-def home_of(runtime: Runtime) -> HomeOf:
+def home_of(runtime: Runtime, *, settings_in_chat: bool = False) -> HomeOf:
     """The school's Home tab, with its facts as they are when the tab is opened."""
 
     async def home(person: Person, leader: bool) -> Home:
-        return await HomePage(runtime.store, runtime.facts)(person, leader)
+        page = HomePage(runtime.store, runtime.facts, settings_in_chat=settings_in_chat)
+        return await page(person, leader)
 
     return home
 

@@ -195,7 +195,11 @@ class SlackSchools:
         )
         leadership = runtime.school_settings.leadership
         parts = school_parts(
-            runtime.engine.handle, home_of(runtime), client, leadership, self.config.api_timeout
+            runtime.engine.handle,
+            home_of(runtime, settings_in_chat=True),
+            client,
+            leadership,
+            self.config.api_timeout,
         )
         runtime.add_platform(Platform.SLACK, parts.sender, parts.posts, parts.membership)
         runtime.add_workplace(parts.workplace)
