@@ -273,3 +273,28 @@ async def test_each_schools_name_set_in_chat_shows_on_its_leaders_home_tab(pg_ur
         assert "NEU, 0345 811 8111" not in alpha
         assert "NEU, 0345 811 8111" in bravo and "Alpha Academy" not in bravo
         assert "Your school" not in await home(A, "U0ASTAFF")  # staff: no settings shown
+
+
+async def test_an_org_wide_install_is_one_school_for_every_workspace_in_the_org(
+    pg_url: str,
+) -> None:
+    async with rig(pg_url) as r:
+        grant = Grant(team="T0ONE", installer="U0TRUST", enterprise="E0TRUST", org_wide=True)
+        assert (await install_app(r.session, r.url, r.url, r.fake, grant)).status == 200
+        await eventually(lambda: "/report-tiktok setup" in r.said_to("U0TRUST"))
+
+        async def command(team: str, user: str, org_wide: bool) -> int:
+            form = command_form(user, "https://www.tiktok.com/@fake.trust", team=team)
+            form |= {"enterprise_id": "E0TRUST", "is_enterprise_install": str(org_wide).lower()}
+            return await r.post(form_body(form), FORM)
+
+        assert await command("T0ONE", "U0ONESTAFF", True) == 200
+        assert await command("T0TWO", "U0TWOSTAFF", True) == 200  # another school in the org
+        assert await command("T0ONE", "U0ONEOTHER", False) == 403  # the workspace never did
+        await eventually(lambda: bool(r.fake.dm("U0ONESTAFF")) and bool(r.fake.dm("U0TWOSTAFF")))
+        conn = await asyncpg.connect(pg_url)
+        try:
+            kept = await conn.fetch("SELECT school, person_key FROM conversations")
+        finally:
+            await conn.close()
+        assert {row["school"] for row in kept} == {"slack:E0TRUST"} and len(kept) == 2
