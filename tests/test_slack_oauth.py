@@ -298,3 +298,7 @@ async def test_an_org_wide_install_is_one_school_for_every_workspace_in_the_org(
         finally:
             await conn.close()
         assert {row["school"] for row in kept} == {"slack:E0TRUST"} and len(kept) == 2
+        assert {row["person_key"] for row in kept} == {  # its leaders see both (in_scope)
+            "slack:E0TRUST:U0ONESTAFF",
+            "slack:E0TRUST:U0TWOSTAFF",
+        }

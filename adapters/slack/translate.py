@@ -195,11 +195,26 @@ def _channel(body: dict[str, Any]) -> str:
 
 def _workspace(body: dict[str, Any]) -> str:
     return (
-        _nested(body, "team", "id")
+        _org_wide(body)
+        or _nested(body, "team", "id")
         or _optional(body, "team_id")
         or _optional(body, "enterprise_id")
         or _nested(body, "user", "team_id")
     )
+
+
+def _org_wide(body: dict[str, Any]) -> str:
+    """An org-wide install (Enterprise Grid) is one school across the org's workspaces, so its
+    people are named by the org's id, whichever workspace they write from (a user's id is the
+    same in every workspace of an org); "" for any other request."""
+    authorizations = body.get("authorizations")
+    first = authorizations[0] if isinstance(authorizations, list) and authorizations else None
+    flag = body.get("is_enterprise_install")
+    if flag is None and isinstance(first, dict):
+        flag = first.get("is_enterprise_install")
+    if flag not in (True, "true"):
+        return ""
+    return _nested(body, "enterprise", "id") or _optional(body, "enterprise_id")
 
 
 def _person(workspace: str, user: str) -> Person:
