@@ -163,7 +163,17 @@ async def test_a_workspace_that_never_installed_is_refused(
             await conn.close()
 
 
-async def test_an_uninstall_removes_the_tokens_and_keeps_the_cases(pg_url: str) -> None:
+@pytest.mark.parametrize(
+    "removal",
+    [
+        {"type": "app_uninstalled", "event_ts": "1.2"},
+        {"type": "tokens_revoked", "tokens": {"bot": [f"U0BOT{A}"]}, "event_ts": "1.2"},
+    ],
+    ids=["app_uninstalled", "tokens_revoked"],
+)
+async def test_a_removal_deletes_every_copy_of_the_tokens_and_keeps_the_cases(
+    pg_url: str, removal: dict[str, object]
+) -> None:
     async with rig(pg_url) as r:
         assert await r.install(A, "U0AINST") == 200
         assert await r.command(A, "U0ASTAFF", "https://www.tiktok.com/@fake") == 200
@@ -171,9 +181,9 @@ async def test_an_uninstall_removes_the_tokens_and_keeps_the_cases(pg_url: str) 
             "token": "x",
             "team_id": A,
             "api_app_id": "A0REPORT",
-            "event": {"type": "app_uninstalled", "event_ts": "1.2"},
+            "event": removal,
             "type": "event_callback",
-            "event_id": "EvUNINSTALL",
+            "event_id": "EvREMOVED",
             "event_time": 1,
         }
         assert await r.post(json.dumps(event).encode(), "application/json") == 200

@@ -233,6 +233,11 @@ class SlackSchools:
 
     async def _revoked(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
         await self._revocations.handle_tokens_revoked_events(event, context)
+        if (event.get("tokens") or {}).get("bot"):
+            # Bolt deletes the bot's row only; the installation's row holds the same token.
+            await self.installs.async_delete_all(
+                enterprise_id=context.enterprise_id, team_id=context.team_id
+            )
         self._removed(context, "revoked the app's tokens: they are deleted, its cases kept")
 
     def _removed(self, context: AsyncBoltContext, what: str) -> None:
