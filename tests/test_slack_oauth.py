@@ -143,6 +143,9 @@ async def test_two_workspaces_install_set_up_and_report_each_in_its_own_channel(
             assert {m["_team"] for m in r.fake.dm(user)} == {team}
         by_school = {s.school for s in r.runtime.schools.opened()}  # type: ignore[union-attr]
         assert by_school == {f"slack:{A}", f"slack:{B}"}
+        async with r.session.get(f"{r.url}/healthz") as health:
+            slack = (await health.json())["platforms"]["slack"]
+        assert slack == {"mode": "http, many schools", "schools_open": 2}
 
 
 async def test_a_workspace_that_never_installed_is_refused(
