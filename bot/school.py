@@ -68,9 +68,14 @@ class Place:
     bot_member: bool
 
 
+UNSEEN = Place(private=False, bot_member=False)
+"""A place the bot cannot see (Slack: a private channel it has not been invited to)."""
+
+
 class Workplace(Protocol):
     """The platform's answers about a school's own people and places (Slack: users.info,
-    conversations.info). None means it could not say in time, or cannot see the place."""
+    conversations.info). None means it could not say just now (slow, or down); a place the
+    bot cannot see is `UNSEEN`."""
 
     async def is_admin(self, person: Person) -> bool | None: ...
 
@@ -155,7 +160,9 @@ class SchoolDesk:
         if allowed is not True:
             return _say(UNCHECKED if allowed is None else NOT_ALLOWED)
         place = await workplace.place(turn.place)
-        if place is None or not place.bot_member:
+        if place is None:  # not "invite me": the person would do it, and it would not help
+            return _say(UNCHECKED)
+        if not place.bot_member:
             return _say(CANNOT_SEE)
         if not place.private:
             return _say(PUBLIC)

@@ -33,6 +33,7 @@ import time
 from collections import Counter
 from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,7 @@ PATIENCE = 20.0  # seconds a person waits for the bot's next message
 LEASE = 5.0  # REPORTBOT_OUTBOX_LEASE
 NEVER = "T0NEVERINSTALLED"
 SECRET_LINK = "https://www.tiktok.com/@never.installed.secret"
+SETUP_TRIES = 3  # an installer told "I couldn't check that just now" types setup again
 MOVE = "sent"  # the button a leader presses on a case card: "Sent to POSH"
 JSONDict = dict[str, Any]
 
@@ -102,6 +104,8 @@ class Notes:
     installs: dict[str, int] = field(default_factory=dict)  # school -> the redirect's status
     welcomed: dict[str, bool] = field(default_factory=dict)
     set_up: dict[str, bool] = field(default_factory=dict)
+    setup_tries: dict[str, int] = field(default_factory=dict)
+    setup_answers: dict[str, list[str]] = field(default_factory=dict)  # how each began
     odd: list[str] = field(default_factory=list)  # answers other than 200 to a person's step
     stopped: list[str] = field(default_factory=list)
     never: list[int] = field(default_factory=list)  # statuses the uninstalled workspace got
@@ -121,6 +125,9 @@ class Rig:
     session: aiohttp.ClientSession
     db: AsyncEngine
     notes: Notes = field(default_factory=Notes)
+
+    def told_since(self, user: str, before: int) -> bool:
+        return len(self.fake.dm(user)) > before
 
     def said_to(self, user: str) -> str:
         return "\n".join(all_text(m) for m in self.fake.dm(user))
@@ -152,15 +159,25 @@ class Rig:
             self.notes.welcomed[school.id] = False
 
     async def set_up(self, school: School, server: Server) -> None:
-        form = command_form(school.installer, "setup", team=school.team, channel=school.leaders)
-        status = await self.post(server, form_body(form), FORM)
-        try:
-            await eventually(
-                lambda: "now the leadership channel" in self.said_to(school.installer), 10
-            )
-            self.notes.set_up[school.id] = status == 200
-        except TimeoutError:
-            self.notes.set_up[school.id] = False
+        """As the installer would: type setup, read the answer, and (told the bot could not
+        check, or see the channel, just then) type it again, up to SETUP_TRIES times."""
+        for _ in range(SETUP_TRIES):  # each a new command, with its own trigger id
+            form = command_form(school.installer, "setup", team=school.team, channel=school.leaders)
+            before = len(self.fake.dm(school.installer))
+            status = await self.post(server, form_body(form), FORM)
+            self.notes.setup_tries[school.id] = self.notes.setup_tries.get(school.id, 0) + 1
+            try:
+                await eventually(partial(self.told_since, school.installer, before), 10)
+            except TimeoutError:
+                break
+            answer = str(self.fake.dm(school.installer)[-1].get("text", ""))
+            self.notes.setup_answers.setdefault(school.id, []).append(answer[:60])
+            if "now the leadership channel" in answer:
+                self.notes.set_up[school.id] = status == 200
+                return
+            if "again" not in answer:  # not "try again", nor "then type … setup again"
+                break
+        self.notes.set_up[school.id] = False
 
     # -- people's reports ----------------------------------------------------------------------
 
@@ -352,7 +369,8 @@ def checks(rig: Rig, stored: Stored) -> list[Check]:
             all(notes.set_up.values())
             and len(notes.set_up) == 2
             and stored.settings == {s.id: s.leaders for s in SCHOOLS},
-            f"confirmed {notes.set_up}; stored {stored.settings}",
+            f"confirmed {notes.set_up} (typed {notes.setup_tries} times, answered "
+            f"{notes.setup_answers}); stored {stored.settings}",
         ),
         Check(
             "every person finished their report, every step answered 200",
@@ -476,7 +494,11 @@ async def run_check(folder: Path, database_url: str = "") -> Outcome:
             await server.stop()
         stored = await read_back(rig)
         found = checks(rig, stored)
-    return Outcome(summary(rig, time.monotonic() - started), found)
+    lines = summary(rig, time.monotonic() - started)
+    if not all(c.ok for c in found):  # what the instances logged (never content), to see why
+        for server in rig.servers:
+            lines += ["", f"The end of {server.name}'s log:", server.log_tail(15)]
+    return Outcome(lines, found)
 
 
 def main() -> int:

@@ -12,7 +12,7 @@ from bot.codec import reply_from_dict
 from bot.engine import Engine
 from bot.facts import Facts
 from bot.model import Notice, Person, Platform, Turn
-from bot.school import SETTINGS_KEY, Place, SchoolSettings, facts_for
+from bot.school import SETTINGS_KEY, UNSEEN, Place, SchoolSettings, facts_for
 from storage.memory import MemoryStore
 
 NOW = datetime(2026, 3, 3, 11, 0, tzinfo=UTC)
@@ -39,7 +39,7 @@ class Workspace:
         return None if self.unsure else person.user_id in self.admins
 
     async def place(self, place: str) -> Place | None:
-        return self.places.get(place)
+        return None if place == "G0SLOW" else self.places.get(place, UNSEEN)
 
     async def is_leader(self, person: Person, case_reference: str = "") -> bool | None:
         return person.user_id in self.leaders
@@ -114,6 +114,13 @@ async def test_only_a_private_channel_the_bot_is_in_can_be_chosen() -> None:
 async def test_when_the_platform_cannot_say_who_is_admin_nothing_changes() -> None:
     rig = Rig(Workspace(unsure=True))
     assert "couldn't check" in await rig.say(ADMIN, "setup", place="G0LEADERS")
+    assert (await rig.settings()).leadership == ""
+
+
+async def test_when_the_platform_cannot_say_what_the_channel_is_nothing_changes() -> None:
+    rig = Rig()
+    said = await rig.say(ADMIN, "setup", place="G0SLOW")  # Slack too slow to answer
+    assert "couldn't check" in said and "/invite" not in said
     assert (await rig.settings()).leadership == ""
 
 

@@ -15,15 +15,17 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from adapters.slack.client import error_code
 from adapters.slack.directory import LOOKUP_ERRORS, Directory, LeadershipChannel
 from adapters.slack.posts import SlackPosts
 from adapters.slack.sender import SlackSender
 from bot.home import Home
 from bot.model import Person, Reply, Turn
-from bot.school import Place, SchoolSettings
+from bot.school import UNSEEN, Place, SchoolSettings
 
 LOOKUP_BUDGET = 1.5  # seconds: a setup command's look-ups, inside Slack's 3
 Handle = Callable[[Turn], Coroutine[Any, Any, list[Reply]]]  # the engine's: store, queue
@@ -63,6 +65,8 @@ class SlackWorkplace:
         try:
             async with asyncio.timeout(self.budget):
                 found = (await self.client.conversations_info(channel=place)).get("channel")
+        except SlackApiError as e:
+            return UNSEEN if error_code(e) == "channel_not_found" else None
         except LOOKUP_ERRORS:
             return None
         if not isinstance(found, dict):
