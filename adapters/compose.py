@@ -262,10 +262,15 @@ class Schools:
         return runtime
 
     async def refresh(self, school: str) -> None:
-        """Catch up on settings another instance changed, at most every `refresh_every`."""
+        """Catch up on settings another instance changed, at most every `refresh_every`; a
+        school with no leadership channel yet every time, so that its first case goes to the
+        channel just chosen on another instance, not back to wait (a minute) for one."""
         runtime = self._open.get(school)
+        if runtime is None:
+            return
         now = asyncio.get_running_loop().time()
-        if runtime is None or now - self._checked.get(school, 0.0) < self.refresh_every:
+        chosen = bool(runtime.school_settings.leadership)
+        if chosen and now - self._checked.get(school, 0.0) < self.refresh_every:
             return
         self._checked[school] = now
         runtime.use_school(await _school_settings(runtime.store))

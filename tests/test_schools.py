@@ -128,6 +128,30 @@ async def test_settings_changed_on_one_instance_are_used_by_the_other(pg_url: st
         await first.close()
 
 
+async def test_a_channel_chosen_on_one_instance_is_used_at_once_by_the_other(
+    pg_url: str,
+) -> None:
+    """However soon after the other instance last looked: until a school has a leadership
+    channel, each of its deliveries reads its settings first."""
+    clock = FakeClock(NOW)
+    store = await open_postgres_store(pg_url, clock=clock)
+    first, second = Deployment(store, clock), Deployment(store.for_school(""), clock)
+    second.schools.refresh_every = 3600.0  # it looked just now, and would not for an hour
+    try:
+        a1, a2 = await first.schools.get("slack:TA"), await second.schools.get("slack:TA")
+        chosen = SchoolSettings(leadership="G0LEAD")
+        await a1.store.commit(UnitOfWork(meta={SETTINGS_KEY: chosen.to_json()}))
+        await a2.couriers[Platform.SLACK].drain()  # its round catches up first
+        assert a2.school_settings == chosen
+        later = SchoolSettings(leadership="G0OTHER")  # chosen again: within the hour, unseen
+        await a1.store.commit(UnitOfWork(meta={SETTINGS_KEY: later.to_json()}))
+        await a2.couriers[Platform.SLACK].drain()
+        assert a2.school_settings == chosen
+    finally:
+        await second.close()
+        await first.close()
+
+
 async def test_many_schools_without_a_database_is_refused_by_name(tmp_path: Path) -> None:
     env = {"SLACK_CLIENT_ID": "123.456"}
     with pytest.raises(ConfigError, match="REPORTBOT_DATABASE_URL"):
