@@ -1,7 +1,7 @@
 """The scripted check of issue 15: two schools installed through Slack's OAuth flow, served by
 two instances on one Postgres, kept apart.
 
-    .venv/bin/python -m scripts.many_schools     # from the project folder; ~15 s
+    .venv/bin/python -m scripts.many_schools     # from the project folder; 10-25 s
 
 Everything runs on 127.0.0.1 and is removed afterwards:
 1. a throw-away Postgres cluster (tests/postgres_cluster.py), then `reportbot migrate`;
