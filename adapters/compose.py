@@ -369,8 +369,9 @@ async def runtime_for(
             f"a database: set {DATABASE_URL} to a Postgres database. The data folder holds "
             "one school."
         )
-    opened = await open_chosen_store(
-        env.get(DATABASE_URL, ""), settings.data_dir, read_only=read_only
+    clock = clock or SystemClock()
+    opened = await open_chosen_store(  # the store keeps the bot's time (tests set it)
+        env.get(DATABASE_URL, ""), settings.data_dir, read_only=read_only, clock=clock
     )
     runtime = build_runtime(settings, opened.store, clock, ready=opened.ready, lease=lease)
     if many and opened.schools is not None:

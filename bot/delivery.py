@@ -23,7 +23,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 
 from bot import codec, leadership
@@ -36,6 +36,9 @@ from bot.ports import Clock, Delivered, LeadershipPosts, Sender, Store, UnitOfWo
 from bot.resolve import Resolver
 
 log = logging.getLogger(__name__)
+
+# How long /healthz lists a case whose full leadership card was refused (as refused items).
+SHORTENED_KEPT = timedelta(days=14)
 
 NOT_TOLD = (
     "I couldn't send report {ref} to the leadership team automatically. Please tell your "
@@ -237,6 +240,7 @@ class Courier:
                 item.case_reference,
                 reason,
             )
+            await self._note_shortened(item.case_reference)
             item.reply = minimal
             return await self._deliver(item)
         if item.reply_to:  # first, so a crash before the next write still leaves them told
@@ -251,6 +255,15 @@ class Courier:
             reason,
         )
         return Went.REFUSED
+
+    async def _note_shortened(self, reference: str) -> None:
+        """Keep, for /healthz, that a case's full card was refused: leaders got only its
+        minimal form. References and times only; entries go after SHORTENED_KEPT."""
+        key = f"shortened:{self.platform}"
+        now = self.clock.now()
+        kept = _recent(await self.store.get_meta(key), now)
+        kept[reference] = now.isoformat()
+        await self.store.commit(UnitOfWork(meta={key: kept}))
 
     async def _tell_reporter(self, item: OutboxItem) -> None:
         """Leadership were not told, so the person who reported must be, in plain words."""
@@ -317,6 +330,9 @@ class Courier:
             items = [i for i in failed if i.audience == audience]
             cases = sorted({i.case_reference for i in items if i.case_reference})
             summary[key] = {"count": len(items), "cases": cases}
+        held = await self.store.get_meta(f"shortened:{self.platform}")
+        shortened = sorted(_recent(held, self.clock.now()))
+        summary["leadership_posts_shortened"] = {"count": len(shortened), "cases": shortened}
         return summary
 
     async def _retry(self, item: OutboxItem, retry_after: float | None, reason: str) -> None:
@@ -332,6 +348,16 @@ class Courier:
             item.attempts,
             delay,
         )
+
+
+def _recent(held: JSON | None, now: datetime) -> dict[str, str]:
+    """The shortened-card entries (reference: when) younger than SHORTENED_KEPT."""
+    entries = held.items() if isinstance(held, dict) else ()
+    return {
+        ref: at
+        for ref, at in entries
+        if isinstance(at, str) and now - datetime.fromisoformat(at) < SHORTENED_KEPT
+    }
 
 
 def _minimal(item: OutboxItem) -> JSON | None:

@@ -285,7 +285,7 @@ def summary(rig: Rig, took: float) -> list[str]:
     return [
         f"Two instances on one Postgres: {USERS} people, {len(journey(0))} steps each, "
         f"requests alternating; outbox lease {rig.lease:g} s.",
-        "StepRequests sent (retries included): "
+        "Requests sent (retries included): "
         + ", ".join(f"{name} {n}" for name, n in sorted(notes.sent.items())),
         f"kill -9 of instance one during {where}: {notes.in_flight_at_kill} request(s) in "
         f"flight to it, {max(notes.held_at_kill, 0)} unsent item(s) held under its claim.",
