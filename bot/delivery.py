@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import Enum
@@ -71,6 +71,7 @@ class Courier:
         lease: timedelta = timedelta(minutes=2),
         base_delay: float = 1.0,
         max_delay: float = 300.0,
+        before_round: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.sender = sender
@@ -82,6 +83,7 @@ class Courier:
         self.lease = lease
         self.base_delay = base_delay
         self.max_delay = max_delay
+        self._before_round = before_round
         self._taken: list[OutboxItem] = []
         self._wake = asyncio.Event()
         self._draining = asyncio.Lock()
@@ -107,9 +109,15 @@ class Courier:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
+    def use_facts(self, facts: Facts) -> None:
+        """The school's settings changed: resolve replies with these facts from now on."""
+        self.resolver.facts = facts
+
     async def drain(self) -> int:
         """Deliver everything there is to deliver now; returns how many items went."""
         async with self._draining:  # one drain at a time, or an item could go twice
+            if self._before_round is not None:  # e.g. catch up on the school's settings
+                await self._before_round()
             sent = 0
             while batch := await self._next_batch():
                 sent += await self._round(batch)

@@ -76,6 +76,7 @@ WIRING = {
     "adapters/chat.py",
     "adapters/slack/__init__.py",
     "adapters/slack/app.py",
+    "adapters/slack/oauth.py",
     "adapters/teams/__init__.py",
     "adapters/teams/wiring.py",
 }

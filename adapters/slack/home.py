@@ -35,6 +35,8 @@ def home_view(home: Home) -> JSON:
             *_listing(home.open_cases, "There are no open cases."),
             render.context("Case details and buttons are in the leadership channel."),
         ]
+    if home.school:
+        blocks += [render.header("Your school"), *render.sections("\n".join(home.school))]
     return {"type": "home", "blocks": blocks[:HOME_BLOCKS_MAX]}
 
 
