@@ -8,8 +8,9 @@ only for leaders' requests. Adapters' own modules get what they need from here (
 `handle`, a courier, a client), never the `Runtime` itself.
 
 A `Runtime` is one school's bot. A deployment for many schools (Slack's OAuth install,
-SLACK_CLIENT_ID) keeps a small registry of them, `Schools`: each school ("slack:T…",
-"slack:E…" for an Enterprise Grid org) gets its own store scoped to it on the one shared
+SLACK_CLIENT_ID; or REPORTBOT_MANY_SCHOOLS=1) keeps a small registry of them, `Schools`: each
+school ("slack:T…", "slack:E…" for an Enterprise Grid org, "teams:<tenant id>" for a Microsoft
+365 tenant) gets its own store scoped to it on the one shared
 database engine, its own engine, reminders and couriers (so its outbox goes out with its own
 token, and nothing it holds can reach another school's), opened on the first request from it,
 or at start and every DISCOVER_EVERY for any school with something to send.
@@ -47,8 +48,10 @@ DATABASE_URL = "REPORTBOT_DATABASE_URL"  # postgresql://…: Postgres instead of
 # Seconds an instance's claim on an outbox item lasts: after a crash, another instance sends
 # what the dead one held once its claims run out. Keep it well above SLACK_API_TIMEOUT.
 OUTBOX_LEASE = "REPORTBOT_OUTBOX_LEASE"
-# Any of these makes the deployment serve many schools, which needs the database.
-MANY_SCHOOLS = ("SLACK_CLIENT_ID",)
+# Any of these makes the deployment serve many schools, which needs the database: Slack's
+# OAuth install, or REPORTBOT_MANY_SCHOOLS=1 (for a deployment serving Teams tenants only).
+MANY_SCHOOLS_FLAG = "REPORTBOT_MANY_SCHOOLS"
+MANY_SCHOOLS = ("SLACK_CLIENT_ID", MANY_SCHOOLS_FLAG)
 REFRESH_EVERY = 1.0  # seconds: how stale a school's settings may be seen from another instance
 DISCOVER_EVERY = 30.0  # seconds between looks for schools with work that no request opened
 
@@ -238,7 +241,7 @@ class Schools:
         self.stores = stores
         self.refresh_every = refresh_every
         self.discover_every = discover_every
-        self.outfits: dict[str, Outfit] = {}  # by the id's prefix: "slack"
+        self.outfits: dict[str, Outfit] = {}  # by the id's prefix: "slack", "teams"
         self._open: dict[str, Runtime] = {}
         self._checked: dict[str, float] = {}
         self._opening: dict[str, asyncio.Lock] = {}
@@ -333,7 +336,12 @@ async def _school_settings(store: Store) -> SchoolSettings:
 
 
 def many_schools(env: Mapping[str, str]) -> bool:
-    return any(env.get(name, "").strip() for name in MANY_SCHOOLS)
+    """One switch for the whole deployment: every school it serves (each Slack workspace,
+    each Teams tenant) is kept apart, or the deployment is one school."""
+    flag = env.get(MANY_SCHOOLS_FLAG, "").strip().lower()
+    if flag not in ("", "0", "1"):
+        raise ConfigError(f"{MANY_SCHOOLS_FLAG} must be 1 or 0, not {flag!r}")
+    return bool(env.get("SLACK_CLIENT_ID", "").strip()) or flag == "1"
 
 
 def outbox_lease(env: Mapping[str, str]) -> timedelta:

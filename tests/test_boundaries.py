@@ -79,6 +79,8 @@ WIRING = {
     "adapters/slack/oauth.py",
     "adapters/teams/__init__.py",
     "adapters/teams/wiring.py",
+    "adapters/teams/school.py",  # one school's Teams pieces, built on its runtime
+    "adapters/teams/tenants.py",  # many schools: each tenant's runtime, as slack/oauth.py
 }
 
 

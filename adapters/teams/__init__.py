@@ -16,12 +16,13 @@ from adapters.compose import Runtime
 from adapters.teams.config import load_teams_config
 
 if TYPE_CHECKING:
+    from adapters.teams.tenants import TeamsTenants
     from adapters.teams.wiring import TeamsHandle
 
 
 async def attach(
     app: web.Application, runtime: Runtime, env: Mapping[str, str]
-) -> TeamsHandle | None:
+) -> TeamsHandle | TeamsTenants | None:
     config = load_teams_config(env)
     if config is None:
         return None

@@ -2,7 +2,8 @@
 
 Bad input is answered 400/415, never 500; an activity without a valid token 401, before the bot
 sees it (`tokens`); an activity from a tenant the bot does not serve 403 (REPORTBOT_TEAMS_TENANTS,
-else a single-tenant bot's own tenant). In development mode (no app id, no authentication) only
+else a single-tenant bot's own tenant; with many schools, a personal message is also told the bot is
+not set up there, `tenants`). In development mode (no app id, no authentication) only
 a Bot Connector on this machine is answered: the request must come from a loopback address, so
 nobody else can post as any user, and its serviceUrl must be local, so a forged activity cannot
 make the bot write to someone else's server.
@@ -12,8 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from ipaddress import ip_address
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -22,8 +24,8 @@ from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import ClaimsIdentity
 from pydantic import ValidationError
 
-from adapters.teams.bot import TeamsBot
 from adapters.teams.config import TeamsConfig
+from adapters.teams.services import Context
 from adapters.teams.signing_keys import KeysUnavailable
 from adapters.teams.tokens import Tokens, Unauthorized
 from adapters.teams.translate import tenant_of
@@ -35,14 +37,28 @@ _ACCOUNTS = ("from", "recipient", "conversation")
 _STRINGS = ("type", "id", "text", "serviceUrl", "channelId", "action", "replyToId")
 
 
+Turn = Callable[[Context], Awaitable[None]]
+
+
+class Bot(Protocol):
+    async def on_turn(self, turn_context: Context) -> None: ...
+
+
 class Endpoint:
     def __init__(
-        self, adapter: CloudAdapter, bot: TeamsBot, config: TeamsConfig, tokens: Tokens | None
+        self,
+        adapter: CloudAdapter,
+        bot: Bot,
+        config: TeamsConfig,
+        tokens: Tokens | None,
+        *,
+        refuse: Turn | None = None,
     ) -> None:
         self.adapter = adapter
-        self.bot = bot
+        self.bot = bot  # a school's TeamsBot, or (many schools) the tenants' router
         self.config = config
         self.tokens = tokens  # None in development mode only
+        self.refuse = refuse  # what a tenant not served is told (many schools), if anything
 
     async def handle(self, request: web.Request) -> web.Response:
         if self.tokens is None and not _loopback_host(request.remote):
@@ -65,17 +81,21 @@ class Endpoint:
         tenant = tenant_of(activity)
         if not self.config.allows(tenant):
             log.warning("refused an activity from tenant %s (not a tenant the bot serves)", tenant)
+            if self.refuse is not None:
+                await self._process(claims, activity, self.refuse)
             return _status(403, "this tenant may not use the bot")
-        return await self._process(claims, activity)
+        return await self._process(claims, activity, self.bot.on_turn)
 
     async def _claims(self, request: web.Request, activity: Activity) -> ClaimsIdentity:
         if self.tokens is None:
             return ClaimsIdentity()  # anonymous: development mode
         return await self.tokens.claims(request.headers.get("Authorization", ""), activity)
 
-    async def _process(self, claims: ClaimsIdentity, activity: Activity) -> web.Response:
+    async def _process(
+        self, claims: ClaimsIdentity, activity: Activity, logic: Turn
+    ) -> web.Response:
         try:
-            invoke = await self.adapter.process_activity(claims, activity, self.bot.on_turn)
+            invoke = await self.adapter.process_activity(claims, activity, logic)
         except Exception as e:
             code = error_reference()
             log_bug(log, code, e)

@@ -49,21 +49,33 @@ class Services:
         await self.courier.tell(item_id, tenant, where, notice)
 
     async def say_now(self, context: Context, reply: Reply) -> None:
-        try:
-            message = render.message(complete(reply))
-            await self.clients.for_service(str(context.activity.service_url))  # a current token
-            sending = context.send_activity(activity_for(message))
-            await asyncio.wait_for(sending, self.config.timeout)
-        except Exception as e:  # the person may not hear back; the log says why
-            log_bug(log, error_reference(), e)
+        await say_now(self.clients, self.config, context, reply)
 
     async def apologise(self, context: Context, error: Exception) -> None:
-        """An unexpected failure in the adapter: a code for the person, the trace for the log."""
-        code = error_reference()
-        if isinstance(error, StorageError):
-            log.error("storage failure %s on a Teams turn: %s", code, type(error).__name__)
-            text = STORAGE_SORRY.format(code=code)
-        else:
-            log_bug(log, code, error)
-            text = BUG_SORRY.format(code=code)
-        await self.say_now(context, Notice(text, tone="danger"))
+        await apologise(self.clients, self.config, context, error)
+
+
+async def say_now(
+    clients: ConnectorClients, config: TeamsConfig, context: Context, reply: Reply
+) -> None:
+    """A reply in this turn, best-effort (nothing stored, no retry)."""
+    try:
+        message = render.message(complete(reply))
+        await clients.for_service(str(context.activity.service_url))  # a current token
+        await asyncio.wait_for(context.send_activity(activity_for(message)), config.timeout)
+    except Exception as e:  # the person may not hear back; the log says why
+        log_bug(log, error_reference(), e)
+
+
+async def apologise(
+    clients: ConnectorClients, config: TeamsConfig, context: Context, error: Exception
+) -> None:
+    """An unexpected failure in the adapter: a code for the person, the trace for the log."""
+    code = error_reference()
+    if isinstance(error, StorageError):
+        log.error("storage failure %s on a Teams turn: %s", code, type(error).__name__)
+        text = STORAGE_SORRY.format(code=code)
+    else:
+        log_bug(log, code, error)
+        text = BUG_SORRY.format(code=code)
+    await say_now(clients, config, context, Notice(text, tone="danger"))

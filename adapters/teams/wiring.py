@@ -1,4 +1,5 @@
-"""Builds the Teams side from its settings: the Agents SDK objects, the sender and posts, the
+"""Builds the Teams side from its settings: the Agents SDK objects, one school's pieces
+(`adapters.teams.school`) or, for many schools, each tenant's (`adapters.teams.tenants`), the
 route – the one place in the package that holds the runtime."""
 
 from __future__ import annotations
@@ -11,21 +12,16 @@ from microsoft_agents.authentication.msal import MsalConnectionManager
 from microsoft_agents.hosting.aiohttp import CloudAdapter
 
 from adapters.compose import Runtime
-from adapters.teams.bot import TeamsBot
 from adapters.teams.clients import ConnectorClients
 from adapters.teams.config import TeamsConfig
 from adapters.teams.endpoint import Endpoint
-from adapters.teams.leaders import LeadershipTeam
 from adapters.teams.posts import LATE_LIMIT, TeamsPosts
-from adapters.teams.proactive import Proactive
-from adapters.teams.references import Places
-from adapters.teams.sender import TeamsSender
-from adapters.teams.services import Services
+from adapters.teams.school import Shared, equip
 from adapters.teams.signing_keys import SigningKeys
+from adapters.teams.tenants import TeamsTenants
 from adapters.teams.tokens import Tokens
 from bot.delivery import Courier
 from bot.errors import error_reference, log_bug
-from bot.model import JSON, OutboxItem, Platform
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +77,9 @@ async def _turn_error(context: object, error: Exception) -> None:
     log_bug(log, error_reference(), error)  # TeamsBot.on_turn apologises; this is a last net
 
 
-def wire(app: web.Application, runtime: Runtime, config: TeamsConfig) -> TeamsHandle:
+def wire(app: web.Application, runtime: Runtime, config: TeamsConfig) -> TeamsHandle | TeamsTenants:
     if not config.authenticated:
         log.warning(DEV_MODE_WARNING)
-    if config.leadership_team is None:
-        log.warning(NO_LEADERSHIP_TEAM_WARNING)
     connections, tokens = None, None
     keys = SigningKeys(timeout=config.timeout, metadata_url=config.openid_metadata)
     if config.authenticated:
@@ -94,26 +88,18 @@ def wire(app: web.Application, runtime: Runtime, config: TeamsConfig) -> TeamsHa
     clients = ConnectorClients(connections, config.app_id, late_limit=LATE_LIMIT)
     adapter = CloudAdapter(channel_service_client_factory=clients)
     adapter.on_turn_error = _turn_error  # the SDK's default shows the exception to the user
-    places = Places(runtime.store)
-    proactive = Proactive(
-        adapter,
-        clients,
-        config.app_id,
-        places,
-        timeout=config.timeout,
-        team=config.leadership_team,
-    )
-
-    async def late_post(item: OutboxItem, post: JSON) -> None:
-        await courier.late_post(item, post)
-
-    posts = TeamsPosts(proactive, late_post)
-    courier = runtime.add_platform(Platform.TEAMS, TeamsSender(proactive), posts, start=False)
-    services = Services(runtime.engine.handle, courier, places, clients, config)
-    runtime.add_membership(Platform.TEAMS, LeadershipTeam(services))
-    bot = TeamsBot(services)
-    app.router.add_post(ROUTE, Endpoint(adapter, bot, config, tokens).handle)
-    handle = TeamsHandle(courier, config, posts, clients, keys)
+    shared = Shared(adapter, clients, config)
+    handle: TeamsHandle | TeamsTenants
+    if runtime.schools is not None:  # many schools: each tenant its own (adapters.teams.tenants)
+        handle = tenants = TeamsTenants(runtime.schools, shared, keys)
+        endpoint = Endpoint(adapter, tenants, config, tokens, refuse=tenants.refuse)
+    else:
+        if config.leadership_team is None:
+            log.warning(NO_LEADERSHIP_TEAM_WARNING)
+        school = equip(runtime, shared, start=False)
+        handle = TeamsHandle(school.courier, config, school.posts, clients, keys)
+        endpoint = Endpoint(adapter, school.bot, config, tokens)
+    app.router.add_post(ROUTE, endpoint.handle)
 
     async def cleanup(_: web.Application) -> None:
         await handle.close()
