@@ -2,8 +2,9 @@
 
 A deployment for many schools serves them all from one process, so a line such as "could
 not deliver a message" is of no use to whoever hosts it without the school's id. The id is
-held in a context variable: set by the Slack gate for a request (and so for the work it
-spawns), and by `adapters.compose.Schools` while it starts a school's courier and reminders
+held in a context variable: set for a request (and so for the work it spawns) by the Slack
+gate or the Teams tenants' router (`adapters.teams.tenants`), and by
+`adapters.compose.Schools` while it starts a school's courier and reminders
 (asyncio tasks copy the context they are created in, so each school's background work carries
 its own id for as long as it runs). `SchoolTag` adds it to every record the server's handler
 writes: "… adapters.slack.directory [slack:T0123]: …". A deployment for one school has no id.

@@ -246,10 +246,14 @@ async def test_a_leader_of_one_tenant_cannot_move_the_others_case(pg_url: str) -
         assert [c.conversation for c in d.connector.updates] == [A.channel]
 
 
-async def test_a_tenant_not_served_is_told_and_nothing_of_it_is_kept(pg_url: str) -> None:
+async def test_a_tenant_not_served_is_told_and_nothing_of_it_is_kept(
+    pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     async with deployment(pg_url) as d:
         stranger = School(STRANGER, A.reporter, A.leader, A.team, A.channel, "")
-        message = personal_message(d.service_url, "report", user=stranger.reporter)
+        message = personal_message(
+            d.service_url, "fake account of mrs jones", user=stranger.reporter
+        )
         assert await d.send(as_tenant(message, STRANGER)) == 403
         [reply] = d.connector.calls
         assert reply.method == "POST" and reply.conversation == stranger.chat
@@ -261,6 +265,9 @@ async def test_a_tenant_not_served_is_told_and_nothing_of_it_is_kept(pg_url: str
         unserved = d.runtime.schools.stores.for_school(stranger.school)
         assert await unserved.conversation(stranger.reporter_key) is None
         assert await unserved.outbox_items() == []
+    [refusal] = [r for r in caplog.records if "refused" in r.getMessage()][:1]
+    assert STRANGER in refusal.getMessage()
+    assert not any("mrs jones" in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.parametrize(
