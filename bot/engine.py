@@ -346,6 +346,10 @@ class Engine:
         if accepted.then == Then.RESTART:
             fresh = self._fresh(turn, conv)
             return self._touch(fresh, [Notice(_RESTARTED), *self._ask(fresh)])
+        if spec.step == Step.LINKS and accepted.then == Then.NEXT:
+            replies += await self._known_images(conv)
+        elif Flag.SEXUAL_IMAGES in conv.flags - raised and safety.mentions_copies(turn.text):
+            replies.append(safety.no_copies_notice())
         if raised & STICKY_FLAGS:
             urgent = await self.filing.urgent(conv, raised, now)
             replies += urgent.replies
@@ -457,6 +461,14 @@ class Engine:
         return Outcome(filed.after, [], filed)
 
     # -- safety -----------------------------------------------------------------------------------
+
+    async def _known_images(self, conv: Conversation) -> list[Reply]:
+        """An account already open as possibly holding a child's sexual images: this report
+        carries the flag too, so it never asks for images either."""
+        if Flag.SEXUAL_IMAGES in conv.flags or not await self.filing.flagged_case(conv):
+            return []
+        conv.flags.add(Flag.SEXUAL_IMAGES)
+        return [safety.sexual_images_notice(self.facts, known=True)]
 
     def _risky(self, conv: Conversation, text: str) -> bool:
         return bool(text) and not conv.risk_checked and bool(safety.risk_words(text))

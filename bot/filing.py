@@ -98,6 +98,21 @@ class Filing:
         work.write(case)
         return work
 
+    async def flagged_case(self, conv: Conversation) -> Case | None:
+        """An open case of an account in these links that is flagged for sexual images of a
+        child: a second report of it must not ask for images either."""
+        handles = handles_of(conv.answers.get(Step.LINKS) or [])
+        if not handles:
+            return None
+        for other in await self.store.cases(open_only=True, handles=handles):
+            if (
+                Flag.SEXUAL_IMAGES in other.flags
+                and set(other.handles) & set(handles)
+                and in_scope(other, conv.person)
+            ):
+                return other
+        return None
+
     # -- submitting --------------------------------------------------------------------------------
 
     async def submit(self, turn: Turn, conv: Conversation, now: datetime) -> Filed:
@@ -134,7 +149,7 @@ class Filing:
         was_reporting = case.status == CaseStatus.REPORTING
         case.answers = answers
         case.flags = case.flags | frozenset(conv.flags)
-        case.handles = tuple(sorted({str(x["handle"] or x["url"]) for x in links}))
+        case.handles = handles_of(links)
         case.reporter_address = dict(conv.address) or case.reporter_address
         case.posh_owner = PoshOwner(str(answers.get(Step.WHO_CALLS) or PoshOwner.LEADERS))
         case.retention_category = case.retention_category or category_for(case)
@@ -245,6 +260,11 @@ class Filing:
             tone="success",
             title=f"Added to case {original.reference}",
         )
+
+
+def handles_of(links: list[JSON]) -> tuple[str, ...]:
+    """The accounts a report's links are about, as cases are indexed by them."""
+    return tuple(sorted({str(x["handle"] or x["url"]) for x in links}))
 
 
 def _ended(conv: Conversation, case: Case, now: datetime) -> Conversation:
