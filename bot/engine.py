@@ -325,27 +325,37 @@ class Engine:
 
     async def _answer(self, turn: Turn, conv: Conversation, now: datetime) -> Outcome:
         spec = SPECS[Step(conv.step)]
-        risky = spec.question and conv.step != Step.DANGER and self._risky(conv, turn.text)
+        risk = bool(turn.text) and bool(safety.risk_words(turn.text))
+        ask_danger = risk and conv.step != Step.DANGER and self._danger_unasked(conv)
+        if ask_danger and not spec.question:  # cancel, submit, change, resume: danger first
+            conv.detour.append(conv.step)
+            return self._touch(conv, self._risk_detour(conv))
+        # Said again once asked: the 999 line each time (the danger question has its own).
+        warn: list[Reply] = []
+        if risk and not ask_danger and conv.step != Step.DANGER:
+            warn.append(safety.risk_notice(self.facts, asking=False))
         try:
             accepted = spec.accept(Answer(turn.text, _values(turn), self._context(conv)))
         except Problem as p:
-            if risky:
+            if ask_danger:
                 conv.detour.append(conv.step)
                 return self._touch(conv, self._risk_detour(conv))
-            return self._touch(conv, [Notice(str(p), tone="warning"), *self._ask(conv)])
+            return self._touch(conv, [*warn, Notice(str(p), tone="warning"), *self._ask(conv)])
         choices = spec.choices_for(self._context(conv))
         raised = self._apply(conv, accepted)
         understood = self._understood(spec, choices, turn, accepted.value)
-        replies: list[Reply] = [*understood, *accepted.notices]
+        replies: list[Reply] = [*warn, *understood, *accepted.notices]
         work = Work()
         if accepted.then == Then.SUBMIT:
-            return await self._submit(turn, conv, now)
+            submitted = await self._submit(turn, conv, now)
+            submitted.to_person[:0] = warn
+            return submitted
         if accepted.then == Then.CANCEL:
             work = await self.filing.abandoned(conv, "cancelled", now)
-            return Outcome(None, [Notice(self._cancelled_text(conv))], work)
+            return Outcome(None, [*warn, Notice(self._cancelled_text(conv))], work)
         if accepted.then == Then.RESTART:
             fresh = self._fresh(turn, conv)
-            return self._touch(fresh, [Notice(_RESTARTED), *self._ask(fresh)])
+            return self._touch(fresh, [*warn, Notice(_RESTARTED), *self._ask(fresh)])
         if spec.step == Step.LINKS and accepted.then == Then.NEXT:
             replies += await self._known_images(conv)
         elif Flag.SEXUAL_IMAGES in conv.flags - raised and safety.mentions_copies(turn.text):
@@ -354,7 +364,7 @@ class Engine:
             urgent = await self.filing.urgent(conv, raised, now)
             replies += urgent.replies
             work.add(Work(outbox=urgent.outbox, cases=urgent.cases))
-        if risky and not conv.risk_checked and Flag.DANGER not in conv.flags:
+        if ask_danger:
             conv.detour.append(conv.step)
             return Outcome(conv, [*replies, *self._risk_detour(conv)], work)
         self._touch(conv, [])
@@ -403,7 +413,8 @@ class Engine:
         if then == Then.NEXT:
             if conv.detour:
                 back_to = Step(conv.detour.pop())
-                if conv.step == Step.DANGER and _before(back_to, Step.DANGER):
+                returns = (back_to, *conv.detour)  # e.g. cancel, then the harm question
+                if conv.step == Step.DANGER and any(_before(Step(s), Step.DANGER) for s in returns):
                     conv.early.append(Step.DANGER)  # asked ahead of its turn: skip it later
                 conv.step = back_to
             else:
@@ -471,7 +482,11 @@ class Engine:
         return [safety.sexual_images_notice(self.facts, known=True)]
 
     def _risky(self, conv: Conversation, text: str) -> bool:
-        return bool(text) and not conv.risk_checked and bool(safety.risk_words(text))
+        return bool(text) and self._danger_unasked(conv) and bool(safety.risk_words(text))
+
+    def _danger_unasked(self, conv: Conversation) -> bool:
+        """Risk words ask the danger question once: not again after that, nor once flagged."""
+        return not conv.risk_checked and Flag.DANGER not in conv.flags
 
     def _risk_detour(self, conv: Conversation) -> list[Reply]:
         """Risk words in an answer: the 999 notice at once, then the danger question."""

@@ -425,6 +425,8 @@ def _safety_answer(answer: Answer) -> str:
 
 def accept_danger(answer: Answer) -> Accepted:
     value = _safety_answer(answer)
+    if value == "no" and safety.risk_words(answer.text):  # "no but he said he'd bring a knife"
+        value = "unsure"
     if value != "no":
         notice = safety.danger_notice(answer.facts, unsure=value == "unsure")
         return Accepted(value, (notice,), raise_flags=frozenset({Flag.DANGER}))

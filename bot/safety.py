@@ -85,11 +85,12 @@ def danger_notice(facts: Facts, *, unsure: bool = False) -> Notice:
     )
 
 
-def risk_notice(facts: Facts) -> Notice:
+def risk_notice(facts: Facts, *, asking: bool = True) -> Notice:
+    """`asking`: the danger question follows (not when it has been asked already)."""
     return Notice(
         "What you wrote may mean someone is at risk. If anyone is in immediate danger, call "
-        f"{facts.emergency} now, then tell your Designated Safeguarding Lead (DSL). First, one "
-        "question:",
+        f"{facts.emergency} now, then tell your Designated Safeguarding Lead (DSL)."
+        + (" First, one question:" if asking else ""),
         tone="danger",
         title=f"If anyone is in danger, call {facts.emergency}",
     )
