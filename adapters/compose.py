@@ -144,7 +144,11 @@ def build_runtime(
         lease=lease,
     )
     reminders = Reminders(
-        store, settings.facts, clock, on_commit=lambda items: runtime.committed(items)
+        store,
+        settings.facts,
+        clock,
+        on_commit=lambda items: runtime.committed(items),
+        expiry=settings.expiry,
     )
     runtime = Runtime(
         settings, store, clock, engine, reminders, owner, memberships, ready=ready, lease=lease

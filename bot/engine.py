@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta
 from bot import flow, localtime, safety
 from bot.errors import Conflict, Problem, StorageError, error_reference, log_bug
 from bot.facts import Facts
-from bot.filing import Filing
+from bot.filing import Filing, expired_text
 from bot.flow import FLOW, SPECS
 from bot.leaders import LeaderDesk, is_case_command
 from bot.lifecycle import CaseAction
@@ -220,7 +220,7 @@ class Engine:
         before = Work()
         if conv and now - conv.updated_at > self.expiry:
             if conv.step != Step.END:  # a filed report has nothing left to expire
-                notices.append(Notice(self._expired_text(conv)))
+                notices.append(Notice(expired_text(conv, self.facts, self.expiry)))
                 before = await self.filing.abandoned(conv, "expired", now)
             conv = None
         if turn.has_files:  # said before any answer: a picture here could be of a child
@@ -588,20 +588,6 @@ class Engine:
         hours = int(self.expiry.total_seconds() // 3600)
         how = HOW_TO_ANSWER.get(platform, HOW_TO_ANSWER[Platform.SLACK])
         return HELP.format(how=how, hours=hours, emergency=self.facts.emergency)
-
-    def _expired_text(self, conv: Conversation) -> str:
-        started = localtime.moment(conv.started_at, self.facts)
-        hours = int(self.expiry.total_seconds() // 3600)
-        text = (
-            f"Your unfinished report from {started:%a %d %b} expired after {hours} hours without "
-            "an answer, so I cleared it"
-        )
-        if conv.case_reference:
-            return text + (
-                f". Leadership were already alerted to its safety concern ({conv.case_reference})"
-                " and will follow it up. Let's start again."
-            )
-        return text + " – nothing was sent. Let's start again."
 
     def _cancelled_text(self, conv: Conversation) -> str:
         if conv.case_reference:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot import flow, lifecycle, localtime, safety
 from bot.dates import when_from_iso
@@ -41,7 +41,7 @@ from bot.model import (
 from bot.outbox import card_update_item, outbox_item
 from bot.ports import Store
 from bot.report import FLAG_TEXT, active_answers, build_handoff, reporter_name
-from bot.retention import category_for
+from bot.retention import category_for, longer
 from bot.steps import Step
 from bot.work import Work
 
@@ -70,12 +70,15 @@ class Filing:
             case = await self.store.case(conv.case_reference)
             if case is not None and case.is_open:
                 case.flags = case.flags | frozenset(raised)
+                case.retention_category = longer(case.retention_category, category_for(case))
                 case.record(HistoryEntry(now, _who(conv), "flagged", new=_flags(raised)))
                 told = Notice(_ALSO_ALERTED.format(ref=case.reference), tone="danger")
                 work = Work([told], [card_update_item(case, now)])
                 work.write(case)
                 return work
         case = await self._new_case(conv, now)
+        case.handles = handles_of(case.answers.get(Step.LINKS) or [])  # `cases` finds it
+        case.retention_category = category_for(case)
         case.status = CaseStatus.REPORTING
         case.status_times = {str(CaseStatus.REPORTING): now}
         case.history = [HistoryEntry(now, _who(conv), "urgent", new=_flags(case.flags))]
@@ -93,6 +96,8 @@ class Filing:
         if case is None or case.status != CaseStatus.REPORTING:
             return Work()
         case.answers = {**case.answers, **active_answers(conv.answers, conv.flags)}
+        case.handles = case.handles or handles_of(case.answers.get(Step.LINKS) or [])
+        case.retention_category = longer(case.retention_category, category_for(case))
         case.record(HistoryEntry(now, _who(conv), f"report_{why}"))
         work = Work(outbox=[card_update_item(case, now)])
         work.write(case)
@@ -112,6 +117,17 @@ class Filing:
             ):
                 return other
         return None
+
+    async def expired(self, conv: Conversation, expiry: timedelta, now: datetime) -> Work:
+        """An urgent report left past its expiry, swept without waiting for the reporter to
+        write again: leaders' card says so, the answers reach the case, the reporter is told."""
+        work = await self.abandoned(conv, "expired", now)
+        if not work.cases:  # not an urgent report still being made: nothing to sweep
+            return work
+        told = Notice(expired_text(conv, self.facts, expiry))
+        key = f"expired:{conv.id}"
+        person = outbox_item(conv.person, Audience.PERSON, conv.address, told, key, now)
+        return work.add(Work(outbox=[person]))
 
     # -- submitting --------------------------------------------------------------------------------
 
@@ -152,7 +168,7 @@ class Filing:
         case.handles = handles_of(links)
         case.reporter_address = dict(conv.address) or case.reporter_address
         case.posh_owner = PoshOwner(str(answers.get(Step.WHO_CALLS) or PoshOwner.LEADERS))
-        case.retention_category = case.retention_category or category_for(case)
+        case.retention_category = longer(case.retention_category, category_for(case))
         if was_reporting or not case.history:
             old = str(case.status) if was_reporting else ""
             case.status = CaseStatus.NEW
@@ -262,6 +278,21 @@ class Filing:
         )
 
 
+def expired_text(conv: Conversation, facts: Facts, expiry: timedelta) -> str:
+    started = localtime.moment(conv.started_at, facts)
+    hours = int(expiry.total_seconds() // 3600)
+    text = (
+        f"Your unfinished report from {started:%a %d %b} expired after {hours} hours without "
+        "an answer, so I cleared it"
+    )
+    if conv.case_reference:
+        return text + (
+            f". Leadership were already alerted to its safety concern ({conv.case_reference})"
+            " and will follow it up. Let's start again."
+        )
+    return text + " – nothing was sent. Let's start again."
+
+
 def handles_of(links: list[JSON]) -> tuple[str, ...]:
     """The accounts a report's links are about, as cases are indexed by them."""
     return tuple(sorted({str(x["handle"] or x["url"]) for x in links}))
@@ -307,6 +338,9 @@ def merge_into(original: Case, new: Case) -> list[str]:
             a[step] = f"{a[step]}\n{new.reference}: {b[step]}" if a.get(step) else b[step]
             added.append("a description" if step == Step.DESCRIPTION else f"more on {step}")
     original.handles = tuple(sorted(set(original.handles) | set(new.handles)))
+    original.retention_category = longer(
+        original.retention_category, new.retention_category, category_for(original)
+    )
     return added
 
 
