@@ -345,17 +345,11 @@ class Engine:
         raised = self._apply(conv, accepted)
         understood = self._understood(spec, choices, turn, accepted.value)
         replies: list[Reply] = [*warn, *understood, *accepted.notices]
+        if accepted.then in (Then.SUBMIT, Then.CANCEL, Then.RESTART):
+            ended = await self._leave(turn, conv, accepted.then, now)
+            ended.to_person[:0] = warn
+            return ended
         work = Work()
-        if accepted.then == Then.SUBMIT:
-            submitted = await self._submit(turn, conv, now)
-            submitted.to_person[:0] = warn
-            return submitted
-        if accepted.then == Then.CANCEL:
-            work = await self.filing.abandoned(conv, "cancelled", now)
-            return Outcome(None, [*warn, Notice(self._cancelled_text(conv))], work)
-        if accepted.then == Then.RESTART:
-            fresh = self._fresh(turn, conv)
-            return self._touch(fresh, [*warn, Notice(_RESTARTED), *self._ask(fresh)])
         if spec.step == Step.LINKS and accepted.then == Then.NEXT:
             replies += await self._known_images(conv)
         elif Flag.SEXUAL_IMAGES in conv.flags - raised and safety.mentions_copies(turn.text):
@@ -369,6 +363,16 @@ class Engine:
             return Outcome(conv, [*replies, *self._risk_detour(conv)], work)
         self._touch(conv, [])
         return Outcome(conv, [*replies, *self._ask(conv)], work)
+
+    async def _leave(self, turn: Turn, conv: Conversation, then: Then, now: datetime) -> Outcome:
+        """The answer ends this report: filed, cancelled, or replaced by a fresh one."""
+        if then == Then.SUBMIT:
+            return await self._submit(turn, conv, now)
+        if then == Then.CANCEL:
+            work = await self.filing.abandoned(conv, "cancelled", now)
+            return Outcome(None, [Notice(self._cancelled_text(conv))], work)
+        fresh = self._fresh(turn, conv)
+        return self._touch(fresh, [Notice(_RESTARTED), *self._ask(fresh)])
 
     def _understood(
         self, spec: StepSpec, choices: tuple[Choice, ...], turn: Turn, value: object
