@@ -124,9 +124,10 @@ def mentions_copies(text: str) -> bool:
 def no_copies_notice() -> Notice:
     """On a report flagged for a child's sexual images, an answer mentioned keeping copies."""
     return Notice(
-        "Please don't make or hold any screenshot, photo or other copy of it – not even as "
-        "evidence – and don't send one here: delete any you have made, and tell your Designated "
-        "Safeguarding Lead (DSL) now. They and the police decide what happens to them.",
+        "Please don't make or keep any screenshot, photo or other copy of it – not even as "
+        "evidence – and don't send one here. If one has been made, don't share it or open it "
+        "again: tell your Designated Safeguarding Lead (DSL) now; they decide with the police "
+        "what happens to it (UKCIS guidance).",
         tone="danger",
         title="Don't keep copies",
     )
