@@ -159,7 +159,6 @@ class Reminders:
         every: float = 60.0,
         expiry: timedelta = timedelta(hours=24),
     ) -> None:
-        self.filing = Filing(store, facts)
         self.expiry = expiry
         self.store = store
         self.facts = facts
@@ -172,13 +171,14 @@ class Reminders:
         """Close out every urgent report left unfinished past its expiry, day or night: the
         engine would only notice when its reporter writes again. Returns how many."""
         now = self.clock.now()
+        filing = Filing(self.store, self.facts)  # the school's facts as they are now
         swept = 0
         for conv in await self.store.conversations():
             if not conv.case_reference or conv.step == Step.END:
                 continue
             if now - conv.updated_at <= self.expiry:
                 continue
-            work = await self.filing.expired(conv, self.expiry, now)
+            work = await filing.expired(conv, self.expiry, now)
             if not work.cases:
                 continue
             for case in work.cases.values():
