@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from bot import reminders as reminders_
+from bot import retention
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.delivery import Courier
@@ -127,6 +128,7 @@ def build_runtime(
         schedule=partial(reminders_.schedule, facts=settings.facts),
         on_commit=lambda items: runtime.committed(items),
         owner=owner,
+        retention=retention.check_schedule(settings.retention),
     )
     reminders = Reminders(
         store, settings.facts, clock, on_commit=lambda items: runtime.committed(items)
