@@ -35,6 +35,7 @@ from bot.model import (
     FileReply,
     HistoryEntry,
     Notice,
+    Platform,
     Question,
     Turn,
 )
@@ -56,6 +57,14 @@ DELETE, SPARE = "delete", "spare"  # the confirm buttons' verbs (CaseAction: cas
 PRESSES = frozenset({DELETE, SPARE})
 
 HOW_TO_DELETE = "Send me: retention delete {ref} because … (why the review agreed to delete it)."
+ON_THE_COMMAND_LINE = (
+    "Here, the command line writes files for you: {command} (then keep the file private)."
+)
+CLI_FILES = {
+    FileKind.CASES: "reportbot export",
+    FileKind.CASE_REPORT: "reportbot export --case {subject}",
+    FileKind.SUBJECT_ACCESS: "reportbot sar NAME --out FILE.json",
+}
 TOO_SHORT = "Please give at least {n} letters of a name or an email: sar NAME."
 NOTHING_TO_CONFIRM = "There is no deletion of {ref} waiting for you to confirm. " + HOW_TO_DELETE
 
@@ -116,6 +125,9 @@ class RecordsDesk:
     def _file(self, turn: Turn, reply: FileReply, now: datetime) -> Work:
         """The file, for the chat the leader asked in: their DM with the bot (Slack's slash
         command answers there too). A link where the platform takes no file from us."""
+        if turn.person.platform == Platform.TERMINAL:  # the operator holds the data folder
+            command = CLI_FILES[reply.kind].format(subject=reply.subject)
+            return Work([Notice(ON_THE_COMMAND_LINE.format(command=command))])
         work = Work()
         if turn.person.platform in BY_LINK:
             reply, key, grant = new_link(reply, turn.person, now)
@@ -127,7 +139,7 @@ class RecordsDesk:
         """A deployment-level note of who asked for what, and when (no content)."""
         note = {"at": now.isoformat(), "who": turn.person.key, "name": who(turn.person)}
         work.meta[f"audit:{now.isoformat()}:{uuid.uuid4().hex[:8]}"] = note | {"what": what}
-        log.info("a leader asked for an %s (%s)", what, turn.person.platform)
+        log.info("leader's request on %s: %s", turn.person.platform, what)
 
     # -- retention --------------------------------------------------------------------------
 
