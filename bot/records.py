@@ -50,7 +50,8 @@ COMMAND = re.compile(
     rf"^\s*(?:(?P<export>export)(?:\s+(?P<case>{REF}))?"
     rf"|retention\s+(?:(?P<review>review)|(?P<delete>delete)(?:\s+(?P<doomed>{REF}))?"
     r"(?:\s*[:,-]?\s*(?:because\b)?\s*(?P<reason>.*))?)"
-    r"|(?P<sar>sar)\s+(?P<name>[^\n]{1,200}))\s*$",
+    r"|(?P<sar>sar)\s+(?P<name>[^\n]{1,200})"
+    r"|(?P<retention>retention)\b.*)\s*$",  # anything else said of retention: what it can do
     re.IGNORECASE | re.DOTALL,
 )
 DELETE, SPARE = "delete", "spare"  # the confirm buttons' verbs (CaseAction: case:VERB:REF)
@@ -65,6 +66,11 @@ CLI_FILES = {
     FileKind.CASE_REPORT: "reportbot export --case {subject}",
     FileKind.SUBJECT_ACCESS: "reportbot sar NAME --out FILE.json",
 }
+RETENTION_HELP = (
+    "Here I can do: retention review (the cases due for review), and retention delete REF "
+    "because … (I'll ask you to confirm). To keep a case longer, use reportbot retention keep "
+    "on the server."
+)
 TOO_SHORT = "Please give at least {n} letters of a name or an email: sar NAME."
 NOTHING_TO_CONFIRM = "There is no deletion of {ref} waiting for you to confirm. " + HOW_TO_DELETE
 
@@ -93,7 +99,9 @@ class RecordsDesk:
             return Work([await self._review(turn, now)])
         if match["delete"]:
             return await self._ask_to_delete(turn, ref, (match["reason"] or "").strip(), now)
-        return self._subject_access(turn, match["name"].strip(), now)
+        if match["sar"]:
+            return self._subject_access(turn, match["name"].strip(), now)
+        return Work([Notice(RETENTION_HELP)])
 
     # -- files ------------------------------------------------------------------------------
 
@@ -115,9 +123,7 @@ class RecordsDesk:
         try:
             name_query(name)
         except QueryError:
-            return Work(
-                [Notice(f"Please give at least {MIN_QUERY} letters of a name or an email.")]
-            )
+            return Work([Notice(TOO_SHORT.format(n=MIN_QUERY))])
         work = self._file(turn, FileReply(FileKind.SUBJECT_ACCESS, name), now)
         self._audit(work, turn, "subject access search", now)
         return work
@@ -163,9 +169,8 @@ class RecordsDesk:
             return Work([Notice(HOW_TO_DELETE.format(ref="TT-…"))])
         case = await self.desk.find(ref, turn.person)
         if case is None:
-            return Work(
-                [Notice(f"I can't find case {ref} (or it is already deleted).", tone="warning")]
-            )
+            gone = f"I can't find case {ref} (or it is already deleted)."
+            return Work([Notice(gone, tone="warning")])
         problem = _not_yet(case, reason)
         if problem:
             return Work([Notice(problem, tone="warning")])
@@ -181,36 +186,30 @@ class RecordsDesk:
             return Work([refused])
         pending = await self.store.get_meta(_pending(turn, ref))
         case = await self.store.case(ref)
-        if (
-            case is not None
-            and case.status == CaseStatus.DELETED
-            and lifecycle.in_scope(case, turn.person)
-        ):
+        if _deleted_here(case, turn) and case is not None:
             # A deletion interrupted before its post was queued to be scrubbed is finished.
             return Work([Notice(f"{ref} has been deleted.")], outbox=[scrub_post(case, now)])
         if not pending:
             return Work([Notice(NOTHING_TO_CONFIRM.format(ref=ref))])
         work = Work(meta={_pending(turn, ref): None})
         if action.verb == SPARE:
-            work.replies.append(Notice(f"Nothing was deleted: {ref} is kept."))
-            return work
-        found = await self.desk.find(ref, turn.person)
-        reason = str(pending.get("reason", ""))
-        problem = "I can't find that case any more." if found is None else _not_yet(found, reason)
-        if found is None or problem:
-            return work.add(Work([Notice(problem, tone="warning")]))
-        tomb = retention.tombstone(found, who(turn.person), now, reason)
-        work.deleted.append(tomb)
-        work.outbox.append(scrub_post(tomb, now))
+            return work.add(Work([Notice(f"Nothing was deleted: {ref} is kept.")]))
+        return work.add(await self._delete(turn, ref, str(pending.get("reason", "")), now))
+
+    async def _delete(self, turn: Turn, ref: str, reason: str, now: datetime) -> Work:
+        """The confirmed deletion: checked again (the case may have moved since it was asked)."""
+        case = await self.desk.find(ref, turn.person)
+        problem = "I can't find that case any more." if case is None else _not_yet(case, reason)
+        if case is None or problem:
+            return Work([Notice(problem, tone="warning")])
+        tomb = retention.tombstone(case, who(turn.person), now, reason)
         kept = f"({who(turn.person)}, {localtime.local(now, self.facts)}, “{reason}”)"
-        work.replies.append(
-            Notice(
-                f"Deleted {ref}. Kept: its reference, the date it was reported, and this "
-                f"deletion {kept}.",
-                tone="success",
-            )
+        done = Notice(
+            f"Deleted {ref}. Kept: its reference, the date it was reported, and this deletion "
+            f"{kept}.",
+            tone="success",
         )
-        return work
+        return Work([done], outbox=[scrub_post(tomb, now)], deleted=[tomb])
 
 
 def _deleted_here(case: Case | None, turn: Turn) -> bool:

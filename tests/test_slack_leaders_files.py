@@ -32,6 +32,7 @@ from slack_fakes import (
 
 from adapters import compose
 from adapters.cli import main
+from bot import retention
 from bot.clock import FakeClock
 from bot.leaders import NOT_LEADER, NOT_LEADER_VIEW
 from bot.model import CaseStatus
@@ -204,6 +205,8 @@ async def test_keep_it_deletes_nothing_and_a_press_by_a_non_leader_is_refused() 
         case = await h.runtime.store.case(ref)
         assert case is not None and case.status == CaseStatus.CLOSED
 
+        await h.say(LEADER, f"retention keep {ref} until 2040")  # not here: says what is
+        assert "reportbot retention keep" in all_text(h.fake.dm(LEADER)[-1])
         await h.answer(LEADER, f"case:spare:{ref}")
         assert "Nothing was deleted" in all_text(h.fake.dm(LEADER)[-1])
         await h.answer(LEADER, f"case:delete:{ref}")  # the old button: nothing waits for it now
@@ -219,3 +222,18 @@ def _delete_buttons(message: dict[str, object]) -> list[dict[str, str]]:
             if str(element.get("value", "")).startswith(("case:delete", "case:spare")):
                 found.append(element)
     return found
+
+
+async def test_a_deletion_interrupted_before_its_scrub_is_finished_by_pressing_again() -> None:
+    async with slack_harness() as h:
+        ref = await report(h)
+        await h.say(LEADER, f"close {ref} because done")
+        await h.say(LEADER, f"retention delete {ref} because reviewed")
+        case = await h.runtime.store.case(ref)
+        assert case is not None
+        tomb = retention.tombstone(case, "Lee Leader", h.clock.now(), "reviewed")
+        await h.runtime.store.delete_case(ref, tomb)  # then the crash: its post not yet queued
+        assert "deleted under" not in all_text(h.fake.posts(LEADERS)[0])
+        await h.answer(LEADER, f"case:delete:{ref}")  # Slack redelivers, or the leader presses
+        assert "deleted under the school's retention" in all_text(h.fake.posts(LEADERS)[0])
+        assert f"{ref} has been deleted" in all_text(h.fake.dm(LEADER)[-1])
