@@ -36,7 +36,7 @@ from bot.model import (
     Person,
     Platform,
 )
-from bot.ports import Clock, Store, UnitOfWork
+from bot.ports import Clock, Membership, Store, UnitOfWork
 from bot.views import ResolvedFile, ResolvedLink
 
 LINK_LIFETIME = timedelta(minutes=15)
@@ -55,6 +55,8 @@ GONE = "Case {subject} is no longer held, so there is no report to send."
 UNKNOWN = "This download link is not one I know. Ask me again in chat for a new one."
 USED = "This download link has already been used. Ask me again in chat for a new one."
 EXPIRED = "This download link has expired (links last 15 minutes). Ask me again in chat."
+NOT_LEADER = "Only members of the leadership team can open this link."
+UNCHECKED = "I couldn't check just now that you are in the leadership team. Try again in a minute."
 
 
 def title_of(reply: FileReply) -> str:
@@ -122,7 +124,7 @@ def new_link(reply: FileReply, person: Person, now: datetime) -> tuple[FileReply
         "subject": reply.subject,
         "platform": str(person.platform),
         "workspace": person.workspace,
-        "for": person.key,
+        "user": person.user_id,
         "expires": (now + LINK_LIFETIME).isoformat(),
     }
     return FileReply(reply.kind, reply.subject, token), grant_key(token), grant
@@ -130,19 +132,22 @@ def new_link(reply: FileReply, person: Person, now: datetime) -> tuple[FileReply
 
 @dataclass(frozen=True)
 class Refused:
-    """Why a link gives no file: 404 unknown, 410 used or expired."""
+    """Why a link gives no file: 404 unknown, 410 used or expired, 403 no longer a leader,
+    503 leadership could not be checked."""
 
     status: int
     text: str
 
 
 class Downloads:
-    """Opens a download link: once, within its time, the file made from the store then."""
+    """Opens a download link: once, within its time, while the leader it was made for still
+    leads (asked of the platform again), the file made from the store then."""
 
-    def __init__(self, store: Store, facts: Facts, clock: Clock) -> None:
+    def __init__(self, store: Store, facts: Facts, clock: Clock, membership: Membership) -> None:
         self.store = store
         self.facts = facts
         self.clock = clock
+        self.membership = membership
 
     async def open(self, token: str) -> ResolvedFile | Notice | Refused:
         key = grant_key(token)
@@ -156,10 +161,13 @@ class Downloads:
             if "kind" in grant:  # what it would have opened goes; that it expired stays
                 await self.store.commit(UnitOfWork(meta={key: {"expires": grant["expires"]}}))
             return Refused(410, EXPIRED)
+        leader = Person(Platform(grant["platform"]), str(grant["workspace"]), str(grant["user"]))
+        verdict = await self.membership.is_leader(leader)
+        if not verdict:  # left the team since: not used up, for whoever leads now to ask again
+            return Refused(403, NOT_LEADER) if verdict is False else Refused(503, UNCHECKED)
         spent: JSON = {"used": now.isoformat(), "expires": grant["expires"]}
         # The once-only mark: of two opens at once, the store applies one.
         if not await self.store.commit(UnitOfWork(delivery_id=key, meta={key: spent})):
             return Refused(410, USED)
-        place = Person(Platform(grant["platform"]), str(grant["workspace"]), "")
         reply = FileReply(FileKind(grant["kind"]), str(grant.get("subject", "")))
-        return await make_file(self.store, self.facts, now, reply, place)
+        return await make_file(self.store, self.facts, now, reply, leader)

@@ -71,6 +71,10 @@ RETENTION_HELP = (
     "because … (I'll ask you to confirm). To keep a case longer, use reportbot retention keep "
     "on the server."
 )
+IN_PRIVATE = (
+    "Files and deletions hold safeguarding records, so I do them only in our personal chat: "
+    "message me there (find me under Chat or Apps) with the same words."
+)
 TOO_SHORT = "Please give at least {n} letters of a name or an email: sar NAME."
 NOTHING_TO_CONFIRM = "There is no deletion of {ref} waiting for you to confirm. " + HOW_TO_DELETE
 

@@ -16,10 +16,12 @@ import pytest
 from teams_fakes import (
     DEV_ENV,
     LEADER,
+    LEADS_CHANNEL,
     REPORTER,
     TEAM,
     TeamsHarness,
     button,
+    channel_message,
     complete_report,
     harness,
     texts,
@@ -168,3 +170,28 @@ async def test_two_opens_at_once_give_the_file_once_and_only_a_hash_is_stored() 
         assert await h.runtime.store.get_meta(grant_key(token)) is not None
         first, second = await asyncio.gather(get(h, path), get(h, path))
         assert sorted([first[0], second[0]]) == [200, 410]
+
+
+async def test_asked_in_the_leadership_channel_the_leader_is_sent_to_the_personal_chat() -> None:
+    async with harness(ENV) as h:
+        h.connector.members.add((TEAM["id"], LEADER["id"]))
+        await h.install()
+        await complete_report(h)
+        assert await h.send(channel_message(h.service_url, "export")) == 200
+        await h.deliver()
+        said = h.connector.posts_to(f"{LEADS_CHANNEL};messageid=1575667808184")
+        assert said and "only in our personal chat" in texts(said[-1].card)
+        assert "/files/" not in json.dumps([c.card for c in h.connector.posts])
+
+
+async def test_a_link_opens_only_while_its_leader_still_leads() -> None:
+    async with harness(ENV) as h:
+        h.connector.members.add((TEAM["id"], LEADER["id"]))
+        await h.install()
+        await complete_report(h)
+        path = await ask(h, "export")
+        h.connector.members.discard((TEAM["id"], LEADER["id"]))  # left the leadership team
+        status, body, _ = await get(h, path)
+        assert status == 403 and b"Only members of the leadership team" in body
+        h.connector.members.add((TEAM["id"], LEADER["id"]))  # not used up by the refusal
+        assert (await get(h, path))[0] == 200

@@ -2,8 +2,9 @@
 
 The file is made from the store when the link is opened; what a link may open, and whether it
 still may, is `bot.files.Downloads`' to decide. This only translates: the file as an
-attachment nobody caches, or a short, kind HTML page (404 unknown, 410 used, expired or its
-case gone, 503 with a reference code if the store is down) – never a 500, never a trace.
+attachment nobody caches, or a short, kind HTML page (404 unknown; 410 used, expired or its
+case gone; 403 its leader has left the leadership team; 503 with a reference code if the
+store is down, or if leadership could not be checked) – never a 500, never a trace.
 """
 
 from __future__ import annotations

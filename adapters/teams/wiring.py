@@ -123,7 +123,7 @@ def wire(app: web.Application, runtime: Runtime, config: TeamsConfig) -> TeamsHa
     runtime.add_membership(Platform.TEAMS, LeadershipTeam(services))
     bot = TeamsBot(services)
     app.router.add_post(ROUTE, Endpoint(adapter, bot, config, tokens).handle)
-    downloads = Downloads(runtime.store, runtime.facts, runtime.clock)
+    downloads = Downloads(runtime.store, runtime.facts, runtime.clock, runtime.memberships)
     app.router.add_get(FILES_ROUTE, DownloadRoute(downloads).handle)
     handle = TeamsHandle(courier, config, posts, clients, keys)
 
