@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 
 from bot import reminders as reminders_
@@ -22,7 +23,8 @@ from bot import retention
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.delivery import Courier
-from bot.engine import Engine
+from bot.engine import DEFAULT_LEASE, Engine
+from bot.errors import ConfigError
 from bot.facts import Facts
 from bot.model import OutboxItem, Person, Platform
 from bot.ports import Clock, LeadershipPosts, Membership, Sender, Store
@@ -31,6 +33,9 @@ from storage.choice import open_chosen_store
 from storage.readiness import ReadyCheck, always_ready
 
 DATABASE_URL = "REPORTBOT_DATABASE_URL"  # postgresql://…: Postgres instead of the data folder
+# Seconds an instance's claim on an outbox item lasts: after a crash, another instance sends
+# what the dead one held once its claims run out. Keep it well above SLACK_API_TIMEOUT.
+OUTBOX_LEASE = "REPORTBOT_OUTBOX_LEASE"
 
 
 @dataclass
@@ -57,6 +62,7 @@ class Runtime:
     memberships: Memberships
     couriers: dict[Platform, Courier] = field(default_factory=dict)
     ready: ReadyCheck = always_ready  # /readyz: can the store take work now?
+    lease: timedelta = DEFAULT_LEASE  # how long a claim on an outbox item lasts
 
     @property
     def facts(self) -> Facts:
@@ -73,7 +79,14 @@ class Runtime:
     ) -> Courier:
         """A platform's courier, driving its sender and its leadership posts."""
         courier = Courier(
-            self.store, sender, posts, platform, self.clock, facts=self.facts, owner=self.owner
+            self.store,
+            sender,
+            posts,
+            platform,
+            self.clock,
+            facts=self.facts,
+            owner=self.owner,
+            lease=self.lease,
         )
         self.couriers[platform] = courier
         if membership is not None:
@@ -112,6 +125,7 @@ def build_runtime(
     clock: Clock | None = None,
     *,
     ready: ReadyCheck = always_ready,
+    lease: timedelta = DEFAULT_LEASE,
 ) -> Runtime:
     """Wire a runtime around an already-open store (tests pass the in-memory one)."""
     clock = clock or SystemClock()
@@ -128,13 +142,30 @@ def build_runtime(
         schedule=partial(reminders_.schedule, facts=settings.facts),
         on_commit=lambda items: runtime.committed(items),
         owner=owner,
+        lease=lease,
         retention=retention.check_schedule(settings.retention),
     )
     reminders = Reminders(
         store, settings.facts, clock, on_commit=lambda items: runtime.committed(items)
     )
-    runtime = Runtime(settings, store, clock, engine, reminders, owner, memberships, ready=ready)
+    runtime = Runtime(
+        settings, store, clock, engine, reminders, owner, memberships, ready=ready, lease=lease
+    )
     return runtime
+
+
+def outbox_lease(env: Mapping[str, str]) -> timedelta:
+    """REPORTBOT_OUTBOX_LEASE, in seconds (default: two minutes)."""
+    value = env.get(OUTBOX_LEASE, "").strip()
+    if not value:
+        return DEFAULT_LEASE
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 1 <= seconds <= 3600:
+        raise ConfigError(f"{OUTBOX_LEASE} must be a number of seconds between 1 and 3600")
+    return timedelta(seconds=seconds)
 
 
 @asynccontextmanager
@@ -148,10 +179,11 @@ async def runtime_for(
     """Open the store and wire the bot: Postgres if REPORTBOT_DATABASE_URL is set (its
     tables migrated first), else the data folder. `read_only` works beside a running server."""
     env = os.environ if env is None else env
+    lease = outbox_lease(env)
     opened = await open_chosen_store(
         env.get(DATABASE_URL, ""), settings.data_dir, read_only=read_only
     )
-    runtime = build_runtime(settings, opened.store, clock, ready=opened.ready)
+    runtime = build_runtime(settings, opened.store, clock, ready=opened.ready, lease=lease)
     try:
         yield runtime
     finally:

@@ -102,8 +102,11 @@ class Child:
             await self.process.wait()
 
 
-async def start_child(kind: str, slack_api: str, data: Path | None = None) -> Child:
+async def start_child(
+    kind: str, slack_api: str, data: Path | None = None, database_url: str = ""
+) -> Child:
     extra = ["--data", str(data)] if data else []
+    extra += ["--database-url", database_url] if database_url else []
     process = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "benchmarks.serve_child", kind, "--slack-api", slack_api, *extra),
         stdin=asyncio.subprocess.PIPE,

@@ -1,4 +1,5 @@
-"""Benchmark: the bot's server against minimal Slack and Teams apps, and its storage by size.
+"""Benchmark: the bot's server against minimal Slack and Teams apps, its storage by size, and
+many people at once on one or two instances (TinyDB, Postgres).
 
     .venv/bin/python -m benchmarks.run [--quick]
 
@@ -22,6 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.chat import FIGURES, USERS, ChatPlan, ChatResults, run_chat
+from benchmarks.instances import (
+    InstancesPlan,
+    TargetRun,
+    instances_table,
+    instances_targets,
+    run_instances,
+)
 from benchmarks.machine import describe
 from benchmarks.report import (
     RATIO_LIMIT,
@@ -39,12 +47,15 @@ from benchmarks.report import (
     times,
     verdict,
 )
+from benchmarks.slack_load import journey
 from benchmarks.stats import Samples, WarningCounter
 from benchmarks.storage_probe import PROBE_PREFIX
 
 CHAT_CASES = 10_000  # stored while sections 1–3 run (the targets' size)
 SIZES_FULL = (100, 1_000, 10_000, 100_000)
 SIZES_QUICK = (100, 1_000, 10_000)
+PEOPLE = 200  # at once, in section 5
+QUICK_STEPS = 6  # with --quick, each of them takes only a report's first steps
 STARTED = time.perf_counter()
 
 
@@ -136,6 +147,7 @@ def target_table(
     chat: ChatResults | None,
     storage: dict[int, dict[str, Any]],
     judged: list[tuple[str, Comparison]],
+    instances: list[TargetRun],
 ) -> Table:
     table = Table("Targets", ["target", "measured", "verdict"])
     for label, c in judged:
@@ -148,6 +160,7 @@ def target_table(
         serving_target(table, chat)
     if storage:
         storage_stall_target(table, storage)
+    instances_targets(table, instances)
     return table
 
 
@@ -215,10 +228,15 @@ def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="stop at 10,000 cases; fewer rounds")
     parser.add_argument(
-        "--only", choices=("chat", "storage"), help="run sections 1–3 or section 4 alone"
+        "--only",
+        choices=("chat", "storage", "instances"),
+        help="run sections 1–3, section 4 or section 5 alone",
     )
     parser.add_argument(
         "--chat-cases", type=int, default=CHAT_CASES, help="cases stored for sections 1–3"
+    )
+    parser.add_argument(
+        "--people", type=int, default=PEOPLE, help="people reporting at once in section 5"
     )
     return parser.parse_args()
 
@@ -229,6 +247,10 @@ def plan(args: argparse.Namespace) -> ChatPlan:
     return ChatPlan(args.chat_cases, 3, 1, 2, 1, section_budget=45.0)
 
 
+def instances_plan(args: argparse.Namespace) -> InstancesPlan:
+    return InstancesPlan(args.people, QUICK_STEPS if args.quick else len(journey(True)))
+
+
 def print_header(quick: bool) -> None:
     lines = [
         f"reportbot benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
@@ -237,7 +259,8 @@ def print_header(quick: bool) -> None:
         "Everything on 127.0.0.1. Sections 1–3: the bot's server (adapters.server.build_app on an "
         "AppRunner), the minimal Bolt app and the minimal echo bot each run in a process of their "
         "own; the users and the Slack Web API / Bot Connector stand-ins (tests/*_fakes.py) in "
-        f"this one. {USERS} users at a time.",
+        f"this one. {USERS} users at a time. Section 5: the same server, one or two of them, on "
+        "TinyDB or a throw-away Postgres (fsync on), with many people at once.",
     ]
     print("\n".join(lines), flush=True)
 
@@ -268,13 +291,18 @@ def main() -> None:
     counter = WarningCounter()
     logging.basicConfig(level=logging.WARNING, handlers=[counter])
     print_header(args.quick)
-    chat = asyncio.run(run_chat(plan(args), progress)) if args.only != "storage" else None
+    wanted = {args.only} if args.only else {"chat", "storage", "instances"}
+    chat = asyncio.run(run_chat(plan(args), progress)) if "chat" in wanted else None
     sizes = SIZES_QUICK if args.quick else SIZES_FULL
-    storage = {n: storage_probe(n, args.quick) for n in sizes} if args.only != "chat" else {}
+    storage = {n: storage_probe(n, args.quick) for n in sizes} if "storage" in wanted else {}
+    at_once = instances_plan(args)
+    instances = asyncio.run(run_instances(at_once, progress)) if "instances" in wanted else []
     judged = print_chat(chat, counter) if chat is not None else []
     if storage:
         print("\n" + storage_table(storage).render())
-    print("\n" + target_table(chat, storage, judged).render())
+    if instances:
+        print("\n" + instances_table(instances, at_once).render())
+    print("\n" + target_table(chat, storage, judged, instances).render())
     print(f"Run time: {time.perf_counter() - STARTED:.0f} s")
 
 

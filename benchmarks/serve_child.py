@@ -2,11 +2,12 @@
 minimal echo bot. Each target gets a clean heap and event loop, apart from the users and the
 stand-ins, so neither side's garbage collection or CPU use lands on the other's figures.
 
-    python -m benchmarks.serve_child bot|bolt|echo --slack-api URL [--data DIR]
+    python -m benchmarks.serve_child bot|bolt|echo --slack-api URL [--data DIR] [--database-url U]
 
 Prints one JSON line, {"url": …, "control": …}, once listening; stops when stdin closes (or
 after MAX_LIFETIME). The bot also serves a small control app on another port, for the driver
-only and never timed: is the outbox empty, a conversation's step, the loop monitor's figures.
+only and never timed: is the outbox empty, a conversation's step, which delivery ids the store
+has applied, the loop monitor's figures. With --database-url the bot runs on Postgres.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from aiohttp import web
 
 from benchmarks.servers import BotServer, Served, bot_env, bot_server, serve
 from benchmarks.slack_load import minimal_bolt
-from benchmarks.stats import LoopMonitor, WarningCounter, rss_mb
+from benchmarks.stats import LoopMonitor, WarningCounter, cpu_seconds, rss_mb
 from benchmarks.teams_load import echo_bot
 from bot.model import Platform
 
@@ -41,6 +42,12 @@ def control_app(bot: BotServer, monitor: LoopMonitor, warnings: WarningCounter) 
         found = await store.conversation(request.query["key"])
         return web.json_response({"step": found.step if found else None})
 
+    async def unseen(request: web.Request) -> web.Response:
+        """Of the delivery ids posted, those the store has not applied (none, if every
+        acknowledged step was stored)."""
+        ids = await request.json()
+        return web.json_response([i for i in ids if not await store.seen(i)])
+
     async def phase(request: web.Request) -> web.Response:
         monitor.phase = (await request.json())["phase"]
         return web.json_response({})
@@ -50,6 +57,7 @@ def control_app(bot: BotServer, monitor: LoopMonitor, warnings: WarningCounter) 
             "stall": monitor.worst,
             "gc": monitor.gc_worst,
             "rss_mb": rss_mb(),
+            "cpu_s": cpu_seconds(),
             "cases": len(await store.cases()),
             "warnings": dict(warnings.seen),
         }
@@ -58,6 +66,7 @@ def control_app(bot: BotServer, monitor: LoopMonitor, warnings: WarningCounter) 
     app = web.Application()
     app.router.add_get("/idle", idle)
     app.router.add_get("/conversation", conversation)
+    app.router.add_post("/unseen", unseen)
     app.router.add_post("/phase", phase)
     app.router.add_get("/stats", stats)
     return app
@@ -71,7 +80,7 @@ async def stdin_closed() -> None:
     await reader.read()
 
 
-async def run(kind: str, slack_api: str, data: Path | None) -> None:
+async def run(kind: str, slack_api: str, data: Path | None, database_url: str = "") -> None:
     warnings = WarningCounter()
     logging.basicConfig(level=logging.WARNING, handlers=[warnings])
     monitor = LoopMonitor()
@@ -81,7 +90,7 @@ async def run(kind: str, slack_api: str, data: Path | None) -> None:
     bot: BotServer | None = None
     if kind == "bot":
         assert data is not None, "the bot needs --data"
-        bot = await bot_server(data, bot_env(slack_api))
+        bot = await bot_server(data, bot_env(slack_api), database_url)
         await bot.start()
         servers.append(await serve(control_app(bot, monitor, warnings)))
         url = bot.served.url
@@ -108,15 +117,16 @@ def main() -> None:
     parser.add_argument("kind", choices=("bot", "bolt", "echo"))
     parser.add_argument("--slack-api", required=True)
     parser.add_argument("--data", type=Path)
+    parser.add_argument("--database-url", default="", help="the bot on Postgres, not --data")
     args = parser.parse_args()
     profile = os.environ.get("REPORTBOT_BENCH_PROFILE", "")  # a folder: profile this child
     if not profile:
-        asyncio.run(run(args.kind, args.slack_api, args.data))
+        asyncio.run(run(args.kind, args.slack_api, args.data, args.database_url))
         return
     from pyinstrument import Profiler  # not a dependency: `pip install pyinstrument` first
 
     with Profiler(async_mode="disabled") as profiler:
-        asyncio.run(run(args.kind, args.slack_api, args.data))
+        asyncio.run(run(args.kind, args.slack_api, args.data, args.database_url))
     Path(profile, f"{args.kind}.txt").write_text(profiler.output_text(show_all=False))
     if profiler.last_session is not None:  # for pyinstrument's own viewers, with every frame
         profiler.last_session.save(str(Path(profile, f"{args.kind}.pyisession")))

@@ -10,7 +10,7 @@ from aiohttp import web
 from adapters.compose import Runtime, build_runtime
 from adapters.server import Attached, build_app, settle_start_up
 from bot.config import Settings
-from storage.tinydb_store import open_store
+from storage.choice import open_chosen_store
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # the same signing secret the test stand-in uses
 BOT_TOKEN = "xoxb-test-token"
@@ -67,10 +67,11 @@ class BotServer:
         await self.runtime.close()
 
 
-async def bot_server(data_dir: Path, env: dict[str, str]) -> BotServer:
-    """The bot's aiohttp app (`adapters.server.build_app`) over a TinyDB store, listening."""
-    store = await open_store(data_dir)
-    runtime = build_runtime(Settings(data_dir=data_dir), store)
+async def bot_server(data_dir: Path, env: dict[str, str], database_url: str = "") -> BotServer:
+    """The bot's aiohttp app (`adapters.server.build_app`) listening, over the TinyDB data
+    folder, or over Postgres at `database_url` (as REPORTBOT_DATABASE_URL chooses)."""
+    opened = await open_chosen_store(database_url, data_dir)
+    runtime = build_runtime(Settings(data_dir=data_dir), opened.store, ready=opened.ready)
     app, attached = await build_app(runtime, env)
     settle_start_up()  # as adapters.server.serve does
     return BotServer(runtime, attached, await serve(app))

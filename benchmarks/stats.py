@@ -68,6 +68,12 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # peak, as a fallback
 
 
+def cpu_seconds() -> float:
+    """CPU time this process has used so far (user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 class LoopMonitor:
     """Sleeps 1 ms at a time and keeps the worst lateness, per labelled phase of the run."""
 

@@ -2,8 +2,9 @@
 
 Debian's server binaries (`apt-get install -y postgresql`), a data folder and a socket folder
 in a private temporary folder, listening on a free loopback port only, with fsync off: it
-holds nothing worth keeping. `initdb` refuses to run as root, so as root (CI) the cluster runs
-as the `postgres` user, who owns the folder.
+holds nothing worth keeping (the benchmark asks for fsync on, so its figures are honest).
+`initdb` refuses to run as root, so as root (CI) the cluster runs as the `postgres` user, who
+owns the folder.
 
 The migrations run once on a database the tests share; each test empties it first (see
 tests/conftest.py), and the migration tests get new, empty databases of their own.
@@ -60,6 +61,7 @@ class Cluster:
     bindir: Path
     root: Path
     port: int = field(default_factory=free_port)
+    fsync: bool = False
     _names: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -87,7 +89,8 @@ class Cluster:
             str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
             "--no-sync", "-E", "UTF8", "--locale", "C.UTF-8",
         )  # fmt: skip
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        options += "" if self.fsync else " -c fsync=off"
         self._run(
             str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"),
             "-w", "-o", options, "start",
@@ -100,7 +103,7 @@ class Cluster:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_cluster() -> Cluster:
+def start_cluster(*, fsync: bool = False) -> Cluster:
     """Start a cluster, or raise RuntimeError saying how to get the binaries."""
     bindir = find_bindir()
     if bindir is None:
@@ -115,7 +118,7 @@ def start_cluster() -> Cluster:
                 "initdb does not run as root, and there is no `postgres` user to run it as. "
                 + INSTALL
             ) from None
-    cluster = Cluster(bindir, root)
+    cluster = Cluster(bindir, root, fsync=fsync)
     try:
         cluster.start()
     except BaseException:

@@ -26,7 +26,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Executable, and_, delete, func, or_, select, update
+from sqlalchemy import Executable, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -55,6 +55,52 @@ log = logging.getLogger(__name__)
 
 PRUNE_EVERY = timedelta(hours=1)
 
+# The statements of every turn, built once with their parameters bound at execution: one
+# built per call cost more than the database's own work, and `.values(rows)` with a list
+# compiles anew every time, where a statement run with a list of rows (executemany) does not.
+SEEN = select(func.count()).where(
+    deliveries.c.school == bindparam("school"), deliveries.c.id == bindparam("id")
+)
+CONVERSATION = select(conversations.c.doc).where(
+    conversations.c.school == bindparam("school"),
+    conversations.c.person_key == bindparam("person_key"),
+)
+MARK = insert(deliveries).on_conflict_do_nothing().returning(deliveries.c.id)
+# A conversation is written only over the version the turn read (a row written before
+# versions counts as 0); the row lock makes a second instance wait, then find it moved on.
+_held = func.coalesce(conversations.c.doc["version"].as_integer(), 0)
+_start = insert(conversations)
+START_CONVERSATION = _start.on_conflict_do_update(
+    index_elements=[conversations.c.school, conversations.c.person_key],
+    set_={k: _start.excluded[k] for k in ("conversation_id", "case_reference", "doc")},
+    where=_held == 0,
+).returning(conversations.c.person_key)
+CONTINUE_CONVERSATION = (
+    update(conversations)
+    .where(
+        conversations.c.school == bindparam("at_school"),
+        conversations.c.person_key == bindparam("at_person"),
+        _held == bindparam("at_version"),
+    )
+    .returning(conversations.c.person_key)
+)
+QUEUE = insert(outbox).on_conflict_do_nothing().returning(outbox.c.id, outbox.c.seq)
+_sent = insert(outbox)
+MARK_SENT = _sent.on_conflict_do_update(
+    index_elements=[outbox.c.school, outbox.c.id],
+    set_={
+        "sent_at": _sent.excluded.sent_at,
+        "doc": None,  # what it said goes; the id stays until pruned
+        "case_reference": "",
+        "conversation_id": "",
+        "claimed_until": None,
+    },
+)
+_meta = insert(meta)
+SET_META = _meta.on_conflict_do_update(
+    index_elements=[meta.c.school, meta.c.key], set_={"value": _meta.excluded.value}
+)
+
 
 class Redelivered(StorageError):
     """Raised inside a commit's transaction to roll it back: its delivery was applied."""
@@ -76,16 +122,12 @@ class PostgresStore:
         async with storage_errors(), self.engine.connect() as conn:
             return list((await conn.execute(query)).all())
 
-    async def _one(self, query: Executable) -> Any:
+    async def _one(self, query: Executable, params: Mapping[str, Any] | None = None) -> Any:
         async with storage_errors(), self.engine.connect() as conn:
-            return (await conn.execute(query)).scalar()
+            return (await conn.execute(query, params)).scalar()
 
     async def conversation(self, person_key: str) -> Conversation | None:
-        doc = await self._one(
-            select(conversations.c.doc).where(
-                conversations.c.school == self.school, conversations.c.person_key == person_key
-            )
-        )
+        doc = await self._one(CONVERSATION, {"school": self.school, "person_key": person_key})
         return codec.conversation_from_dict(doc) if doc is not None else None
 
     async def conversations(self) -> list[Conversation]:
@@ -97,12 +139,7 @@ class PostgresStore:
         return [codec.conversation_from_dict(doc) for (doc,) in rows]
 
     async def seen(self, delivery_id: str) -> bool:
-        found = await self._one(
-            select(func.count()).where(
-                deliveries.c.school == self.school, deliveries.c.id == delivery_id
-            )
-        )
-        return bool(found)
+        return bool(await self._one(SEEN, {"school": self.school, "id": delivery_id}))
 
     async def case(self, reference: str) -> Case | None:
         doc = await self._one(
@@ -175,12 +212,7 @@ class PostgresStore:
         return True
 
     async def _mark(self, conn: AsyncConnection, delivery_id: str, now: datetime) -> bool:
-        marked = await conn.execute(
-            insert(deliveries)
-            .values(school=self.school, id=delivery_id, at=now)
-            .on_conflict_do_nothing()
-            .returning(deliveries.c.id)
-        )
+        marked = await conn.execute(MARK, {"school": self.school, "id": delivery_id, "at": now})
         return marked.first() is not None
 
     async def _write_case(self, conn: AsyncConnection, case: Case) -> None:
@@ -214,28 +246,13 @@ class PostgresStore:
             return
         assert isinstance(unit.conversation, Conversation)
         row = conversation_row(self.school, unit.person_key, unit.conversation)
-        # Written only over the version the turn read (a row written before versions counts
-        # as 0); the row lock makes a second instance wait, then find the version moved on.
-        held = func.coalesce(conversations.c.doc["version"].as_integer(), 0)
-        query: Any
         if unit.conversation.version == 0:  # none held when read (or one from before versions)
-            query = insert(conversations).values(row)
-            query = query.on_conflict_do_update(
-                index_elements=[conversations.c.school, conversations.c.person_key],
-                set_={k: query.excluded[k] for k in ("conversation_id", "case_reference", "doc")},
-                where=held == 0,
-            )
+            written = await conn.execute(START_CONVERSATION, row)
         else:  # over the version read, which must still be there
-            query = (
-                update(conversations)
-                .where(
-                    conversations.c.school == self.school,
-                    conversations.c.person_key == unit.person_key,
-                    held == unit.conversation.version,
-                )
-                .values(row)
+            held = {"at_school": self.school, "at_person": unit.person_key}
+            written = await conn.execute(
+                CONTINUE_CONVERSATION, {**row, **held, "at_version": unit.conversation.version}
             )
-        written = await conn.execute(query.returning(conversations.c.person_key))
         if written.first() is None:
             raise Conflict(f"the conversation of {unit.person_key} was changed meanwhile")
 
@@ -247,12 +264,7 @@ class PostgresStore:
         if not first:
             return {}
         rows = [item_row(self.school, item) for item in first.values()]
-        queued = await conn.execute(
-            insert(outbox)
-            .values(rows)
-            .on_conflict_do_nothing()
-            .returning(outbox.c.id, outbox.c.seq)
-        )
+        queued = await conn.execute(QUEUE, rows)
         return {id(first[item_id]): seq for item_id, seq in queued.all()}
 
     async def _write_meta(self, conn: AsyncConnection, facts: Mapping[str, JSON | None]) -> None:
@@ -265,13 +277,7 @@ class PostgresStore:
                 delete(meta).where(meta.c.school == self.school, meta.c.key.in_(gone))
             )
         if kept:
-            query = insert(meta).values(kept)
-            await conn.execute(
-                query.on_conflict_do_update(
-                    index_elements=[meta.c.school, meta.c.key],
-                    set_={"value": query.excluded.value},
-                )
-            )
+            await conn.execute(SET_META, kept)
 
     # -- the outbox --------------------------------------------------------------------------------
     async def claim(
@@ -299,22 +305,10 @@ class PostgresStore:
         receipts = {
             d.receipt_key: d.receipt for d in done if d.receipt_key and d.receipt is not None
         }
-        query = insert(outbox).values(markers)
         async with storage_errors(), self.engine.begin() as conn:
             # A receipt first, in the same write: a retry finds the post instead of reposting.
             await self._write_meta(conn, receipts)
-            await conn.execute(
-                query.on_conflict_do_update(
-                    index_elements=[outbox.c.school, outbox.c.id],
-                    set_={
-                        "sent_at": query.excluded.sent_at,
-                        "doc": None,  # what it said goes; the id stays until pruned
-                        "case_reference": "",
-                        "conversation_id": "",
-                        "claimed_until": None,
-                    },
-                )
-            )
+            await conn.execute(MARK_SENT, markers)
 
     async def reschedule(self, *items: OutboxItem) -> None:
         if not items:

@@ -1,0 +1,1 @@
+"""Scripts run from the project folder: `python -m scripts.NAME`."""
