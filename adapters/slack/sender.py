@@ -71,7 +71,8 @@ class SlackSender:
         (files.getUploadURLExternal, the bytes to its upload_url, files.completeUploadExternal).
         Never into a channel: the file holds safeguarding records."""
         channel = address["channel"]
-        channel = await self._dm_id(channel if channel.startswith("D") else address["user"])
+        if not channel.startswith("D"):  # a channel (an ephemeral reply's): the DM instead
+            channel = await self._dm_id(address.get("user") or channel)
         try:
             async with slack_errors("files.upload", self.timeout * 3):
                 await self.client.files_upload_v2(
