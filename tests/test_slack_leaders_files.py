@@ -237,3 +237,25 @@ async def test_a_deletion_interrupted_before_its_scrub_is_finished_by_pressing_a
         await h.answer(LEADER, f"case:delete:{ref}")  # Slack redelivers, or the leader presses
         assert "deleted under the school's retention" in all_text(h.fake.posts(LEADERS)[0])
         assert f"{ref} has been deleted" in all_text(h.fake.dm(LEADER)[-1])
+
+
+async def test_an_asked_for_file_survives_a_restart_while_slack_is_down(tmp_path: Path) -> None:
+    fake, clock = FakeSlack(), FakeClock(START)
+    api = await fake.start()
+    store = await open_store(tmp_path / "data", clock=clock)
+    try:
+        async with slack_harness(store=store, fake=fake, clock=clock, env=slack_env(api)) as h:
+            await report(h)
+            fake.fail("files.getUploadURLExternal", 500)
+            await h.say(LEADER, "export")  # acknowledged: so it is stored
+            assert uploaded(h) == []
+        await store.close()
+        store = await open_store(tmp_path / "data", clock=clock)  # the bot starts again
+        async with slack_harness(store=store, fake=fake, clock=clock, env=slack_env(api)) as h:
+            clock.advance(seconds=10)
+            await h.deliver()
+            [file] = uploaded(h)
+            assert str(file["filename"]).endswith(".csv")
+    finally:
+        await store.close()
+        await fake.close()
