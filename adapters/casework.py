@@ -26,8 +26,6 @@ import argparse
 import asyncio
 import getpass
 import logging
-import os
-import stat
 import sys
 from collections.abc import Callable, Coroutine
 from datetime import date
@@ -210,24 +208,14 @@ def _write_private(path: Path, text: str, encoding: str = "utf-8") -> None:
 
 def _check_target(path: Path) -> None:
     try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return
+        what = atomic.odd_target(path)
     except OSError as e:
         raise CaseworkError(f"Could not check {path}: {e.strerror}.") from None
-    if stat.S_ISREG(mode):
-        return  # an earlier export: replaced whole
-    what = (
-        "a symbolic link"
-        if stat.S_ISLNK(mode)
-        else "a folder"
-        if stat.S_ISDIR(mode)
-        else "not an ordinary file"
-    )
-    raise CaseworkError(
-        f"{path} is {what}, so nothing was written there (it could change another file). "
-        "Choose another name with --out, or move it aside first."
-    )
+    if what is not None:
+        raise CaseworkError(
+            f"{path} is {what}, so nothing was written there (it could change another file). "
+            "Choose another name with --out, or move it aside first."
+        )
 
 
 async def _output(out: str, text: str, what: str, encoding: str = "utf-8") -> None:

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from adapters import casework
+from adapters import casework, logs
 from adapters.chat import chat
 from adapters.compose import DATABASE_URL, runtime_for
 from bot.config import Settings, load_settings
@@ -59,7 +59,7 @@ async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 async def _slack_manifest(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.slack.manifest import render
 
-    print(render(url=args.url, socket_mode=args.socket_mode))
+    print(render(url=args.url, socket_mode=args.socket_mode, distributed=args.distributed))
     return 0
 
 
@@ -96,6 +96,11 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--url", help="public base URL, e.g. https://reportbot.example.sch.uk")
     group.add_argument("--socket-mode", action="store_true", help="no public URL: Socket Mode")
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="for many schools, each installing through OAuth (SLACK_CLIENT_ID); needs --url",
+    )
     commands["slack-manifest"] = _slack_manifest
     p = sub.add_parser("teams-package", help="write the Teams app package (zip) to upload")
     p.add_argument("--app-id", required=True, help="the Azure Bot's Microsoft App ID")
@@ -109,10 +114,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser, commands = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(logging.INFO if args.verbose else logging.WARNING)
     command = commands.get(args.command or "chat")
     if command is None:
         parser.print_help()

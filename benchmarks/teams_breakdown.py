@@ -50,7 +50,7 @@ LAYERS: list[tuple[type, str]] = [
     (Endpoint, "handle"),  # POST /api/messages until its answer: the acknowledgement
     (Engine, "handle"),  # the engine's turn, its step stored (fsync) before it returns
     (TinyStore, "commit"),
-    (Courier, "_drain"),  # one round of the outbox: every lane due, side by side
+    (Courier, "_round"),  # one round of the outbox: every lane due, side by side
     (TinyStore, "reschedule"),  # attempts recorded before sending
     (TeamsSender, "send"),  # one outbox item to the Bot Connector
     (TinyStore, "delivered"),  # the round's "sent" marks

@@ -120,7 +120,7 @@ UNKNOWN_WORDS = frozenset(
 # Every pattern is matched against at most MAX_INPUT_CHARS characters, and none nests an
 # unbounded quantifier inside another, so matching is fast on any input.
 # re.ASCII: only 0-9 count as digits, so int() always accepts what \d matched.
-_AGO = re.compile(r"(\d{1,6}|[a-z]+) (day|week)s? ago", re.ASCII)
+_AGO = re.compile(r"(?:(\d{1,6}|[a-z]+) )?(day|week|fortnight)s? ago", re.ASCII)
 _NUMERIC = re.compile(r"(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{4}|\d{2}))?", re.ASCII)
 _ISO = re.compile(r"(\d{4})[/.\-](\d{1,2})[/.\-](\d{1,2})", re.ASCII)
 _DAY_MONTH = re.compile(r"(\d{1,2}) ?([a-z]{3,9})(?: ?(\d{4}|\d{2}))?", re.ASCII)
@@ -130,7 +130,11 @@ _ALL_NUMERIC = re.compile(r"[\d\s/.\-]+", re.ASCII)
 _SPACED_SEPARATOR = re.compile(r"\s*([/.\-])\s*")
 # "21-nov-2026", "21/Nov": a separator touching a letter is just a space.
 _WORD_SEPARATOR = re.compile(r"(?<=[a-z])[/.\-]|[/.\-](?=[a-z])")
-_NOISE_WORDS = frozenset({"on", "the", "of", "in"})
+_BACK = re.compile(r"\b(days?|weeks?|fortnights?) back\b", re.ASCII)  # "2 days back": ago
+_NOISE_WORDS = frozenset({"on", "the", "of", "in", "since"})  # "since monday": monday
+# Text speak for the words of a date: "2day", "yday".
+_TEXT_SPEAK = {"2day": "today", "tdy": "today", "2nite": "tonight", "tonite": "tonight"}
+_TEXT_SPEAK |= {"yday": "yesterday", "yest": "yesterday", "ytd": "yesterday", "wk": "week"}
 _WEEKDAY_QUALIFIERS = frozenset({"this", "last"})
 
 
@@ -253,6 +257,7 @@ def _tidy(text: str) -> str:
     s = _WORD_SEPARATOR.sub(" ", s)
     words = [word.strip(".!?;:()'\"") for word in s.split()]
     s = " ".join(_mend(w) for w in words if w and w not in _NOISE_WORDS)
+    s = _BACK.sub(r"\1 ago", s)
     s = _times_of_day(s)
     if _ALL_NUMERIC.fullmatch(s):
         # "21 / 11 / 2026": spaces around separators are typing, not meaning.
@@ -263,6 +268,8 @@ def _tidy(text: str) -> str:
 def _mend(word: str) -> str:
     """A small typo of a date word, mended: "yesterdy" → "yesterday". Short words and words
     that are a known word's start ("sept", "thur") are left for the prefix rules."""
+    if word in _TEXT_SPEAK:
+        return _TEXT_SPEAK[word]
     if len(word) < 4 or not word.isalpha() or word in _VOCABULARY:
         return word
     if any(name.startswith(word) for name in (*WEEKDAYS, *MONTHS)):
@@ -292,7 +299,10 @@ _HEDGES = re.compile(
     re.ASCII,
 )
 # A day of the month alone, marked as one ("20th", "the 20"): a bare "2" is a menu number.
-_BARE_ORDINAL = re.compile(r"(?:the )?(\d{1,2})(?:st|nd|rd|th)|the (\d{1,2})", re.ASCII)
+_BARE_ORDINAL = re.compile(
+    r"(?:(?:on|since) )?(?:the )?(\d{1,2})(?:st|nd|rd|th)|(?:(?:on|since) )?the (\d{1,2})",
+    re.ASCII,
+)
 _EITHER = re.compile(r"(?:between )?(.+?) (?:or|and|to) (.+)", re.ASCII)
 # Parts of a month: "early November", "the middle of Oct", "end of last month".
 _PART_OF_MONTH = re.compile(
@@ -394,8 +404,8 @@ def _relative(words: str, today: date) -> date | None:
         return _days_back(today, _FIXED_OFFSETS[words])
     match = _AGO.fullmatch(words)
     if match:
-        count = _count(match.group(1))
-        per = 7 if match.group(2) == "week" else 1
+        count = _count(match.group(1) or "a")  # "week ago", "fortnight ago"
+        per = {"day": 1, "week": 7, "fortnight": 14}[match.group(2)]
         return _days_back(today, count * per)
     weekday = _weekday(" ".join(w for w in words.split() if w not in _WEEKDAY_QUALIFIERS))
     if weekday is not None:

@@ -21,9 +21,9 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 
 from bot import codec, leadership
@@ -36,6 +36,9 @@ from bot.ports import Clock, Delivered, LeadershipPosts, Sender, Store, UnitOfWo
 from bot.resolve import Resolver
 
 log = logging.getLogger(__name__)
+
+# How long /healthz lists a case whose full leadership card was refused (as refused items).
+SHORTENED_KEPT = timedelta(days=14)
 
 NOT_TOLD = (
     "I couldn't send report {ref} to the leadership team automatically. Please tell your "
@@ -68,6 +71,7 @@ class Courier:
         lease: timedelta = timedelta(minutes=2),
         base_delay: float = 1.0,
         max_delay: float = 300.0,
+        before_round: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.sender = sender
@@ -79,6 +83,7 @@ class Courier:
         self.lease = lease
         self.base_delay = base_delay
         self.max_delay = max_delay
+        self._before_round = before_round
         self._taken: list[OutboxItem] = []
         self._wake = asyncio.Event()
         self._draining = asyncio.Lock()
@@ -104,9 +109,15 @@ class Courier:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
+    def use_facts(self, facts: Facts) -> None:
+        """The school's settings changed: resolve replies with these facts from now on."""
+        self.resolver.facts = facts
+
     async def drain(self) -> int:
         """Deliver everything there is to deliver now; returns how many items went."""
         async with self._draining:  # one drain at a time, or an item could go twice
+            if self._before_round is not None:  # e.g. catch up on the school's settings
+                await self._before_round()
             sent = 0
             while batch := await self._next_batch():
                 sent += await self._round(batch)
@@ -230,6 +241,7 @@ class Courier:
                 item.case_reference,
                 reason,
             )
+            await self._note_shortened(item.case_reference)
             item.reply = minimal
             return await self._deliver(item)
         if item.reply_to:  # first, so a crash before the next write still leaves them told
@@ -244,6 +256,15 @@ class Courier:
             reason,
         )
         return Went.REFUSED
+
+    async def _note_shortened(self, reference: str) -> None:
+        """Keep, for /healthz, that a case's full card was refused: leaders got only its
+        minimal form. References and times only; entries go after SHORTENED_KEPT."""
+        key = f"shortened:{self.platform}"
+        now = self.clock.now()
+        kept = _recent(await self.store.get_meta(key), now)
+        kept[reference] = now.isoformat()
+        await self.store.commit(UnitOfWork(meta={key: kept}))
 
     async def _tell_reporter(self, item: OutboxItem) -> None:
         """Leadership were not told, so the person who reported must be, in plain words."""
@@ -310,6 +331,9 @@ class Courier:
             items = [i for i in failed if i.audience == audience]
             cases = sorted({i.case_reference for i in items if i.case_reference})
             summary[key] = {"count": len(items), "cases": cases}
+        held = await self.store.get_meta(f"shortened:{self.platform}")
+        shortened = sorted(_recent(held, self.clock.now()))
+        summary["leadership_posts_shortened"] = {"count": len(shortened), "cases": shortened}
         return summary
 
     async def _retry(self, item: OutboxItem, retry_after: float | None, reason: str) -> None:
@@ -325,6 +349,16 @@ class Courier:
             item.attempts,
             delay,
         )
+
+
+def _recent(held: JSON | None, now: datetime) -> dict[str, str]:
+    """The shortened-card entries (reference: when) younger than SHORTENED_KEPT."""
+    entries = held.items() if isinstance(held, dict) else ()
+    return {
+        ref: at
+        for ref, at in entries
+        if isinstance(at, str) and now - datetime.fromisoformat(at) < SHORTENED_KEPT
+    }
 
 
 def _minimal(item: OutboxItem) -> JSON | None:

@@ -37,6 +37,7 @@ from bot.model import (
     Flag,
     Notice,
     OutboxItem,
+    Person,
     Platform,
     PoshOwner,
     Question,
@@ -47,6 +48,14 @@ from bot.outbox import outbox_item
 from bot.ports import Clock, Membership, Store, UnitOfWork
 from bot.records import PRESSES, RecordsDesk, is_records_command
 from bot.report import lines_text, summary_lines
+from bot.school import (
+    SETTINGS_KEY,
+    SchoolDesk,
+    SchoolSettings,
+    Workplace,
+    installed,
+    is_school_command,
+)
 from bot.steps import Accepted, Answer, Context, Step, StepSpec, Then
 from bot.understand import clean, pick
 from bot.work import Work
@@ -86,9 +95,9 @@ RETURNING = frozenset({Step.CANCEL, Step.RESUME})  # states that go back where t
 INTRO = (
     "I'll help you report a TikTok account or video that targets staff or the school, and "
     "hand it to the Professional Online Safety Helpline (POSH), who can ask TikTok to take "
-    "it down. {count} short questions, most answered with one tap; a few more only if an "
-    "answer needs them. Type back, cancel or help at any time. If anyone is in immediate "
-    "danger, call {emergency} now."
+    "it down. {count} short questions in {parts} parts, most answered with one tap; a few "
+    "more only if an answer needs them. Type back, cancel or help at any time. If anyone is "
+    "in immediate danger, call {emergency} now."
 )
 HOW_TO_ANSWER = {
     Platform.TERMINAL: "Type the number of a choice (or several, like 1,3), or answer in words.",
@@ -137,6 +146,8 @@ class Engine:
         on_commit: Callable[[Sequence[OutboxItem]], None] = lambda items: None,
         owner: str = "",
         lease: timedelta = DEFAULT_LEASE,
+        workplace: Workplace | None = None,
+        on_school: Callable[[SchoolSettings], None] = lambda settings: None,
         retention: Mapping[str, int] | None = None,
     ) -> None:
         self.store = store
@@ -151,7 +162,28 @@ class Engine:
         self.desk = LeaderDesk(store, facts, membership)
         self.records = RecordsDesk(self.desk, facts, retention or retention_.SCHEDULE)
         self.filing = Filing(store, facts)
+        self.school = SchoolDesk(workplace, self.desk.leads)
+        self._on_school = on_school
         self._locks: weakref.WeakValueDictionary[str, Lock] = weakref.WeakValueDictionary()
+
+    def use_facts(self, facts: Facts) -> None:
+        """The school's settings changed: word everything from now on with these facts."""
+        self.facts = self.desk.facts = self.filing.facts = facts
+
+    async def installed(self, person: Person, address: dict[str, str], delivery_id: str) -> None:
+        """The bot was just installed by `person`: remember them (they may run setup) and
+        tell them how to finish, in one write (a repeated install event changes nothing)."""
+        now = self.clock.now()
+        current = SchoolSettings.from_json(await self.store.get_meta(SETTINGS_KEY))
+        changed, welcome = installed(person, current)
+        item = outbox_item(person, Audience.PERSON, address, welcome, f"{delivery_id}:0", now)
+        item = replace(item, attempts=1, claimed_by=self.owner, claimed_until=now + self.lease)
+        meta = {SETTINGS_KEY: changed.to_json()}
+        if await self.store.commit(
+            UnitOfWork(person.key, delivery_id=delivery_id, outbox=[item], meta=meta)
+        ):
+            self._on_commit([item])
+            self._on_school(changed)
 
     # -- the one entry point --------------------------------------------------------------------
 
@@ -215,6 +247,8 @@ class Engine:
             await self.store.delete_case(tomb.reference, tomb)
         if await self.store.commit(unit):
             self._on_commit(items)
+            if SETTINGS_KEY in unit.meta:
+                self._on_school(SchoolSettings.from_json(unit.meta[SETTINGS_KEY]))
 
     # -- routing -------------------------------------------------------------------------------
 
@@ -250,6 +284,10 @@ class Engine:
             return Outcome.of(conv, await self.desk.command(turn, now), *self._reask(conv))
         if is_records_command(turn.text):
             work = await self.records.command(turn, now)
+            return Outcome.of(conv, work, *self._reask(conv))
+        if is_school_command(turn.text) and (turn.action == "start" or not _answering(conv)):
+            current = SchoolSettings.from_json(await self.store.get_meta(SETTINGS_KEY))
+            work = await self.school.command(turn, current)
             return Outcome.of(conv, work, *self._reask(conv))
         command = self._command(turn)
         if command in ("my_reports", "cases"):
@@ -343,7 +381,7 @@ class Engine:
             if risky:
                 conv.detour.append(conv.step)
                 return self._touch(conv, self._risk_detour(conv))
-            return self._touch(conv, [Notice(str(p), tone="warning"), *self._ask(conv)])
+            return self._touch(conv, [Notice(str(p), tone="warning"), *self._ask(conv, again=True)])
         choices = spec.choices_for(self._context(conv))
         raised = self._apply(conv, accepted)
         understood = self._understood(spec, choices, turn, accepted.value)
@@ -497,13 +535,15 @@ class Engine:
             urgent_case=conv.case_reference if conv.step != Step.END else "",
         )
 
-    def _ask(self, conv: Conversation | None) -> list[Reply]:
+    def _ask(self, conv: Conversation | None, *, again: bool = False) -> list[Reply]:
+        """The question to answer; at the summary, the summary first (not `again` after a
+        refusal: it was just shown, so one line and the choices are enough)."""
         if conv is None:
             return []
         step = Step(conv.step)
         spec = SPECS[step]
         ctx = self._context(conv)
-        if step == Step.SUMMARY:
+        if step == Step.SUMMARY and not again:
             return [self._summary(conv), self._question(conv, spec, ctx)]
         return [self._question(conv, spec, ctx)]
 
@@ -540,7 +580,8 @@ class Engine:
         return Notice(lines_text(lines), title="Your report – please check it")
 
     def _intro(self) -> str:
-        return INTRO.format(count=len(flow.MAIN_QUESTIONS), emergency=self.facts.emergency)
+        count, parts = len(flow.MAIN_QUESTIONS), len(flow.QUESTION_SECTIONS)  # "Part 3 of 12"
+        return INTRO.format(count=count, parts=parts, emergency=self.facts.emergency)
 
     # -- conversations ------------------------------------------------------------------------
 
@@ -594,6 +635,11 @@ class Engine:
                 f"safety concern ({conv.case_reference}) and will still follow it up."
             )
         return _CANCELLED
+
+
+def _answering(conv: Conversation | None) -> bool:
+    """A report is under way: "settings page" may be an answer, not a command."""
+    return conv is not None and conv.step != Step.END
 
 
 def _before(step: Step, other: Step) -> bool:

@@ -50,7 +50,7 @@ YES_WORDS = (
 NO_WORDS = (
     "n", "no", "nope", "nah", "noo", "nay", "no way", "not really", "i dont think so",
     "dont think so", "i dont think", "none", "never", "not at all", "nobody", "no one",
-    "negative", "probably not", "i hope not", "not that i know", "not that i know of",
+    "negative", "i hope not", "not that i know", "not that i know of",
     "i havent", "we havent", "it hasnt", "it isnt", "it doesnt",
 )  # fmt: skip
 UNSURE_WORDS = (
@@ -58,6 +58,10 @@ UNSURE_WORDS = (
     "no idea", "maybe", "perhaps", "possibly", "might be", "could be", "not certain",
     "no clue", "cant say", "cant tell", "hard to say", "im not sure", "not really sure",
     "not entirely sure", "not 100 sure", "i cant tell", "cant remember",
+    # A hedged no is not a no: on a safety question it takes the safe route.
+    "hard to tell", "hard to tell really", "difficult to say", "difficult to tell",
+    "prob not", "probably not", "possibly not", "maybe not", "might not be", "unlikely",
+    "i doubt it", "doubt it", "not sure really",
 )  # fmt: skip
 
 YES = Choice("yes", "Yes", YES_WORDS)
@@ -177,12 +181,41 @@ EVIDENCE_CHOICES = (
             "none yet",
             "ill take",
             "will do",
+            "none",
+            "not any",
+            "no screenshots",  # else a typo away from "took screenshots": a yes
+            "i dont",
+            "dont have any",
+            "didnt take any",
+            "havent taken any",
         ),
     ),
     Choice(
         "cannot",
         "No – it has gone",
-        ("gone", "deleted", "removed", "cant", "it has gone", "too late", "taken down"),
+        (
+            "gone",
+            "deleted",
+            "removed",
+            "cant",
+            "it has gone",
+            "too late",
+            "taken down",
+            "its gone",
+            "been deleted",
+            "deleted it",
+            "they deleted it",
+            "no they deleted it",  # words after "no" are read as negated: the whole phrase
+            "no its been deleted",
+            "no it was deleted",
+            "no its gone",
+            "no it has gone",
+            "took it down",
+            "not there",
+            "not there anymore",
+            "no longer there",
+            "disappeared",
+        ),
     ),
 )
 TOLD_CHOICES = (
@@ -194,12 +227,17 @@ TOLD_CHOICES = (
     Choice("nobody", "Nobody yet", ("nobody", "no one", "noone", "none", "nobody yet", "no",
            "not yet")),
 )  # fmt: skip
+# No "them" or "you" for the leaders: "ill ring them myself" names POSH, not the leaders.
 WHO_CALLS_CHOICES = {
     "leaders": Choice("leaders", "The leadership team (they are told when you send this)",
                       ("leadership", "leaders", "leadership team", "the school", "slt",
-                       "them", "you", "someone else", "the head", "not me")),
+                       "someone else", "the head", "not me", "the leaders", "you do it")),
     "reporter": Choice("reporter", "I'll contact POSH myself", ("me", "myself", "i will",
-                       "ill do it", "ill call", "ill contact", "i will call", "ill ring")),
+                       "ill do it", "i can do it", "ill call", "ill ring", "ill phone",
+                       "ill email", "ill contact", "i will call", "i will ring",
+                       "i will phone", "i will email", "i will contact", "i can call",
+                       "i can ring", "i can phone", "i can email", "i can contact",
+                       "i'll do it myself")),
 }  # fmt: skip
 NO_LINK = Choice("none", "No link – it has been deleted", ("no link", "deleted", "gone",
                  "none", "no", "i dont have one", "dont have it"))  # fmt: skip
@@ -227,8 +265,10 @@ SECTIONS = (
     Choice("posh", "Who contacts POSH", ("posh", "who contacts", "who calls")),
 )  # fmt: skip
 SUMMARY_CHOICES = (
-    Choice("submit", "Submit report", ("submit", "send", "send it", "yes", "done", "ok",
-           "go", "correct", "looks good", "thats right", "file it")),
+    Choice("submit", "Submit report", ("submit", "send", "send it", "yes", "y", "yep",
+           "yeah", "yup", "yes please", "done", "ok", "okay", "go", "go ahead", "correct",
+           "looks good", "looks fine", "looks right", "all good", "all correct", "fine", "perfect",
+           "thats right", "thats fine", "file it", "submit it")),
     Choice("change", "Change an answer", ("change", "edit", "fix", "wrong", "amend",
            "correct something", "change something")),
     Choice("cancel", "Cancel", ("cancel", "delete", "stop", "discard", "abandon")),
@@ -391,8 +431,11 @@ def accept_link_check(answer: Answer) -> Accepted:
     held: list[JSON] = list(answer.answers.get(Step.LINKS) or [])
     check: JSON = dict(answer.answers.get(Step.LINK_CHECK) or {})
     handle = str(check.get("handle", ""))
-    if parse_links(answer.text)[0] and not answer.values:  # they pasted the link instead
-        return Accepted(None, then=Then.GOTO, goto=Step.LINKS, also={Step.LINKS: held})
+    if parse_links(answer.text)[0] and not answer.values:  # "no its @mrs.jones.fake"
+        return _links_instead(answer)
+    bare = _BARE_HANDLE.search(answer.text) if not answer.values else None
+    if bare:  # "no its mrs.jones.fake": asked about a handle, this is one without its @
+        return _links_instead(replace(answer, text="@" + bare.group(0)))
     if chosen(answer, (HANDLE_OK, HANDLE_AGAIN), multi=False)[0] == "again":
         ask = Notice("Fine – paste the link from the profile's Share button (Copy link).")
         return Accepted(None, (ask,), then=Then.GOTO, goto=Step.LINKS)
@@ -401,6 +444,21 @@ def accept_link_check(answer: Answer) -> Accepted:
     got = ", ".join(str(x["label"]) for x in merged)
     told = Notice(f"Got {len(merged)}: {got}. Paste another, or choose “That's all”.")
     return Accepted(None, (told,), then=Then.GOTO, goto=Step.LINKS, also={Step.LINKS: merged})
+
+
+# A username typed without its @ ("mrs.jones.fake"): only one with a dot or underscore inside
+# counts, as a plain word ("no", "wrong") is an answer, not an account.
+_BARE_HANDLE = re.compile(r"(?<![\w@/.])(?=[\w.]*[A-Za-z])\w+(?:[._]\w+)+(?![\w@/])", re.ASCII)
+
+
+def _links_instead(answer: Answer) -> Accepted:
+    """The answer to "is @mrs the account?" holds the right link or handle: it replaces the
+    cut-short one (never stored), read as the links step reads it and said back the same way."""
+    read = accept_links(answer)  # the links held so far are in answer.answers
+    if read.goto == Step.LINK_CHECK:  # cut short again: ask about the new one
+        return replace(read, value=None, also={Step.LINKS: read.value, **read.also})
+    also: dict[str, object] = {Step.LINKS: read.value, Step.LINK_CHECK: None}
+    return replace(read, value=None, then=Then.GOTO, goto=Step.LINKS, also=also)
 
 
 def accept_harm(answer: Answer) -> Accepted:
@@ -543,6 +601,10 @@ def accept_in_app_reply(answer: Answer) -> Accepted:
 
 
 def accept_evidence(answer: Answer) -> Accepted:
+    """One answer; "no, they deleted it" is a no with its reason: it has gone."""
+    spotted = set(pick(answer.text, EVIDENCE_CHOICES, multi=True).values)
+    if not answer.values and spotted == {"not_yet", "cannot"}:
+        return Accepted("cannot")
     value = chosen(answer, EVIDENCE_CHOICES, multi=False)[0]
     if value != "not_yet":
         return Accepted(value)
@@ -613,11 +675,19 @@ def contact_choices(ctx: Context) -> tuple[Choice, ...]:
     return (Choice("profile", f"Use my email, {email}", ("my email", "use my email", "that")),)
 
 
+# "use my email, and my mobile 07700 900123": the profile's email, named inside a longer answer.
+PROFILE_EMAIL = Choice("profile", "my email", ("my email", "use my email", "my e mail",
+                       "my work email", "my school email", "email me"))  # fmt: skip
+
+
 def accept_contact(answer: Answer) -> Accepted:
     picked = pick(answer.text, contact_choices(answer.ctx), multi=False)
     if answer.person.email and (answer.values == ("profile",) or (picked.exact and picked.values)):
         return Accepted({"phone": "", "email": answer.person.email})
     found = contact_in(answer.text[:MAX_TEXT])
+    named = answer.person.email and pick(answer.text, (PROFILE_EMAIL,), multi=False).values
+    if named and not found.email:
+        found = replace(found, email=answer.person.email)
     if not found:
         raise Problem(
             "Please give a phone number (like 01632 960123) or an email address "
@@ -646,15 +716,25 @@ def accept_summary(answer: Answer) -> Accepted:
     try:
         value = chosen(answer, SUMMARY_CHOICES, multi=False)[0]
     except Problem:
+        if not answer.values:  # "can leadership call posh instead": a change, not named so
+            with contextlib.suppress(Problem):
+                return _change_named(answer)
         raise Problem("Please choose Submit report, Change an answer, or Cancel.") from None
     if value == "submit":
         return Accepted(None, then=Then.SUBMIT)
     if value == "change" and not answer.values:
-        named = _CHANGE_WORDS.sub(" ", answer.text.lower()).strip()
-        if re.search("[a-z]", named):  # "change the date": straight to it (not "2": a menu)
-            with contextlib.suppress(Problem):
-                return accept_change(replace(answer, text=named))
+        with contextlib.suppress(Problem):  # "change the date": straight to it
+            return _change_named(answer)
     return Accepted(None, then=Then.GOTO, goto=Step.CHANGE if value == "change" else Step.CANCEL)
+
+
+def _change_named(answer: Answer) -> Accepted:
+    """The section a summary answer names once the words asking for a change are gone; a
+    `Problem` if it names none ("change": the menu; "2": a menu number, not a section)."""
+    named = _CHANGE_WORDS.sub(" ", answer.text.lower()).strip()
+    if not re.search("[a-z]", named):
+        raise Problem("no section named")
+    return accept_change(replace(answer, text=named))
 
 
 # What asks for a change, leaving the part to change: "actually can I change the date".

@@ -59,6 +59,9 @@ class Turn:
     """The question a button belonged to; a press on an earlier one is not taken as an answer."""
     has_files: bool = False
     """Pictures or files came with the message: never wanted here (see NO_FILES)."""
+    place: str = ""
+    """The channel a command was typed in, when not the person's chat with the bot (a Slack
+    slash command in a channel): what `setup` makes the leadership channel."""
 
 
 # --- replies: what the engine asks a front end to show ---------------------------------------

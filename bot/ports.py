@@ -159,6 +159,15 @@ class Store(Protocol):
     async def close(self) -> None: ...
 
 
+class SchoolStores(Protocol):
+    """A database that holds many schools, each row under its school (Postgres): a store
+    scoped to each, and which of them have work waiting."""
+
+    def for_school(self, school: str) -> Store: ...
+
+    async def schools_with_work(self, now: datetime) -> list[str]: ...
+
+
 class Sender(Protocol):
     """A front end's delivery of one outbox item, its reply already resolved: a person's
     message, or a notice (a reminder) for the leadership channel. Case cards for the

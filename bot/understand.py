@@ -12,7 +12,8 @@ How a choice is found, in order:
    part of the answer used once: `not sure` is found before `sure`, and `i dont think so`
    before `think so`. A word after `not`/`no`/`isn't`… does not count (`not sexual`).
 Typos are judged by rapidfuzz's edit-distance ratio, only for words of four letters or more, so
-`no` never fuzzily becomes `not`.
+`no` never fuzzily becomes `not`; and a whole answer that adds a negation is no typo (`no
+screenshots` is not `took screenshots`).
 
 Text also enters the bot here (`clean`): terminal escape sequences, control characters and
 bidirectional overrides are removed before anything is stored or shown to anyone.
@@ -156,8 +157,15 @@ def _whole(typed: str, choices: Sequence[Choice]) -> str:
     exact = [c.value for c in choices if typed in _names(c)]
     if exact:
         return exact[0]
-    close = {c.value for c in choices for name in _names(c) if similar(typed, name)}
+    close = {c.value for c in choices for name in _names(c) if _close(typed, name)}
     return close.pop() if len(close) == 1 else ""
+
+
+def _close(typed: str, name: str) -> bool:
+    """Within a typo of `name`, and not by adding a negation: "no screenshots" is no typo of
+    "took screenshots"."""
+    added = set(typed.split()) - set(name.split())
+    return similar(typed, name) and not added & _NEGATIONS
 
 
 def _names(choice: Choice) -> set[str]:
@@ -211,17 +219,20 @@ class Contact:
 
 
 def contact_in(text: str) -> Contact:
-    """The first email address and the first phone number in the text, in either order."""
-    email_match = _EMAIL.search(text)
-    email = email_match.group(0).rstrip(".'") if email_match else ""
+    """The email addresses and phone numbers in the text, in either order; two or more of a
+    kind are all kept, joined by "or" ("07700 900123 or 01632 960123"), so none is lost."""
+    emails = [m.group(0).rstrip(".'") for m in _EMAIL.finditer(text)]
     without = _EMAIL.sub(" ", text)
-    phone = ""
-    for match in _PHONE.finditer(without):
-        digits = re.sub(r"\D", "", match.group(0))
-        if _phone_digits_ok(digits):
-            phone = " ".join(match.group(0).split())
-            break
-    return Contact(phone, email)
+    phones = [
+        " ".join(m.group(0).split())
+        for m in _PHONE.finditer(without)
+        if _phone_digits_ok(re.sub(r"\D", "", m.group(0)))
+    ]
+    return Contact(_either(phones), _either(emails))
+
+
+def _either(found: list[str]) -> str:
+    return " or ".join(dict.fromkeys(found))
 
 
 def _phone_digits_ok(digits: str) -> bool:

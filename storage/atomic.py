@@ -19,6 +19,7 @@ import json
 import os
 import re
 import secrets
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,6 +51,20 @@ def write_failed(path: Path, exc: OSError) -> StorageError:
     # Only the file name and the OS reason: never any of the content being written.
     reason = exc.strerror or type(exc).__name__
     return StorageError(f"Could not save {path.name} in {path.parent}: {reason}.")
+
+
+def odd_target(path: Path) -> str | None:
+    """What stands at `path` if a write there must be refused rather than followed: a link,
+    a folder, a pipe... None when it is an ordinary file or nothing. (lstat: links not followed.)"""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    return "a folder" if stat.S_ISDIR(mode) else "not an ordinary file"
 
 
 def write_temp(path: Path, payload: bytes) -> Path:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.ports import Clock, Store
+from bot.ports import Clock, SchoolStores, Store
 from storage.readiness import ReadyCheck, always_ready
 from storage.tinydb_store import open_store
 
@@ -15,6 +15,7 @@ from storage.tinydb_store import open_store
 class OpenedStore:
     store: Store
     ready: ReadyCheck  # for /readyz
+    schools: SchoolStores | None = None  # Postgres: a store for each school
 
 
 async def open_chosen_store(
@@ -27,6 +28,6 @@ async def open_chosen_store(
         from storage.postgres import open_postgres_store
 
         store = await open_postgres_store(database_url, clock=clock, migrate_now=not read_only)
-        return OpenedStore(store, store.readiness)
+        return OpenedStore(store, store.readiness, store)
     tiny = await open_store(data_dir, clock=clock, read_only=read_only)
     return OpenedStore(tiny, always_ready)

@@ -569,6 +569,12 @@ def _open_files(
         raise StorageError(f"There is no data folder at {data_dir}.")
     if not read_only:
         _make_private_dir(data_dir)
+    elif stat.S_IMODE(data_dir.stat().st_mode) & 0o077:  # a reader changes nothing, but says
+        log.warning(
+            "%s is open to other users; it holds safeguarding records: `chmod 700` it (the "
+            "bot does so when it next starts)",
+            data_dir,
+        )
     lock_fd = -1 if read_only else _take_lock(data_dir)
     try:
         cases_dir = data_dir / CASES_DIR

@@ -6,11 +6,18 @@ method with a 500, a 429 with Retry-After, or a hang (before or after it "posts"
 or to refuse, for good, the messages a test picks (`refuse`). Like Slack, it checks every
 message's blocks against Block Kit's documented limits and answers `invalid_blocks` when one is
 broken, and cuts a `text` over 40,000 characters with a `message_truncated` warning.
+
+It can also play several workspaces that install the app through OAuth (`workspace`, then
+`grant` a code as Slack's authorize page would): `oauth.v2.access` exchanges the code, or a
+refresh token when rotation is on, as Slack documents it; each token then acts in its own
+workspace only (a channel of another workspace is `channel_not_found`), every call and post
+records the workspace whose token made it, and a revoked token is `token_revoked`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import itertools
@@ -20,11 +27,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import aiohttp
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestClient, TestServer
+from yarl import URL
 
 from adapters.compose import Runtime, build_runtime
 from adapters.server import Attached, build_app
@@ -36,6 +46,10 @@ from bot.ports import Store
 from storage.memory import MemoryStore
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+CLIENT_ID = "1234567890.0987654321"
+CLIENT_SECRET = "client-secret-abc123"
+SECRET_KEY = "3q2-7xQ_pZ0Q8m9bLq3Yxkq5mH0rVtF2T8WcJ4dE6aA="  # a Fernet key for tests only
+APP_ID = "A0REPORT"
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
 TEAM = "T0SCHOOL"
@@ -58,6 +72,18 @@ class Call:
     method: str
     params: JSONDict
     token: str
+    team: str = ""  # the workspace whose token made the call ("" if the token is not one)
+
+
+@dataclass
+class Grant:
+    """What Slack's authorize page hands back as a code: who installed the app, and where."""
+
+    team: str
+    installer: str
+    enterprise: str = ""
+    org_wide: bool = False
+    rotation: bool = False
 
 
 @dataclass
@@ -78,6 +104,16 @@ class FakeSlack:
     invalid: list[tuple[str, list[str]]] = field(default_factory=list)  # (method, errors)
     truncated: list[str] = field(default_factory=list)  # methods that cut a text
     socket_acks: dict[str, asyncio.Future[JSONDict]] = field(default_factory=dict)
+    # Several workspaces (OAuth): who owns each token and channel, each one's bot user.
+    tokens: dict[str, str] = field(default_factory=lambda: {BOT_TOKEN: TEAM})
+    channel_team: dict[str, str] = field(default_factory=dict)
+    bot_users: dict[str, str] = field(default_factory=lambda: {TEAM: BOT_USER})
+    admins: set[str] = field(default_factory=set)
+    grants: dict[str, Grant] = field(default_factory=dict)
+    refresh_tokens: dict[str, str] = field(default_factory=dict)  # refresh token -> its token
+    revoked: set[str] = field(default_factory=set)
+    client: tuple[str, str] = (CLIENT_ID, CLIENT_SECRET)
+    token_lifetime: int = 43_200  # seconds, as Slack's rotating tokens last (12 hours)
     _ws: list[web.WebSocketResponse] = field(default_factory=list)
     _connected: asyncio.Event = field(default_factory=asyncio.Event)
     _closing: asyncio.Event = field(default_factory=asyncio.Event)
@@ -140,13 +176,57 @@ class FakeSlack:
     def dm(self, user: str) -> list[JSONDict]:
         return self.posts(dm_channel(user))
 
+    # -- several workspaces ------------------------------------------------------------------------
+
+    def workspace(
+        self,
+        team: str,
+        *,
+        leaders: str,
+        people: dict[str, str],
+        admins: tuple[str, ...] = (),
+        bot_user: str = "",
+    ) -> None:
+        """A workspace with a private leadership channel (the bot invited) and its people
+        (user id -> real name)."""
+        bot = bot_user or f"U0BOT{team}"
+        self.bot_users[team] = bot
+        self.channel_team[leaders] = team
+        self.private[leaders] = True
+        self.members[leaders] = [*(u for u in people if u in admins), bot]
+        self.admins.update(admins)
+        for user, name in people.items():
+            email = f"{name.split()[0].lower()}@{team.lower()}.example"
+            self.users[user] = {"real_name": name, "email": email, "team": team}
+
+    def grant(self, code: str, grant: Grant) -> None:
+        """What Slack does when someone approves the install: a one-use code for the bot."""
+        self.grants[code] = grant
+
+    def token_of(self, team: str) -> str:
+        return next(t for t, owner in reversed(self.tokens.items()) if owner == team)
+
+    def team_of_call(self, message: JSONDict) -> str:
+        return str(message.get("_team", ""))
+
     # -- the API -----------------------------------------------------------------------------------
 
     async def _api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         params = await _params(request)
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        self.calls.append(Call(method, params, token[:5]))
+        authorization = request.headers.get("Authorization", "")
+        token = authorization.removeprefix("Bearer ")
+        if authorization.startswith("Basic "):  # oauth.v2.access: the app's own credentials
+            who = base64.b64decode(authorization.removeprefix("Basic ")).decode()
+            params["client_id"], _, params["client_secret"] = who.partition(":")
+            token = ""
+        team = self.tokens.get(token, "")
+        self.calls.append(Call(method, params, token[:5], team))
+        if token in self.revoked:
+            return web.json_response({"ok": False, "error": "token_revoked"})
+        if team and not self._owns(team, params):
+            return web.json_response({"ok": False, "error": "channel_not_found"})
+        params["_team"] = team
         fault = self._fault(method, params)
         if fault == 500:
             return web.Response(
@@ -177,8 +257,61 @@ class FakeSlack:
             await self._closing.wait()
         return web.json_response(result)
 
+    def _owns(self, team: str, params: JSONDict) -> bool:
+        """A token reaches only its own workspace's channels."""
+        channel = str(params.get("channel", ""))
+        owner = self.channel_team.get(channel, TEAM if channel in self.private else "")
+        return not owner or owner == team
+
     def _auth_test(self, p: JSONDict) -> JSONDict:
-        return {"ok": True, "user_id": BOT_USER, "bot_id": "B0BOT", "team_id": TEAM}
+        team = p.get("_team") or TEAM
+        bot = self.bot_users.get(team, BOT_USER)
+        return {"ok": True, "user_id": bot, "bot_id": f"B{bot[1:]}", "team_id": team}
+
+    def _oauth_v2_access(self, p: JSONDict) -> JSONDict:
+        """oauth.v2.access as Slack documents it: a code for the first token, or (rotation
+        on) a refresh token for a new one; each is good once."""
+        if (p.get("client_id"), p.get("client_secret")) != self.client:
+            return {"ok": False, "error": "invalid_client_id"}
+        if p.get("grant_type") == "refresh_token":
+            old = self.refresh_tokens.pop(str(p.get("refresh_token", "")), "")
+            if not old:
+                return {"ok": False, "error": "invalid_refresh_token"}
+            return self._issue(self.tokens[old], rotation=True)
+        grant = self.grants.pop(str(p.get("code", "")), None)
+        if grant is None:
+            return {"ok": False, "error": "invalid_code"}
+        answer = self._issue(grant.team, rotation=grant.rotation)
+        enterprise = {"id": grant.enterprise, "name": "Trust"} if grant.enterprise else None
+        answer.update(
+            {
+                "scope": "commands,chat:write,im:history,im:write,groups:read",
+                "app_id": APP_ID,
+                "team": None if grant.org_wide else {"id": grant.team, "name": grant.team},
+                "enterprise": enterprise,
+                "authed_user": {"id": grant.installer},
+                "is_enterprise_install": grant.org_wide,
+            }
+        )
+        return answer
+
+    def _issue(self, team: str, *, rotation: bool) -> JSONDict:
+        n = next(self._ts)
+        token = f"xoxe.xoxb-{team}-{n}" if rotation else f"xoxb-{team}-{n}"
+        self.tokens[token] = team
+        answer: JSONDict = {
+            "ok": True,
+            "access_token": token,
+            "token_type": "bot",
+            "bot_user_id": self.bot_users.get(team, BOT_USER),
+            "app_id": APP_ID,
+            "team": {"id": team, "name": team},
+        }
+        if rotation:
+            refresh = f"xoxe-1-{team}-{n}"
+            self.refresh_tokens[refresh] = token
+            answer.update({"refresh_token": refresh, "expires_in": self.token_lifetime})
+        return answer
 
     def _chat_postMessage(self, p: JSONDict) -> JSONDict:
         channel = str(p["channel"])
@@ -187,7 +320,7 @@ class FakeSlack:
         if channel not in self.private and not channel.startswith("D"):
             return {"ok": False, "error": "channel_not_found"}
         message = {**p, "channel": channel, "ts": f"1700000000.{next(self._ts):06d}"}
-        self.messages.setdefault(channel, []).append(message)
+        self.messages.setdefault(channel, []).append(message)  # "_team": whose token posted
         return {"ok": True, "channel": channel, "ts": message["ts"], "message": message}
 
     def _chat_update(self, p: JSONDict) -> JSONDict:
@@ -208,7 +341,12 @@ class FakeSlack:
         channel = str(p["channel"])
         if channel not in self.private:
             return {"ok": False, "error": "channel_not_found"}
-        return {"ok": True, "channel": {"id": channel, "is_private": self.private[channel]}}
+        bot = self.bot_users.get(p.get("_team") or TEAM, BOT_USER)
+        member = bot in self.members.get(channel, [])
+        if self.private[channel] and not member and channel in self.channel_team:
+            return {"ok": False, "error": "channel_not_found"}  # a private channel, bot not in it
+        info = {"id": channel, "is_private": self.private[channel], "is_member": member}
+        return {"ok": True, "channel": info}
 
     def _conversations_open(self, p: JSONDict) -> JSONDict:
         return {"ok": True, "channel": {"id": dm_channel(str(p["users"]))}}
@@ -220,10 +358,12 @@ class FakeSlack:
     def _users_info(self, p: JSONDict) -> JSONDict:
         user = str(p["user"])
         known = self.users.get(user)
-        if known is None:
+        team = p.get("_team")
+        if known is None or (team and known.get("team", team) != team):
             return {"ok": False, "error": "user_not_found"}
         profile = {"real_name": known["real_name"], "email": known["email"]}
-        return {"ok": True, "user": {"id": user, "name": user.lower(), "profile": profile}}
+        found = {"id": user, "name": user.lower(), "profile": profile}
+        return {"ok": True, "user": {**found, "is_admin": user in self.admins}}
 
     def _views_publish(self, p: JSONDict) -> JSONDict:
         return {"ok": True, "view": p["view"]}
@@ -509,11 +649,11 @@ def signed_headers(
 
 
 def command_form(
-    user: str, text: str = "", *, trigger: str = "", channel: str = STAFFROOM
+    user: str, text: str = "", *, trigger: str = "", channel: str = STAFFROOM, team: str = TEAM
 ) -> JSONDict:
     return {
         "token": "verification_token",
-        "team_id": TEAM,
+        "team_id": team,
         "team_domain": "school",
         "channel_id": channel,
         "channel_name": "staffroom",
@@ -528,12 +668,12 @@ def command_form(
     }
 
 
-def message_event(user: str, text: str, *, event_id: str = "") -> JSONDict:
+def message_event(user: str, text: str, *, event_id: str = "", team: str = TEAM) -> JSONDict:
     channel = dm_channel(user)
     ts = f"{time.time():.6f}"
     return {
         "token": "one-long-verification-token",
-        "team_id": TEAM,
+        "team_id": team,
         "api_app_id": "A0REPORT",
         "event": {
             "type": "message",
@@ -546,17 +686,17 @@ def message_event(user: str, text: str, *, event_id: str = "") -> JSONDict:
         },
         "type": "event_callback",
         "authorizations": [
-            {"team_id": TEAM, "user_id": BOT_USER, "is_bot": True, "is_enterprise_install": False}
+            {"team_id": team, "user_id": BOT_USER, "is_bot": True, "is_enterprise_install": False}
         ],
         "event_id": event_id or f"Ev{time.monotonic_ns()}",
         "event_time": int(time.time()),
     }
 
 
-def home_event(user: str) -> JSONDict:
+def home_event(user: str, team: str = TEAM) -> JSONDict:
     return {
         "token": "verification-token",
-        "team_id": TEAM,
+        "team_id": team,
         "api_app_id": "A0REPORT",
         "event": {
             "type": "app_home_opened",
@@ -579,6 +719,7 @@ def block_actions(
     message_ts: str,
     state: JSONDict | None = None,
     action_ts: str = "",
+    team: str = TEAM,
 ) -> JSONDict:
     pressed = {
         **action,
@@ -588,7 +729,7 @@ def block_actions(
     pressed.setdefault("text", {"type": "plain_text", "text": "Button", "emoji": True})
     return {
         "type": "block_actions",
-        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": team},
         "api_app_id": "A0REPORT",
         "token": "verification_token",
         "container": {
@@ -598,7 +739,7 @@ def block_actions(
             "is_ephemeral": False,
         },
         "trigger_id": f"trigger.{time.monotonic_ns()}",
-        "team": {"id": TEAM, "domain": "school"},
+        "team": {"id": team, "domain": "school"},
         "channel": {"id": channel, "name": "channel"},
         "message": {"ts": message_ts, "type": "message"},
         "state": {"values": state or {}},
@@ -745,6 +886,51 @@ def _choose(message: JSONDict, values: tuple[str, ...]) -> tuple[JSONDict | None
                     go = next(b for b in buttons(message) if b["action_id"] == f"continue:{step}")
                     return go, state
     return None, None
+
+
+def oauth_env(api_url: str, database_url: str, **extra: str) -> dict[str, str]:
+    """A deployment for many schools: Slack's OAuth install, on Postgres."""
+    return {
+        "SLACK_CLIENT_ID": CLIENT_ID,
+        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": api_url,
+        "SLACK_API_TIMEOUT": "2",
+        "REPORTBOT_DATABASE_URL": database_url,
+        "REPORTBOT_SECRET_KEY": SECRET_KEY,
+        **extra,
+    }
+
+
+@dataclass(frozen=True)
+class Installed:
+    status: int  # what /slack/oauth_redirect answered
+    page: str
+
+
+async def install_app(
+    session: aiohttp.ClientSession,
+    start_at: str,
+    finish_at: str,
+    fake: FakeSlack,
+    grant: Grant,
+) -> Installed:
+    """What an installer's browser does: /slack/install (on `start_at`) sends it to Slack's
+    authorize page with a state, in the URL and a cookie; there they approve, and Slack sends
+    them back to /slack/oauth_redirect (on `finish_at`, maybe another instance) with a code."""
+    async with session.get(f"{start_at}/slack/install", allow_redirects=False) as began:
+        assert began.status == 302, began.status
+        location = URL(began.headers["Location"])
+        cookie = SimpleCookie(began.headers.get("Set-Cookie", ""))
+    assert location.host == "slack.com" and location.path == "/oauth/v2/authorize"
+    assert location.query["client_id"] == CLIENT_ID
+    state = location.query["state"]
+    code = f"code-{grant.team}-{next(fake._ts)}"
+    fake.grant(code, grant)
+    cookies = "; ".join(f"{k}={v.value}" for k, v in cookie.items())
+    back = f"{finish_at}/slack/oauth_redirect?code={code}&state={state}"
+    async with session.get(back, headers={"Cookie": cookies}, allow_redirects=False) as done:
+        return Installed(done.status, await done.text())
 
 
 def slack_env(api_url: str, **extra: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.slack_fakes import (
+    TEAM,
     _choose,
     block_actions,
     command_form,
@@ -48,16 +49,24 @@ class StepRequest:
 
 
 def step_request(
-    user: str, step: int, how: str, what: str, question: JSONDict | None = None
+    user: str,
+    step: int,
+    how: str,
+    what: str,
+    question: JSONDict | None = None,
+    *,
+    team: str = TEAM,
 ) -> StepRequest:
     """`how` is "command" (`what`: the link), "say" (`what`: the text) or "press" (`what`: the
-    value or comma-separated values to choose in `question`, the message offering them)."""
+    value or comma-separated values to choose in `question`, the message offering them); from
+    a person in the workspace `team`."""
     if how == "command":
         trigger = f"trigger.{user}.{time.monotonic_ns()}"
-        form = form_body(command_form(user, what, trigger=trigger))
+        form = form_body(command_form(user, what, trigger=trigger, team=team))
         return StepRequest(user, step, form, FORM, f"slack:command:{trigger}", False)
     if how == "say":
-        event = message_event(user, what, event_id=f"Ev{user}.{step}.{time.monotonic_ns()}")
+        event_id = f"Ev{user}.{step}.{time.monotonic_ns()}"
+        event = message_event(user, what, event_id=event_id, team=team)
         body = json.dumps(event).encode()
         return StepRequest(user, step, body, JSON_TYPE, f"slack:event:{event['event_id']}", True)
     if question is None:
@@ -68,7 +77,7 @@ def step_request(
     action_ts = f"{time.time():.6f}"
     payload = block_actions(
         user, action, channel=dm_channel(user), message_ts=question["ts"], state=state,
-        action_ts=action_ts,
+        action_ts=action_ts, team=team,
     )  # fmt: skip
     delivery = f"slack:action:{question['ts']}:{action_ts}:{user}"
     return StepRequest(user, step, payload_body(payload), FORM, delivery, False)

@@ -76,6 +76,7 @@ WIRING = {
     "adapters/chat.py",
     "adapters/slack/__init__.py",
     "adapters/slack/app.py",
+    "adapters/slack/oauth.py",
     "adapters/teams/__init__.py",
     "adapters/teams/wiring.py",
 }
@@ -145,3 +146,14 @@ def test_the_architecture_page_names_only_what_exists() -> None:
     )
     assert named, "the page names no files"
     assert sorted(n for n in named if not (ROOT / n).exists()) == []
+
+
+def test_nothing_of_the_archived_bot_framework_is_installed() -> None:
+    """Teams runs on the Microsoft 365 Agents SDK: botbuilder is archived (no security fixes)
+    and pins msrest, itself deprecated. None of them may come back through a dependency."""
+    from importlib.metadata import distributions
+
+    names = {(d.metadata["Name"] or "").lower() for d in distributions()}
+    archived = sorted(n for n in names if n.startswith(("botbuilder", "botframework", "msrest")))
+    assert archived == []
+    assert "microsoft-agents-hosting-aiohttp" in names  # the check looks at the real list

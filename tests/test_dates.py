@@ -266,6 +266,22 @@ def test_weekday_names_are_within_the_last_week(offset: int) -> None:
         ("end of last month", "2026-10-21/2026-10-31"),
         ("late december", "2025-12-21/2025-12-31"),
         ("in October", "2026-10-01/2026-10-31"),
+        # Found by review (issue 9): "on"/"since" before a day, text speak, a fortnight.
+        ("on the 21st", "2026-11-21"),
+        ("on 21st", "2026-11-21"),
+        ("since the 21st", "2026-11-21"),
+        ("since monday", "2026-11-23"),
+        ("since yesterday", "2026-11-24"),
+        ("since last week", "2026-11-16/2026-11-22"),
+        ("a fortnight ago", "2026-11-11"),
+        ("fortnight ago", "2026-11-11"),
+        ("about a fortnight ago", "2026-11-11"),
+        ("week ago", "2026-11-18"),
+        ("2day", "2026-11-25"),
+        ("yday", "2026-11-24"),
+        ("last wk", "2026-11-16/2026-11-22"),
+        ("2 days back", "2026-11-23"),
+        ("a couple of weeks back", "2026-11-04/2026-11-15"),
     ],
 )
 def test_read_when_understands_how_people_say_it(text: str, expected: str) -> None:

@@ -171,6 +171,7 @@ async def test_when_even_the_minimal_card_is_refused_the_reporter_is_told(
     assert await courier_.undelivered() == {
         "leadership_posts": {"count": 1, "cases": ["TT-2026-0001"]},
         "messages": {"count": 0, "cases": []},
+        "leadership_posts_shortened": {"count": 1, "cases": ["TT-2026-0001"]},
     }
     assert "refused for good" in caplog.text and "TT-2026-0001" in caplog.text
     await courier_.drain()

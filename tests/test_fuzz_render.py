@@ -30,7 +30,7 @@ from bot.engine import COMMANDS
 from bot.flow import MAX_TEXT
 from bot.hours import status_text
 from bot.leaders import is_case_command
-from bot.model import CaseCard, Choice, HandoffReply, Notice, Question
+from bot.model import CaseCard, CaseList, Choice, HandoffReply, Notice, Question
 from bot.report import build_handoff
 from bot.safety import risk_words
 from bot.understand import clean
@@ -188,7 +188,9 @@ def _rendered(reply: Any, case: Any, status: str) -> list[render.Message]:
         case CaseCard():
             view = case_view(case, FACTS, START)
             return [render.case_card(view, status), render.case_minimal(view)]
-    return []
+        case CaseList():
+            return [render.case_list(reply.title, list(reply.lines), reply.empty)]
+    raise AssertionError(f"a reply the fuzz does not render: {type(reply).__name__}")
 
 
 async def _post_all(messages: list[render.Message]) -> FakeSlack:
@@ -237,6 +239,8 @@ def test_every_message_of_the_longest_report_fits_slacks_limits(
         ref = case.reference
         replies += await bot.say(f"note {ref} {note}", person=leader, is_leader=True)
         replies += await bot.say(f"show {ref}", person=leader, is_leader=True)
+        replies += await bot.say("cases", person=leader, is_leader=True)
+        assert any(isinstance(r, CaseList) for r in replies)
         case = await bot.store.case(ref)
         status = status_text(FACTS, START)
         messages = [m for r in replies for m in _rendered(r, case, status)]

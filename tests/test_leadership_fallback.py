@@ -107,8 +107,10 @@ async def test_a_refused_card_is_replaced_by_the_minimal_card_and_so_are_its_upd
         assert h.fake.called("chat.update") and updated["ts"] == post["ts"]
         assert f"show {ref}" in all_text(updated) and "Patel" not in all_text(updated)
         health = await _health(h)
-        assert health["status"] == "ok"
-        assert health["platforms"]["slack"]["undelivered"]["leadership_posts"]["count"] == 0
+        assert health["status"] == "ok"  # leaders were told, in the minimal form
+        undelivered = health["platforms"]["slack"]["undelivered"]
+        assert undelivered["leadership_posts"]["count"] == 0
+        assert undelivered["leadership_posts_shortened"] == {"count": 1, "cases": [ref]}
         assert f"leadership post for {ref} was refused" in caplog.text
         assert "sending a minimal card instead" in caplog.text
     _no_content_logged(caplog)
@@ -131,6 +133,7 @@ async def test_when_leadership_cannot_be_told_at_all_the_reporter_is_told_plainl
         assert health["platforms"]["slack"]["undelivered"] == {
             "leadership_posts": {"count": 1, "cases": [ref]},
             "messages": {"count": 0, "cases": []},
+            "leadership_posts_shortened": {"count": 1, "cases": [ref]},  # tried, refused too
         }
         assert "Patel" not in str(health)
         assert "delivery refused for good" in caplog.text and ref in caplog.text

@@ -16,9 +16,10 @@ from bot.views import Resolved, ResolvedCard
 
 
 class Silent:
-    """A platform that is never asked anything here: the couriers are not started."""
+    """A sender and a leadership channel that take everything and say nothing."""
 
-    async def send(self, item: OutboxItem, reply: Resolved) -> None: ...
+    async def send(self, item: OutboxItem, reply: Resolved) -> None:
+        return None
 
     async def private(self) -> bool:
         return True
@@ -32,7 +33,8 @@ class Silent:
     async def find_earlier(self, item: OutboxItem) -> JSON | None:
         return None
 
-    async def scrub(self, post: JSON, text: str) -> None: ...
+    async def scrub(self, post: JSON, text: str) -> None:
+        return None
 
 
 async def test_the_lease_reaches_the_engine_and_every_courier(tmp_path: Path) -> None:

@@ -188,6 +188,33 @@ async def test_instances_of_different_schools_see_only_their_own(pg_url: str) ->
         await other.close()
 
 
+async def test_a_store_for_another_school_shares_the_engine_and_sees_only_its_own(
+    pg_url: str,
+) -> None:
+    root = await open_postgres_store(pg_url, clock=FakeClock(NOW))
+    one, two = root.for_school("slack:T1"), root.for_school("slack:T2")
+    try:
+        assert one.engine is root.engine is two.engine  # one pool for every school
+        ref = await one.take_reference(2026)
+        await one.commit(
+            UnitOfWork(cases=[make_case(ref, remind_at=None)], outbox=[make_item("x")])
+        )
+        assert await two.case(ref) is None and await root.case(ref) is None
+        assert await two.outbox_items() == [] and await root.outbox_items() == []
+        await one.close()  # a school's store leaves the shared engine open
+        assert await two.take_reference(2026) == ref  # counted per school
+        assert await root.schools_with_work(NOW) == ["slack:T1"]
+        await one.delivered([Delivered("x")])
+        # A reminder due is work too; one not due yet is not.
+        due = make_case("TT-2026-0009")
+        await two.commit(UnitOfWork(cases=[due]))
+        assert due.remind_at is not None
+        assert await root.schools_with_work(due.remind_at - timedelta(seconds=1)) == []
+        assert await root.schools_with_work(due.remind_at) == ["slack:T2"]
+    finally:
+        await root.close()
+
+
 # --- pruning --------------------------------------------------------------------------------
 
 

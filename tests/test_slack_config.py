@@ -110,3 +110,24 @@ def test_the_cli_prints_the_manifest(capsys: pytest.CaptureFixture[str]) -> None
 
     assert main(["slack-manifest", "--url", "https://bot.example.sch.uk"]) == 0
     assert "https://bot.example.sch.uk/slack/events" in capsys.readouterr().out
+
+
+def test_the_manifest_for_many_schools_installs_through_oauth(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from adapters.cli import main
+
+    assert main(["slack-manifest", "--url", "https://bots.trust.example/", "--distributed"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["oauth_config"]["redirect_urls"] == [
+        "https://bots.trust.example/slack/oauth_redirect"
+    ]
+    events = doc["settings"]["event_subscriptions"]
+    assert events["request_url"] == "https://bots.trust.example/slack/events"
+    assert {"app_uninstalled", "tokens_revoked"} <= set(events["bot_events"])
+    assert doc["settings"]["socket_mode_enabled"] is False
+    assert doc["settings"]["org_deploy_enabled"] is True
+    single = json.loads(manifest.render(url="https://bots.trust.example/"))
+    assert "redirect_urls" not in single["oauth_config"]  # one school: no OAuth install
+    with pytest.raises(ConfigError, match="over HTTP"):
+        manifest.render(socket_mode=True, distributed=True)

@@ -13,11 +13,14 @@ from slack_fakes import (
     SECRET,
     STAFF,
     TEAM,
+    FakeSlack,
     Harness,
+    block_actions,
     command_form,
     eventually,
     form_body,
     message_event,
+    payload_body,
     signed_headers,
     slack_harness,
     walk,
@@ -211,3 +214,53 @@ async def test_a_bug_after_a_press_sends_the_code_to_the_dm(
         await h.answer(STAFF, "done")
         await eventually(lambda: "ERR-" in h.fake.dm(STAFF)[-1]["text"])
         assert "RuntimeError" not in h.fake.dm(STAFF)[-1]["text"]
+
+
+# --- another workspace's requests, signed (issue 15) ------------------------------------------
+
+
+def _from(team: str, payload: dict[str, object]) -> dict[str, object]:
+    """The payload as a request from workspace `team` would carry it, every id naming it."""
+    text = json.dumps(payload).replace(TEAM, team)
+    changed: dict[str, object] = json.loads(text)
+    return changed
+
+
+@pytest.mark.parametrize("kind", ["command", "message", "button"])
+async def test_a_signed_request_from_another_workspace_is_refused_and_stores_nothing(
+    kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One school's token: Slack signs every workspace's requests with the app's one secret,
+    so the workspace inside them is what says whose data they may touch."""
+    caplog.set_level(logging.INFO)
+    async with slack_harness() as h:
+        secret_words = "https://www.tiktok.com/@other.school.secret"
+        if kind == "command":
+            form = _from("T0OTHER", command_form(STAFF, secret_words))
+            response = await h.post(form_body(form), FORM)
+        elif kind == "message":
+            event = _from("T0OTHER", message_event(STAFF, secret_words))
+            response = await h.post(json.dumps(event).encode(), JSON)
+        else:
+            press = {"action_id": "case:sent:TT-2026-0001", "value": "case:sent:TT-2026-0001"}
+            action = _from(
+                "T0OTHER", block_actions(STAFF, press, channel=LEADERS, message_ts="1.2")
+            )
+            response = await h.post(payload_body(action), FORM)
+        assert response.status == 403
+        await h.deliver()
+        await _nothing_stored(h)
+        assert "slack:T0OTHER" in caplog.text and "other.school.secret" not in caplog.text
+        # The school's own workspace is served as before.
+        ok = await h.post(form_body(command_form(STAFF, "https://www.tiktok.com/@x")), FORM)
+        assert ok.status == 200
+
+
+async def test_until_the_token_s_workspace_is_known_requests_are_asked_to_come_again() -> None:
+    fake = FakeSlack()
+    fake.fail("auth.test", 500, 500)  # start-up's check, then the first request's
+    async with slack_harness(fake=fake) as h:
+        form = command_form(STAFF, "https://www.tiktok.com/@x")
+        assert (await h.post(form_body(form), FORM)).status == 503
+        await _nothing_stored(h)
+        assert (await h.post(form_body(command_form(STAFF)), FORM)).status == 200

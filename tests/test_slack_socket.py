@@ -60,7 +60,11 @@ async def test_a_report_started_over_socket_mode_reaches_the_dm() -> None:
                         "mode": "socket",
                         "leadership_channel": "private",
                         "connected": True,
-                        "undelivered": {"leadership_posts": nothing, "messages": nothing},
+                        "undelivered": {
+                            "leadership_posts": nothing,
+                            "messages": nothing,
+                            "leadership_posts_shortened": nothing,
+                        },
                     }
                 },
             }
@@ -84,3 +88,34 @@ async def test_a_whole_report_and_a_leaders_press_over_socket_mode(
         await fake.close()
     for secret in ("fake.teacher", "Patel", "01632", "xapp-test", "xoxb-test"):
         assert secret not in caplog.text
+
+
+ODD_ENVELOPES = [
+    ("interactive", {"type": "view_submission", "view": {"id": "V1"}}),  # a view with no type
+    ("interactive", {"type": "block_suggestion", "value": "qztyped words", "user": {"id": STAFF}}),
+    ("interactive", {"type": "block_actions", "actions": "not a list"}),
+    ("events_api", {"type": "event_callback", "event": "not an object"}),
+    ("slash_commands", {"command": "/report-tiktok"}),  # no user, no channel
+]
+
+
+async def test_odd_envelopes_are_acknowledged_logged_by_kind_and_never_reach_bolt(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """As /slack/events checks a signed body's shape before Bolt, so does Socket Mode."""
+    caplog.set_level(logging.DEBUG)
+    fake = FakeSlack()
+    api = await fake.start()
+    try:
+        async with slack_harness(fake=fake, env=_socket_env(api)) as h:
+            for kind, payload in ODD_ENVELOPES:
+                ack = await fake.envelope(kind, payload)
+                assert ack["envelope_id"] and not ack.get("payload")
+            await report(h)  # and the bot carries on
+            assert any("0344 381 4772" in all_text(m) for m in fake.dm(STAFF))
+    finally:
+        await fake.close()
+    assert "Traceback" not in caplog.text and "qztyped" not in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert caplog.text.count("ignored a malformed Slack Socket Mode") == 3
+    assert caplog.text.count("envelope came; nothing here handles it") == 2

@@ -121,3 +121,16 @@ def test_home_opened_on_the_home_tab_only() -> None:
     assert person is not None and person.user_id == STAFF
     event["event"]["tab"] = "messages"
     assert translate.home_person(event) is None
+
+
+def test_in_an_org_wide_install_people_are_named_by_the_org_from_any_of_its_workspaces() -> None:
+    org = {"enterprise_id": "E0TRUST", "is_enterprise_install": "true"}
+    for team in ("T0ONE", "T0TWO"):
+        command = translate.from_command(command_form(STAFF, "x", team=team) | org)
+        assert command.turn.person.workspace == "E0TRUST"
+    event = message_event(STAFF, "hello", team="T0TWO") | {"enterprise_id": "E0TRUST"}
+    event["authorizations"][0]["is_enterprise_install"] = True
+    said = translate.from_message(event)
+    assert said is not None and said.turn.person.workspace == "E0TRUST"
+    workspace_level = command_form(STAFF, "x", team="T0ONE") | {"enterprise_id": "E0TRUST"}
+    assert translate.from_command(workspace_level).turn.person.workspace == "T0ONE"

@@ -1,9 +1,8 @@
 """The Teams app package: a manifest valid against Microsoft's schema, the icons, the zip.
 
-jsonschema is not among the project's test dependencies, so the manifest is checked against
-the schema vendored from npm @microsoft/app-manifest 1.1.2 (MIT) by the small draft-04
-validator below, which covers every keyword that schema uses; jsonschema checks it as well
-when it is installed.
+The manifest is checked against the schema vendored from npm @microsoft/app-manifest 1.1.2
+(MIT), by jsonschema (a test dependency) and by the small draft-04 validator below, which
+covers every keyword that schema uses (two validators agreeing is the check of each).
 """
 
 from __future__ import annotations
@@ -264,6 +263,26 @@ def test_teams_package_writes_the_zip_with_the_bot_id(tmp_path: Path) -> None:
         assert archive.read("color.png") == (package.ICONS / "color.png").read_bytes()
     assert manifest["id"] == APP_ID and manifest["bots"][0]["botId"] == APP_ID
     assert manifest["validDomains"] == ["bot.example.sch.uk"]
+
+
+@pytest.mark.parametrize("planted", ["link", "folder"])
+def test_the_package_is_never_written_through_a_planted_link_or_over_a_folder(
+    planted: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As exports are: a link or folder planted where the zip goes is refused, not followed."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    victim.chmod(0o644)
+    out = tmp_path / "reportbot-teams.zip"
+    if planted == "link":
+        out.symlink_to(victim)
+    else:
+        out.mkdir()
+    assert cli.main(["teams-package", "--app-id", APP_ID, "--out", str(out)]) != 0
+    assert victim.read_text() == "keep me" and victim.stat().st_mode & 0o777 == 0o644
+    assert out.is_symlink() if planted == "link" else out.is_dir()
+    said = capsys.readouterr().err
+    assert ("a symbolic link" if planted == "link" else "a folder") in said
 
 
 @pytest.mark.parametrize(

@@ -275,7 +275,9 @@ async def test_an_existing_data_folder_open_to_others_is_tightened_and_logged(
     assert "open to other users" not in caplog.text  # said once, when it was so
 
 
-async def test_a_read_only_open_changes_no_mode(tmp_path: Path) -> None:
+async def test_a_read_only_open_changes_no_mode_but_says_the_folder_is_open(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     folder = tmp_path / "data"
     async with await open_store(folder):
         pass
@@ -283,6 +285,7 @@ async def test_a_read_only_open_changes_no_mode(tmp_path: Path) -> None:
     async with await open_store(folder, read_only=True):
         pass
     assert mode_of(folder) == 0o750
+    assert f"{folder} is open to other users" in caplog.text and "chmod 700" in caplog.text
 
 
 async def test_an_empty_or_missing_folder_is_a_fresh_start(tmp_path: Path) -> None:

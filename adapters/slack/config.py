@@ -16,7 +16,11 @@ from bot.errors import ConfigError
 
 DEFAULT_API_URL = "https://slack.com/api/"
 EVENTS_PATH = "/slack/events"
+INSTALL_PATH = "/slack/install"  # many schools: Bolt's OAuth install (adapters.slack.oauth)
+REDIRECT_PATH = "/slack/oauth_redirect"  # where Slack sends the installer back
 NAMES = (
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",
     "SLACK_LEADERSHIP_CHANNEL",
@@ -33,6 +37,20 @@ _WHERE = MappingProxyType(
         "channel, click its name, and copy the Channel ID at the bottom",
         "SLACK_APP_TOKEN": "an App-Level Token with connections:write (starts xapp-), on your "
         "Slack app's Basic Information page",
+        "SLACK_CLIENT_ID": "the Client ID, on your Slack app's Basic Information page (App "
+        "Credentials)",
+        "SLACK_CLIENT_SECRET": "the Client Secret, on your Slack app's Basic Information page "
+        "(App Credentials)",
+    }
+)
+# With SLACK_CLIENT_ID (many schools, each installing through OAuth) these belong to a
+# deployment for one school, and would be ignored: refused instead, saying why.
+ONE_SCHOOL_ONLY = MappingProxyType(
+    {
+        "SLACK_BOT_TOKEN": "each school's token comes from its install",
+        "SLACK_LEADERSHIP_CHANNEL": "each school chooses its channel with /report-tiktok setup",
+        "SLACK_APP_TOKEN": "Socket Mode sends each event to one random connection and is not "
+        "allowed for apps in the Slack Marketplace: many schools are served over HTTP",
     }
 )
 _CHANNEL = re.compile(r"[CG][A-Z0-9]{6,}")
@@ -46,16 +64,24 @@ class SlackConfig:
     app_token: str = ""
     api_url: str = DEFAULT_API_URL
     api_timeout: float = 10.0
+    client_id: str = ""  # many schools: Slack's OAuth install
+    client_secret: str = ""
 
     @property
     def socket_mode(self) -> bool:
         return bool(self.app_token)
+
+    @property
+    def oauth(self) -> bool:
+        return bool(self.client_id)
 
 
 def load(env: Mapping[str, str]) -> SlackConfig | None:
     """The Slack settings, or None when the school has not set Slack up at all."""
     if not any(env.get(name, "").strip() for name in NAMES):
         return None
+    if env.get("SLACK_CLIENT_ID", "").strip():
+        return _many_schools(env)
     app_token = _optional(env, "SLACK_APP_TOKEN", prefix="xapp-")
     return SlackConfig(
         bot_token=_required(env, "SLACK_BOT_TOKEN", prefix="xoxb-"),
@@ -69,6 +95,22 @@ def load(env: Mapping[str, str]) -> SlackConfig | None:
         app_token=app_token,
         api_url=_api_url(env),
         api_timeout=_timeout(env),
+    )
+
+
+def _many_schools(env: Mapping[str, str]) -> SlackConfig:
+    """Many schools, each installing the app through OAuth (HTTP mode only)."""
+    for name, why in ONE_SCHOOL_ONLY.items():
+        if env.get(name, "").strip():
+            raise ConfigError(f"{name} cannot be used with SLACK_CLIENT_ID: {why}. Unset it.")
+    return SlackConfig(
+        bot_token="",
+        signing_secret=_required(env, "SLACK_SIGNING_SECRET"),
+        leadership_channel="",
+        api_url=_api_url(env),
+        api_timeout=_timeout(env),
+        client_id=_required(env, "SLACK_CLIENT_ID"),
+        client_secret=_required(env, "SLACK_CLIENT_SECRET"),
     )
 
 

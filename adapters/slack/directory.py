@@ -23,7 +23,9 @@ from bot.errors import RetryLater
 from bot.model import Person
 
 log = logging.getLogger(__name__)
-LOOKUP_ERRORS = (SlackApiError, TimeoutError, aiohttp.ClientError, OSError)
+# RetryLater: the school's token could not be had (a deployment for many schools).
+LOOKUP_ERRORS = (SlackApiError, RetryLater, TimeoutError, aiohttp.ClientError, OSError)
+NOT_CHOSEN_RETRY = 60.0  # seconds a leadership post waits for the school to choose a channel
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,13 @@ class Directory:
         self._now = now
         self._profiles: dict[str, tuple[float, Profile]] = {}
         self._members: tuple[float, frozenset[str]] | None = None
-        self.channel_state = "unchecked"
+        self.channel_state = "unchecked" if channel else "not chosen"
+
+    def use_channel(self, channel: str) -> None:
+        """The school chose its leadership channel (in chat): ask about that one from now."""
+        if channel != self.channel:
+            self.channel, self._members = channel, None
+            self.channel_state = "unchecked" if channel else "not chosen"
 
     async def profile(self, user: str, budget: float) -> Profile:
         """Name and email for the report (users:read, users:read.email); empty if unknown."""
@@ -68,6 +76,8 @@ class Directory:
 
     async def is_member(self, user: str, budget: float, max_age: float) -> bool | None:
         """Is the user in the leadership channel? None when Slack could not say in time."""
+        if not self.channel:
+            return False  # no leadership channel chosen yet: nobody leads
         if self._members and self._now() - self._members[0] <= max_age:
             return user in self._members[1]
         try:
@@ -97,6 +107,11 @@ class Directory:
 
         Also keeps `channel_state` (private, public, not found, unreachable) for /healthz.
         """
+        if not self.channel:
+            log.warning(
+                "no leadership channel chosen yet (/report-tiktok setup): leadership posts wait"
+            )
+            raise RetryLater("no leadership channel chosen yet", NOT_CHOSEN_RETRY)
         try:
             async with slack_errors("conversations.info", self.timeout):
                 response = await self.client.conversations_info(channel=self.channel)

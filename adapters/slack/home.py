@@ -12,7 +12,7 @@ from bot.model import JSON
 
 HOME_BLOCKS_MAX = 100
 INTRO = (
-    "Report a TikTok account or video that targets staff or the school. I'll ask about ten "
+    "Report a TikTok account or video that targets staff or the school. I'll ask about fifteen "
     "short questions in a private message, then give you everything the Professional Online "
     "Safety Helpline (POSH) needs. You can also type /report-tiktok anywhere."
 )
@@ -35,6 +35,8 @@ def home_view(home: Home) -> JSON:
             *_listing(home.open_cases, "There are no open cases."),
             render.context("Case details and buttons are in the leadership channel."),
         ]
+    if home.school:
+        blocks += [render.header("Your school"), *render.sections("\n".join(home.school))]
     return {"type": "home", "blocks": blocks[:HOME_BLOCKS_MAX]}
 
 

@@ -19,16 +19,16 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
 from adapters.slack import translate
-from adapters.slack.directory import Directory
+from adapters.slack.gate import SCHOOL
 from adapters.slack.home import home_view
-from adapters.slack.sender import SlackSender
+from adapters.slack.school import SlackSchool
 from adapters.slack.translate import Inbound, Malformed
 from bot.engine import BUG_SORRY
 from bot.errors import error_reference, log_bug
-from bot.home import Home
 from bot.model import Notice, Person, Reply, Turn
 
 log = logging.getLogger(__name__)
@@ -39,8 +39,7 @@ LEADER_MAX_AGE = 5.0  # a leader's press re-checks membership this fresh
 MEMBERS_MAX_AGE = 60.0
 SENT = "I've sent you a message – your report carries on privately in our direct messages."
 
-Handle = Callable[[Turn], Coroutine[Any, Any, list[Reply]]]  # the engine's: store, queue
-HomeOf = Callable[[Person, bool], Awaitable[Home]]  # a person's Home tab (bot.home)
+SchoolOf = Callable[[str], Awaitable[SlackSchool]]  # by the school's id, as the gate found it
 
 
 class Deadline:
@@ -52,19 +51,8 @@ class Deadline:
 
 
 class Listeners:
-    def __init__(
-        self,
-        handle: Handle,
-        home: HomeOf,
-        directory: Directory,
-        sender: SlackSender,
-        *,
-        budget: float = ACK_BUDGET,
-    ) -> None:
-        self.handle = handle
-        self.home = home
-        self.directory = directory
-        self.sender = sender
+    def __init__(self, school_of: SchoolOf, *, budget: float = ACK_BUDGET) -> None:
+        self.school_of = school_of
         self.budget = budget
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -82,12 +70,15 @@ class Listeners:
 
     # -- listeners --------------------------------------------------------------------------------
 
-    async def on_command(self, ack: AsyncAck, body: dict[str, Any]) -> BoltResponse:
+    async def on_command(
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+    ) -> BoltResponse:
         deadline = Deadline(self.budget)
         try:
+            school = await self.school_of(context.get(SCHOOL, ""))
             inbound = translate.from_command(body)
-            turn = await self._lookup(inbound, deadline)
-            replies = await self._run(turn, deadline)
+            turn = await self._lookup(school, inbound, deadline)
+            replies = await self._run(school, turn, deadline)
         except Malformed:
             log.warning("ignored a slash command without the usual fields")
             return await ack()
@@ -96,16 +87,19 @@ class Listeners:
         text = "\n".join(r.text for r in replies if isinstance(r, Notice)) or SENT
         return await ack(text=text, response_type="ephemeral")
 
-    async def on_message(self, body: dict[str, Any]) -> None:
+    async def on_message(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
         try:
             inbound = translate.from_message(body)
         except Malformed:
             log.warning("ignored a message event without the usual fields")
             return
         if inbound is not None:
-            await self._guarded(inbound, self._say(inbound, Deadline(self.budget)))
+            school = await self.school_of(context.get(SCHOOL, ""))
+            await self._guarded(school, inbound, self._say(school, inbound, Deadline(self.budget)))
 
-    async def on_action(self, ack: AsyncAck, body: dict[str, Any]) -> BoltResponse:
+    async def on_action(
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+    ) -> BoltResponse:
         deadline = Deadline(self.budget)
         try:
             inbound = translate.from_action(body)
@@ -113,17 +107,19 @@ class Listeners:
             log.warning("ignored a button press without the usual fields")
             return await ack()
         if inbound is not None:
-            await self._guarded(inbound, self._press(inbound, deadline))
+            school = await self.school_of(context.get(SCHOOL, ""))
+            await self._guarded(school, inbound, self._press(school, inbound, deadline))
         return await ack()
 
-    async def on_home(self, body: dict[str, Any]) -> None:
+    async def on_home(self, body: dict[str, Any], context: AsyncBoltContext) -> None:
         try:
             person = translate.home_person(body)
         except Malformed:
             log.warning("ignored an app_home_opened event without the usual fields")
             return
         if person is not None:
-            self._spawn(self._publish_home(person))
+            school = await self.school_of(context.get(SCHOOL, ""))
+            self._spawn(self._publish_home(school, person))
 
     async def on_error(self, error: Exception) -> BoltResponse:
         self._bug(error)
@@ -131,54 +127,59 @@ class Listeners:
 
     # -- steps ------------------------------------------------------------------------------------
 
-    async def _guarded(self, inbound: Inbound, work: Coroutine[Any, Any, None]) -> None:
+    async def _guarded(
+        self, school: SlackSchool, inbound: Inbound, work: Coroutine[Any, Any, None]
+    ) -> None:
         """Run one step; a bug gets the person a reference code, never silence."""
         try:
             await work
         except Exception as e:
             sorry = Notice(self._bug(e), tone="danger")
-            await self._reply_later(inbound.turn, [sorry])
+            await self._reply_later(school, inbound.turn, [sorry])
 
-    async def _say(self, inbound: Inbound, deadline: Deadline) -> None:
-        turn = await self._lookup(inbound, deadline)
-        await self._reply_later(turn, await self._run(turn, deadline))
+    async def _say(self, school: SlackSchool, inbound: Inbound, deadline: Deadline) -> None:
+        turn = await self._lookup(school, inbound, deadline)
+        await self._reply_later(school, turn, await self._run(school, turn, deadline))
 
-    async def _press(self, inbound: Inbound, deadline: Deadline) -> None:
-        turn = await self._lookup(inbound, deadline)
+    async def _press(self, school: SlackSchool, inbound: Inbound, deadline: Deadline) -> None:
+        turn = await self._lookup(school, inbound, deadline)
         if inbound.step:
             turn = replace(turn, step=inbound.step)  # the engine re-asks if it is stale
-        await self._reply_later(turn, await self._run(turn, deadline))
+        await self._reply_later(school, turn, await self._run(school, turn, deadline))
 
-    async def _lookup(self, inbound: Inbound, deadline: Deadline) -> Turn:
+    async def _lookup(self, school: SlackSchool, inbound: Inbound, deadline: Deadline) -> Turn:
         """The turn with the person's name and email added, within the budget. (Whether they
         lead is the engine's question, asked of `LeadershipChannel` only when it matters.)"""
         turn = inbound.turn
-        profile = await self.directory.profile(turn.person.user_id, deadline.left(LOOKUP_BUDGET))
+        budget = deadline.left(LOOKUP_BUDGET)
+        profile = await school.directory.profile(turn.person.user_id, budget)
         person = replace(turn.person, name=profile.name or inbound.name_hint, email=profile.email)
         return replace(turn, person=person)
 
-    async def _run(self, turn: Turn, deadline: Deadline) -> list[Reply]:
-        task = asyncio.create_task(self.handle(turn))
+    async def _run(self, school: SlackSchool, turn: Turn, deadline: Deadline) -> list[Reply]:
+        task = asyncio.create_task(school.handle(turn))
         try:
             return await asyncio.wait_for(asyncio.shield(task), deadline.left())
         except TimeoutError:
             log.warning("the store was slow; acknowledged Slack before the step finished")
-            self._spawn(self._finish(task, turn))
+            self._spawn(self._finish(school, task, turn))
             return []
 
-    async def _finish(self, task: asyncio.Task[list[Reply]], turn: Turn) -> None:
-        await self._reply_later(turn, await task)
+    async def _finish(
+        self, school: SlackSchool, task: asyncio.Task[list[Reply]], turn: Turn
+    ) -> None:
+        await self._reply_later(school, turn, await task)
 
-    async def _reply_later(self, turn: Turn, replies: list[Reply]) -> None:
+    async def _reply_later(self, school: SlackSchool, turn: Turn, replies: list[Reply]) -> None:
         if replies:
-            self._spawn(self.sender.best_effort(turn.address, replies))
+            self._spawn(school.sender.best_effort(turn.address, replies))
 
-    async def _publish_home(self, person: Person) -> None:
+    async def _publish_home(self, school: SlackSchool, person: Person) -> None:
         user = person.user_id
         try:
-            leader = await self.directory.is_member(user, LOOKUP_BUDGET * 2, MEMBERS_MAX_AGE)
-            view = home_view(await self.home(person, bool(leader)))
-            await self.sender.client.views_publish(user_id=user, view=view)
+            leader = await school.directory.is_member(user, LOOKUP_BUDGET * 2, MEMBERS_MAX_AGE)
+            view = home_view(await school.home(person, bool(leader)))
+            await school.sender.client.views_publish(user_id=user, view=view)
         except Exception as e:  # a Home tab that does not refresh is not worth more than a log line
             log.warning("could not publish the Home tab (%s)", type(e).__name__)
 

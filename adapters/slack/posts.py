@@ -37,8 +37,11 @@ class SlackPosts:
     def __init__(self, client: AsyncWebClient, directory: Directory, timeout: float) -> None:
         self.client = client
         self.directory = directory
-        self.channel = directory.channel
         self.timeout = timeout
+
+    @property
+    def channel(self) -> str:
+        return self.directory.channel  # the school may choose another in chat
 
     async def private(self) -> bool:
         async with _until_fixed():

@@ -89,6 +89,7 @@ EVENT = Obj(
         "bot_id": str,
         "files": ListOf(dict),
         "view": dict,
+        "tokens": Obj(optional={"oauth": ListOf(str), "bot": ListOf(str)}),  # tokens_revoked
     },
 )
 EVENT_CALLBACK = Obj(
@@ -137,7 +138,7 @@ JSON_SHAPES = {
     "block_actions": BLOCK_ACTIONS,
     "url_verification": URL_VERIFICATION,
 }
-EVENTS_HANDLED = frozenset({"message", "app_home_opened"})
+EVENTS_HANDLED = frozenset({"message", "app_home_opened", "app_uninstalled", "tokens_revoked"})
 _NAME = re.compile(r"^[a-z][a-z0-9_.]{0,49}$")
 
 

@@ -73,12 +73,14 @@ def _entities(text: str) -> str:
 
 def from_command(body: dict[str, Any]) -> Inbound:
     user = _text(body, "user_id")
+    channel = _optional(body, "channel_id")
     turn = Turn(
         person=_person(_workspace(body), user),
         text=unslack(_optional(body, "text")).strip(),
         action=START,
         delivery_id=f"slack:command:{_text(body, 'trigger_id')}",
         address=dm_address(user),
+        place=channel if channel.startswith(("C", "G")) else "",  # typed in a channel
     )
     return Inbound(turn, name_hint=_optional(body, "user_name"))
 
@@ -193,11 +195,26 @@ def _channel(body: dict[str, Any]) -> str:
 
 def _workspace(body: dict[str, Any]) -> str:
     return (
-        _nested(body, "team", "id")
+        _org_wide(body)
+        or _nested(body, "team", "id")
         or _optional(body, "team_id")
         or _optional(body, "enterprise_id")
         or _nested(body, "user", "team_id")
     )
+
+
+def _org_wide(body: dict[str, Any]) -> str:
+    """An org-wide install (Enterprise Grid) is one school across the org's workspaces, so its
+    people are named by the org's id, whichever workspace they write from (a user's id is the
+    same in every workspace of an org); "" for any other request."""
+    authorizations = body.get("authorizations")
+    first = authorizations[0] if isinstance(authorizations, list) and authorizations else None
+    flag = body.get("is_enterprise_install")
+    if flag is None and isinstance(first, dict):
+        flag = first.get("is_enterprise_install")
+    if flag not in (True, "true"):
+        return ""
+    return _nested(body, "enterprise", "id") or _optional(body, "enterprise_id")
 
 
 def _person(workspace: str, user: str) -> Person:

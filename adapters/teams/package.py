@@ -12,6 +12,7 @@ app never shows a number the bot no longer gives.
 from __future__ import annotations
 
 import copy
+import io
 import json
 import re
 import zipfile
@@ -21,6 +22,7 @@ from typing import Any
 from bot.config import load_settings
 from bot.errors import ConfigError
 from bot.facts import Facts
+from storage import atomic
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "manifest.json"
@@ -35,12 +37,20 @@ def build(app_id: str, domain: str | None, out: str | Path, facts: Facts | None 
     """Write the app package and return where it is (facts: the school's, from its settings)."""
     facts = facts if facts is not None else load_settings().facts
     manifest = filled(read_manifest(), app_id, domain, facts)
-    path = Path(out).expanduser().resolve()
+    path = Path(out).expanduser().absolute()  # not resolved: a planted link is refused below
     path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+    what = atomic.odd_target(path)
+    if what is not None:
+        raise ConfigError(
+            f"{path} is {what}, so the package was not written there (it could change another "
+            "file). Choose another name with --out."
+        )
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
         for name in ICON_FILES:
             archive.write(ICONS / name, arcname=name)
+    atomic.replace(atomic.write_temp(path, zipped.getvalue()), path)  # a new file, renamed in
     return path
 
 

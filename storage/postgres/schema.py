@@ -165,3 +165,90 @@ counters = Table(  # "ref:2026": the highest reference number of 2026 handed out
     Column("name", Text, primary_key=True),
     Column("value", BigInteger, nullable=False),
 )
+
+
+# --- Slack's OAuth install (adapters/slack/installs.py) ------------------------------------------
+# The tables slack_sdk's AsyncSQLAlchemyInstallationStore and AsyncSQLAlchemyOAuthStateStore
+# query, as slack_sdk 3.48 defines them (tests/test_slack_installs.py holds the two to the
+# same columns), but for the token columns: Text, not String(200), because tokens are kept
+# encrypted (Fernet), and an encrypted rotating token is longer than 200 characters. A row's
+# workspace or Enterprise Grid org (team_id, enterprise_id) is the school it belongs to.
+_TOKENS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
+
+
+def _slack(name: str, size: int, nullable: bool = True) -> Column[str]:
+    return Column(name, Text if name in _TOKENS else String(size), nullable=nullable)
+
+
+def _installed_at() -> Column[datetime]:
+    return Column("installed_at", DateTime, nullable=False, server_default=text("now()"))
+
+
+slack_installations = Table(
+    "slack_installations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _slack("client_id", 32, nullable=False),
+    _slack("app_id", 32, nullable=False),
+    _slack("enterprise_id", 32),
+    _slack("enterprise_name", 200),
+    _slack("enterprise_url", 200),
+    _slack("team_id", 32),
+    _slack("team_name", 200),
+    _slack("bot_token", 200),
+    _slack("bot_id", 32),
+    _slack("bot_user_id", 32),
+    _slack("bot_scopes", 1000),
+    _slack("bot_refresh_token", 200),
+    Column("bot_token_expires_at", DateTime),
+    _slack("user_id", 32, nullable=False),
+    _slack("user_token", 200),
+    _slack("user_scopes", 1000),
+    _slack("user_refresh_token", 200),
+    Column("user_token_expires_at", DateTime),
+    _slack("incoming_webhook_url", 200),
+    _slack("incoming_webhook_channel", 200),
+    _slack("incoming_webhook_channel_id", 200),
+    _slack("incoming_webhook_configuration_url", 200),
+    Column("is_enterprise_install", Boolean, nullable=False, server_default=text("false")),
+    _slack("token_type", 32),
+    _installed_at(),
+    Index(
+        "slack_installations_idx",
+        "client_id",
+        "enterprise_id",
+        "team_id",
+        "user_id",
+        "installed_at",
+    ),
+)
+
+slack_bots = Table(
+    "slack_bots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _slack("client_id", 32, nullable=False),
+    _slack("app_id", 32, nullable=False),
+    _slack("enterprise_id", 32),
+    _slack("enterprise_name", 200),
+    _slack("team_id", 32),
+    _slack("team_name", 200),
+    _slack("bot_token", 200),
+    _slack("bot_id", 32),
+    _slack("bot_user_id", 32),
+    _slack("bot_scopes", 1000),
+    _slack("bot_refresh_token", 200),
+    Column("bot_token_expires_at", DateTime),
+    Column("is_enterprise_install", Boolean, nullable=False, server_default=text("false")),
+    _installed_at(),
+    Index("slack_bots_idx", "client_id", "enterprise_id", "team_id", "installed_at"),
+)
+
+slack_oauth_states = Table(  # one row per install begun, consumed by its redirect
+    "slack_oauth_states",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("state", String(200), nullable=False),
+    Column("expire_at", DateTime, nullable=False),
+    Index("slack_oauth_states_by_state", "state"),
+)

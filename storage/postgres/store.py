@@ -110,12 +110,32 @@ class PostgresStore:
     """`bot.ports.Store` on Postgres. Create with `open_postgres_store`."""
 
     def __init__(
-        self, engine: AsyncEngine, *, clock: Clock | None = None, school: str = ""
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Clock | None = None,
+        school: str = "",
+        owns_engine: bool = True,
     ) -> None:
         self.engine = engine
         self.school = school
         self._clock = clock or SystemClock()
         self._pruned_at: datetime | None = None
+        self._owns_engine = owns_engine
+
+    def for_school(self, school: str) -> PostgresStore:
+        """The same database scoped to another school, on this store's engine and pool: every
+        read and write of the new store names `school`, and closing it leaves the engine to
+        the store that opened it."""
+        return PostgresStore(self.engine, clock=self._clock, school=school, owns_engine=False)
+
+    async def schools_with_work(self, now: datetime) -> list[str]:
+        """The schools that have something to send or a reminder due, so that an instance
+        starting (or outliving another) serves their outbox without waiting for a request."""
+        unsent = select(outbox.c.school).where(outbox.c.sent_at.is_(None), ~outbox.c.failed)
+        due = select(cases.c.school).where(cases.c.is_open, cases.c.remind_at <= now)
+        rows = await self._all(unsent.union(due))
+        return sorted(str(school) for (school,) in rows)
 
     # -- reads ---------------------------------------------------------------------------------
     async def _all(self, query: Executable) -> list[Any]:
@@ -440,7 +460,8 @@ class PostgresStore:
         return await readiness(self.engine)
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        if self._owns_engine:
+            await self.engine.dispose()
 
     async def __aenter__(self) -> PostgresStore:
         return self

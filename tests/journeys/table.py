@@ -189,6 +189,9 @@ def _expect(where: str, raw: Any) -> Expect:
     if not isinstance(raw, dict):
         raise TableError(f"{where}: expected a mapping with expect / expect_not")
     _known(where, raw, EXPECT_KEYS)
+    for key in EXPECT_KEYS & set(raw):
+        if not _strings(where, key, raw[key]):  # `expect: []` would check nothing, and pass
+            raise TableError(f"{where}: {key} is empty; say what must be seen, or leave it out")
     return Expect(
         tuple(_strings(where, "expect", raw.get("expect", []))),
         tuple(_strings(where, "expect_not", raw.get("expect_not", []))),

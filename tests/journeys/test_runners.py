@@ -128,6 +128,9 @@ async def test_a_terminal_that_goes_quiet_fails_in_time(
         ("- id: a\n  steps: [{start: ''}]\n  xfail: {teems: x}", "names a surface"),
         ("- id: a\n  steps: [{start: ''}]\n- id: a\n  steps: [{start: ''}]", "used twice"),
         ("- id: a\n  steps: [{start: ''}]\n  case: {}\n  no_case: true", "contradict"),
+        ("- id: a\n  steps: [{start: ''}]\n  handoff: {expect: []}", "handoff: expect is empty"),
+        ("- id: a\n  steps: [{start: '', expect: []}]", "step 1: expect is empty"),
+        ("- id: a\n  steps: [{start: '', expect_not: []}]", "expect_not is empty"),
     ],
 )
 def test_mistakes_in_the_table_are_named(table: str, error: str) -> None:
