@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from store_helpers import BOB, NOW, make_case, save
+from store_helpers import ANN, BOB, NOW, make_case, save
 
 from bot.clock import FakeClock
 from bot.engine import Engine
 from bot.facts import Facts
-from bot.files import USED, Downloads, Refused
-from bot.model import CaseStatus, Person, Turn
+from bot.files import USED, Downloads, Refused, make_file
+from bot.model import CaseStatus, FileKind, FileReply, Person, Platform, Turn
 from bot.ports import Store
 from bot.views import ResolvedFile
 
@@ -63,3 +63,19 @@ async def test_a_confirmed_deletion_on_every_store(store: Store) -> None:
     case = await store.case(REF)
     assert case is not None and case.status == CaseStatus.DELETED and case.answers == {}
     assert await store.get_meta(pending) is None  # the request went with the case
+
+
+async def test_a_leaders_file_holds_only_their_own_schools_cases(store: Store) -> None:
+    here, there = Person(Platform.SLACK, "T1", "U7"), Person(Platform.SLACK, "T2", "U8")
+    clock, leaders = FakeClock(NOW), Leaders({here.key})
+    await save(store, make_case(REF, reporter=ANN), make_case("TT-2026-0043", reporter=there))
+    csv = await make_file(store, Facts(), NOW, FileReply(FileKind.CASES), here)
+    assert isinstance(csv, ResolvedFile)
+    assert REF.encode() in csv.content and b"TT-2026-0043" not in csv.content
+    bundle = await make_file(store, Facts(), NOW, FileReply(FileKind.SUBJECT_ACCESS, "Ann"), here)
+    assert isinstance(bundle, ResolvedFile) and b"TT-2026-0043" not in bundle.content
+    engine = Engine(store, Facts(), clock, membership=leaders)
+    await engine.handle(Turn(here, text="export TT-2026-0043", delivery_id="d1", address=CHAT))
+    items = await store.outbox_items()
+    assert not [i for i in items if i.reply["type"] == "file"]  # another school's: not found
+    assert any("can't find case TT-2026-0043" in str(i.reply) for i in items)
