@@ -196,7 +196,11 @@ def build_runtime(
         retention=retention.check_schedule(settings.retention),
     )
     reminders = Reminders(
-        store, settings.facts, clock, on_commit=lambda items: runtime.committed(items)
+        store,
+        settings.facts,
+        clock,
+        on_commit=lambda items: runtime.committed(items),
+        expiry=settings.expiry,
     )
     runtime = Runtime(
         settings,
