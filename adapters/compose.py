@@ -28,6 +28,7 @@ from datetime import timedelta
 
 from adapters.logs import in_school
 from bot import reminders as reminders_
+from bot import retention
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.delivery import Courier
@@ -192,6 +193,7 @@ def build_runtime(
         owner=owner,
         lease=lease,
         on_school=lambda changed: runtime.use_school(changed),
+        retention=retention.check_schedule(settings.retention),
     )
     reminders = Reminders(
         store,

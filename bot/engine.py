@@ -16,11 +16,12 @@ import logging
 import uuid
 import weakref
 from asyncio import Lock
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from bot import flow, localtime, safety
+from bot import retention as retention_
 from bot.errors import Conflict, Problem, StorageError, error_reference, log_bug
 from bot.facts import Facts
 from bot.filing import Filing, expired_text
@@ -45,6 +46,7 @@ from bot.model import (
 )
 from bot.outbox import outbox_item
 from bot.ports import Clock, Membership, Store, UnitOfWork
+from bot.records import PRESSES, RecordsDesk, is_records_command
 from bot.report import lines_text, summary_lines
 from bot.school import (
     SETTINGS_KEY,
@@ -146,6 +148,7 @@ class Engine:
         lease: timedelta = DEFAULT_LEASE,
         workplace: Workplace | None = None,
         on_school: Callable[[SchoolSettings], None] = lambda settings: None,
+        retention: Mapping[str, int] | None = None,
     ) -> None:
         self.store = store
         self.facts = facts
@@ -157,6 +160,7 @@ class Engine:
         self.owner = owner or f"engine-{uuid.uuid4().hex[:8]}"
         self.lease = lease
         self.desk = LeaderDesk(store, facts, membership)
+        self.records = RecordsDesk(self.desk, facts, retention or retention_.SCHEDULE)
         self.filing = Filing(store, facts)
         self.school = SchoolDesk(workplace, self.desk.leads)
         self._on_school = on_school
@@ -239,6 +243,8 @@ class Engine:
             outbox=items,
             meta=result.changes.meta,
         )
+        for tomb in result.changes.deleted:  # its every copy goes first (bot.ports.Store)
+            await self.store.delete_case(tomb.reference, tomb)
         if await self.store.commit(unit):
             self._on_commit(items)
             if SETTINGS_KEY in unit.meta:
@@ -270,10 +276,15 @@ class Engine:
 
     async def _dispatch(self, turn: Turn, conv: Conversation | None, now: datetime) -> Outcome:
         action = CaseAction.parse(turn.action)
+        if action is not None and action.verb in PRESSES:
+            return Outcome.of(conv, await self.records.press(turn, action, now))
         if action is not None:
             return Outcome.of(conv, await self.desk.press(turn, action, now))
         if is_case_command(turn.text):
             return Outcome.of(conv, await self.desk.command(turn, now), *self._reask(conv))
+        if is_records_command(turn.text):
+            work = await self.records.command(turn, now)
+            return Outcome.of(conv, work, *self._reask(conv))
         if is_school_command(turn.text) and (turn.action == "start" or not _answering(conv)):
             current = SchoolSettings.from_json(await self.store.get_meta(SETTINGS_KEY))
             work = await self.school.command(turn, current)

@@ -209,5 +209,28 @@ class ResolvedCard:
     """It replaces a post made before (a front end may say "Updated")."""
 
 
-Resolved = Notice | Question | ResolvedHandoff | ResolvedCard | CaseList
+@dataclass(frozen=True)
+class ResolvedFile:
+    """A leader's file, made from the store just now: its bytes are what the command line
+    would write."""
+
+    filename: str
+    title: str
+    content: bytes
+    comment: str
+    """The message that goes with it (what it is; keep it private)."""
+
+
+@dataclass(frozen=True)
+class ResolvedLink:
+    """A leader's file as a single-use link on the bot's own address (bot.files)."""
+
+    title: str
+    token: str
+    comment: str
+
+
+Resolved = (
+    Notice | Question | ResolvedHandoff | ResolvedCard | CaseList | ResolvedFile | ResolvedLink
+)
 """Every reply a sender may be given: complete, nothing left to look up."""

@@ -14,6 +14,7 @@ from adapters.compose import Runtime
 from adapters.teams.bot import TeamsBot
 from adapters.teams.clients import ConnectorClients
 from adapters.teams.config import TeamsConfig
+from adapters.teams.downloads import FILES_ROUTE, DownloadRoute
 from adapters.teams.endpoint import Endpoint
 from adapters.teams.leaders import LeadershipTeam
 from adapters.teams.posts import LATE_LIMIT, TeamsPosts
@@ -25,6 +26,7 @@ from adapters.teams.signing_keys import SigningKeys
 from adapters.teams.tokens import Tokens
 from bot.delivery import Courier
 from bot.errors import error_reference, log_bug
+from bot.files import Downloads
 from bot.model import JSON, OutboxItem, Platform
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,10 @@ NO_LEADERSHIP_TEAM_WARNING = (
     "REPORTBOT_TEAMS_LEADERSHIP_TEAM is not set: the first team the bot is ever added to will "
     "receive every case. Set it to the leadership team's link (in Teams: ⋯ beside the team > "
     "Get link to team) so that no other team can."
+)
+NO_PUBLIC_URL_WARNING = (
+    "REPORTBOT_PUBLIC_URL is not set: leaders asking for a file in Teams (export, sar) are "
+    "told it cannot be offered yet. Set it to the bot's own https address."
 )
 
 
@@ -86,6 +92,8 @@ def wire(app: web.Application, runtime: Runtime, config: TeamsConfig) -> TeamsHa
         log.warning(DEV_MODE_WARNING)
     if config.leadership_team is None:
         log.warning(NO_LEADERSHIP_TEAM_WARNING)
+    if not config.public_url:
+        log.warning(NO_PUBLIC_URL_WARNING)
     connections, tokens = None, None
     keys = SigningKeys(timeout=config.timeout, metadata_url=config.openid_metadata)
     if config.authenticated:
@@ -108,11 +116,15 @@ def wire(app: web.Application, runtime: Runtime, config: TeamsConfig) -> TeamsHa
         await courier.late_post(item, post)
 
     posts = TeamsPosts(proactive, late_post)
-    courier = runtime.add_platform(Platform.TEAMS, TeamsSender(proactive), posts, start=False)
+    courier = runtime.add_platform(
+        Platform.TEAMS, TeamsSender(proactive, config.public_url), posts, start=False
+    )
     services = Services(runtime.engine.handle, courier, places, clients, config)
     runtime.add_membership(Platform.TEAMS, LeadershipTeam(services))
     bot = TeamsBot(services)
     app.router.add_post(ROUTE, Endpoint(adapter, bot, config, tokens).handle)
+    downloads = Downloads(runtime.store, runtime.facts, runtime.clock, runtime.memberships)
+    app.router.add_get(FILES_ROUTE, DownloadRoute(downloads).handle)
     handle = TeamsHandle(courier, config, posts, clients, keys)
 
     async def cleanup(_: web.Application) -> None:
