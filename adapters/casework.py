@@ -28,7 +28,7 @@ import getpass
 import logging
 import sys
 from collections.abc import Callable, Coroutine
-from datetime import date, datetime
+from datetime import date
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,8 +47,8 @@ from bot.errors import (
 )
 from bot.export_csv import export_csv
 from bot.lifecycle import STATUS_LABELS, note, written
-from bot.model import Audience, Case, CaseCard, CaseStatus, OutboxItem
-from bot.outbox import outbox_item
+from bot.model import Case, CaseStatus
+from bot.outbox import scrub_post
 from bot.ports import UnitOfWork
 from bot.stats import compute_stats, format_stats
 from bot.understand import clean
@@ -300,13 +300,6 @@ async def stats_command(args: argparse.Namespace, settings: Settings) -> int:
     stats = compute_stats(found, _progress if len(found) > PROGRESS_FROM else None, facts)
     say(format_stats(stats), end="")
     return 0
-
-
-def scrub_post(tomb: Case, now: datetime) -> OutboxItem:
-    """The leadership post of a deleted case is overwritten with a content-free line."""
-    card = CaseCard(tomb.reference, update=True)
-    item_id = f"case:{tomb.reference}:deleted"
-    return outbox_item(tomb.reporter, Audience.LEADERSHIP, {}, card, item_id, now, tomb.reference)
 
 
 # --- retention ---------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from datetime import timedelta
 
 from adapters.logs import in_school
 from bot import reminders as reminders_
+from bot import retention
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.delivery import Courier
@@ -195,9 +196,14 @@ def build_runtime(
         owner=owner,
         lease=lease,
         on_school=lambda changed: runtime.use_school(changed),
+        retention=retention.check_schedule(settings.retention),
     )
     reminders = Reminders(
-        store, settings.facts, clock, on_commit=lambda items: runtime.committed(items)
+        store,
+        settings.facts,
+        clock,
+        on_commit=lambda items: runtime.committed(items),
+        expiry=settings.expiry,
     )
     runtime = Runtime(
         settings,

@@ -155,6 +155,7 @@ def storage_table(results: dict[int, dict[str, Any]]) -> Table:
     row("submit turn (engine.handle, whole)", "submit_engine")
     row("open cases read (leaders' list, Home tab)", "open_scan")
     row("reminders check (every 60 s)", "reminders")
+    row("a leader's export file (every case, CSV)", "export_file")
     row("plain TinyDB: the step's writes", "plain_step")
     row("plain TinyDB: the submission's writes", "plain_submit")
     fixed("live.json size (KiB)", lambda r: f"{r['live_kb']:,.0f}")

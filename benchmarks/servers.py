@@ -45,6 +45,7 @@ def bot_env(slack_api_url: str) -> dict[str, str]:
         "SLACK_API_TIMEOUT": "10",
         "REPORTBOT_TEAMS_DEV": "1",
         "REPORTBOT_TEAMS_TIMEOUT": "10",
+        "REPORTBOT_PUBLIC_URL": "http://127.0.0.1",  # leaders' links (none are opened here)
     }
 
 

@@ -32,6 +32,7 @@ from benchmarks.stats import LoopMonitor, Samples, rss_mb
 from bot import codec
 from bot.clock import FakeClock
 from bot.facts import Facts
+from bot.files import make_file
 from bot.leadership import Kept, kept_doc, receipt_key
 from bot.model import (
     JSON,
@@ -39,6 +40,8 @@ from bot.model import (
     Case,
     CaseCard,
     CaseStatus,
+    FileKind,
+    FileReply,
     HandoffReply,
     HistoryEntry,
     Notice,
@@ -234,6 +237,16 @@ async def measure_scans(probe: Probe, budget: Budget) -> None:
 
     probe.monitor.phase = "reminders check"
     probe.results["reminders"] = await repeat(budget, check)
+    school = Person(Platform.SLACK, seed.TEAM, "U0LEADER")
+    every_case = FileReply(FileKind.CASES)
+
+    async def export(i: int) -> float:  # a leader's `export`, made as the courier makes it
+        start = time.perf_counter()
+        await make_file(probe.store, Facts(), probe.now, every_case, school)
+        return time.perf_counter() - start
+
+    probe.monitor.phase = "leader's export file"
+    probe.results["export_file"] = await repeat(budget, export)
 
 
 def daytime_before(now: datetime) -> datetime:

@@ -18,6 +18,8 @@ from bot.model import (
     CaseStatus,
     Choice,
     Conversation,
+    FileKind,
+    FileReply,
     Flag,
     Handoff,
     HandoffReply,
@@ -248,6 +250,10 @@ def reply_to_dict(r: Reply) -> JSON:
                 "empty": empty,
                 "lines": list(lines),
             }
+        case FileReply(kind=kind, subject=subject, link=link):
+            return {"type": "file", "kind": str(kind), "subject": subject} | (
+                {"link": link} if link else {}
+            )
     raise TypeError(f"no codec for reply type {type(r).__name__}")
 
 
@@ -283,6 +289,8 @@ def reply_from_dict(d: JSON) -> Reply:
             d.get("empty", ""),
             tuple(d.get("lines", ())),
         )
+    if kind == "file":
+        return FileReply(FileKind(d["kind"]), d.get("subject", ""), d.get("link", ""))
     raise ValueError(f"unknown reply type {kind!r}")
 
 

@@ -226,7 +226,8 @@ class Courier:
             return Delivered(item.id)
         if item.audience == Audience.LEADERSHIP and not isinstance(reply, Notice):
             raise DeliveryRefused(f"the leadership channel cannot show {type(reply).__name__}")
-        await self.sender.send(item, await self.resolver.reply(reply))
+        place = Person(item.platform, item.workspace, "")  # whose school's records it may show
+        await self.sender.send(item, await self.resolver.reply(reply, place))
         return Delivered(item.id)
 
     async def _refused(self, item: OutboxItem, reason: str) -> Delivered | Went:

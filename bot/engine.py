@@ -16,14 +16,15 @@ import logging
 import uuid
 import weakref
 from asyncio import Lock
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from bot import flow, localtime, safety
+from bot import retention as retention_
 from bot.errors import Conflict, Problem, StorageError, error_reference, log_bug
 from bot.facts import Facts
-from bot.filing import Filing
+from bot.filing import Filing, expired_text
 from bot.flow import FLOW, SPECS
 from bot.leaders import LeaderDesk, is_case_command
 from bot.lifecycle import CaseAction
@@ -45,6 +46,7 @@ from bot.model import (
 )
 from bot.outbox import outbox_item
 from bot.ports import Clock, Membership, Store, UnitOfWork
+from bot.records import PRESSES, RecordsDesk, is_records_command
 from bot.report import lines_text, summary_lines
 from bot.school import (
     SETTINGS_KEY,
@@ -146,6 +148,7 @@ class Engine:
         lease: timedelta = DEFAULT_LEASE,
         workplace: Workplace | None = None,
         on_school: Callable[[SchoolSettings], None] = lambda settings: None,
+        retention: Mapping[str, int] | None = None,
     ) -> None:
         self.store = store
         self.facts = facts
@@ -157,6 +160,7 @@ class Engine:
         self.owner = owner or f"engine-{uuid.uuid4().hex[:8]}"
         self.lease = lease
         self.desk = LeaderDesk(store, facts, membership)
+        self.records = RecordsDesk(self.desk, facts, retention or retention_.SCHEDULE)
         self.filing = Filing(store, facts)
         self.school = SchoolDesk(workplace, self.desk.leads)
         self._on_school = on_school
@@ -239,6 +243,8 @@ class Engine:
             outbox=items,
             meta=result.changes.meta,
         )
+        for tomb in result.changes.deleted:  # its every copy goes first (bot.ports.Store)
+            await self.store.delete_case(tomb.reference, tomb)
         if await self.store.commit(unit):
             self._on_commit(items)
             if SETTINGS_KEY in unit.meta:
@@ -254,7 +260,7 @@ class Engine:
         before = Work()
         if conv and now - conv.updated_at > self.expiry:
             if conv.step != Step.END:  # a filed report has nothing left to expire
-                notices.append(Notice(self._expired_text(conv)))
+                notices.append(Notice(expired_text(conv, self.facts, self.expiry)))
                 before = await self.filing.abandoned(conv, "expired", now)
             conv = None
         if turn.has_files:  # said before any answer: a picture here could be of a child
@@ -270,10 +276,15 @@ class Engine:
 
     async def _dispatch(self, turn: Turn, conv: Conversation | None, now: datetime) -> Outcome:
         action = CaseAction.parse(turn.action)
+        if action is not None and action.verb in PRESSES:
+            return Outcome.of(conv, await self.records.press(turn, action, now))
         if action is not None:
             return Outcome.of(conv, await self.desk.press(turn, action, now))
         if is_case_command(turn.text):
             return Outcome.of(conv, await self.desk.command(turn, now), *self._reask(conv))
+        if is_records_command(turn.text):
+            work = await self.records.command(turn, now)
+            return Outcome.of(conv, work, *self._reask(conv))
         if is_school_command(turn.text) and (turn.action == "start" or not _answering(conv)):
             current = SchoolSettings.from_json(await self.store.get_meta(SETTINGS_KEY))
             work = await self.school.command(turn, current)
@@ -363,36 +374,55 @@ class Engine:
 
     async def _answer(self, turn: Turn, conv: Conversation, now: datetime) -> Outcome:
         spec = SPECS[Step(conv.step)]
-        risky = spec.question and conv.step != Step.DANGER and self._risky(conv, turn.text)
+        risk = bool(turn.text) and bool(safety.risk_words(turn.text))
+        ask_danger = risk and conv.step != Step.DANGER and self._danger_unasked(conv)
+        if ask_danger and not spec.question:  # cancel, submit, change, resume: danger first
+            conv.detour.append(conv.step)
+            return self._touch(conv, self._risk_detour(conv))
+        # Said again once asked: the 999 line each time (the danger question has its own).
+        warn: list[Reply] = []
+        if risk and not ask_danger and conv.step != Step.DANGER:
+            warn.append(safety.risk_notice(self.facts, asking=False))
         try:
             accepted = spec.accept(Answer(turn.text, _values(turn), self._context(conv)))
         except Problem as p:
-            if risky:
+            if ask_danger:
                 conv.detour.append(conv.step)
                 return self._touch(conv, self._risk_detour(conv))
-            return self._touch(conv, [Notice(str(p), tone="warning"), *self._ask(conv, again=True)])
+            again = self._ask(conv, again=True)
+            return self._touch(conv, [*warn, Notice(str(p), tone="warning"), *again])
         choices = spec.choices_for(self._context(conv))
         raised = self._apply(conv, accepted)
         understood = self._understood(spec, choices, turn, accepted.value)
-        replies: list[Reply] = [*understood, *accepted.notices]
+        replies: list[Reply] = [*warn, *understood, *accepted.notices]
+        if accepted.then in (Then.SUBMIT, Then.CANCEL, Then.RESTART):
+            ended = await self._leave(turn, conv, accepted.then, now)
+            ended.to_person[:0] = warn
+            return ended
         work = Work()
-        if accepted.then == Then.SUBMIT:
-            return await self._submit(turn, conv, now)
-        if accepted.then == Then.CANCEL:
-            work = await self.filing.abandoned(conv, "cancelled", now)
-            return Outcome(None, [Notice(self._cancelled_text(conv))], work)
-        if accepted.then == Then.RESTART:
-            fresh = self._fresh(turn, conv)
-            return self._touch(fresh, [Notice(_RESTARTED), *self._ask(fresh)])
+        if spec.step == Step.LINKS and accepted.then == Then.NEXT:
+            replies += await self._known_images(conv)
+        elif Flag.SEXUAL_IMAGES in conv.flags - raised and safety.mentions_copies(turn.text):
+            replies.append(safety.no_copies_notice())
         if raised & STICKY_FLAGS:
             urgent = await self.filing.urgent(conv, raised, now)
             replies += urgent.replies
             work.add(Work(outbox=urgent.outbox, cases=urgent.cases))
-        if risky and not conv.risk_checked and Flag.DANGER not in conv.flags:
+        if ask_danger:
             conv.detour.append(conv.step)
             return Outcome(conv, [*replies, *self._risk_detour(conv)], work)
         self._touch(conv, [])
         return Outcome(conv, [*replies, *self._ask(conv)], work)
+
+    async def _leave(self, turn: Turn, conv: Conversation, then: Then, now: datetime) -> Outcome:
+        """The answer ends this report: filed, cancelled, or replaced by a fresh one."""
+        if then == Then.SUBMIT:
+            return await self._submit(turn, conv, now)
+        if then == Then.CANCEL:
+            work = await self.filing.abandoned(conv, "cancelled", now)
+            return Outcome(None, [Notice(self._cancelled_text(conv))], work)
+        fresh = self._fresh(turn, conv)
+        return self._touch(fresh, [Notice(_RESTARTED), *self._ask(fresh)])
 
     def _understood(
         self, spec: StepSpec, choices: tuple[Choice, ...], turn: Turn, value: object
@@ -437,7 +467,8 @@ class Engine:
         if then == Then.NEXT:
             if conv.detour:
                 back_to = Step(conv.detour.pop())
-                if conv.step == Step.DANGER and _before(back_to, Step.DANGER):
+                returns = (back_to, *conv.detour)  # e.g. cancel, then the harm question
+                if conv.step == Step.DANGER and any(_before(Step(s), Step.DANGER) for s in returns):
                     conv.early.append(Step.DANGER)  # asked ahead of its turn: skip it later
                 conv.step = back_to
             else:
@@ -496,8 +527,20 @@ class Engine:
 
     # -- safety -----------------------------------------------------------------------------------
 
+    async def _known_images(self, conv: Conversation) -> list[Reply]:
+        """An account already open as possibly holding a child's sexual images: this report
+        carries the flag too, so it never asks for images either."""
+        if Flag.SEXUAL_IMAGES in conv.flags or not await self.filing.flagged_case(conv):
+            return []
+        conv.flags.add(Flag.SEXUAL_IMAGES)
+        return [safety.sexual_images_notice(self.facts, known=True)]
+
     def _risky(self, conv: Conversation, text: str) -> bool:
-        return bool(text) and not conv.risk_checked and bool(safety.risk_words(text))
+        return bool(text) and self._danger_unasked(conv) and bool(safety.risk_words(text))
+
+    def _danger_unasked(self, conv: Conversation) -> bool:
+        """Risk words ask the danger question once: not again after that, nor once flagged."""
+        return not conv.risk_checked and Flag.DANGER not in conv.flags
 
     def _risk_detour(self, conv: Conversation) -> list[Reply]:
         """Risk words in an answer: the 999 notice at once, then the danger question."""
@@ -602,20 +645,6 @@ class Engine:
         hours = int(self.expiry.total_seconds() // 3600)
         how = HOW_TO_ANSWER.get(platform, HOW_TO_ANSWER[Platform.SLACK])
         return HELP.format(how=how, hours=hours, emergency=self.facts.emergency)
-
-    def _expired_text(self, conv: Conversation) -> str:
-        started = localtime.moment(conv.started_at, self.facts)
-        hours = int(self.expiry.total_seconds() // 3600)
-        text = (
-            f"Your unfinished report from {started:%a %d %b} expired after {hours} hours without "
-            "an answer, so I cleared it"
-        )
-        if conv.case_reference:
-            return text + (
-                f". Leadership were already alerted to its safety concern ({conv.case_reference})"
-                " and will follow it up. Let's start again."
-            )
-        return text + " – nothing was sent. Let's start again."
 
     def _cancelled_text(self, conv: Conversation) -> str:
         if conv.case_reference:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot import flow, lifecycle, localtime, safety
 from bot.dates import when_from_iso
@@ -40,8 +40,8 @@ from bot.model import (
 )
 from bot.outbox import card_update_item, outbox_item
 from bot.ports import Store
-from bot.report import FLAG_TEXT, active_answers, build_handoff, reporter_name
-from bot.retention import category_for
+from bot.report import FLAG_TEXT, active_answers, build_handoff, contact_line, reporter_name
+from bot.retention import category_for, longer
 from bot.steps import Step
 from bot.work import Work
 
@@ -70,12 +70,15 @@ class Filing:
             case = await self.store.case(conv.case_reference)
             if case is not None and case.is_open:
                 case.flags = case.flags | frozenset(raised)
+                case.retention_category = longer(case.retention_category, category_for(case))
                 case.record(HistoryEntry(now, _who(conv), "flagged", new=_flags(raised)))
                 told = Notice(_ALSO_ALERTED.format(ref=case.reference), tone="danger")
                 work = Work([told], [card_update_item(case, now)])
                 work.write(case)
                 return work
         case = await self._new_case(conv, now)
+        case.handles = handles_of(case.answers.get(Step.LINKS) or [])  # `cases` finds it
+        case.retention_category = category_for(case)
         case.status = CaseStatus.REPORTING
         case.status_times = {str(CaseStatus.REPORTING): now}
         case.history = [HistoryEntry(now, _who(conv), "urgent", new=_flags(case.flags))]
@@ -93,10 +96,38 @@ class Filing:
         if case is None or case.status != CaseStatus.REPORTING:
             return Work()
         case.answers = {**case.answers, **active_answers(conv.answers, conv.flags)}
+        case.handles = case.handles or handles_of(case.answers.get(Step.LINKS) or [])
+        case.retention_category = longer(case.retention_category, category_for(case))
         case.record(HistoryEntry(now, _who(conv), f"report_{why}"))
         work = Work(outbox=[card_update_item(case, now)])
         work.write(case)
         return work
+
+    async def flagged_case(self, conv: Conversation) -> Case | None:
+        """An open case of an account in these links that is flagged for sexual images of a
+        child: a second report of it must not ask for images either."""
+        handles = handles_of(conv.answers.get(Step.LINKS) or [])
+        if not handles:
+            return None
+        for other in await self.store.cases(open_only=True, handles=handles):
+            if (
+                Flag.SEXUAL_IMAGES in other.flags
+                and set(other.handles) & set(handles)
+                and in_scope(other, conv.person)
+            ):
+                return other
+        return None
+
+    async def expired(self, conv: Conversation, expiry: timedelta, now: datetime) -> Work:
+        """An urgent report left past its expiry, swept without waiting for the reporter to
+        write again: leaders' card says so, the answers reach the case, the reporter is told."""
+        work = await self.abandoned(conv, "expired", now)
+        if not work.cases:  # not an urgent report still being made: nothing to sweep
+            return work
+        told = Notice(expired_text(conv, self.facts, expiry))
+        key = f"expired:{conv.id}"
+        person = outbox_item(conv.person, Audience.PERSON, conv.address, told, key, now)
+        return work.add(Work(outbox=[person]))
 
     # -- submitting --------------------------------------------------------------------------------
 
@@ -106,11 +137,12 @@ class Filing:
         case = early or await self._new_case(conv, now)
         self._fill(case, conv, now)
         original = await self._duplicate_of(case)
+        adds = ""
         if original is not None:
-            self._link(case, original, now)
+            adds = self._link(case, original, now)
             filed.write(original)
         filed.write(case)
-        filed.add(self._messages(turn, conv, case, original, now))
+        filed.add(self._messages(turn, conv, case, original, adds, now))
         if original is None and case.posh_owner == PoshOwner.REPORTER:
             filed.after = _ended(conv, case, now)
         return filed
@@ -134,22 +166,27 @@ class Filing:
         was_reporting = case.status == CaseStatus.REPORTING
         case.answers = answers
         case.flags = case.flags | frozenset(conv.flags)
-        case.handles = tuple(sorted({str(x["handle"] or x["url"]) for x in links}))
+        case.handles = handles_of(links)
         case.reporter_address = dict(conv.address) or case.reporter_address
         case.posh_owner = PoshOwner(str(answers.get(Step.WHO_CALLS) or PoshOwner.LEADERS))
-        case.retention_category = case.retention_category or category_for(case)
+        case.retention_category = longer(case.retention_category, category_for(case))
         if was_reporting or not case.history:
             old = str(case.status) if was_reporting else ""
             case.status = CaseStatus.NEW
             case.status_times[str(CaseStatus.NEW)] = now
             case.record(HistoryEntry(now, _who(conv), "reported", old=old, new=CaseStatus.NEW))
-        if answers.get(Step.IN_APP) == "yes" and case.status == CaseStatus.NEW:
-            when = when_from_iso(answers.get(Step.IN_APP_WHEN))
-            day = when.end or localtime.day(now, self.facts)
-            lifecycle.apply(case, "in_app", _who(conv), now, f"reported in the app {day}")
-            # The clock for "time to removal" starts when TikTok was told, not when we were.
-            reported = localtime.midnight(day, self.facts)
-            case.status_times[CaseStatus.REPORTED_IN_APP] = min(reported, now)
+        self._in_app(case, _who(conv), now)
+
+    def _in_app(self, case: Case, who: str, now: datetime) -> None:
+        """A new case reported in TikTok's app moves on to "reported in the app"."""
+        if case.answers.get(Step.IN_APP) != "yes" or case.status != CaseStatus.NEW:
+            return
+        when = when_from_iso(case.answers.get(Step.IN_APP_WHEN))
+        day = when.end or localtime.day(now, self.facts)
+        lifecycle.apply(case, "in_app", who, now, f"reported in the app {day}")
+        # The clock for "time to removal" starts when TikTok was told, not when we were.
+        reported = localtime.midnight(day, self.facts)
+        case.status_times[CaseStatus.REPORTED_IN_APP] = min(reported, now)
 
     async def _duplicate_of(self, case: Case) -> Case | None:
         """An open, finished case of the same school about the same account."""
@@ -165,27 +202,38 @@ class Filing:
                 return other
         return None
 
-    def _link(self, case: Case, original: Case, now: datetime) -> None:
-        """This report becomes a linked report; what it adds goes on the open case."""
+    def _link(self, case: Case, original: Case, now: datetime) -> str:
+        """This report becomes a linked report; what it adds goes on the open case. Returns
+        what it added, in words."""
         added = merge_into(original, case)
         case.duplicate_of = original.reference
         actor = reporter_name(case)
         lifecycle.apply(case, "close", actor, now, f"same account as {original.reference}")
+        self._in_app(original, actor, now)  # the first report had not been made in the app
         original.extra_reports += 1
-        note = "Adds " + "; ".join(added) + "." if added else "Adds nothing new."
+        adds = "Adds " + "; ".join(added) + "." if added else "Adds nothing new."
+        # Leaders read who sent it and how to reach them beside what it adds.
+        note = f"From {contact_line(case)}. {adds}"
         original.record(HistoryEntry(now, actor, "linked_report", new=case.reference, note=note))
+        return adds
 
     # -- what the reporter and leaders are sent ----------------------------------------------------
 
     def _messages(
-        self, turn: Turn, conv: Conversation, case: Case, original: Case | None, now: datetime
+        self,
+        turn: Turn,
+        conv: Conversation,
+        case: Case,
+        original: Case | None,
+        adds: str,
+        now: datetime,
     ) -> Work:
         ref = case.reference
         harm = set(case.answers.get(Step.HARM) or [])
         support = safety.support_notice(self.facts, case.flags, harm)
         lead: list[OutboxItem] = []
         if original is not None:
-            to_person: list[Reply] = [self._linked_notice(case, original), support]
+            to_person: list[Reply] = [self._linked_notice(case, original, adds), support]
             lead.append(card_update_item(original, now))
             if conv.case_reference:  # its own urgent post now points to the open case
                 lead.append(card_update_item(case, now))
@@ -226,7 +274,7 @@ class Filing:
             conv.person, Audience.LEADERSHIP, conv.address, card, item_id, now, case.reference
         )
 
-    def _linked_notice(self, case: Case, original: Case) -> Notice:
+    def _linked_notice(self, case: Case, original: Case, added: str) -> Notice:
         handler = (
             f"{original.assignee} is contacting POSH about it"
             if original.assignee
@@ -234,8 +282,6 @@ class Filing:
             if original.posh_owner == PoshOwner.REPORTER
             else "the leadership team is handling it"
         )
-        last = next((h for h in reversed(original.history) if h.action == "linked_report"), None)
-        added = last.note if last else ""
         return Notice(
             f"Thank you. This account is already case {original.reference}, and {handler}. "
             f"I've added your report ({case.reference}) to it, and I'm telling leadership now. "
@@ -245,6 +291,26 @@ class Filing:
             tone="success",
             title=f"Added to case {original.reference}",
         )
+
+
+def expired_text(conv: Conversation, facts: Facts, expiry: timedelta) -> str:
+    started = localtime.moment(conv.started_at, facts)
+    hours = int(expiry.total_seconds() // 3600)
+    text = (
+        f"Your unfinished report from {started:%a %d %b} expired after {hours} hours without "
+        "an answer, so I cleared it"
+    )
+    if conv.case_reference:
+        return text + (
+            f". Leadership were already alerted to its safety concern ({conv.case_reference})"
+            " and will follow it up. Let's start again."
+        )
+    return text + " – nothing was sent. Let's start again."
+
+
+def handles_of(links: list[JSON]) -> tuple[str, ...]:
+    """The accounts a report's links are about, as cases are indexed by them."""
+    return tuple(sorted({str(x["handle"] or x["url"]) for x in links}))
 
 
 def _ended(conv: Conversation, case: Case, now: datetime) -> Conversation:
@@ -282,12 +348,23 @@ def merge_into(original: Case, new: Case) -> list[str]:
         original.flags = original.flags | new_flags
         added.append("safety: " + " ".join(FLAG_TEXT[f] for f in sorted(new_flags)))
     added += _merge_in_app(a, b)
-    for step in (Step.DESCRIPTION, Step.TARGET_STAFF, Step.HARM_OTHER):
+    for step, what in _TEXT_ADDED.items():
         if b.get(step) and b.get(step) != a.get(step):
             a[step] = f"{a[step]}\n{new.reference}: {b[step]}" if a.get(step) else b[step]
-            added.append("a description" if step == Step.DESCRIPTION else f"more on {step}")
+            added.append(what)
     original.handles = tuple(sorted(set(original.handles) | set(new.handles)))
+    original.retention_category = longer(
+        original.retention_category, new.retention_category, category_for(original)
+    )
     return added
+
+
+# A second report's own words, added to the open case, as leaders read them.
+_TEXT_ADDED = {
+    Step.DESCRIPTION: "what it shows",
+    Step.TARGET_STAFF: "which member of staff is targeted",
+    Step.HARM_OTHER: "more about the kind of harm",
+}
 
 
 def _merge_in_app(a: JSON, b: JSON) -> list[str]:

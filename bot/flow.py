@@ -483,6 +483,8 @@ def _safety_answer(answer: Answer) -> str:
 
 def accept_danger(answer: Answer) -> Accepted:
     value = _safety_answer(answer)
+    if value == "no" and safety.risk_words(answer.text):  # "no but he said he'd bring a knife"
+        value = "unsure"
     if value != "no":
         notice = safety.danger_notice(answer.facts, unsure=value == "unsure")
         return Accepted(value, (notice,), raise_flags=frozenset({Flag.DANGER}))
@@ -744,13 +746,30 @@ _CHANGE_WORDS = re.compile(
 )
 
 
+def _first_to_change(section: str, ctx: Context) -> StepSpec | None:
+    """The first question of a section that applies to this report (None: none does)."""
+    steps = (s for s in FLOW if s.section == section and s.question and not s.follow_up)
+    return next((s for s in steps if s.when(dict(ctx.answers), ctx.flags)), None)
+
+
+def change_choices(ctx: Context) -> tuple[Choice, ...]:
+    """Only the parts that apply: a report flagged for a child's images has no Evidence."""
+    return tuple(c for c in SECTIONS if _first_to_change(c.value, ctx))
+
+
 def accept_change(answer: Answer) -> Accepted:
-    section = chosen(answer, SECTIONS, multi=False)[0]
-    steps = [s for s in FLOW if s.section == section and s.question and not s.follow_up]
-    first = next((s for s in steps if s.when(dict(answer.answers), answer.flags)), None)
-    if first is None:  # e.g. Evidence, for a report flagged as holding a child's images
-        name = next(c.label for c in SECTIONS if c.value == section)
-        raise Problem(f"“{name}” doesn't apply to this report. Choose another part.")
+    offered = change_choices(answer.ctx)
+    try:
+        section = chosen(answer, offered, multi=False)[0]
+    except Problem:
+        left_out = tuple(c for c in SECTIONS if c not in offered)
+        named = pick(answer.text, left_out, multi=False)
+        if left_out and not answer.text.strip().isdigit() and len(named.values) == 1:
+            name = next(c.label for c in left_out if c.value == named.values[0])
+            raise Problem(f"“{name}” doesn't apply to this report. Choose another part.") from None
+        raise
+    first = _first_to_change(section, answer.ctx)
+    assert first is not None  # offered only if it applies
     return Accepted(None, then=Then.EDIT, goto=first.step)
 
 
@@ -1003,7 +1022,7 @@ FLOW: tuple[StepSpec, ...] = (
         "",
         "Which part would you like to change?",
         accept_change,
-        SECTIONS,
+        change_choices,
         question=False,
         when=never,
     ),

@@ -97,7 +97,7 @@ class LeaderDesk:
             cases = await self.store.cases(reporter=turn.person.key)
             shown = [c for c in cases if c.status != CaseStatus.DELETED]
             return self._list("Your reports", shown, "You haven't made any reports yet.")
-        refused = await self._refusal(turn.person, "", NOT_LEADER_VIEW)
+        refused = await self.refusal(turn.person, "", NOT_LEADER_VIEW)
         if refused is not None:
             return refused
         cases = await self.store.cases(open_only=True)
@@ -110,7 +110,7 @@ class LeaderDesk:
 
     async def stats(self, turn: Turn) -> Notice:
         """The same figures as `reportbot stats`, for this school's leaders."""
-        refused = await self._refusal(turn.person, "", NOT_LEADER_VIEW)
+        refused = await self.refusal(turn.person, "", NOT_LEADER_VIEW)
         if refused is not None:
             return refused
         cases = [c for c in await self.store.cases() if in_scope(c, turn.person)]
@@ -119,7 +119,7 @@ class LeaderDesk:
             title="TikTok reports: the figures",
         )
 
-    async def _refusal(self, person: Person, reference: str, why: str) -> Notice | None:
+    async def refusal(self, person: Person, reference: str, why: str) -> Notice | None:
         """None if the person leads; else the notice that says why nothing happened."""
         verdict = await self.leads(person, reference)
         if verdict is None:
@@ -129,9 +129,9 @@ class LeaderDesk:
     async def _move(
         self, turn: Turn, verb: str, ref: str, reason: str, now: datetime, *, from_button: bool
     ) -> Work:
-        case = await self._find(ref, turn.person)
+        case = await self.find(ref, turn.person)
         if case is None or not reporter_may(case, turn.person, verb):
-            refused = await self._refusal(turn.person, ref, NOT_LEADER)
+            refused = await self.refusal(turn.person, ref, NOT_LEADER)
             if refused is not None:
                 return Work([refused])
         if case is None:
@@ -155,10 +155,10 @@ class LeaderDesk:
         return work
 
     async def _note(self, turn: Turn, ref: str, text: str, now: datetime) -> Work:
-        refused = await self._refusal(turn.person, ref, NOT_LEADER)
+        refused = await self.refusal(turn.person, ref, NOT_LEADER)
         if refused is not None:
             return Work([refused])
-        case = await self._find(ref, turn.person)
+        case = await self.find(ref, turn.person)
         if case is None:
             return Work([Notice(f"I can't find case {ref}.", tone="warning")])
         if not text:
@@ -173,12 +173,12 @@ class LeaderDesk:
         return work
 
     async def _show(self, turn: Turn, ref: str, now: datetime) -> Work:
-        case = await self._find(ref, turn.person)
+        case = await self.find(ref, turn.person)
         if case is None:
             return Work([Notice(f"I can't find case {ref}.", tone="warning")])
         leads = case.reporter.key != turn.person.key
         if leads:
-            refused = await self._refusal(turn.person, ref, NOT_LEADER_VIEW)
+            refused = await self.refusal(turn.person, ref, NOT_LEADER_VIEW)
             if refused is not None:
                 return Work([refused])
         case.record(HistoryEntry(now, who(turn.person), "viewed"))
@@ -195,7 +195,7 @@ class LeaderDesk:
         status = ("Status", lifecycle.STATUS_LABELS[case.status])
         return lines_text([status, *summary_lines(case.answers, case.flags, self.facts)])
 
-    async def _find(self, reference: str, person: Person) -> Case | None:
+    async def find(self, reference: str, person: Person) -> Case | None:
         """The case, if it exists, is not deleted, and belongs to the person's school."""
         case = await self.store.case(reference)
         if case is None or case.status == CaseStatus.DELETED or not in_scope(case, person):

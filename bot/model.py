@@ -153,7 +153,26 @@ class CaseList:
     """One line per case, as leaders read them: complete, so no front end looks anything up."""
 
 
-Reply = Notice | Question | HandoffReply | CaseCard | CaseList
+class FileKind(StrEnum):
+    CASES = "cases"  # every case as CSV (`reportbot export`)
+    CASE_REPORT = "case_report"  # one case's printable report (`reportbot export --case`)
+    SUBJECT_ACCESS = "subject_access"  # what the bot holds about a person (`reportbot sar`)
+
+
+@dataclass(frozen=True)
+class FileReply:
+    """A file for a leader: made from the store when it is delivered (or, where the platform
+    delivers files by link, when the link is opened), so no copy of case content waits in the
+    outbox, and a case deleted meanwhile is not in it."""
+
+    kind: FileKind
+    subject: str = ""
+    """The case (CASE_REPORT) or the name searched for (SUBJECT_ACCESS)."""
+    link: str = ""
+    """A single-use download token (bot.files), where the file goes as a link."""
+
+
+Reply = Notice | Question | HandoffReply | CaseCard | CaseList | FileReply
 
 
 # --- cases --------------------------------------------------------------------------------------

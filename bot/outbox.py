@@ -12,6 +12,8 @@ from bot.model import (
     Audience,
     Case,
     CaseCard,
+    FileKind,
+    FileReply,
     HandoffReply,
     Notice,
     OutboxItem,
@@ -58,6 +60,8 @@ def quoted_case(reply: Reply) -> str:
             return reference
         case HandoffReply(handoff=handoff):
             return handoff.reference
+        case FileReply(kind=FileKind.CASE_REPORT, subject=reference):
+            return reference
     return ""
 
 
@@ -73,6 +77,14 @@ def card_update_item(case: Case, now: datetime) -> OutboxItem:
         now,
         case.reference,
     )
+
+
+def scrub_post(tomb: Case, now: datetime) -> OutboxItem:
+    """The leadership post of a deleted case is overwritten with a content-free line (the
+    command line's `retention delete` and a leader's confirmed deletion in chat alike)."""
+    card = CaseCard(tomb.reference, update=True)
+    item_id = f"case:{tomb.reference}:deleted"
+    return outbox_item(tomb.reporter, Audience.LEADERSHIP, {}, card, item_id, now, tomb.reference)
 
 
 def to_reply_to(item: OutboxItem, reply: Reply, suffix: str, now: datetime) -> OutboxItem:

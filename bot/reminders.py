@@ -22,10 +22,12 @@ from datetime import datetime, timedelta
 from bot import localtime
 from bot.errors import Conflict, error_reference, log_bug
 from bot.facts import Facts
+from bot.filing import Filing
 from bot.hours import opening, status_text
 from bot.model import Audience, Case, CaseStatus, Notice, OutboxItem, PoshOwner
 from bot.outbox import outbox_item
 from bot.ports import Clock, Store, UnitOfWork
+from bot.steps import Step
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +157,9 @@ class Reminders:
         *,
         on_commit: Callable[[Sequence[OutboxItem]], None] = lambda items: None,
         every: float = 60.0,
+        expiry: timedelta = timedelta(hours=24),
     ) -> None:
+        self.expiry = expiry
         self.store = store
         self.facts = facts
         self.clock = clock
@@ -163,8 +167,40 @@ class Reminders:
         self._on_commit = on_commit
         self._task: asyncio.Task[None] | None = None
 
+    async def sweep(self) -> int:
+        """Close out every urgent report left unfinished past its expiry, day or night: the
+        engine would only notice when its reporter writes again. Returns how many."""
+        now = self.clock.now()
+        filing = Filing(self.store, self.facts)  # the school's facts as they are now
+        swept = 0
+        for conv in await self.store.conversations():
+            if not conv.case_reference or conv.step == Step.END:
+                continue
+            if now - conv.updated_at <= self.expiry:
+                continue
+            work = await filing.expired(conv, self.expiry, now)
+            if not work.cases:
+                continue
+            for case in work.cases.values():
+                schedule(case, self.facts)
+            unit = UnitOfWork(
+                person_key=conv.person.key,
+                conversation=None,
+                cases=list(work.cases.values()),
+                outbox=work.outbox,
+            )
+            try:
+                await self.store.commit(unit)
+            except Conflict:
+                continue  # the reporter wrote meanwhile: their turn dealt with it
+            self._on_commit(work.outbox)
+            swept += 1
+        return swept
+
     async def check(self) -> int:
-        """Queue every reminder that is due and not yet sent; returns how many."""
+        """Sweep expired urgent reports, then queue every reminder that is due and not yet
+        sent; returns how many reminders."""
+        await self.sweep()
         now = self.clock.now()
         if not is_daytime(self.facts, now):
             return 0

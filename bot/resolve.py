@@ -10,8 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.facts import Facts
+from bot.files import link_of, make_file
 from bot.hours import status_text
-from bot.model import CaseCard, CaseList, CaseStatus, Handoff, HandoffReply, Notice, Question, Reply
+from bot.model import (
+    CaseCard,
+    CaseList,
+    CaseStatus,
+    FileReply,
+    Handoff,
+    HandoffReply,
+    Notice,
+    Person,
+    Question,
+    Reply,
+)
 from bot.ports import Clock, Store
 from bot.report import handoff_text
 from bot.views import Resolved, ResolvedCard, ResolvedHandoff, case_line, case_view
@@ -34,9 +46,15 @@ class Resolver:
         self.facts = facts
         self.clock = clock
 
-    async def reply(self, reply: Reply) -> Resolved:
-        """A reply for a person's chat (or a notice for the leadership channel)."""
+    async def reply(self, reply: Reply, place: Person | None = None) -> Resolved:
+        """A reply for a person's chat (or a notice for the leadership channel). `place` is
+        whose school it is for (its platform and workspace): a leader's file holds only that
+        school's records."""
         match reply:
+            case FileReply(link=link) if link:
+                return link_of(reply)
+            case FileReply() if place is not None:
+                return await make_file(self.store, self.facts, self.clock.now(), reply, place)
             case HandoffReply(handoff=h):
                 return self.handoff(h)
             case CaseCard(reference=reference):  # a leader's `show REF`, in their own chat

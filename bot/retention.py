@@ -46,6 +46,13 @@ def category_for(case: Case) -> str:
     return "online_abuse"
 
 
+def longer(*categories: str) -> str:
+    """The category kept longest: a case that grows (a flag, a second report) never shortens
+    its keeping. A school's own category, not in the default table, is kept as it was set."""
+    known = [c for c in categories if c]
+    return max(known, key=lambda c: SCHEDULE.get(c, max(SCHEDULE.values()) + 1), default="")
+
+
 _ENDS = frozenset({CaseStatus.REMOVED, CaseStatus.REFUSED, CaseStatus.CLOSED})
 
 

@@ -54,6 +54,13 @@ IMAGE_REQUESTS = (
     "with the link and date showing",
 )
 
+# An answer that speaks of copies of the content (on a report flagged for a child's images).
+_COPIES = re.compile(
+    r"\b(?:screen\s?shots?|screenshott?(?:ed|ing)|screen\s?grabs?|photos?|pictures?|pics?|"
+    r"images?|saved|copy|copies|copied|downloaded|recorded|recording)\b",
+    re.IGNORECASE,
+)
+
 
 def risk_words(text: str) -> list[str]:
     """The risk words or phrases in the text, as typed ([] if none)."""
@@ -78,19 +85,25 @@ def danger_notice(facts: Facts, *, unsure: bool = False) -> Notice:
     )
 
 
-def risk_notice(facts: Facts) -> Notice:
+def risk_notice(facts: Facts, *, asking: bool = True) -> Notice:
+    """`asking`: the danger question follows (not when it has been asked already)."""
     return Notice(
         "What you wrote may mean someone is at risk. If anyone is in immediate danger, call "
-        f"{facts.emergency} now, then tell your Designated Safeguarding Lead (DSL). First, one "
-        "question:",
+        f"{facts.emergency} now, then tell your Designated Safeguarding Lead (DSL)."
+        + (" First, one question:" if asking else ""),
         tone="danger",
         title=f"If anyone is in danger, call {facts.emergency}",
     )
 
 
-def sexual_images_notice(facts: Facts, *, unsure: bool = False) -> Notice:
+def sexual_images_notice(facts: Facts, *, unsure: bool = False, known: bool = False) -> Notice:
+    """`known`: the account is already an open case flagged this way."""
     start = (
-        "If it might be, treat it as if it is. " if unsure else ""
+        "This account is already reported as possibly holding sexual images of someone under 18. "
+        if known
+        else "If it might be, treat it as if it is. "
+        if unsure
+        else ""
     ) + "Stop: do not view it again, and do not copy, screenshot, download, forward or save it "
     return Notice(
         start + "– not even as evidence. Tell your Designated Safeguarding Lead (DSL) now; they "
@@ -100,6 +113,23 @@ def sexual_images_notice(facts: Facts, *, unsure: bool = False) -> Notice:
         "I've flagged this report, and I won't ask you for any pictures.",
         tone="danger",
         title="Sexual images of someone under 18",
+    )
+
+
+def mentions_copies(text: str) -> bool:
+    """Whether an answer speaks of screenshots, photos or saved copies."""
+    return bool(_COPIES.search(text))
+
+
+def no_copies_notice() -> Notice:
+    """On a report flagged for a child's sexual images, an answer mentioned keeping copies."""
+    return Notice(
+        "Please don't make or keep any screenshot, photo or other copy of it – not even as "
+        "evidence – and don't send one here. If one has been made, don't share it or open it "
+        "again: tell your Designated Safeguarding Lead (DSL) now; they decide with the police "
+        "what happens to it (UKCIS guidance).",
+        tone="danger",
+        title="Don't keep copies",
     )
 
 

@@ -46,9 +46,10 @@ def case_view(case: Case, facts: Facts, now: datetime) -> CaseView:
     latest = _latest_addition(case, facts)
     if latest:
         lines.append(("Latest report of this account", latest))
+    urgent = case.is_open and bool(case.flags & URGENT_TEXT.keys())
     return CaseView(
         reference=case.reference,
-        title=f"TikTok report {case.reference}",
+        title=("URGENT – " if urgent else "") + f"TikTok report {case.reference}",
         status=str(case.status),
         status_line=_status_line(case, facts),
         lines=tuple(lines),
@@ -65,23 +66,23 @@ def case_view(case: Case, facts: Facts, now: datetime) -> CaseView:
 def _urgent_view(case: Case, facts: Facts) -> CaseView:
     """Content-minimal: who, what was flagged, what to do now. The report itself follows."""
     flags = " ".join(URGENT_TEXT[f] for f in sorted(case.flags) if f in URGENT_TEXT)
-    name = reporter_name(case)
+    name = _reporter(case)
     ended = next((h for h in reversed(case.history) if h.action.startswith("report_")), None)
     if ended is None:
         todo = f"Contact {name} now. Their full report will follow here when they finish it."
     else:
         how = "cancelled it" if ended.action == "report_cancelled" else "did not finish it"
-        todo = f"{name} {how} ({local(ended.at, facts)}). Contact them now."
+        todo = f"{_reporter(case, start=True)} {how} ({local(ended.at, facts)}). Contact them now."
     lines = (
         ("Flagged", flags),
-        ("Reporting", f"{name}, {local(case.created_at, facts)}"),
+        ("Reporting", f"{_reporter(case, start=True)}, {local(case.created_at, facts)}"),
         ("What to do", todo),
     )
     return CaseView(
         reference=case.reference,
         title=f"URGENT – TikTok report {case.reference}",
         status=str(case.status),
-        status_line=f"A report being made by {name} flags {flags.lower().rstrip('.')}",
+        status_line=f"A report being made {_by(case)}flags {flags.lower().rstrip('.')}",
         lines=lines,
         handoff=None,
         actions=_actions(case),
@@ -93,6 +94,17 @@ def _urgent_view(case: Case, facts: Facts) -> CaseView:
         reporter_id=case.reporter.user_id,
         urgent=True,
     )
+
+
+def _reporter(case: Case, *, start: bool = False) -> str:
+    """The reporter's name; before they have given one (the terminal has none), who they are."""
+    known = str(case.answers.get("name") or case.reporter.name)
+    return known or ("The" if start else "the") + " person making this report"
+
+
+def _by(case: Case) -> str:
+    known = case.answers.get("name") or case.reporter.name
+    return f"by {known} " if known else "now "
 
 
 URGENT_TEXT = {
@@ -197,5 +209,28 @@ class ResolvedCard:
     """It replaces a post made before (a front end may say "Updated")."""
 
 
-Resolved = Notice | Question | ResolvedHandoff | ResolvedCard | CaseList
+@dataclass(frozen=True)
+class ResolvedFile:
+    """A leader's file, made from the store just now: its bytes are what the command line
+    would write."""
+
+    filename: str
+    title: str
+    content: bytes
+    comment: str
+    """The message that goes with it (what it is; keep it private)."""
+
+
+@dataclass(frozen=True)
+class ResolvedLink:
+    """A leader's file as a single-use link on the bot's own address (bot.files)."""
+
+    title: str
+    token: str
+    comment: str
+
+
+Resolved = (
+    Notice | Question | ResolvedHandoff | ResolvedCard | CaseList | ResolvedFile | ResolvedLink
+)
 """Every reply a sender may be given: complete, nothing left to look up."""

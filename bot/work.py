@@ -20,6 +20,9 @@ class Work:
     cases: dict[str, Case] = field(default_factory=dict)
     """Cases to write, by reference, as read (their versions say so) and then changed."""
     meta: dict[str, JSON | None] = field(default_factory=dict)
+    deleted: list[Case] = field(default_factory=list)
+    """Tombstones of cases a leader deleted (bot.records): each replaces its case, and every
+    stored copy of what it said goes, before the rest is written."""
 
     def write(self, *cases: Case) -> None:
         for case in cases:
@@ -31,4 +34,5 @@ class Work:
         self.outbox += other.outbox
         self.cases.update(other.cases)
         self.meta.update(other.meta)
+        self.deleted += other.deleted
         return self

@@ -13,12 +13,13 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.postgres.database import make_engine
 from tests.postgres_cluster import Cluster, free_port, start_cluster
@@ -162,3 +163,27 @@ class Server:
         if not self.log.exists():
             return ""
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+@dataclass
+class Started:
+    """Two `reportbot serve` processes on one migrated database, and a way to read it."""
+
+    session: aiohttp.ClientSession
+    servers: list[Server]
+    db: AsyncEngine
+
+
+async def start_two(stack: AsyncExitStack, folder: Path, env: Mapping[str, str]) -> Started:
+    """`reportbot migrate`, then instances "one" and "two" with `env`, stopped by `stack`."""
+    code, out = await reportbot("migrate", env=env, cwd=folder)
+    if code != 0:
+        raise RuntimeError(f"reportbot migrate failed ({code}):\n{out}")
+    session = await stack.enter_async_context(aiohttp.ClientSession())
+    servers = [Server(f"instance {name}", env, folder / name) for name in ("one", "two")]
+    for server in servers:
+        stack.push_async_callback(server.stop)
+    await asyncio.gather(*(s.start(session) for s in servers))
+    db = make_engine(env["REPORTBOT_DATABASE_URL"], pool_size=2)
+    stack.push_async_callback(db.dispose)
+    return Started(session, servers, db)

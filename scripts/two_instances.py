@@ -40,7 +40,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.model import Case
-from scripts.instances import Server, clean_env, reportbot, throwaway_database
+from scripts.instances import Server, clean_env, start_two, throwaway_database
 from scripts.two_instances_checks import (
     Notes,
     Outcome,
@@ -49,7 +49,6 @@ from scripts.two_instances_checks import (
     slack_checks,
     stored_checks,
 )
-from storage.postgres.database import make_engine
 from tests.slack_fakes import REPORT_STEPS, FakeSlack, dm_channel, eventually, slack_env
 from tests.slack_steps import StepRequest, offering, step_request
 
@@ -311,17 +310,8 @@ async def start_rig(stack: AsyncExitStack, folder: Path, url: str, lease: float)
         REPORTBOT_OUTBOX_LEASE=f"{lease:g}",
         REPORTBOT_DATA_DIR=str(folder / "no-data-folder"),  # never used: the database is
     )
-    code, out = await reportbot("migrate", env=env, cwd=folder)
-    if code != 0:
-        raise RuntimeError(f"reportbot migrate failed ({code}):\n{out}")
-    session = await stack.enter_async_context(aiohttp.ClientSession())
-    servers = [Server(f"instance {name}", env, folder / name) for name in ("one", "two")]
-    for server in servers:
-        stack.push_async_callback(server.stop)
-    await asyncio.gather(*(s.start(session) for s in servers))
-    db = make_engine(url, pool_size=2)
-    stack.push_async_callback(db.dispose)
-    return Rig(fake, servers, session, db, lease)
+    started = await start_two(stack, folder, env)
+    return Rig(fake, started.servers, started.session, started.db, lease)
 
 
 async def run_check(folder: Path, database_url: str = "", lease: float = LEASE) -> Outcome:

@@ -119,6 +119,8 @@ class FakeSlack:
     _closing: asyncio.Event = field(default_factory=asyncio.Event)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _server: TestServer | None = None
+    uploads: dict[str, JSONDict] = field(default_factory=dict)  # file id → what was uploaded
+    files: dict[str, list[JSONDict]] = field(default_factory=dict)  # channel → files shared
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -129,6 +131,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/socket", self._socket)
+        app.router.add_post("/upload/{file_id}", self._upload)
         self._server = TestServer(app, host="127.0.0.1")
         await self._server.start_server()
         return str(self._server.make_url("/api/"))
@@ -403,6 +406,68 @@ class FakeSlack:
             }
         )
         return await asyncio.wait_for(future, 10)
+
+    # -- files: the three-step upload (files_upload_v2) ------------------------------------------
+    # From docs.slack.dev: files.getUploadURLExternal (filename and length required; answers
+    # upload_url and file_id), a POST of the bytes to upload_url (200 "OK - <length>"), then
+    # files.completeUploadExternal (files: a JSON array of {id, title}; channel_id: where it is
+    # shared; initial_comment) answering the files it completed.
+
+    def shared(self, user: str) -> list[JSONDict]:
+        """The files shared in the bot's DM with `user`: name, title, comment, content."""
+        return list(self.files.get(dm_channel(user), []))
+
+    def _files_getUploadURLExternal(self, p: JSONDict) -> JSONDict:
+        length = str(p.get("length", ""))
+        if not p.get("filename") or not length.isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        assert self._server is not None
+        file_id = f"F{next(self._ts):08d}"
+        self.uploads[file_id] = {"filename": p["filename"], "length": int(length)}
+        url = str(self._server.make_url(f"/upload/{file_id}"))
+        return {"ok": True, "upload_url": url, "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        upload = self.uploads.get(request.match_info["file_id"])
+        body = await request.read()
+        if self._fault("upload", {}) == 500:  # fail("upload", 500): the upload URL is down
+            return web.Response(status=500, text="upload failed")
+        if upload is None:
+            return web.Response(status=404, text="file not found")
+        if len(body) != upload["length"]:
+            return web.Response(status=400, text="length mismatch")
+        upload["content"] = body
+        return web.Response(text=f"OK - {len(body)}")
+
+    def _files_completeUploadExternal(self, p: JSONDict) -> JSONDict:
+        listed = json.loads(str(p.get("files") or "[]"))
+        channel = str(p.get("channel_id") or "")
+        if not listed or any(
+            self.uploads.get(f.get("id"), {}).get("content") is None for f in listed
+        ):
+            return {"ok": False, "error": "file_not_found"}
+        if channel and channel not in self.private and not channel.startswith("D"):
+            return {"ok": False, "error": "channel_not_found"}
+        shared = []
+        for f in listed:
+            upload = self.uploads[f["id"]]
+            text = f"{p.get('initial_comment', '')}\n{upload['content'].decode(errors='replace')}"
+            refused = next(
+                (e for when, e in self.refusals if when({"channel": channel, "text": text})), ""
+            )
+            if refused:
+                return {"ok": False, "error": refused}
+            shared.append(
+                {
+                    **upload,
+                    "id": f["id"],
+                    "title": f.get("title", ""),
+                    "comment": p.get("initial_comment", ""),
+                }
+            )
+        if channel:
+            self.files.setdefault(channel, []).extend(shared)
+        return {"ok": True, "files": [{"id": f["id"], "title": f["title"]} for f in shared]}
 
 
 # --- Block Kit's limits, as Slack enforces them --------------------------------------------------

@@ -23,6 +23,7 @@ from bot.model import (
 )
 from bot.outbox import claimable
 from bot.ports import Store, UnitOfWork
+from bot.views import Resolved, ResolvedCard
 
 LONDON = ZoneInfo("Europe/London")
 T0 = datetime(2026, 6, 1, 9, 30, 15, 123456, tzinfo=LONDON)  # BST: +01:00
@@ -145,3 +146,26 @@ async def due_items(
     docs = [codec.outbox_to_dict(i) for i in await store.outbox_items()]
     ready = {d["id"] for d in claimable(docs, str(platform), now)}
     return [i for i in await store.outbox_items() if i.id in ready]
+
+
+class QuietPlatform:
+    """A sender and a leadership channel (the two outbound ports) that take everything and
+    say nothing; a test's stand-in overrides what it records."""
+
+    async def send(self, item: OutboxItem, reply: Resolved) -> None:
+        return None
+
+    async def private(self) -> bool:
+        return True
+
+    async def post(self, item: OutboxItem, card: ResolvedCard) -> JSON:
+        return {}
+
+    async def update(self, post: JSON, card: ResolvedCard) -> bool:
+        return True
+
+    async def find_earlier(self, item: OutboxItem) -> JSON | None:
+        return None
+
+    async def scrub(self, post: JSON, text: str) -> None:
+        return None

@@ -9,6 +9,7 @@ import pytest
 
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
+from bot.model import PoshOwner
 
 
 def settings_from(tmp_path: Path, text: str) -> Settings:
@@ -49,3 +50,11 @@ def test_a_malformed_setting_stops_start_up_naming_it(
 def test_a_missing_config_file_named_by_the_environment_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="REPORTBOT_CONFIG"):
         load_settings({"REPORTBOT_CONFIG": str(tmp_path / "nope.toml")})
+
+
+def test_a_school_can_make_the_reporter_contact_posh_by_default(tmp_path: Path) -> None:
+    assert settings_from(tmp_path, "").who_calls == PoshOwner.LEADERS
+    s = settings_from(tmp_path, '[posh]\ncontact = "reporter"\n')
+    assert s.who_calls == PoshOwner.REPORTER
+    with pytest.raises(ConfigError, match=r"\[posh\] contact"):
+        settings_from(tmp_path, '[posh]\ncontact = "whoever"\n')

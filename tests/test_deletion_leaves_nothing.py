@@ -3,7 +3,8 @@
 A report is made through Slack (the real server app, against the stand-in) with one unique word
 in every free-text answer. Slack refuses, for good, every direct message that carries the word
 (the echo of the link, the summary with every answer, the handoff, a leader's `show` with its
-history and notes), so each stays in the outbox as failed. Then the case is deleted with the
+history and notes, and the files a leader asks for: export, export REF, sar), so each stays in
+the outbox as failed. Then the case is deleted with the
 real `reportbot retention delete`, and every file under the data folder is searched.
 """
 
@@ -105,6 +106,8 @@ async def test_deleting_a_case_removes_every_stored_copy_and_sar_agrees(
             assert case.handles == (WORD,)
             await h.say(LEADER, f"note {ref} {WORD} rang back")
             await h.say(LEADER, f"show {ref}")
+            for asked in ("export", f"export {ref}", "sar Patel"):  # files, refused in the DM
+                await h.say(LEADER, asked)
             assert len(fake.posts(LEADERS)) == 1  # the channel got its post
         await store.close()
         live = json.loads((data / "live.json").read_text())
@@ -113,6 +116,8 @@ async def test_deleting_a_case_removes_every_stored_copy_and_sar_agrees(
         summary = [d for d in refused if d["reply"].get("title", "").startswith("Your report")]
         history = [d for d in refused if d["reply"].get("title") == "History"]
         assert summary and history  # the summary DM and the leader's `show`
+        files = [d for d in refused if d["reply"]["type"] == "file"]
+        assert len(files) == 3  # each held the word, so Slack refused it; the requests stay
         assert files_holding(data, WORD) == ["cases/TT-2026-00.json", "live.json"]
         assert await cli("--data-dir", str(data), "sar", WORD) == 0
         assert ref in capsys.readouterr().out  # sar can find it while it is held

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import clean_database
+from store_helpers import QuietPlatform
 
 from bot.clock import FakeClock
 from bot.codec import reply_from_dict
@@ -69,7 +70,7 @@ def answers(n: int) -> list[str]:
     ]
 
 
-class Inbox:
+class Inbox(QuietPlatform):
     """The platform's side: what each person was sent, and a leadership channel."""
 
     def __init__(self) -> None:
@@ -79,21 +80,9 @@ class Inbox:
     async def send(self, item: OutboxItem, reply: Resolved) -> None:
         self.sent.append(item)
 
-    async def private(self) -> bool:
-        return True
-
     async def post(self, item: OutboxItem, card: ResolvedCard) -> JSON:
         self.posts += 1
         return {"id": str(self.posts)}
-
-    async def update(self, post: JSON, card: ResolvedCard) -> bool:
-        return True
-
-    async def find_earlier(self, item: OutboxItem) -> JSON | None:
-        return None
-
-    async def scrub(self, post: JSON, text: str) -> None:
-        return None
 
     def to(self, person: Person) -> list[Reply]:
         return [

@@ -23,6 +23,9 @@ FACTS = Facts()
         (datetime(2026, 7, 1, 9, 30, tzinfo=UTC), True, "2026-07-01 10:00"),  # BST: 10:30 local
         (datetime(2026, 7, 1, 15, 30, tzinfo=UTC), False, "2026-07-02 10:00"),  # 16:30 BST
         (datetime(2026, 3, 27, 16, 0, tzinfo=UTC), False, "2026-03-30 10:00"),  # over the change
+        # Christmas Day (Fri), the weekend, Boxing Day's substitute (Mon 28): Tue 29 December.
+        (datetime(2026, 12, 25, 11, 0, tzinfo=UTC), False, "2026-12-29 10:00"),
+        (datetime(2026, 12, 24, 16, 0, tzinfo=UTC), False, "2026-12-29 10:00"),
     ],
 )
 def test_opening(utc: datetime, open_now: bool, opens: str) -> None:
@@ -68,3 +71,19 @@ def test_a_wrong_value_is_refused_at_start_up_not_at_the_first_report(
 ) -> None:
     with pytest.raises(ValueError):
         facts_with(override)
+
+
+def test_christmas_says_the_day_it_opens() -> None:
+    assert status_text(FACTS, datetime(2026, 12, 25, 11, tzinfo=UTC)) == (
+        "The helpline is closed now. It opens on Tuesday 29 December at 10:00."
+    )
+
+
+def test_a_closure_the_school_adds_is_honoured() -> None:
+    closed = facts_with({"posh_closed": ["2026-11-26"]})  # a Thursday, not a bank holiday
+    assert opening(FACTS, datetime(2026, 11, 26, 11, tzinfo=UTC)).open_now
+    assert not opening(closed, datetime(2026, 11, 26, 11, tzinfo=UTC)).open_now
+    after = opening(closed, datetime(2026, 11, 25, 17, tzinfo=UTC))
+    assert f"{after.next_open:%Y-%m-%d %H:%M}" == "2026-11-27 10:00"
+    with pytest.raises(ValueError, match="posh_closed"):
+        facts_with({"posh_closed": ["26/11/2026"]})

@@ -7,34 +7,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from store_helpers import QuietPlatform
 
 from adapters.compose import OUTBOX_LEASE, outbox_lease, runtime_for
 from bot.config import Settings
 from bot.errors import ConfigError
-from bot.model import JSON, OutboxItem, Platform
-from bot.views import Resolved, ResolvedCard
+from bot.model import Platform
 
-
-class Silent:
-    """A sender and a leadership channel that take everything and say nothing."""
-
-    async def send(self, item: OutboxItem, reply: Resolved) -> None:
-        return None
-
-    async def private(self) -> bool:
-        return True
-
-    async def post(self, item: OutboxItem, card: ResolvedCard) -> JSON:
-        return {}
-
-    async def update(self, post: JSON, card: ResolvedCard) -> bool:
-        return True
-
-    async def find_earlier(self, item: OutboxItem) -> JSON | None:
-        return None
-
-    async def scrub(self, post: JSON, text: str) -> None:
-        return None
+Silent = QuietPlatform
 
 
 async def test_the_lease_reaches_the_engine_and_every_courier(tmp_path: Path) -> None:

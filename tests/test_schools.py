@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from store_helpers import NOW
+from store_helpers import NOW, QuietPlatform
 
 from adapters.compose import Runtime, Schools, build_runtime, runtime_for
 from bot.clock import FakeClock
@@ -24,7 +24,7 @@ from storage.postgres.store import PostgresStore
 
 
 @dataclass
-class Recorder:
+class Recorder(QuietPlatform):
     """A school's sender and leadership channel, recording what it was asked to send."""
 
     school: str
@@ -33,21 +33,9 @@ class Recorder:
     async def send(self, item: OutboxItem, reply: Resolved) -> None:
         self.sent.append((self.school, item.id))
 
-    async def private(self) -> bool:
-        return True
-
     async def post(self, item: OutboxItem, card: ResolvedCard) -> JSON:
         self.sent.append((self.school, item.id))
         return {"id": item.id}
-
-    async def update(self, post: JSON, card: ResolvedCard) -> bool:
-        return True
-
-    async def find_earlier(self, item: OutboxItem) -> JSON | None:
-        return None
-
-    async def scrub(self, post: JSON, text: str) -> None:
-        return None
 
 
 class Deployment:

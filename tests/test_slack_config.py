@@ -86,6 +86,7 @@ def test_the_manifest_for_a_public_url() -> None:
         "im:write",
         "groups:read",
         "users:read.email",
+        "files:write",
     } <= scopes
     assert doc["features"]["app_home"]["messages_tab_enabled"] is True
     assert doc["settings"]["socket_mode_enabled"] is False

@@ -28,7 +28,6 @@ from teams_fakes import (
     TEAM,
     TEAM_LINK,
     TENANT,
-    TIKTOK_LINK,
     FakeConnector,
     bot_added_to_team,
     button,
@@ -50,6 +49,7 @@ from bot.model import CaseStatus, Platform
 OTHER = "0d9a7c4e-5b6f-4a3e-9c2d-1e0f9a8b7c6d"  # a second school's tenant
 STRANGER = "11111111-2222-3333-4444-555555555555"  # a tenant the deployment does not serve
 REFERENCE = "TT-2026-0001"
+PUBLIC = "https://reportbot.trust.example"
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,11 @@ class School:
     team: dict[str, str]
     channel: str
     staff_name: str  # typed by the reporter: tells the two schools' case cards apart
+    account: str = "fake.head.teacher"  # the TikTok account reported (in the leaders' CSV)
+
+    @property
+    def link(self) -> str:
+        return f"https://www.tiktok.com/@{self.account}"
 
     @property
     def school(self) -> str:
@@ -84,6 +89,7 @@ B = School(
     {"id": "19:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb@thread.tacv2", "name": "SLT"},
     "19:b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0@thread.tacv2",
     "Mr D Evans, Head of Science",
+    "fake.science.dept",
 )
 
 
@@ -114,8 +120,11 @@ class Deployment:
     async def deliver(self, school: School) -> None:
         await (await self.of(school)).couriers[Platform.TEAMS].drain()
 
-    async def say(self, school: School, text: str = "", value: Any = None) -> int:
-        message = personal_message(self.service_url, text, value=value, user=school.reporter)
+    async def say(
+        self, school: School, text: str = "", value: Any = None, user: dict[str, str] | None = None
+    ) -> int:
+        who = user or school.reporter
+        message = personal_message(self.service_url, text, value=value, user=who)
         status = await self.send(as_tenant(message, school.tenant))
         await self.deliver(school)
         return status
@@ -160,6 +169,7 @@ def many_env(pg_url: str, **more: str) -> dict[str, str]:
         "REPORTBOT_DATABASE_URL": pg_url,
         "REPORTBOT_MANY_SCHOOLS": "1",
         "REPORTBOT_TEAMS_TENANTS": f"{A.tenant},{B.tenant}",
+        "REPORTBOT_PUBLIC_URL": PUBLIC,
         **more,
     }
 
@@ -184,7 +194,7 @@ async def file_both(d: Deployment) -> None:
     """Both reporters file a report at once, their answers interleaved."""
     for school in (A, B):
         assert await d.say(school, "report") == 200
-        assert await d.say(school, TIKTOK_LINK) == 200
+        assert await d.say(school, school.link) == 200
         assert await d.say(school, value=button(d.chat_cards(school)[-1], "done")) == 200
     pending = [A, B]
     for _ in range(len(ANSWERS) + 2):
@@ -292,3 +302,29 @@ async def test_many_schools_for_teams_alone_needs_the_database() -> None:
     with pytest.raises(ConfigError, match="REPORTBOT_MANY_SCHOOLS"):
         async with runtime_for(Settings(), env=env):
             pass
+
+
+async def test_a_leaders_download_link_opens_in_their_own_tenant_only(pg_url: str) -> None:
+    async with deployment(pg_url) as d:
+        for school in (A, B):
+            d.connector.members.add((school.team["id"], school.leader["id"]))
+            await d.install(school)
+        await file_both(d)
+        paths = {}
+        for school in (A, B):
+            assert await d.say(school, "export", user=school.leader) == 200
+            [card] = [c.card for c in d.connector.posts_to(f"a:chat-{school.leader['id']}")]
+            [url] = [a["url"] for a in card["actions"] if a["type"] == "Action.OpenUrl"]
+            assert url.startswith(f"{PUBLIC}/teams/{school.tenant}/files/")
+            paths[school.tenant] = url.removeprefix(PUBLIC)
+
+        a_token = paths[A.tenant].rsplit("/", 1)[1]
+        for tenant in (B.tenant, STRANGER):  # A's link under another tenant's address
+            response = await d.client.get(f"/teams/{tenant}/files/{a_token}")
+            assert response.status == 404
+        for school, other in ((A, B), (B, A)):
+            response = await d.client.get(paths[school.tenant])
+            body = (await response.read()).decode()
+            assert response.status == 200, body
+            assert REFERENCE in body and school.account in body
+            assert other.account not in body

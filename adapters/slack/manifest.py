@@ -4,7 +4,8 @@ The template (`manifest.json`, beside this file) lists every scope the bot uses 
 commands, chat:write, im:history/im:write (the DM conversation), groups:read/channels:read
 (is the leadership channel private; who is in it), groups:history (after an outage, find a
 leadership post that did go out, rather than post it twice), users:read/users:read.email
-(the reporter's name and email for the report).
+(the reporter's name and email for the report), files:write (a leader's export, case report
+or subject access bundle, uploaded into their DM).
 
 `--distributed` is the app that many schools install through OAuth (SLACK_CLIENT_ID): the
 same, with the OAuth redirect URL, the app_uninstalled and tokens_revoked events (their tokens

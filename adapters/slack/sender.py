@@ -11,15 +11,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from slack_sdk.errors import SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import render
 from adapters.slack.client import slack_errors
 from adapters.slack.posts import SlackPosts, earlier_message, stamp
-from bot.errors import DeliveryError, DeliveryRefused
+from bot.errors import DeliveryError, DeliveryRefused, RetryLater
 from bot.model import Audience, OutboxItem, Reply
 from bot.resolve import complete
-from bot.views import Resolved
+from bot.views import Resolved, ResolvedFile
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,9 @@ class SlackSender:
         channel = address.get("channel", "")
         if not channel:
             raise DeliveryRefused("no Slack address for this reply")
+        if isinstance(reply, ResolvedFile):
+            await self.upload(address, reply)
+            return
         message = render.message(reply)
         if address.get("ephemeral"):
             async with slack_errors("chat.postEphemeral", self.timeout):
@@ -62,12 +66,36 @@ class SlackSender:
                 metadata=stamp(item) if item is not None else None,
             )
 
+    async def upload(self, address: dict[str, str], file: ResolvedFile) -> None:
+        """A leader's file, into their DM: files_upload_v2 does Slack's three steps
+        (files.getUploadURLExternal, the bytes to its upload_url, files.completeUploadExternal).
+        Never into a channel: the file holds safeguarding records."""
+        channel = address["channel"]
+        if not channel.startswith("D"):  # a channel (an ephemeral reply's): the DM instead
+            channel = await self._dm_id(address.get("user") or channel)
+        try:
+            async with slack_errors("files.upload", self.timeout * 3):
+                await self.client.files_upload_v2(
+                    channel=channel,
+                    content=file.content,
+                    filename=file.filename,
+                    title=file.title,
+                    initial_comment=file.comment,
+                )
+        except SlackRequestError as e:  # the upload URL did not take the bytes: try again
+            raise RetryLater(f"files.upload: {type(e).__name__}") from None
+
+    async def _dm_id(self, channel: str) -> str:
+        """The DM's own id (a user id opens it): files and history need it."""
+        if not channel.startswith("U"):
+            return channel
+        async with slack_errors("conversations.open", self.timeout):
+            opened = await self.client.conversations_open(users=channel)
+        return str((opened.get("channel") or {}).get("id", channel))
+
     async def _went_before(self, channel: str, item: OutboxItem) -> bool:
         """Did an earlier attempt reach the DM after all (a timeout after Slack took it)?"""
-        if channel.startswith("U"):  # a user id: the DM's own id is needed to read it
-            async with slack_errors("conversations.open", self.timeout):
-                opened = await self.client.conversations_open(users=channel)
-            channel = str((opened.get("channel") or {}).get("id", channel))
+        channel = await self._dm_id(channel)
         return await earlier_message(self.client, channel, item, self.timeout) is not None
 
     async def best_effort(self, address: dict[str, str], replies: Sequence[Reply]) -> None:

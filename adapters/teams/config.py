@@ -15,6 +15,8 @@ Microsoft 365 Agents SDK's own.
     REPORTBOT_TEAMS_TIMEOUT   seconds to wait for the Bot Connector (default 15)
     REPORTBOT_TEAMS_OPENID_METADATA   the OpenID metadata document naming the token signing keys
                               (default: the SDK's, Microsoft's own); for tests and sovereign clouds
+    REPORTBOT_PUBLIC_URL      the bot's own https address (the messaging endpoint without
+                              /api/messages): leaders' files are single-use links on it
     REPORTBOT_TEAMS_LEADERSHIP_TEAM   recommended: the team that receives cases – its link (Teams:
                               ⋯ beside the team > Get link to team), its id (19:…@thread.tacv2)
                               or its group id (a GUID). Unset: the first team the bot is ever
@@ -77,6 +79,7 @@ class TeamsConfig:
     leadership_team: TeamRef | None = None  # None: the first team the bot is ever added to
     openid_metadata: str = ""  # "": the SDK's own signing-key addresses
     passthrough: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    public_url: str = ""  # "": leaders' files cannot be offered as links (they are told so)
 
     @property
     def authenticated(self) -> bool:
@@ -130,6 +133,7 @@ def load_teams_config(env: Mapping[str, str]) -> TeamsConfig | None:
         leadership_team=_leadership_team(env),
         openid_metadata=_metadata(env),
         passthrough=_passthrough(env),
+        public_url=_public_url(env),
     )
     if not app_id:
         if password:
@@ -228,6 +232,17 @@ def _metadata(env: Mapping[str, str]) -> str:
     if raw and (parts.scheme not in ("http", "https") or not parts.hostname):
         raise ConfigError(
             f"REPORTBOT_TEAMS_OPENID_METADATA must be an http(s) address, not {raw!r}"
+        )
+    return raw
+
+
+def _public_url(env: Mapping[str, str]) -> str:
+    raw = env.get("REPORTBOT_PUBLIC_URL", "").strip().rstrip("/")
+    parts = urlsplit(raw)
+    if raw and (parts.scheme not in ("http", "https") or not parts.hostname or parts.query):
+        raise ConfigError(
+            "REPORTBOT_PUBLIC_URL must be the bot's own address, such as "
+            f"https://reportbot.school.example, not {raw!r}"
         )
     return raw
 

@@ -36,6 +36,7 @@ from adapters.teams.translate import (
     tenant_of,
 )
 from bot.model import Notice, Person, Turn
+from bot.records import IN_PRIVATE, is_records_command
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,8 @@ async def channel_message(services: Services, context: Context) -> None:
     elif USE_THIS_CHANNEL in said.text.lower():
         async with services.leadership_lock:
             await _use_this_channel(services, context, thread, key)
+    elif is_records_command(said.text):  # a file would be seen by the whole channel
+        await services.tell(f"{key}:private", tenant, thread, Notice(IN_PRIVATE))
     else:
         await services.tell(f"{key}:hint", tenant, thread, Notice(CHANNEL_HINT))
 

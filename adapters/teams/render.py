@@ -6,7 +6,19 @@ from dataclasses import dataclass
 
 from adapters.teams import cards
 from bot.model import JSON, CaseList, Notice, Question
-from bot.views import CardForm, Resolved, ResolvedCard, ResolvedHandoff, minimal_view
+from bot.views import (
+    CardForm,
+    Resolved,
+    ResolvedCard,
+    ResolvedHandoff,
+    ResolvedLink,
+    minimal_view,
+)
+
+NO_ADDRESS = (
+    "I can't offer files in Teams yet: whoever runs the bot needs to set REPORTBOT_PUBLIC_URL "
+    "(see the README). Nothing was lost; ask again once it is set."
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,15 @@ def case_card(resolved: ResolvedCard) -> Message:
                 card = cards.case_card(view, full_email=False)
     word = "Updated" if resolved.update else "New"
     return Message(card, f"{word}: {view.title}")
+
+
+def download(link: ResolvedLink, base_url: str) -> Message:
+    """A leader's file as a single-use link on the bot's own address (`/files/TOKEN`)."""
+    if not base_url:
+        return Message(cards.notice_card(Notice(NO_ADDRESS, tone="warning")), link.title)
+    body = cards.heading(link.title) + cards.plain(link.comment)
+    action = cards.open_url("Download", f"{base_url}/files/{link.token}")
+    return Message(cards.card(body, [action], fallback=link.comment), link.title)
 
 
 def scrubbed(text: str) -> Message:

@@ -40,8 +40,9 @@ class SchoolTeams:
     bot: TeamsBot
 
 
-def equip(runtime: Runtime, shared: Shared, *, start: bool) -> SchoolTeams:
-    """The school's Teams sender, posts and leadership team, on its own store."""
+def equip(runtime: Runtime, shared: Shared, *, start: bool, files_url: str) -> SchoolTeams:
+    """The school's Teams sender, posts and leadership team, on its own store; its leaders'
+    download links start with `files_url` ("": none can be offered)."""
     config = shared.config
     places = Places(runtime.store)
     proactive = Proactive(
@@ -57,7 +58,8 @@ def equip(runtime: Runtime, shared: Shared, *, start: bool) -> SchoolTeams:
         await courier.late_post(item, post)
 
     posts = TeamsPosts(proactive, late_post)
-    courier = runtime.add_platform(Platform.TEAMS, TeamsSender(proactive), posts, start=start)
+    sender = TeamsSender(proactive, files_url)
+    courier = runtime.add_platform(Platform.TEAMS, sender, posts, start=start)
     services = Services(runtime.engine.handle, courier, places, shared.clients, config)
     runtime.add_membership(Platform.TEAMS, LeadershipTeam(services))
     return SchoolTeams(courier, posts, TeamsBot(services))

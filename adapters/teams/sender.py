@@ -10,12 +10,13 @@ from __future__ import annotations
 from adapters.teams import render
 from adapters.teams.proactive import Proactive, for_the_outbox
 from bot.model import Audience, OutboxItem
-from bot.views import Resolved
+from bot.views import Resolved, ResolvedLink
 
 
 class TeamsSender:
-    def __init__(self, proactive: Proactive) -> None:
+    def __init__(self, proactive: Proactive, public_url: str = "") -> None:
         self.proactive = proactive
+        self.public_url = public_url
 
     async def send(self, item: OutboxItem, reply: Resolved) -> None:
         leadership = item.audience == Audience.LEADERSHIP
@@ -23,4 +24,9 @@ class TeamsSender:
             target = await (
                 self.proactive.leadership(item) if leadership else self.proactive.chat(item)
             )
-            await self.proactive.post(target, render.message(reply))
+            await self.proactive.post(target, self._message(reply))
+
+    def _message(self, reply: Resolved) -> render.Message:
+        if isinstance(reply, ResolvedLink):  # a leader's file: a link on the bot's address
+            return render.download(reply, self.public_url)
+        return render.message(reply)

@@ -10,26 +10,34 @@ activity's own serviceUrl) and found on the list before anything here sees it.
 A tenant not on the list gets a 403 (`endpoint`); if what it sent was a message in a personal
 chat, the person is also told, once per message, that the bot is not set up for their
 organisation. That reply holds nothing but those words, and nothing of theirs is stored.
+
+A leader's download link names its tenant (`/teams/<tenant id>/files/<token>`), so that it is
+opened in that school's store, asked of that school's leadership team; a link opened under
+another tenant's address finds nothing there (404), and a tenant not served opens no school.
 """
 
 from __future__ import annotations
 
 import logging
 
+from aiohttp import web
 from microsoft_agents.activity import ActivityTypes
 
 from adapters.compose import Runtime, Schools
 from adapters.logs import enter_school
+from adapters.teams.downloads import SORRY, DownloadRoute, page
 from adapters.teams.school import SchoolTeams, Shared, equip
 from adapters.teams.services import Context, apologise, say_now
 from adapters.teams.signing_keys import SigningKeys
 from adapters.teams.translate import Place, place_of, tenant_of
-from bot.errors import ConfigError
+from bot.errors import ConfigError, error_reference, log_bug
+from bot.files import UNKNOWN, Downloads
 from bot.model import Notice
 
 log = logging.getLogger(__name__)
 
 PREFIX = "teams"
+TENANT_FILES_ROUTE = "/teams/{tenant}/files/{token}"
 NOT_SET_UP = (
     "Sorry – this bot is not set up for your organisation, so I can't take reports here. "
     "Please ask your IT team."
@@ -66,7 +74,9 @@ class TeamsTenants:
         schools.outfit(PREFIX, self._outfit)
 
     async def _outfit(self, runtime: Runtime) -> None:
-        self.parts[runtime.school] = equip(runtime, self.shared, start=True)
+        files = self.shared.config.public_url
+        files_url = f"{files}/{runtime.school.replace(':', '/')}" if files else ""
+        self.parts[runtime.school] = equip(runtime, self.shared, start=True, files_url=files_url)
 
     async def on_turn(self, context: Context) -> None:
         school = school_of(tenant_of(context.activity))
@@ -84,6 +94,21 @@ class TeamsTenants:
         if activity.type == ActivityTypes.message and place_of(activity) is Place.PERSONAL:
             notice = Notice(NOT_SET_UP, tone="warning")
             await say_now(self.shared.clients, self.shared.config, context, notice)
+
+    async def download(self, request: web.Request) -> web.Response:
+        """`GET /teams/<tenant>/files/<token>`: the link, in its own tenant's school."""
+        tenant = request.match_info.get("tenant", "").lower()
+        if not self.shared.config.allows(tenant):
+            return page(404, UNKNOWN)  # opens no school for a tenant the bot does not serve
+        enter_school(school_of(tenant))
+        try:
+            runtime = await self.schools.get(school_of(tenant))
+        except Exception as e:  # e.g. the database is down
+            code = error_reference()
+            log_bug(log, code, e)
+            return page(503, SORRY.format(code=code))
+        downloads = Downloads(runtime.store, runtime.facts, runtime.clock, runtime.memberships)
+        return await DownloadRoute(downloads).handle(request)
 
     async def start(self) -> None:
         self.schools.start()  # serve the outboxes of tenants no request has opened yet

@@ -14,14 +14,16 @@ from microsoft_agents.hosting.aiohttp import CloudAdapter
 from adapters.compose import Runtime
 from adapters.teams.clients import ConnectorClients
 from adapters.teams.config import TeamsConfig
+from adapters.teams.downloads import FILES_ROUTE, DownloadRoute
 from adapters.teams.endpoint import Endpoint
 from adapters.teams.posts import LATE_LIMIT, TeamsPosts
 from adapters.teams.school import Shared, equip
 from adapters.teams.signing_keys import SigningKeys
-from adapters.teams.tenants import TeamsTenants
+from adapters.teams.tenants import TENANT_FILES_ROUTE, TeamsTenants
 from adapters.teams.tokens import Tokens
 from bot.delivery import Courier
 from bot.errors import error_reference, log_bug
+from bot.files import Downloads
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,10 @@ NO_LEADERSHIP_TEAM_WARNING = (
     "REPORTBOT_TEAMS_LEADERSHIP_TEAM is not set: the first team the bot is ever added to will "
     "receive every case. Set it to the leadership team's link (in Teams: ⋯ beside the team > "
     "Get link to team) so that no other team can."
+)
+NO_PUBLIC_URL_WARNING = (
+    "REPORTBOT_PUBLIC_URL is not set: leaders asking for a file in Teams (export, sar) are "
+    "told it cannot be offered yet. Set it to the bot's own https address."
 )
 
 
@@ -80,6 +86,8 @@ async def _turn_error(context: object, error: Exception) -> None:
 def wire(app: web.Application, runtime: Runtime, config: TeamsConfig) -> TeamsHandle | TeamsTenants:
     if not config.authenticated:
         log.warning(DEV_MODE_WARNING)
+    if not config.public_url:
+        log.warning(NO_PUBLIC_URL_WARNING)
     connections, tokens = None, None
     keys = SigningKeys(timeout=config.timeout, metadata_url=config.openid_metadata)
     if config.authenticated:
@@ -93,12 +101,15 @@ def wire(app: web.Application, runtime: Runtime, config: TeamsConfig) -> TeamsHa
     if runtime.schools is not None:  # many schools: each tenant its own (adapters.teams.tenants)
         handle = tenants = TeamsTenants(runtime.schools, shared, keys)
         endpoint = Endpoint(adapter, tenants, config, tokens, refuse=tenants.refuse)
+        app.router.add_get(TENANT_FILES_ROUTE, tenants.download)
     else:
         if config.leadership_team is None:
             log.warning(NO_LEADERSHIP_TEAM_WARNING)
-        school = equip(runtime, shared, start=False)
+        school = equip(runtime, shared, start=False, files_url=config.public_url)
         handle = TeamsHandle(school.courier, config, school.posts, clients, keys)
         endpoint = Endpoint(adapter, school.bot, config, tokens)
+        downloads = Downloads(runtime.store, runtime.facts, runtime.clock, runtime.memberships)
+        app.router.add_get(FILES_ROUTE, DownloadRoute(downloads).handle)
     app.router.add_post(ROUTE, endpoint.handle)
 
     async def cleanup(_: web.Application) -> None:

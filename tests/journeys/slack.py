@@ -105,14 +105,24 @@ class SlackChat:
         calls, self._mark = self.h.fake.calls[self._mark :], len(self.h.fake.calls)
         dm = self.h.fake.dm(self.user)
         self._shown, self._dm_mark = dm[self._dm_mark :], len(dm)
-        return "\n".join(
-            slack_text(c.params)
+        files = [  # a leader's file: the message that comes with it in the DM
+            str(c.params.get("initial_comment", ""))
             for c in calls
-            if c.method in SAYS
-            and (
-                c.params.get("channel") in (self.user, self.dm)
-                or (c.method == "chat.postEphemeral" and c.params.get("user") == self.user)
-            )
+            if c.method == "files.completeUploadExternal" and c.params.get("channel_id") == self.dm
+        ]
+        return "\n".join(
+            [
+                *(
+                    slack_text(c.params)
+                    for c in calls
+                    if c.method in SAYS
+                    and (
+                        c.params.get("channel") in (self.user, self.dm)
+                        or (c.method == "chat.postEphemeral" and c.params.get("user") == self.user)
+                    )
+                ),
+                *files,
+            ]
         )
 
     def _handoff(self) -> str | None:

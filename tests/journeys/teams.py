@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from teams_fakes import (
+    DEV_ENV,
     LEADER,
     LEADS_CHANNEL,
     PERSONAL_CHAT,
@@ -163,8 +164,9 @@ def _answer_buttons(card: Card) -> list[Card]:
 
 @asynccontextmanager
 async def teams(journey: Journey, tmp: Path) -> AsyncIterator[TeamsChat]:
-    """The leadership team installed the bot; a leader (Adele) is in its roster."""
-    async with harness() as h:
+    """The leadership team installed the bot; a leader (Adele) is in its roster. The bot has a
+    public address, so leaders' files come as links."""
+    async with harness({**DEV_ENV, "REPORTBOT_PUBLIC_URL": "https://reportbot.example"}) as h:
         if journey.leader:
             h.connector.members.add((TEAM["id"], LEADER["id"]))
         await h.install()

@@ -187,6 +187,8 @@ def _case_value(case: Case, key: str) -> Any:
         return bool(case.duplicate_of)
     if key == "handles":
         return sorted(case.handles)
+    if key == "retention":
+        return case.retention_category
     return case.answers.get(key)
 
 
