@@ -37,7 +37,7 @@ ACK_BUDGET = 2.5  # seconds: Slack gives up at 3
 LOOKUP_BUDGET = 0.8
 LEADER_MAX_AGE = 5.0  # a leader's press re-checks membership this fresh
 MEMBERS_MAX_AGE = 60.0
-SENT = "I've sent you a message – your report carries on privately in our direct messages."
+SENT = "I've sent you a message in our direct messages – we carry on there, privately."
 
 SchoolOf = Callable[[str], Awaitable[SlackSchool]]  # by the school's id, as the gate found it
 
