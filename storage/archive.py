@@ -31,6 +31,14 @@ _OPEN = frozenset(str(s) for s in OPEN_STATUSES)
 _SHARD_FILE = re.compile(r"^[A-Z]+-\d{4}-\d{2,}$|^other$")
 
 
+def by_shard(journal: Iterable[tuple[str, JSON]]) -> dict[str, list[tuple[str, JSON]]]:
+    """Journal entries (reference, entry) grouped by the shard each belongs in."""
+    shards: dict[str, list[tuple[str, JSON]]] = {}
+    for reference, entry in journal:
+        shards.setdefault(shard_name(reference), []).append((reference, entry))
+    return shards
+
+
 def shard_name(reference: str) -> str:
     """The archive file (without .json) a reference lives in: TT-2026-0123 -> TT-2026-01."""
     match = _REFERENCE.match(reference)
@@ -116,30 +124,40 @@ class Archive:
         finally:
             self._index_meta(name, storage.snapshot())
 
-    def copy_entry(self, entry: JSON) -> None:
-        """Copy a journal entry (see `storage.live`) into its shard, in one write; a shard that
-        holds that version of the case already only gets the facts."""
+    def copy_entries(self, entries: Iterable[JSON]) -> None:
+        """Copy journal entries (see `storage.live`) of one shard into it, in one write; a
+        case the shard holds at that version already only gets its facts, and an entry with
+        nothing new is passed over."""
+        news = [new for new in map(self._news, entries) if new is not None]
+        if not news:
+            return
+        name = shard_name(news[0][0])
+        db, storage = self._shard(name)
+        try:
+            with storage.transaction():
+                for reference, doc, meta in news:
+                    if doc is not None:
+                        put(get_table(db, CASES), doc, where("reference") == reference)
+                    facts = get_table(db, META)
+                    for key, value in meta.items():
+                        if value is None:
+                            facts.remove(where("key") == key)
+                        else:
+                            put(facts, {"key": key, "value": value}, where("key") == key)
+        finally:
+            self._index(docs(storage.snapshot(), CASES))
+            self._index_meta(name, storage.snapshot())
+
+    def _news(self, entry: JSON) -> tuple[str, JSON | None, dict[str, JSON]] | None:
+        """What of a journal entry its shard does not hold yet: (reference, the case or None,
+        the facts), or None for nothing."""
         reference = str(entry["reference"])
         doc, meta = entry.get("case"), dict(entry.get("meta") or {})
         if doc is not None and self.version(reference) >= int(doc.get("version", 0)):
             doc = None
         if doc is None and all(self._meta_is(reference, k, v) for k, v in meta.items()):
-            return
-        name = shard_name(reference)
-        db, storage = self._shard(name)
-        try:
-            with storage.transaction():
-                if doc is not None:
-                    put(get_table(db, CASES), doc, where("reference") == reference)
-                facts = get_table(db, META)
-                for key, value in meta.items():
-                    if value is None:
-                        facts.remove(where("key") == key)
-                    else:
-                        put(facts, {"key": key, "value": value}, where("key") == key)
-        finally:
-            self._index(docs(storage.snapshot(), CASES))
-            self._index_meta(name, storage.snapshot())
+            return None
+        return reference, doc, meta
 
     def _meta_is(self, reference: str, key: str, value: JSON | None) -> bool:
         return self.get_meta(reference, key) == value

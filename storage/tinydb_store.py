@@ -41,7 +41,7 @@ from bot.errors import Conflict, StorageError
 from bot.model import JSON, OPEN_STATUSES, Case, Conversation, OutboxItem, Platform
 from bot.outbox import claimable, next_wake
 from bot.ports import KEEP, Clock, Delivered, UnitOfWork, _Keep
-from storage.archive import Archive
+from storage.archive import Archive, by_shard
 from storage.atomic import DIR_MODE, FILE_MODE, json_copy, remove_stale_temps
 from storage.live import LiveFile, UnitDocs
 
@@ -280,17 +280,18 @@ class TinyStore:
     def _copy_journal(self) -> None:
         """On the worker: journal entries on disk into their shards (they are durable already;
         a shard that cannot be written now is tried again after the next write)."""
-        for ref, entry in list(self._live.view.journal.items()):
-            if self._live.is_copied(ref, int(entry["seq"])):
-                continue
+        journal = self._live.view.journal.items()
+        waiting = [(r, e) for r, e in journal if not self._live.is_copied(r, int(e["seq"]))]
+        for group in by_shard(waiting).values():  # one write a shard, however many cases
             try:
-                self._archive.copy_entry(entry)
+                self._archive.copy_entries(entry for _, entry in group)
             except StorageError as e:
                 log.warning(
                     "a case could not be written to its file yet (%s); kept in live.json", e
                 )
                 return
-            self._live.copied(ref, int(entry["seq"]))
+            for ref, entry in group:
+                self._live.copied(ref, int(entry["seq"]))
 
     # -- conversations and deliveries ----------------------------------------------------------
     async def conversation(self, person_key: str) -> Conversation | None:
@@ -548,9 +549,10 @@ def _assign_seqs(items: Sequence[OutboxItem], seqs: Sequence[int | None]) -> Non
 def _recover(live: LiveFile, archive: Archive, now: datetime) -> None:
     """What a killed process left: journal entries not yet in their shards (copied now), and
     outbox claims (with the folder locked, no other process can be sending them)."""
-    for ref, entry in list(live.view.journal.items()):
-        archive.copy_entry(entry)
-        live.copied(ref, int(entry["seq"]))
+    for group in by_shard(list(live.view.journal.items())).values():
+        archive.copy_entries(entry for _, entry in group)
+        for ref, entry in group:
+            live.copied(ref, int(entry["seq"]))
     if live.view.journal:
         live.drop_copied(now)
     live.release_claims(now)

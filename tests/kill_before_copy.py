@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,9 +26,9 @@ from storage.archive import Archive
 from storage.tinydb_store import open_store
 
 
-def stop_before_copy(self: Archive, entry: JSON) -> None:
-    """In place of `Archive.copy_entry`, on the store's worker thread."""
-    print(f"IN LIVE.JSON {entry['reference']}", flush=True)
+def stop_before_copy(self: Archive, entries: Iterable[JSON]) -> None:
+    """In place of `Archive.copy_entries`, on the store's worker thread."""
+    print(f"IN LIVE.JSON {next(iter(entries))['reference']}", flush=True)
     time.sleep(60)  # killed here
     sys.exit("not killed")
 
@@ -36,7 +37,7 @@ async def main(folder: Path) -> None:
     store = await open_store(folder)
     first = make_case(await store.take_reference(2026))
     await store.commit(UnitOfWork(ANN.key, None, "d1", cases=[first]))
-    Archive.copy_entry = stop_before_copy  # type: ignore[method-assign]
+    Archive.copy_entries = stop_before_copy  # type: ignore[method-assign]
     unit = UnitOfWork(
         ANN.key,
         make_conversation(),

@@ -27,6 +27,8 @@ INSTALL = (
     "none were found. Install them with `apt-get install -y postgresql` (Debian/Ubuntu; "
     "`.ci/run` does this), or set REPORTBOT_PG_BIN to the folder that holds initdb."
 )
+# runuser lives in /usr/sbin, which a root shell's PATH need not hold (`env -i`, some CI).
+RUNUSER = shutil.which("runuser", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin") or "runuser"
 SHARED = "reportbot_tests"  # the migrated database the tests share, emptied before each
 
 
@@ -75,7 +77,7 @@ class Cluster:
         return f"test_{next(self._names)}"
 
     def _run(self, *args: str) -> None:
-        as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        as_postgres = [RUNUSER, "-u", "postgres", "--"] if os.geteuid() == 0 else []
         done = subprocess.run(
             [*as_postgres, *args], capture_output=True, text=True, check=False, timeout=60
         )

@@ -39,6 +39,7 @@ from store_helpers import (
     make_case,
     make_conversation,
     make_item,
+    people_answering,
     put_meta,
     save,
     tombstone_of,
@@ -878,23 +879,11 @@ async def test_steps_arriving_together_share_one_write_and_all_last(
     data = tmp_path / "data"
     store = await open_store(data)
     gate = Gate(monkeypatch)
-    people = [Person(Platform.SLACK, "T1", f"U{n}") for n in range(20)]
+    people, units = people_answering(20)
     try:
         blocker = asyncio.ensure_future(put_meta(store, "blocker", {}))
         await gate.held()
-        tasks = await queued(
-            *(
-                store.commit(
-                    UnitOfWork(
-                        p.key,
-                        make_conversation(f"c{n}", p),
-                        f"d{n}",
-                        outbox=[make_item(f"i{n}", address={"channel": f"D{n}"})],
-                    )
-                )
-                for n, p in enumerate(people)
-            )
-        )
+        tasks = await queued(*(store.commit(unit) for unit in units))
         gate.open()
         await blocker
         assert await asyncio.gather(*tasks) == [True] * 20
@@ -1316,3 +1305,23 @@ async def run_both(ops: list[tuple[Any, ...]], folder: Path) -> None:
 def test_both_stores_agree_on_random_operations(ops: list[tuple[Any, ...]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(run_both(ops, Path(tmp) / "data"))
+
+
+async def test_cases_written_together_reach_each_shard_in_one_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A unit of 250 new cases is one write of live.json and one of each of its three shards
+    (a write per case cost a thousand fsyncs for a thousand cases)."""
+    store = await open_store(tmp_path / "data")
+    gate = Gate(monkeypatch)
+    gate.open()
+    cases = [make_case(f"TT-2026-{n:04d}") for n in range(1, 251)]
+    try:
+        assert await store.commit(UnitOfWork(cases=cases))
+    finally:
+        await store.close()
+    shards = sorted(name for name in gate.writes if name.startswith("TT-"))
+    assert shards == ["TT-2026-00.json", "TT-2026-01.json", "TT-2026-02.json"]
+    assert gate.writes.count("live.json") == 1
+    async with await open_store(tmp_path / "data") as again:
+        assert len(await again.cases()) == 250
