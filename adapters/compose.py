@@ -252,10 +252,15 @@ class Schools:
         self._checked: dict[str, float] = {}
         self._opening: dict[str, asyncio.Lock] = {}
         self._task: asyncio.Task[None] | None = None
+        self._not_set_up_in_chat: set[str] = set()
 
-    def outfit(self, prefix: str, outfit: Outfit) -> None:
-        """How a platform equips each of its schools ("slack" for "slack:T…")."""
+    def outfit(self, prefix: str, outfit: Outfit, *, set_up_in_chat: bool = True) -> None:
+        """How a platform equips each of its schools ("slack" for "slack:T…"); whether their
+        leadership channel is chosen in chat (`setup`, kept in the settings) or otherwise (a
+        Teams tenant's team, from its conversation references)."""
         self.outfits[prefix] = outfit
+        if not set_up_in_chat:
+            self._not_set_up_in_chat.add(prefix)
 
     def opened(self) -> list[Runtime]:
         return list(self._open.values())
@@ -272,13 +277,16 @@ class Schools:
 
     async def refresh(self, school: str) -> None:
         """Catch up on settings another instance changed, at most every `refresh_every`; a
-        school with no leadership channel yet every time, so that its first case goes to the
-        channel just chosen on another instance, not back to wait (a minute) for one."""
+        school whose leadership channel is still to be set up in chat every time, so that its
+        first case goes to the channel just chosen on another instance, not back to wait (a
+        minute) for one."""
         runtime = self._open.get(school)
         if runtime is None:
             return
         now = asyncio.get_running_loop().time()
-        chosen = bool(runtime.school_settings.leadership)
+        chosen = bool(runtime.school_settings.leadership) or (
+            school.partition(":")[0] in self._not_set_up_in_chat
+        )
         if chosen and now - self._checked.get(school, 0.0) < self.refresh_every:
             return
         self._checked[school] = now

@@ -27,7 +27,7 @@ from benchmarks.chat import USERS
 from benchmarks.servers import bot_env, bot_server
 from benchmarks.slack_load import SlackTarget, TimedSlack, journey, walk
 from benchmarks.stats import Samples
-from benchmarks.teams_breakdown import timing
+from benchmarks.teams_breakdown import print_layers, timing
 from bot.delivery import Courier
 from bot.engine import Engine
 from bot.model import Platform
@@ -96,12 +96,7 @@ def main() -> None:
         f" {USERS} users, {args.cases:,} cases: p50 {steps.p50 * 1e3:.0f} ms,"
         f" p99 {steps.p99 * 1e3:.0f} ms"
     )
-    print(f"{'layer':32} {'calls':>6} {'total s':>8} {'p50 ms':>8} {'p99 ms':>8}")
-    for owner, name in LAYERS:
-        label = f"{owner.__name__}.{name}"
-        got = calls[label]
-        p50, p99 = got.p50 * 1e3, got.p99 * 1e3
-        print(f"{label:32} {len(got):6} {sum(got.values):8.2f} {p50:8.1f} {p99:8.1f}")
+    print_layers(LAYERS, calls)
 
 
 if __name__ == "__main__":

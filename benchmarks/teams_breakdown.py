@@ -73,6 +73,17 @@ def timing(calls: dict[str, Samples]) -> Callable[[type, str], None]:
     return wrap
 
 
+def print_layers(layers: list[tuple[type, str]], calls: dict[str, Samples]) -> None:
+    """One row per timed layer: its calls, total, p50 and p99."""
+    labels = [f"{owner.__name__}.{name}" for owner, name in layers]
+    width = max(len(label) for label in labels)
+    print(f"{'layer':{width}} {'calls':>6} {'total s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+    for label in labels:
+        got = calls[label]
+        p50, p99 = got.p50 * 1e3, got.p99 * 1e3
+        print(f"{label:{width}} {len(got):6} {sum(got.values):8.2f} {p50:8.1f} {p99:8.1f}")
+
+
 async def script_for(bot: BotServer, target: TeamsTarget) -> list[int]:
     """The whole report's steps (into `target.script`), and how many cards each one brings."""
     user, counts = teams_user("calibrate"), list[int]()
@@ -140,12 +151,7 @@ def main() -> None:
         f"{USERS} users, {args.cases:,} cases: every step's whole reply p50 {steps.p50 * 1e3:.0f}"
         f" ms, p99 {steps.p99 * 1e3:.0f} ms; a whole report p50 {reports.p50:.2f} s"
     )
-    print(f"{'layer':24} {'calls':>6} {'total s':>8} {'p50 ms':>8} {'p99 ms':>8}")
-    for owner, name in LAYERS:
-        label = f"{owner.__name__}.{name}"
-        got = calls[label]
-        p50, p99 = got.p50 * 1e3, got.p99 * 1e3
-        print(f"{label:24} {len(got):6} {sum(got.values):8.2f} {p50:8.1f} {p99:8.1f}")
+    print_layers(LAYERS, calls)
 
 
 if __name__ == "__main__":

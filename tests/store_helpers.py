@@ -169,3 +169,19 @@ class QuietPlatform:
 
     async def scrub(self, post: JSON, text: str) -> None:
         return None
+
+
+def people_answering(count: int) -> tuple[list[Person], list[UnitOfWork]]:
+    """`count` people, each with one step to store: a conversation, a delivery id `dN` and
+    one reply `iN`."""
+    people = [Person(Platform.SLACK, "T1", f"U{n}") for n in range(count)]
+    units = [
+        UnitOfWork(
+            p.key,
+            make_conversation(f"c{n}", p),
+            f"d{n}",
+            outbox=[make_item(f"i{n}", address={"channel": f"D{n}"})],
+        )
+        for n, p in enumerate(people)
+    ]
+    return people, units

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import clean_database
 from store_helpers import QuietPlatform
+from test_engine import HAPPY
 
 from bot.clock import FakeClock
 from bot.codec import reply_from_dict
@@ -49,25 +50,10 @@ PEOPLE = 20
 
 def answers(n: int) -> list[str]:
     """A whole report; each person reports an account of their own (no duplicates to link)."""
-    return [
-        f"https://www.tiktok.com/@fake.teacher{n}/video/73012345678901234{n:02d}",
-        "done",
-        "1, 2",
-        "no",
-        "no",
-        "1",
-        f"Mr J Smith {n}, Head of Maths",
-        "yesterday",
-        "no",
-        "yes",
-        "It uses his photo and posts insults about him.",
-        "don't know",
-        "our dsl",
-        "yes that's me",
-        "Deputy Headteacher",
-        "01632 960 123",
-        "I'll contact POSH myself",
-    ]
+    mine = list(HAPPY)
+    mine[0] = f"https://www.tiktok.com/@fake.teacher{n}/video/73012345678901234{n:02d}"
+    mine[HAPPY.index("Mr J Smith, Head of Maths")] = f"Mr J Smith {n}, Head of Maths"
+    return mine
 
 
 class Inbox(QuietPlatform):

@@ -25,6 +25,7 @@ from store_helpers import (
     make_case,
     make_conversation,
     make_item,
+    people_answering,
     put_meta,
     save,
     tombstone_of,
@@ -482,20 +483,8 @@ async def test_delete_takes_a_tombstone_of_the_same_case_only(store: Store) -> N
 
 
 async def test_people_answering_at_once_lose_nothing(store: Store) -> None:
-    people = [Person(Platform.SLACK, "T1", f"U{n}") for n in range(20)]
-    await asyncio.gather(
-        *(
-            store.commit(
-                UnitOfWork(
-                    p.key,
-                    make_conversation(f"c{n}", p),
-                    f"d{n}",
-                    outbox=[make_item(f"i{n}", address={"channel": f"D{n}"})],
-                )
-            )
-            for n, p in enumerate(people)
-        )
-    )
+    people, units = people_answering(20)
+    await asyncio.gather(*(store.commit(unit) for unit in units))
     for n, p in enumerate(people):
         assert await store.conversation(p.key) is not None and await store.seen(f"d{n}")
     assert len(await store.outbox_items()) == 20

@@ -71,7 +71,7 @@ class TeamsTenants:
         self.shared = shared
         self.keys = keys
         self.parts: dict[str, SchoolTeams] = {}
-        schools.outfit(PREFIX, self._outfit)
+        schools.outfit(PREFIX, self._outfit, set_up_in_chat=False)  # its team: references
 
     async def _outfit(self, runtime: Runtime) -> None:
         files = self.shared.config.public_url
