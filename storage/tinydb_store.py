@@ -264,12 +264,12 @@ class TinyStore:
         """The jobs in one write; None if it failed before the file was replaced, so that each
         job runs alone and one bad job cannot fail the others."""
         outcomes: list[Outcome] = []
-        on_disk = self._live.storage.snapshot()
+        written = self._live.writes
         try:
             with self._live.batch(now):
                 outcomes = [_outcome(job) for job in jobs]
         except Exception as e:
-            if self._live.storage.snapshot() is on_disk:
+            if self._live.writes == written:
                 return None
             # Replaced, then failed (the folder fsync): the batch is written and must not run
             # again. Each job hears of the failure, as a single write's caller does; a job in
