@@ -141,11 +141,11 @@ def check_tinydb_shape(path: Path, data: Any) -> Tables:
 
 
 # What json would refuse, orjson must not quietly write (a datetime, a dataclass): handed to
-# its (absent) default, they raise, and json then says what it cannot hold.
+# its (absent) default, they raise, and json then says what it cannot hold. What json writes,
+# orjson must write too, or every write falls back to json (about 7x slower): str subclasses
+# (the flow's StrEnum steps, as values and as keys) are written as their text.
 _STRICT = (
-    orjson.OPT_PASSTHROUGH_DATETIME
-    | orjson.OPT_PASSTHROUGH_DATACLASS
-    | orjson.OPT_PASSTHROUGH_SUBCLASS
+    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
 )
 
 
@@ -163,12 +163,9 @@ def json_copy(value: T) -> T:
     """A copy sharing nothing with `value`, a JSON document: orjson's round trip is about six
     times faster than copy.deepcopy, and every read of a case or conversation makes one."""
     try:
-        return cast(T, orjson.loads(orjson.dumps(value, option=_COPY)))
+        return cast(T, orjson.loads(orjson.dumps(value, option=_STRICT)))
     except (TypeError, orjson.JSONDecodeError):  # not plain JSON after all: copy it the slow way
         return copy.deepcopy(value)
-
-
-_COPY = _STRICT | orjson.OPT_NON_STR_KEYS
 
 
 def parse(raw: bytes) -> Any:
