@@ -20,6 +20,7 @@ from types import FrameType
 from typing import Any
 
 from bot.clock import FakeClock
+from storage import atomic
 from storage.tinydb_store import open_store
 from tests.slack_fakes import REPORT_STEPS, STAFF, START, slack_harness, walk
 
@@ -31,7 +32,9 @@ class Path_:
     def __init__(self) -> None:
         self.functions: set[tuple[str, str]] = set()
         self.fsyncs = 0
-        self.writes: list[str] = []  # each durable file write: temp, fsync, rename, folder fsync
+        # each durable file write: an append (write, fsync) or a whole file (temp, fsync,
+        # rename, folder fsync)
+        self.writes: list[str] = []
 
     def trace(self, frame: FrameType, event: str, arg: Any) -> None:
         if event == "call" and frame.f_code.co_filename.startswith(OURS):
@@ -62,8 +65,15 @@ async def main() -> None:
                 path.writes.append(Path(dst).name)
                 real_replace(src, dst)
 
+            real_append = atomic.append
+
+            def appended(file: Path, payload: bytes, size: int) -> int:
+                path.writes.append(f"{file.name} (appended)")
+                return real_append(file, payload, size)
+
             setattr(os, "fsync", counted)  # noqa: B010 - patched for this one answer only
             setattr(os, "replace", renamed)  # noqa: B010
+            setattr(atomic, "append", appended)  # noqa: B010
             # The worker's jobs run in this thread, so the trace (one thread only) sees them.
             setattr(store, "_executor", Inline())  # noqa: B010
             sys.setprofile(path.trace)
@@ -75,6 +85,7 @@ async def main() -> None:
                 sys.setprofile(None)
                 setattr(os, "fsync", real_fsync)  # noqa: B010
                 setattr(os, "replace", real_replace)  # noqa: B010
+                setattr(atomic, "append", real_append)  # noqa: B010
         await store.close()
     files = sorted({f for f, _ in path.functions})
     print(f"one typed Slack answer ({REPORT_STEPS[upto][1]!r}):")

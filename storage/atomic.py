@@ -90,6 +90,31 @@ def write_temp(path: Path, payload: bytes) -> Path:
     return tmp
 
 
+def append(path: Path, payload: bytes, size: int) -> int:
+    """Append `payload` to the file at `path`, which is `size` bytes long, durably; returns its
+    new size. A missing file is not created (FileNotFoundError: the caller writes it whole),
+    and a link is never followed. On failure the file is cut back to `size`, best effort: the
+    caller must not append to it again before rewriting it whole."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise write_failed(path, exc) from exc
+    try:
+        view = memoryview(payload)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, size)
+        raise write_failed(path, exc) from exc
+    finally:
+        os.close(fd)
+    return size + len(payload)
+
+
 def replace(tmp: Path, path: Path) -> None:
     """Atomically put `tmp` in place of `path`; on failure remove `tmp` and keep `path`."""
     try:
@@ -211,6 +236,11 @@ class AtomicJSONStorage(Storage):
             raise unreadable(self.path, "it is not valid JSON") from None
         self._raw, self._committed = raw, check_tinydb_shape(self.path, data)
         return self._committed
+
+    @property
+    def size(self) -> int:
+        """Bytes of the file, as last read or written."""
+        return len(self._raw)
 
     def snapshot(self) -> Tables:
         """What is on disk, parsed. Shared, so callers must treat it as read-only."""

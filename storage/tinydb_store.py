@@ -4,7 +4,9 @@ Layout of the data folder (0700; every file 0600, written atomically by `storage
 
     .lock                  held with flock while a process uses the folder
     live.json              what changes on every message: tables conversations, seen, outbox,
-                           sent, meta, counters (small; pruned as it goes)
+                           sent, meta, counters, journal (small; pruned as it goes), rewritten
+                           whole now and then (`storage.live`)
+    live.log               each write's changes since live.json was last rewritten, one line each
     cases/TT-2026-00.json  the case archive, one TinyDB file per 100 reference numbers of a
     cases/TT-2026-01.json  year (shard = number // 100), so saving a case rewrites one small
     cases/other.json       file; references outside the TT-YYYY-N pattern go to other.json
@@ -585,7 +587,7 @@ def _open_files(
             remove_stale_temps(data_dir)
             remove_stale_temps(cases_dir)
         live = LiveFile(data_dir / LIVE_FILE)
-        live.load()
+        live.load(read_only=read_only)
         archive = Archive(cases_dir)
         archive.load()
         if not read_only:

@@ -47,7 +47,10 @@ LINK = "https://www.tiktok.com/@fake.teacher"
 KEY = f"slack:{TEAM}:{STAFF}"
 TYPED = "Mr Marker-7731, Head of Drama"  # typed while the disk is full: never in a log
 CODE = re.compile(r"ERR-[0-9A-F]{6}")
-MODES = ["full-on-write", "full-on-rename", "read-only"]
+# How a step's write can fail. A step appends to live.log (no rename); a rename fails only
+# where a file is rewritten whole (live.json now and then, a case's shard): "full-on-rename"
+# is tried there (below, and in tests/test_tinydb_store.py).
+MODES = ["full-on-write", "full-on-fsync", "read-only"]
 
 
 class TroubledOS:
@@ -91,6 +94,11 @@ class TroubledOS:
             os.write(fd, bytes(data)[: len(data) // 2])  # a partial write, then no space
             raise self._fail(errno.ENOSPC, fd)
         return os.write(fd, data)
+
+    def fsync(self, fd: int) -> None:
+        if self.broken and self.mode == "full-on-fsync" and fd in self._ours:
+            raise self._fail(errno.ENOSPC, fd)  # as thin-provisioned or network disks report it
+        os.fsync(fd)
 
     def close(self, fd: int) -> None:
         self._ours.discard(fd)
@@ -214,7 +222,7 @@ async def test_a_disk_that_fills_as_a_report_is_submitted_files_it_once(
 ) -> None:
     """Submit is one write: the case, its reference, the step and the posts land together or
     not at all, so a failed submit leaves nothing half-filed and pressing again files it once."""
-    disk = TroubledOS(tmp_path / "data", "full-on-rename", only="live.json")
+    disk = TroubledOS(tmp_path / "data", "full-on-write", only="live.")
     monkeypatch.setattr(storage.atomic, "os", disk)
     async with on_disk(tmp_path) as (h, store):
         await h.command(STAFF, LINK)

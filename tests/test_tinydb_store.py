@@ -51,6 +51,7 @@ from bot.errors import Conflict, StorageError, UnreadableDataError
 from bot.model import Case, CaseStatus, Person, Platform
 from bot.ports import Delivered, Store, UnitOfWork
 from storage import atomic
+from storage.live import LiveFile
 from storage.memory import MemoryStore
 from storage.tinydb_store import TinyStore, open_store
 
@@ -77,8 +78,11 @@ def mode_of(path: Path) -> int:
 
 
 def live_json(folder: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((folder / "live.json").read_text())
-    return data
+    """What live.json holds with its log on top, in live.json's own format: the state a
+    reader (or the next start) finds on disk."""
+    live = LiveFile(folder / "live.json")
+    live.load(read_only=True)
+    return live.view.tables()
 
 
 def journal_refs(folder: Path) -> list[str]:
@@ -115,26 +119,39 @@ def no_space(path: object) -> OSError:
 
 
 class Disk:
-    """`os.replace` as the store sees it: failing (no space) while `full`, for every file or,
-    with `only_shards`, for the case files only."""
+    """The disk as the store sees it: while `full`, a file put in place (`os.replace`) or an
+    append to live.log (`os.write`) fails for want of space, for every file or, with
+    `only_shards`, for the case files only."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, *, only_shards: bool = False) -> None:
         self.full = False
         self.only_shards = only_shards
         self.failures = 0
-        real = os.replace
+        real_replace, real_write = os.replace, os.write
 
         def replace_file(src: Any, dst: Any) -> None:
             if self.full and (not self.only_shards or Path(dst).parent.name == "cases"):
                 self.failures += 1
                 raise no_space(dst)
-            real(src, dst)
+            real_replace(src, dst)
+
+        def write(fd: int, data: Any) -> int:
+            path = os.readlink(f"/proc/self/fd/{fd}")
+            if self.full and not self.only_shards and path.endswith("/live.log"):
+                self.failures += 1
+                raise no_space(path)
+            return real_write(fd, data)
 
         monkeypatch.setattr(os, "replace", replace_file)
+        monkeypatch.setattr(os, "write", write)
+
+
+APPENDED = "live.log (appended)"
 
 
 class Gate:
-    """Holds the store's worker as it starts writing live.json, until let through.
+    """Holds the store's worker as it starts a write of the live state (an append to live.log,
+    or a rewrite of live.json), until let through.
 
     While one write is held, the writes asked for meanwhile queue up: let it through and they
     go together as the next batch (group commit). `writes` names every file written.
@@ -147,15 +164,31 @@ class Gate:
         self._go = threading.Semaphore(0)
         real = atomic.write_temp
 
+        real_append = atomic.append
+
         def write_temp(path: Path, payload: bytes) -> Path:
             self.writes.append(path.name)
-            if self.closed and path.name == "live.json":
-                self._arrived.release()
-                if not self._go.acquire(timeout=10):
-                    raise AssertionError("the gate was never opened")
+            if path.name == "live.json":
+                self._hold()
             return real(path, payload)
 
+        def append(path: Path, payload: bytes, size: int) -> int:
+            self.writes.append(APPENDED)
+            self._hold()
+            return real_append(path, payload, size)
+
         monkeypatch.setattr(atomic, "write_temp", write_temp)
+        monkeypatch.setattr(atomic, "append", append)
+
+    def _hold(self) -> None:
+        if self.closed:
+            self._arrived.release()
+            if not self._go.acquire(timeout=10):
+                raise AssertionError("the gate was never opened")
+
+    def live_writes(self) -> int:
+        """Durable writes of the live state: appends to live.log, or rewrites of live.json."""
+        return sum(name in ("live.json", APPENDED) for name in self.writes)
 
     async def held(self) -> None:
         """Wait until a live.json write is held at the gate."""
@@ -229,7 +262,7 @@ async def test_files_are_private(tmp_path: Path) -> None:
     assert mode_of(folder) == 0o700
     assert mode_of(folder / "cases") == 0o700
     files = [p for p in folder.rglob("*") if p.is_file()]
-    assert {p.name for p in files} == {".lock", "live.json", "TT-2026-00.json"}
+    assert {p.name for p in files} == {".lock", "live.json", "live.log", "TT-2026-00.json"}
     for path in files:
         assert mode_of(path) == 0o600, path
 
@@ -339,8 +372,15 @@ async def test_a_damaged_file_is_refused_and_left_untouched(
 
 
 def _journal_case(data: Any) -> Any:
-    [entry] = data["journal"].values()  # fill's case, copied but not yet dropped
+    [entry] = data["journal"].values()  # fill's case, as a crash before its copy leaves it
     return entry
+
+
+def _pending_in_journal(folder: Path, data: Any) -> None:
+    """Put fill's case back in live.json's journal, as a kill before the shard copy leaves it
+    (a clean stop drops entries already in their shards)."""
+    [case] = json.loads((folder / "cases" / "TT-2026-00.json").read_text())["cases"].values()
+    data["journal"] = {"1": {"reference": case["reference"], "seq": 1, "case": case, "meta": {}}}
 
 
 @pytest.mark.parametrize(
@@ -365,6 +405,8 @@ async def test_documents_of_the_wrong_shape_are_refused(
         await fill(store)
     path = folder / name
     data = json.loads(path.read_text())
+    if name == "live.json":
+        _pending_in_journal(folder, data)
     edit(data)
     path.write_text(json.dumps(data))
     before = data_files(folder)
@@ -504,10 +546,13 @@ async def test_a_failure_after_the_rename_leaves_memory_equal_to_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The folder fsync fails after the file was replaced: the caller hears of the failure,
-    and what the store serves is what the file now holds (journal and shard alike)."""
+    and what the store serves is what the file now holds (journal and shard alike). (Appends
+    need no folder fsync; the first write after a start, and every write after such a failure,
+    rewrites live.json whole.)"""
     folder = tmp_path / "data"
+    async with await open_store(folder) as first:
+        ref = await fill(first)
     store = await open_store(folder)
-    ref = await fill(store)
 
     def folder_fsync_fails(path: Path) -> None:
         raise StorageError("Could not save changes: Input/output error.")
@@ -556,7 +601,7 @@ async def test_a_group_commit_that_fails_after_its_rename_is_not_run_twice(
         await blocker
     results = await asyncio.gather(*tasks, return_exceptions=True)
     assert [type(r).__name__ for r in results] == ["StorageError", "StorageError"], results
-    assert gate.writes.count("live.json") == 2  # the blocker, then the batch, once
+    assert gate.live_writes() == 2  # the blocker, then the batch, once
     # The batch is in the file: the store serves it, and says so after a restart too.
     assert await store.seen("d1") and await store.seen("d2")
     assert (await store.case("TT-2026-0001")) is not None
@@ -569,30 +614,39 @@ async def test_a_group_commit_that_fails_after_its_rename_is_not_run_twice(
 async def test_each_change_is_one_file_write(
     tiny: TinyStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A step is one atomic replace of live.json. New with the journal: a unit with a case is
-    one replace of live.json (where it is durable), then one of its shard (the copy); a
-    deletion drops the copies in live.json before it replaces the case."""
-    replaced: list[str] = []
-    real_replace = os.replace
+    """A step is one durable append to live.log (what changed, one line). A unit with a case
+    is that append (where it is durable), then one replace of its shard (the copy). A deletion
+    rewrites live.json whole with a fresh log, so no copy is left in the old log, before it
+    replaces the case. The first write after a start rewrites live.json too."""
+    written: list[str] = []
+    real_replace, real_append = os.replace, atomic.append
 
     def counting_replace(src: Any, dst: Any) -> None:
-        replaced.append(Path(dst).name)
+        written.append(Path(dst).name)
         real_replace(src, dst)
 
+    def counting_append(path: Path, payload: bytes, size: int) -> int:
+        written.append(APPENDED)
+        return real_append(path, payload, size)
+
     monkeypatch.setattr(os, "replace", counting_replace)
+    monkeypatch.setattr(atomic, "append", counting_append)
+    await put_meta(tiny, "first", {})
+    assert written == ["live.json", "live.log"]
+    written.clear()
     items = [make_item("a"), make_item("b")]
     await tiny.commit(UnitOfWork(ANN.key, make_conversation(), "d1", outbox=items))
-    assert replaced == ["live.json"]
-    replaced.clear()
+    assert written == [APPENDED]
+    written.clear()
     ref = await tiny.take_reference(2026)
-    assert replaced == ["live.json"]
-    replaced.clear()
+    assert written == [APPENDED]
+    written.clear()
     case = make_case(ref)
     await tiny.commit(UnitOfWork(cases=[case]))
-    assert replaced == ["live.json", "TT-2026-00.json"]
-    replaced.clear()
+    assert written == [APPENDED, "TT-2026-00.json"]
+    written.clear()
     await tiny.delete_case(case.reference, tombstone_of(case))
-    assert replaced == ["live.json", "TT-2026-00.json"]
+    assert written == ["live.json", "live.log", "TT-2026-00.json"]
 
 
 async def test_a_read_only_folder_raises_storage_error(tmp_path: Path) -> None:
@@ -688,7 +742,7 @@ async def test_facts_about_a_case_live_in_its_shard_not_in_the_file_every_messag
         await put_meta(store, f"reminder:48h:{ref}", {"at": "x"})
         await store.delivered([Delivered("card", f"post:slack:{ref}", {"ts": "1.1"})])
         await put_meta(store, "teams:leadership", {"team": "19:abc"})  # not about a case
-        live = (data / "live.json").read_text()
+        live = json.dumps(live_json(data))  # with what live.log holds on top
         assert ref not in live and "reminder:48h" not in live and "1.1" not in live
         assert "teams:leadership" in live
         shard = (data / "cases" / "TT-2026-00.json").read_text()
@@ -867,7 +921,7 @@ async def test_readers_see_none_of_a_batch_until_the_whole_batch_is_on_disk(
     gate.open()
     assert await asyncio.gather(*tasks) == [True, True, True]
     assert all([await tiny.seen(f"d{n}") for n in range(3)])
-    assert gate.writes.count("live.json") == 2
+    assert gate.live_writes() == 2
 
 
 # --- group commit ---------------------------------------------------------------------------
@@ -887,7 +941,7 @@ async def test_steps_arriving_together_share_one_write_and_all_last(
         gate.open()
         await blocker
         assert await asyncio.gather(*tasks) == [True] * 20
-        assert gate.writes.count("live.json") == 2  # the blocker, then all twenty in one
+        assert gate.live_writes() == 2  # the blocker, then all twenty in one
     finally:
         await store.close()
     async with await open_store(data) as again:
@@ -948,7 +1002,7 @@ async def test_a_conflict_in_a_batch_fails_only_its_own_unit(
     await blocker
     results = await asyncio.gather(*tasks, return_exceptions=True)
     assert results[0] is True and isinstance(results[1], Conflict) and results[2] is True
-    assert gate.writes.count("live.json") == 2  # the blocker, then the batch in one write
+    assert gate.live_writes() == 2  # the blocker, then the batch in one write
     stored = await tiny.case("TT-2026-0001")
     assert stored is not None and stored.assignee == "Lee" and stored.version == 2
     assert first.version == 2 and second.version == 1  # only the written case learns it
@@ -1318,10 +1372,10 @@ async def test_cases_written_together_reach_each_shard_in_one_write(
     cases = [make_case(f"TT-2026-{n:04d}") for n in range(1, 251)]
     try:
         assert await store.commit(UnitOfWork(cases=cases))
+        shards = sorted(name for name in gate.writes if name.startswith("TT-"))
+        assert shards == ["TT-2026-00.json", "TT-2026-01.json", "TT-2026-02.json"]
+        assert gate.live_writes() == 1
     finally:
         await store.close()
-    shards = sorted(name for name in gate.writes if name.startswith("TT-"))
-    assert shards == ["TT-2026-00.json", "TT-2026-01.json", "TT-2026-02.json"]
-    assert gate.writes.count("live.json") == 1
     async with await open_store(tmp_path / "data") as again:
         assert len(await again.cases()) == 250
