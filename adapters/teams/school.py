@@ -46,9 +46,7 @@ def equip(runtime: Runtime, shared: Shared, *, start: bool, files_url: str) -> S
     config = shared.config
     places = Places(runtime.store)
     proactive = Proactive(
-        shared.adapter,
         shared.clients,
-        config.app_id,
         places,
         timeout=config.timeout,
         team=config.leadership_team,
