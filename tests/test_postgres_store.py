@@ -368,9 +368,9 @@ def _plans() -> dict[str, tuple[Executable, set[str]]]:
         # Any index over the unsent rows alone serves these: they stay small however many
         # items were ever sent, and which the planner prefers varies with its statistics.
         "claim": (queries.claimable("", "slack", NOW, 50), UNSENT),
-        "claim's lane check": (
-            queries.take("", ["a", "b"], "me", NOW + LEASE),
-            {"outbox_pkey", "outbox_lanes"},
+        "the whole claim, lane check included": (
+            queries.claim("", "slack", "me", NOW, NOW + LEASE, 50),
+            UNSENT | {"outbox_pkey", "outbox_lanes"},
         ),
         "next wake": (queries.next_wake("", "slack"), UNSENT),
     }

@@ -88,23 +88,31 @@ def claimable(school: str, platform: str, now: datetime, limit: int) -> Select[s
     )
 
 
-def take(school: str, ids: Sequence[str], owner: str, until: datetime) -> Update:
-    """Claim the items among `ids` (locked by `claimable`) whose whole lane up to them is
-    among `ids` too, as `bot.outbox.claimed` does: one more attempt, held until `until`."""
+def claim(
+    school: str, platform: str, owner: str, now: datetime, until: datetime, limit: int
+) -> Update:
+    """One statement: lock the claimable items (`claimable`, in a CTE, evaluated once) and
+    claim those whose whole lane up to them is among the locked, as `bot.outbox.claimed`
+    does: one more attempt, held until `until`. Returns (seq, doc) of each claimed item."""
+    locked = claimable(school, platform, now, limit).cte("locked")
     attempts = func.coalesce(outbox.c.doc["attempts"].astext.cast(Integer), 0)
-    claim = func.jsonb_build_object(
+    claimed = func.jsonb_build_object(
         "attempts", attempts + 1, "claimed_by", owner, "claimed_until", until.isoformat()
     )
     return (
         update(outbox)
-        .where(outbox.c.school == school, outbox.c.id.in_(ids), _lane_complete(ids))
-        .values(claimed_until=until, doc=outbox.c.doc.op("||")(claim))
+        .where(
+            outbox.c.school == school,
+            outbox.c.id.in_(select(locked.c.id)),
+            _lane_complete(select(locked.c.id)),
+        )
+        .values(claimed_until=until, doc=outbox.c.doc.op("||")(claimed))
         .returning(outbox.c.seq, outbox.c.doc)
     )
 
 
-def _lane_complete(ids: Sequence[str]) -> ColumnElement[bool]:
-    """For an item among `ids`: every earlier item of its lane still to send is among them too.
+def _lane_complete(locked: Select[Any]) -> ColumnElement[bool]:
+    """For a locked item: every earlier item of its lane still to send is locked too.
 
     What a claim locked decides, not what it saw: an earlier item another claimer has locked
     (and may be sending) keeps the rest of its lane out of this claim."""
@@ -115,7 +123,7 @@ def _lane_complete(ids: Sequence[str]) -> ColumnElement[bool]:
         earlier.c.lane == outbox.c.lane,
         earlier.c.seq < outbox.c.seq,
         pending(earlier),
-        earlier.c.id.not_in(ids),
+        earlier.c.id.not_in(locked),
     )
 
 

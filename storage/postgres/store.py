@@ -118,6 +118,9 @@ class PostgresStore:
         owns_engine: bool = True,
     ) -> None:
         self.engine = engine
+        # One statement needs no BEGIN and COMMIT around it (two round trips more): reads,
+        # the claim and plain delivered marks run on their own, each atomic by itself.
+        self._single = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.school = school
         self._clock = clock or SystemClock()
         self._pruned_at: datetime | None = None
@@ -138,12 +141,16 @@ class PostgresStore:
         return sorted(str(school) for (school,) in rows)
 
     # -- reads ---------------------------------------------------------------------------------
-    async def _all(self, query: Executable) -> list[Any]:
-        async with storage_errors(), self.engine.connect() as conn:
-            return list((await conn.execute(query)).all())
+    async def _run(self, statement: Executable, params: Any = None) -> None:
+        async with storage_errors(), self._single.connect() as conn:
+            await conn.execute(statement, params)
+
+    async def _all(self, query: Executable, params: Any = None) -> list[Any]:
+        async with storage_errors(), self._single.connect() as conn:
+            return list((await conn.execute(query, params)).all())
 
     async def _one(self, query: Executable, params: Mapping[str, Any] | None = None) -> Any:
-        async with storage_errors(), self.engine.connect() as conn:
+        async with storage_errors(), self._single.connect() as conn:
             return (await conn.execute(query, params)).scalar()
 
     async def conversation(self, person_key: str) -> Conversation | None:
@@ -303,14 +310,8 @@ class PostgresStore:
     async def claim(
         self, platform: Platform, owner: str, now: datetime, lease: timedelta, limit: int = 50
     ) -> list[OutboxItem]:
-        until = now + lease
-        async with storage_errors(), self.engine.begin() as conn:
-            found = await conn.execute(queries.claimable(self.school, str(platform), now, limit))
-            ids = list(found.scalars())
-            if not ids:
-                return []
-            taken = await conn.execute(queries.take(self.school, ids, owner, until))
-            rows = sorted(taken.all(), key=lambda row: int(row.seq))
+        query = queries.claim(self.school, str(platform), owner, now, now + lease, limit)
+        rows = sorted(await self._all(query), key=lambda row: int(row.seq))
         return [item_of(seq, doc) for seq, doc in rows]
 
     async def delivered(self, done: Sequence[Delivered]) -> None:
@@ -325,6 +326,9 @@ class PostgresStore:
         receipts = {
             d.receipt_key: d.receipt for d in done if d.receipt_key and d.receipt is not None
         }
+        if not receipts:  # the usual round: marks only, one statement
+            await self._run(MARK_SENT, markers)
+            return
         async with storage_errors(), self.engine.begin() as conn:
             # A receipt first, in the same write: a retry finds the post instead of reposting.
             await self._write_meta(conn, receipts)
