@@ -369,7 +369,7 @@ def _plans() -> dict[str, tuple[Executable, set[str]]]:
         # items were ever sent, and which the planner prefers varies with its statistics.
         "claim": (queries.claimable("", "slack", NOW, 50), UNSENT),
         "the whole claim, lane check included": (
-            queries.claim("", "slack", "me", NOW, NOW + LEASE, 50),
+            queries.claim("", "slack", "me", NOW, NOW + LEASE, 50, (NOW + LEASE).isoformat()),
             UNSENT | {"outbox_pkey", "outbox_lanes"},
         ),
         "next wake": (queries.next_wake("", "slack"), UNSENT),

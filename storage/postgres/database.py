@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
+import orjson
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -50,6 +52,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         hide_parameters=True,  # parameters are case content: never in a log or a message
+        json_deserializer=orjson.loads,  # documents are read on every step: json is slower
         connect_args={
             "timeout": CONNECT_TIMEOUT,
             "server_settings": {"application_name": "reportbot"},
@@ -67,6 +70,12 @@ async def storage_errors() -> AsyncIterator[None]:
         if state in RETRY_STATES:
             raise Conflict("another writer got there first; read again and retry") from e
         raise StorageError(_failed(type(e.orig).__name__, state)) from e
+    except asyncpg.PostgresError as e:  # the statements run on asyncpg directly (raw.py)
+        if e.sqlstate in RETRY_STATES:
+            raise Conflict("another writer got there first; read again and retry") from e
+        raise StorageError(_failed(type(e).__name__, e.sqlstate)) from e
+    except asyncpg.InterfaceError as e:
+        raise StorageError(_failed(type(e).__name__, None)) from e
     except SQLAlchemyError as e:
         raise StorageError(_failed(type(e).__name__, None)) from e
     except (OSError, TimeoutError) as e:

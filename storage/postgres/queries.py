@@ -59,7 +59,7 @@ def due_cases(school: str, now: datetime) -> Select[Any]:
     )
 
 
-def claimable(school: str, platform: str, now: datetime, limit: int) -> Select[str]:
+def claimable(school: Any, platform: Any, now: Any, limit: Any) -> Select[str]:
     """Items of a platform that may be sent now, oldest first, locked for this transaction
     (skipping any another claimer holds): due, not held by a live claim, and not behind an
     earlier item of their lane that is held or not yet due."""
@@ -89,15 +89,16 @@ def claimable(school: str, platform: str, now: datetime, limit: int) -> Select[s
 
 
 def claim(
-    school: str, platform: str, owner: str, now: datetime, until: datetime, limit: int
+    school: Any, platform: Any, owner: Any, now: Any, until: Any, limit: Any, until_text: Any
 ) -> Update:
     """One statement: lock the claimable items (`claimable`, in a CTE, evaluated once) and
     claim those whose whole lane up to them is among the locked, as `bot.outbox.claimed`
-    does: one more attempt, held until `until`. Returns (seq, doc) of each claimed item."""
+    does: one more attempt, held until `until` (`until_text`: the same, ISO 8601, for the
+    document). Returns (seq, doc) of each claimed item. Values or bound parameters."""
     locked = claimable(school, platform, now, limit).cte("locked")
     attempts = func.coalesce(outbox.c.doc["attempts"].astext.cast(Integer), 0)
     claimed = func.jsonb_build_object(
-        "attempts", attempts + 1, "claimed_by", owner, "claimed_until", until.isoformat()
+        "attempts", attempts + 1, "claimed_by", owner, "claimed_until", until_text
     )
     return (
         update(outbox)
@@ -127,7 +128,7 @@ def _lane_complete(locked: Select[Any]) -> ColumnElement[bool]:
     )
 
 
-def next_wake(school: str, platform: str) -> Select[Any]:
+def next_wake(school: Any, platform: Any) -> Select[Any]:
     wake = func.min(func.coalesce(outbox.c.claimed_until, outbox.c.due_at, outbox.c.created_at))
     return select(wake).where(
         outbox.c.school == school, outbox.c.platform == platform, pending(outbox)

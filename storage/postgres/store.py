@@ -26,7 +26,20 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Executable, and_, bindparam, delete, func, or_, select, update
+import asyncpg
+from sqlalchemy import (
+    DateTime,
+    Executable,
+    Integer,
+    Text,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -36,7 +49,7 @@ from bot.errors import Conflict, StorageError
 from bot.model import JSON, Case, Conversation, OutboxItem, Platform
 from bot.ports import KEEP, Clock, Delivered, UnitOfWork
 from storage.live import FAILED_KEPT, SEEN_KEPT, SENT_KEPT
-from storage.postgres import queries
+from storage.postgres import queries, raw
 from storage.postgres.database import make_engine, storage_errors
 from storage.postgres.migrate import current, head, migrate, readiness
 from storage.postgres.rows import (
@@ -100,6 +113,60 @@ _meta = insert(meta)
 SET_META = _meta.on_conflict_do_update(
     index_elements=[meta.c.school, meta.c.key], set_={"value": _meta.excluded.value}
 )
+_stamp = DateTime(timezone=True)
+CLAIM = queries.claim(
+    bindparam("school"),
+    bindparam("platform"),
+    bindparam("owner", type_=Text),
+    bindparam("now", type_=_stamp),
+    bindparam("until", type_=_stamp),
+    bindparam("limit", type_=Integer),
+    bindparam("until_text", type_=Text),
+)
+
+# ... and as asyncpg runs them (storage.postgres.raw), each INSERT or UPDATE setting the
+# columns its rows have.
+_CONVERSATION_KEYS = ("school", "person_key", "conversation_id", "case_reference", "doc")
+_ITEM_KEYS = (
+    "school", "id", "platform", "lane", "created_at", "due_at", "claimed_until", "failed",
+    "failed_at", "case_reference", "conversation_id", "doc",
+)  # fmt: skip
+_CASE_KEYS = (
+    "school", "reference", "version", "is_open", "created_at", "reporter", "conversation_id",
+    "handles", "remind_at", "doc",
+)  # fmt: skip
+R_SEEN = raw.compiled(SEEN)
+R_CONVERSATION = raw.compiled(CONVERSATION)
+R_MARK = raw.compiled(MARK, ("school", "id", "at"))
+R_START_CONVERSATION = raw.compiled(START_CONVERSATION, _CONVERSATION_KEYS)
+R_CONTINUE_CONVERSATION = raw.compiled(CONTINUE_CONVERSATION, _CONVERSATION_KEYS)
+R_DROP_CONVERSATION = raw.compiled(
+    delete(conversations).where(
+        conversations.c.school == bindparam("school"),
+        conversations.c.person_key == bindparam("person_key"),
+    )
+)
+R_NEW_CASE = raw.compiled(
+    insert(cases).on_conflict_do_nothing().returning(cases.c.reference), _CASE_KEYS
+)
+R_UPDATE_CASE = raw.compiled(
+    update(cases)
+    .where(
+        cases.c.school == bindparam("at_school"),
+        cases.c.reference == bindparam("at_reference"),
+        cases.c.version == bindparam("at_version"),
+    )
+    .returning(cases.c.reference),
+    _CASE_KEYS,
+)
+R_QUEUE = raw.compiled(QUEUE, _ITEM_KEYS)
+R_SET_META = raw.compiled(SET_META, ("school", "key", "about", "value"))
+R_DROP_META = raw.compiled(
+    delete(meta).where(meta.c.school == bindparam("school"), meta.c.key == bindparam("key"))
+)
+R_MARK_SENT = raw.compiled(MARK_SENT, ("school", "id", "created_at", "sent_at"))
+R_CLAIM = raw.compiled(CLAIM)
+R_NEXT_WAKE = raw.compiled(queries.next_wake(bindparam("school"), bindparam("platform")))
 
 
 class Redelivered(StorageError):
@@ -154,7 +221,9 @@ class PostgresStore:
             return (await conn.execute(query, params)).scalar()
 
     async def conversation(self, person_key: str) -> Conversation | None:
-        doc = await self._one(CONVERSATION, {"school": self.school, "person_key": person_key})
+        params = {"school": self.school, "person_key": person_key}
+        async with raw.connection(self.engine) as conn:
+            doc = await raw.value(conn, R_CONVERSATION, params)
         return codec.conversation_from_dict(doc) if doc is not None else None
 
     async def conversations(self) -> list[Conversation]:
@@ -166,7 +235,8 @@ class PostgresStore:
         return [codec.conversation_from_dict(doc) for (doc,) in rows]
 
     async def seen(self, delivery_id: str) -> bool:
-        return bool(await self._one(SEEN, {"school": self.school, "id": delivery_id}))
+        async with raw.connection(self.engine) as conn:
+            return bool(await raw.value(conn, R_SEEN, {"school": self.school, "id": delivery_id}))
 
     async def case(self, reference: str) -> Case | None:
         doc = await self._one(
@@ -218,7 +288,7 @@ class PostgresStore:
     async def commit(self, unit: UnitOfWork) -> bool:
         now = self._clock.now()
         try:
-            async with storage_errors(), self.engine.begin() as conn:
+            async with raw.connection(self.engine) as conn, conn.transaction():
                 if unit.delivery_id and not await self._mark(conn, unit.delivery_id, now):
                     raise Redelivered
                 for case in sorted(unit.cases, key=lambda c: c.reference):  # one lock order
@@ -238,80 +308,84 @@ class PostgresStore:
         await self._prune_now_and_then(now)
         return True
 
-    async def _mark(self, conn: AsyncConnection, delivery_id: str, now: datetime) -> bool:
-        marked = await conn.execute(MARK, {"school": self.school, "id": delivery_id, "at": now})
-        return marked.first() is not None
+    async def _mark(self, conn: asyncpg.Connection, delivery_id: str, now: datetime) -> bool:
+        marked = await raw.value(
+            conn, R_MARK, {"school": self.school, "id": delivery_id, "at": now}
+        )
+        return marked is not None
 
-    async def _write_case(self, conn: AsyncConnection, case: Case) -> None:
+    async def _write_case(self, conn: asyncpg.Connection, case: Case) -> None:
         row = case_row(self.school, case)
         if case.version == 0:  # new: must not exist
-            query: Any = insert(cases).values(row).on_conflict_do_nothing()
+            written = await raw.value(conn, R_NEW_CASE, row)
         else:
-            query = (
-                update(cases)
-                .where(
-                    cases.c.school == self.school,
-                    cases.c.reference == case.reference,
-                    cases.c.version == case.version,
-                )
-                .values(row)
+            held = {"at_school": self.school, "at_reference": case.reference}
+            written = await raw.value(
+                conn, R_UPDATE_CASE, {**row, **held, "at_version": case.version}
             )
-        written = await conn.execute(query.returning(cases.c.reference))
-        if written.first() is None:
+        if written is None:
             raise Conflict(f"{case.reference} was changed meanwhile")
 
-    async def _write_conversation(self, conn: AsyncConnection, unit: UnitOfWork) -> None:
+    async def _write_conversation(self, conn: asyncpg.Connection, unit: UnitOfWork) -> None:
         if unit.conversation is KEEP:
             return
         if unit.conversation is None:
-            await conn.execute(
-                delete(conversations).where(
-                    conversations.c.school == self.school,
-                    conversations.c.person_key == unit.person_key,
-                )
-            )
+            params = {"school": self.school, "person_key": unit.person_key}
+            await raw.fetch(conn, R_DROP_CONVERSATION, params)
             return
         assert isinstance(unit.conversation, Conversation)
         row = conversation_row(self.school, unit.person_key, unit.conversation)
         if unit.conversation.version == 0:  # none held when read (or one from before versions)
-            written = await conn.execute(START_CONVERSATION, row)
+            written = await raw.value(conn, R_START_CONVERSATION, row)
         else:  # over the version read, which must still be there
             held = {"at_school": self.school, "at_person": unit.person_key}
-            written = await conn.execute(
-                CONTINUE_CONVERSATION, {**row, **held, "at_version": unit.conversation.version}
+            written = await raw.value(
+                conn,
+                R_CONTINUE_CONVERSATION,
+                {**row, **held, "at_version": unit.conversation.version},
             )
-        if written.first() is None:
+        if written is None:
             raise Conflict(f"the conversation of {unit.person_key} was changed meanwhile")
 
-    async def _enqueue(self, conn: AsyncConnection, items: Sequence[OutboxItem]) -> dict[int, int]:
+    async def _enqueue(
+        self, conn: asyncpg.Connection, items: Sequence[OutboxItem]
+    ) -> dict[int, int]:
         """Queue the items whose ids are new; returns their seqs, by the caller's object."""
         first: dict[str, OutboxItem] = {}
         for item in items:
             first.setdefault(item.id, item)  # the first of an id repeated in the unit wins
-        if not first:
-            return {}
-        rows = [item_row(self.school, item) for item in first.values()]
-        queued = await conn.execute(QUEUE, rows)
-        return {id(first[item_id]): seq for item_id, seq in queued.all()}
+        seqs: dict[int, int] = {}
+        for item in first.values():  # one or two a turn
+            for item_id, seq in await raw.fetch(conn, R_QUEUE, item_row(self.school, item)):
+                seqs[id(first[item_id])] = seq
+        return seqs
 
-    async def _write_meta(self, conn: AsyncConnection, facts: Mapping[str, JSON | None]) -> None:
-        gone = [key for key, value in facts.items() if value is None]
+    async def _write_meta(self, conn: asyncpg.Connection, facts: Mapping[str, JSON | None]) -> None:
+        gone = [{"school": self.school, "key": k} for k, v in facts.items() if v is None]
         # In key order, as every writer locks them: two units setting the same facts queue
         # one behind the other instead of each holding one the other wants.
         kept = [meta_row(self.school, k, v) for k, v in sorted(facts.items()) if v is not None]
         if gone:
-            await conn.execute(
-                delete(meta).where(meta.c.school == self.school, meta.c.key.in_(gone))
-            )
+            await raw.each(conn, R_DROP_META, gone)
         if kept:
-            await conn.execute(SET_META, kept)
+            await raw.each(conn, R_SET_META, kept)
 
     # -- the outbox --------------------------------------------------------------------------------
     async def claim(
         self, platform: Platform, owner: str, now: datetime, lease: timedelta, limit: int = 50
     ) -> list[OutboxItem]:
-        query = queries.claim(self.school, str(platform), owner, now, now + lease, limit)
-        rows = sorted(await self._all(query), key=lambda row: int(row.seq))
+        until = now + lease
+        params = {
+            "school": self.school,
+            "platform": str(platform),
+            "owner": owner,
+            "now": now,
+            "until": until,
+            "until_text": until.isoformat(),
+            "limit": limit,
+        }
+        async with raw.connection(self.engine) as conn:
+            rows = sorted(await raw.fetch(conn, R_CLAIM, params), key=lambda row: int(row[0]))
         return [item_of(seq, doc) for seq, doc in rows]
 
     async def delivered(self, done: Sequence[Delivered]) -> None:
@@ -326,13 +400,10 @@ class PostgresStore:
         receipts = {
             d.receipt_key: d.receipt for d in done if d.receipt_key and d.receipt is not None
         }
-        if not receipts:  # the usual round: marks only, one statement
-            await self._run(MARK_SENT, markers)
-            return
-        async with storage_errors(), self.engine.begin() as conn:
+        async with raw.connection(self.engine) as conn, conn.transaction():
             # A receipt first, in the same write: a retry finds the post instead of reposting.
             await self._write_meta(conn, receipts)
-            await conn.execute(MARK_SENT, markers)
+            await raw.each(conn, R_MARK_SENT, markers)
 
     async def reschedule(self, *items: OutboxItem) -> None:
         if not items:
@@ -353,7 +424,9 @@ class PostgresStore:
                 )
 
     async def next_due_at(self, platform: Platform) -> datetime | None:
-        wake: datetime | None = await self._one(queries.next_wake(self.school, str(platform)))
+        params = {"school": self.school, "platform": str(platform)}
+        async with raw.connection(self.engine) as conn:
+            wake: datetime | None = await raw.value(conn, R_NEXT_WAKE, params)
         return wake
 
     async def undelivered(self, platform: Platform) -> list[OutboxItem]:
