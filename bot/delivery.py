@@ -85,6 +85,7 @@ class Courier:
         self.max_delay = max_delay
         self._before_round = before_round
         self._taken: list[OutboxItem] = []
+        self._claimed: list[OutboxItem] = []  # what the last claim found besides the taken
         self._wake = asyncio.Event()
         self._draining = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -121,13 +122,18 @@ class Courier:
             sent = 0
             while batch := await self._next_batch():
                 sent += await self._round(batch)
+                if not self._claimed and not self._taken:
+                    # Only a turn's own items went, and nothing else was due: asking the
+                    # store again now would find nothing (what falls due later wakes it).
+                    break
             return sent
 
     async def _next_batch(self) -> list[OutboxItem]:
         taken, self._taken = self._taken, []
         claimed = await self.store.claim(self.platform, self.owner, self.clock.now(), self.lease)
         ids = {i.id for i in taken}
-        return [*taken, *(i for i in claimed if i.id not in ids)]
+        self._claimed = [i for i in claimed if i.id not in ids]
+        return [*taken, *self._claimed]
 
     async def _round(self, batch: list[OutboxItem]) -> int:
         lanes: dict[str, list[OutboxItem]] = {}
@@ -188,6 +194,8 @@ class Courier:
                 await self._sleep_until_due()
 
     async def _sleep_until_due(self) -> None:
+        if self._wake.is_set():  # a turn handed over items meanwhile: no need to ask when
+            return
         due = await self.store.next_due_at(self.platform)
         timeout = None
         if due is not None:
