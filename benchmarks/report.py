@@ -158,7 +158,7 @@ def storage_table(results: dict[int, dict[str, Any]]) -> Table:
     row("a leader's export file (every case, CSV)", "export_file")
     row("plain TinyDB: the step's writes", "plain_step")
     row("plain TinyDB: the submission's writes", "plain_submit")
-    fixed("live.json size (KiB)", lambda r: f"{r['live_kb']:,.0f}")
+    fixed("live.json + live.log at open (KiB)", lambda r: f"{r['live_kb']:,.0f}")
     fixed("plain TinyDB file (MiB)", lambda r: f"{r['plain_file_mb']:,.1f}")
     fixed("open the store + build the app (s)", lambda r: f"{r['open_s']:.2f}")
     fixed("server RSS after open (MiB)", lambda r: f"{r['rss_mb']:,.0f}")

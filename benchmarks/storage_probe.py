@@ -84,6 +84,11 @@ class Probe:
         return self.server.runtime.store
 
 
+def live_size(data: Path) -> int:
+    """Bytes of the live state on disk: live.json and its log (absent until a first write)."""
+    return sum(p.stat().st_size for p in (data / "live.json", data / "live.log") if p.exists())
+
+
 def log(message: str) -> None:
     print(PROBE_PREFIX + message, file=sys.stderr, flush=True)
 
@@ -343,7 +348,7 @@ async def measure_server(
         open_s=open_s,
         rss_before_mb=before,
         rss_mb=rss_mb(),
-        live_kb=(data / "live.json").stat().st_size / 1024,
+        live_kb=live_size(data) / 1024,
     )
     # Each measure stops after `seconds` (having made at least a few runs): at 100,000 cases a
     # single write takes seconds, and the run must end in reasonable time.
