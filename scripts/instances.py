@@ -14,7 +14,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -101,6 +101,7 @@ class Server:
     process: asyncio.subprocess.Process | None = None
     up: bool = False  # a load balancer's view: answering /readyz, not killed since
     in_flight: int = 0  # requests sent to it and not yet answered
+    sending: asyncio.Event = field(default_factory=asyncio.Event)  # set as a request is sent
     starts: int = 0
 
     def __post_init__(self) -> None:

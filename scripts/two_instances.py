@@ -177,6 +177,7 @@ class Rig:
     async def post(self, server: Server, request: StepRequest, attempt: int) -> bool:
         headers = request.headers(retry=attempt)
         server.in_flight += 1
+        server.sending.set()
         self.notes.sent[server.name] += 1
         try:
             async with self.session.post(
@@ -222,8 +223,11 @@ class Rig:
         assert self.trap_request is not None
         key = f"chat.postMessage#{dm_channel(self.trap_request.user)}"
         await eventually(lambda: not self.fake.faults.get(key), PATIENCE)  # Slack has it
-        with suppress(TimeoutError):  # other people's requests in flight to it, if any come
-            await eventually(lambda: self.victim.in_flight > 0, 1.0)
+        # Killed as the next of other people's requests is sent to it, so that one is in
+        # flight (watching for one was too slow once steps took milliseconds).
+        self.victim.sending.clear()
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self.victim.sending.wait(), 5.0)
         self.notes.in_flight_at_kill = self.victim.in_flight
         await self.victim.kill()
         self.notes.held_at_kill = await self.held_by_dead(self.trap_request.delivery_id)
