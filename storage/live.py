@@ -220,7 +220,7 @@ class LiveFile:
     The state is kept as plain dicts by natural key (`LiveView`). A write copies the dicts
     (shallow, in C), changes the copy and appends what changed to live.log as one JSON line,
     fsynced: its cost follows the change, not the file. Now and then (the log as long as
-    live.json, a deletion, a failed append, every start) live.json is rewritten whole, in
+    live.json, a deletion, a failed append, each start and stop) live.json is rewritten whole, in
     TinyDB's format, with the log's generation, and a fresh log replaces the old one; a log of
     an older generation than live.json is already in it and is ignored. The copy becomes the
     view only once the write is durable, so a failed write changes nothing.
