@@ -208,10 +208,6 @@ class PostgresStore:
         return sorted(str(school) for (school,) in rows)
 
     # -- reads ---------------------------------------------------------------------------------
-    async def _run(self, statement: Executable, params: Any = None) -> None:
-        async with storage_errors(), self._single.connect() as conn:
-            await conn.execute(statement, params)
-
     async def _all(self, query: Executable, params: Any = None) -> list[Any]:
         async with storage_errors(), self._single.connect() as conn:
             return list((await conn.execute(query, params)).all())
