@@ -185,8 +185,8 @@ class PostgresStore:
         owns_engine: bool = True,
     ) -> None:
         self.engine = engine
-        # One statement needs no BEGIN and COMMIT around it (two round trips more): reads,
-        # the claim and plain delivered marks run on their own, each atomic by itself.
+        # A read of one statement needs no BEGIN and COMMIT around it (two round trips more).
+        # (A turn's own statements run on asyncpg directly: storage.postgres.raw.)
         self._single = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.school = school
         self._clock = clock or SystemClock()
