@@ -61,24 +61,28 @@ def _text(value: Any) -> str | None:
     return None if value is None else serialise(value).decode()
 
 
+# A connection that failed so is not given back to the pool: it may be cut off, or mid-message.
+_BROKEN = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
+
+
 @asynccontextmanager
 async def connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
-    """A connection of the engine's pool, as asyncpg's own; given back after. One that
-    failed other than by the database's refusal (a lost connection) is dropped from the pool."""
+    """A connection of the engine's pool, as asyncpg's own; given back after. After the
+    database's refusal or the caller's own exception (a `Conflict`) it is given back too (its
+    transaction rolled back); after a lost connection or a cancelled statement it is dropped."""
     async with storage_errors():
         pooled = await engine.raw_connection()
+        drop = True
         try:
             yield pooled.driver_connection
-        except asyncpg.PostgresError as e:
-            if isinstance(e, asyncpg.PostgresConnectionError):
-                await greenlet_spawn(pooled.invalidate)
-            else:  # the server said no; the connection is fine
-                await greenlet_spawn(pooled.close)
+            drop = False
+        except _BROKEN:
             raise
-        except BaseException:
-            await greenlet_spawn(pooled.invalidate)
+        except Exception:
+            drop = False
             raise
-        await greenlet_spawn(pooled.close)
+        finally:
+            await greenlet_spawn(pooled.invalidate if drop else pooled.close)
 
 
 async def fetch(conn: asyncpg.Connection, s: Statement, params: Mapping[str, Any]) -> list[Any]:
