@@ -35,7 +35,6 @@ class Settings:
     facts: Facts = field(default_factory=Facts)
     expiry: timedelta = timedelta(hours=24)
     retention: dict[str, int] = field(default_factory=lambda: dict(SCHEDULE))
-    config_file: Path | None = None
     who_calls: PoshOwner = PoshOwner.LEADERS
 
 
@@ -59,7 +58,7 @@ def load_settings(env: Mapping[str, str] | None = None, data_dir: str | None = N
     retention = check_schedule({**SCHEDULE, **_table(doc, "retention", path)})
     folder = data_dir or env.get("REPORTBOT_DATA_DIR") or "data"
     who_calls = _who_calls(_table(doc, "posh", path), path)
-    return Settings(Path(folder), facts, timedelta(hours=hours), retention, path, who_calls)
+    return Settings(Path(folder), facts, timedelta(hours=hours), retention, who_calls)
 
 
 def _who_calls(table: dict[str, Any], path: Path | None) -> PoshOwner:

@@ -85,7 +85,6 @@ class Courier:
         self.max_delay = max_delay
         self._before_round = before_round
         self._taken: list[OutboxItem] = []
-        self._claimed: list[OutboxItem] = []  # what the last claim found besides the taken
         self._wake = asyncio.Event()
         self._draining = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -120,20 +119,22 @@ class Courier:
             if self._before_round is not None:  # e.g. catch up on the school's settings
                 await self._before_round()
             sent = 0
-            while batch := await self._next_batch():
-                sent += await self._round(batch)
-                if not self._claimed and not self._taken:
+            while True:
+                taken, claimed = await self._next_batch()
+                if not taken and not claimed:
+                    return sent
+                sent += await self._round([*taken, *claimed])
+                if not claimed and not self._taken:
                     # Only a turn's own items went, and nothing else was due: asking the
                     # store again now would find nothing (what falls due later wakes it).
-                    break
-            return sent
+                    return sent
 
-    async def _next_batch(self) -> list[OutboxItem]:
+    async def _next_batch(self) -> tuple[list[OutboxItem], list[OutboxItem]]:
+        """The items turns handed over, and the others the store has due (claimed now)."""
         taken, self._taken = self._taken, []
         claimed = await self.store.claim(self.platform, self.owner, self.clock.now(), self.lease)
         ids = {i.id for i in taken}
-        self._claimed = [i for i in claimed if i.id not in ids]
-        return [*taken, *self._claimed]
+        return taken, [i for i in claimed if i.id not in ids]
 
     async def _round(self, batch: list[OutboxItem]) -> int:
         lanes: dict[str, list[OutboxItem]] = {}

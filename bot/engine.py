@@ -84,7 +84,6 @@ COMMANDS = {
     "report tiktok": "start",
     "/report-tiktok": "start",
 }
-LEADER_COMMANDS = frozenset({"cases", "stats"})
 BUTTON_COMMANDS = frozenset({"help", "cancel", "back", "restart", "start", "my_reports"})
 GREETINGS = {"report", "hi", "hello", "start", "new report", "report tiktok", "hey"}
 STICKY_FLAGS = frozenset({Flag.DANGER, Flag.SEXUAL_IMAGES})  # once raised, kept

@@ -45,8 +45,6 @@ from bot.retention import category_for, longer
 from bot.steps import Step
 from bot.work import Work
 
-URGENT_FLAGS = frozenset({Flag.DANGER, Flag.SEXUAL_IMAGES})
-
 
 @dataclass
 class Filed(Work):

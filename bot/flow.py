@@ -1060,7 +1060,3 @@ SPECS = {s.step: s for s in FLOW}
 QUESTIONS = tuple(s for s in FLOW if s.question)
 QUESTION_SECTIONS = tuple(dict.fromkeys(s.section for s in QUESTIONS))
 MAIN_QUESTIONS = tuple(s for s in QUESTIONS if not s.follow_up)  # follow-ups: by answers
-
-
-def section_of(step: str) -> str:
-    return str(SPECS[Step(step)].section)

@@ -93,11 +93,6 @@ class TikTokLink:
             return f"@{self.handle} {self.kind} {self.item_id}"
         return f"@{self.handle}"
 
-    @property
-    def web_address(self) -> str:
-        """The full https:// address POSH and TikTok can open, for a bare @handle too."""
-        return self.url or profile_url(self.handle or "")
-
 
 def profile_url(handle: str) -> str:
     return f"https://www.tiktok.com/@{handle.lstrip('@').lower()}"

@@ -61,7 +61,7 @@ from tests.slack_fakes import (
     payload_body,
     signed_headers,
 )
-from tests.slack_steps import FORM, JSON_TYPE, StepRequest, offering, step_request
+from tests.slack_steps import FORM, JSON_TYPE, StepRequest, awaited_reply, step_request
 
 PATIENCE = 20.0  # seconds a person waits for the bot's next message
 LEASE = 5.0  # REPORTBOT_OUTBOX_LEASE
@@ -198,19 +198,10 @@ class Rig:
             raise RuntimeError(f"{request.user}: step {request.step + 1} refused ({status})")
 
     async def reply(self, user: str, before: int, wanted: tuple[str, str]) -> JSONDict | None:
-        how, what = wanted
-
-        def found() -> JSONDict | None:
-            new = self.fake.dm(user)[before:]
-            if how != "press":
-                return new[-1] if new else None
-            return offering(new, what)
-
         try:
-            await eventually(lambda: found() is not None, PATIENCE)
+            return await awaited_reply(self.fake, user, before, wanted, PATIENCE)
         except TimeoutError:
-            raise RuntimeError(f"{user} got no reply offering {how} {what}") from None
-        return found()
+            raise RuntimeError(f"{user} got no reply offering {' '.join(wanted)}") from None
 
     async def settle(self) -> None:
         """Until nothing is left to send and Slack has heard nothing for half a second."""

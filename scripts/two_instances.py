@@ -50,7 +50,7 @@ from scripts.two_instances_checks import (
     stored_checks,
 )
 from tests.slack_fakes import REPORT_STEPS, FakeSlack, dm_channel, eventually, slack_env
-from tests.slack_steps import StepRequest, offering, step_request
+from tests.slack_steps import StepRequest, awaited_reply, step_request
 
 USERS = 6  # people, each filing one whole report
 KILL_AT = 8  # the step of the first person's report during which instance one dies
@@ -136,25 +136,14 @@ class Rig:
     async def reply(
         self, user: str, step: int, before: int, wanted: tuple[str, str]
     ) -> JSONDict | None:
-        """The message that lets the person take `wanted`: for a press, the newest one since
-        `before` offering those values; for typing or the end, any new message."""
-        how, what = wanted
-
-        def found() -> JSONDict | None:
-            new = self.fake.dm(user)[before:]
-            if how != "press":
-                return new[-1] if new else None
-            return offering(new, what)
-
         limit = self.lease + PATIENCE
         try:
-            await eventually(lambda: found() is not None, limit)
+            return await awaited_reply(self.fake, user, before, wanted, limit)
         except TimeoutError:
             raise RuntimeError(
-                f"{user} got no reply to let them take step {step + 1} ({how} {what}) within "
-                f"{limit:.0f} s"
+                f"{user} got no reply to let them take step {step + 1} ({' '.join(wanted)}) "
+                f"within {limit:.0f} s"
             ) from None
-        return found()
 
     # -- Slack ---------------------------------------------------------------------------------
 

@@ -114,16 +114,6 @@ class Archive:
             # the new case once the file was replaced (even if a later fsync failed).
             self._index(docs(storage.snapshot(), CASES))
 
-    def put_meta(self, reference: str, key: str, value: JSON) -> None:
-        """Keep a fact about a case beside it: the write costs a shard, not the whole bot."""
-        name = shard_name(reference)
-        db, storage = self._shard(name)
-        try:
-            with storage.transaction():
-                put(get_table(db, META), {"key": key, "value": value}, where("key") == key)
-        finally:
-            self._index_meta(name, storage.snapshot())
-
     def copy_entries(self, entries: Iterable[JSON]) -> None:
         """Copy journal entries (see `storage.live`) of one shard into it, in one write; a
         case the shard holds at that version already only gets its facts, and an entry with

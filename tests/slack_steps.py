@@ -15,10 +15,12 @@ from typing import Any
 
 from tests.slack_fakes import (
     TEAM,
+    FakeSlack,
     _choose,
     block_actions,
     command_form,
     dm_channel,
+    eventually,
     form_body,
     message_event,
     payload_body,
@@ -87,3 +89,23 @@ def offering(messages: list[JSONDict], what: str) -> JSONDict | None:
     """The newest of `messages` that offers `what` to press, if any."""
     values = tuple(what.split(","))
     return next((m for m in reversed(messages) if _choose(m, values)[0]), None)
+
+
+async def awaited_reply(
+    fake: FakeSlack, user: str, before: int, wanted: tuple[str, str], limit: float
+) -> JSONDict:
+    """The message that lets the person take `wanted`: for a press, the newest one since
+    `before` offering those values; for typing or the end, any new message. TimeoutError if
+    none comes within `limit` seconds."""
+    how, what = wanted
+
+    def found() -> JSONDict | None:
+        new = fake.dm(user)[before:]
+        if how != "press":
+            return new[-1] if new else None
+        return offering(new, what)
+
+    await eventually(lambda: found() is not None, limit)
+    message = found()
+    assert message is not None
+    return message

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,7 @@ from bot.model import (
 from bot.outbox import claimable
 from bot.ports import Store, UnitOfWork
 from bot.views import Resolved, ResolvedCard
+from storage.live import LiveFile
 
 LONDON = ZoneInfo("Europe/London")
 T0 = datetime(2026, 6, 1, 9, 30, 15, 123456, tzinfo=LONDON)  # BST: +01:00
@@ -185,3 +187,11 @@ def people_answering(count: int) -> tuple[list[Person], list[UnitOfWork]]:
         for n, p in enumerate(people)
     ]
     return people, units
+
+
+def live_json(folder: Path) -> dict[str, Any]:
+    """What live.json holds with its log on top, in live.json's own format: the state a
+    reader (or the next start) finds on disk."""
+    live = LiveFile(folder / "live.json")
+    live.load(read_only=True)
+    return live.view.tables()

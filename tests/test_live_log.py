@@ -15,12 +15,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from store_helpers import ANN, NOW, make_conversation, put_meta
+from store_helpers import ANN, NOW, live_json, make_conversation, put_meta
 
 from bot.clock import FakeClock
 from bot.errors import UnreadableDataError
 from bot.ports import UnitOfWork
-from storage.live import LiveFile
 from storage.tinydb_store import open_store
 
 
@@ -163,9 +162,3 @@ async def test_a_step_appends_what_changed_however_many_ids_are_kept(tmp_path: P
     finally:
         await store.close()
     assert early > 0 and late == early
-
-
-def live_json(folder: Path) -> dict[str, dict[str, object]]:
-    live = LiveFile(folder / "live.json")
-    live.load(read_only=True)
-    return live.view.tables()

@@ -190,6 +190,14 @@ async def deployment(pg_url: str) -> AsyncIterator[Deployment]:
             await client.close()
 
 
+async def install_both_and_file(d: Deployment) -> None:
+    """Each school adds the bot to its leadership team (its leader a member), then both file."""
+    for school in (A, B):
+        d.connector.members.add((school.team["id"], school.leader["id"]))
+        await d.install(school)
+    await file_both(d)
+
+
 async def file_both(d: Deployment) -> None:
     """Both reporters file a report at once, their answers interleaved."""
     for school in (A, B):
@@ -208,10 +216,7 @@ async def test_each_tenant_files_into_its_own_school_numbered_and_posted_apart(
     pg_url: str,
 ) -> None:
     async with deployment(pg_url) as d:
-        for school in (A, B):
-            d.connector.members.add((school.team["id"], school.leader["id"]))
-            await d.install(school)
-        await file_both(d)
+        await install_both_and_file(d)
 
         assert await d.runtime.store.cases() == []  # nothing in the deployment's own rows
         for school, other in ((A, B), (B, A)):
@@ -230,10 +235,7 @@ async def test_each_tenant_files_into_its_own_school_numbered_and_posted_apart(
 
 async def test_a_leader_of_one_tenant_cannot_move_the_others_case(pg_url: str) -> None:
     async with deployment(pg_url) as d:
-        for school in (A, B):
-            d.connector.members.add((school.team["id"], school.leader["id"]))
-            await d.install(school)
-        await file_both(d)
+        await install_both_and_file(d)
         card = d.connector.posts_to(B.channel)[-1].card
         sent = button(card, f"case:sent:{REFERENCE}")
         before = await (await d.of(B)).store.case(REFERENCE)
@@ -306,10 +308,7 @@ async def test_many_schools_for_teams_alone_needs_the_database() -> None:
 
 async def test_a_leaders_download_link_opens_in_their_own_tenant_only(pg_url: str) -> None:
     async with deployment(pg_url) as d:
-        for school in (A, B):
-            d.connector.members.add((school.team["id"], school.leader["id"]))
-            await d.install(school)
-        await file_both(d)
+        await install_both_and_file(d)
         paths = {}
         for school in (A, B):
             assert await d.say(school, "export", user=school.leader) == 200

@@ -36,6 +36,7 @@ from store_helpers import (
     claim_ids,
     due_items,
     enqueue,
+    live_json,
     make_case,
     make_conversation,
     make_item,
@@ -51,7 +52,6 @@ from bot.errors import Conflict, StorageError, UnreadableDataError
 from bot.model import Case, CaseStatus, Person, Platform
 from bot.ports import Delivered, Store, UnitOfWork
 from storage import atomic
-from storage.live import LiveFile
 from storage.memory import MemoryStore
 from storage.tinydb_store import TinyStore, open_store
 
@@ -75,14 +75,6 @@ def data_files(folder: Path) -> dict[str, bytes]:
 
 def mode_of(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
-
-
-def live_json(folder: Path) -> dict[str, Any]:
-    """What live.json holds with its log on top, in live.json's own format: the state a
-    reader (or the next start) finds on disk."""
-    live = LiveFile(folder / "live.json")
-    live.load(read_only=True)
-    return live.view.tables()
 
 
 def journal_refs(folder: Path) -> list[str]:

@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 
 ACK_BUDGET = 2.5  # seconds: Slack gives up at 3
 LOOKUP_BUDGET = 0.8
-LEADER_MAX_AGE = 5.0  # a leader's press re-checks membership this fresh
 MEMBERS_MAX_AGE = 60.0
 SENT = "I've sent you a message in our direct messages – we carry on there, privately."
 

@@ -24,7 +24,6 @@ from urllib.parse import urlparse
 from adapters.slack.config import EVENTS_PATH, REDIRECT_PATH
 from bot.errors import ConfigError
 
-PLACEHOLDER = "REQUEST_URL"
 REMOVAL_EVENTS = ("app_uninstalled", "tokens_revoked")
 
 

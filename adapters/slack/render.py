@@ -23,7 +23,6 @@ LABEL_MAX = 75
 CHECKBOXES_MAX = 10
 BUTTONS_MAX = 25
 BLOCKS_MAX = 50
-URL_MAX = 3000
 TONE_MARK = MappingProxyType({"info": "", "warning": "⚠️ ", "danger": "🚨 ", "success": "✅ "})
 
 

@@ -16,7 +16,6 @@ from typing import Any
 from bot.model import JSON, Handoff, Notice, Question, Tone
 from bot.views import CaseView
 
-CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 VERSION = "1.5"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 CHOICES_INPUT = "choices"  # must match translate.CHOICES_INPUT

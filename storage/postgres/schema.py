@@ -12,6 +12,7 @@ checks that the migrated database and this module agree.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -180,6 +181,18 @@ def _slack(name: str, size: int, nullable: bool = True) -> Column[str]:
     return Column(name, Text if name in _TOKENS else String(size), nullable=nullable)
 
 
+def _bot_columns() -> list[Column[Any]]:
+    """The bot's token and scopes, as both of slack_sdk's tables keep them."""
+    return [
+        _slack("bot_token", 200),
+        _slack("bot_id", 32),
+        _slack("bot_user_id", 32),
+        _slack("bot_scopes", 1000),
+        _slack("bot_refresh_token", 200),
+        Column("bot_token_expires_at", DateTime),
+    ]
+
+
 def _installed_at() -> Column[datetime]:
     return Column("installed_at", DateTime, nullable=False, server_default=text("now()"))
 
@@ -195,12 +208,7 @@ slack_installations = Table(
     _slack("enterprise_url", 200),
     _slack("team_id", 32),
     _slack("team_name", 200),
-    _slack("bot_token", 200),
-    _slack("bot_id", 32),
-    _slack("bot_user_id", 32),
-    _slack("bot_scopes", 1000),
-    _slack("bot_refresh_token", 200),
-    Column("bot_token_expires_at", DateTime),
+    *_bot_columns(),
     _slack("user_id", 32, nullable=False),
     _slack("user_token", 200),
     _slack("user_scopes", 1000),
@@ -233,12 +241,7 @@ slack_bots = Table(
     _slack("enterprise_name", 200),
     _slack("team_id", 32),
     _slack("team_name", 200),
-    _slack("bot_token", 200),
-    _slack("bot_id", 32),
-    _slack("bot_user_id", 32),
-    _slack("bot_scopes", 1000),
-    _slack("bot_refresh_token", 200),
-    Column("bot_token_expires_at", DateTime),
+    *_bot_columns(),
     Column("is_enterprise_install", Boolean, nullable=False, server_default=text("false")),
     _installed_at(),
     Index("slack_bots_idx", "client_id", "enterprise_id", "team_id", "installed_at"),
