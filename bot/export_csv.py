@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from bot import flow, lifecycle, localtime
 from bot.facts import DEFAULT_FACTS, Facts
@@ -66,9 +66,19 @@ def csv_row(case: Case, facts: Facts = DEFAULT_FACTS) -> dict[str, str]:
 def export_csv(cases: Iterable[Case], facts: Facts = DEFAULT_FACTS) -> str:
     """Every case, one row each, in the school's time; a deleted case keeps only its
     reference, status and dates."""
+    return csv_header() + csv_rows(cases, facts)
+
+
+def csv_header() -> str:
+    return _written(lambda writer: writer.writeheader())
+
+
+def csv_rows(cases: Iterable[Case], facts: Facts = DEFAULT_FACTS) -> str:
+    """The rows alone, so a file can be written a page of cases at a time."""
+    return _written(lambda writer: writer.writerows(csv_row(case, facts) for case in cases))
+
+
+def _written(write: Callable[[csv.DictWriter[str]], object]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, restval="")
-    writer.writeheader()
-    for case in cases:
-        writer.writerow(csv_row(case, facts))
+    write(csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, restval=""))
     return buffer.getvalue()

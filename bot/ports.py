@@ -18,7 +18,7 @@ another. An item's `attempts` count claims, so a sender knows to look before sen
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
@@ -27,6 +27,8 @@ from typing import Protocol
 from bot.errors import Conflict as Conflict  # its home is bot.errors; storage/ imports it here
 from bot.model import JSON, Case, Conversation, OutboxItem, Person, Platform
 from bot.views import Resolved, ResolvedCard
+
+PAGE_SIZE = 100  # cases a page: decoded in about 5 ms (a stall of two pages at most)
 
 
 class _Keep(Enum):
@@ -88,6 +90,12 @@ class Store(Protocol):
     ) -> list[Case]:
         """Cases oldest first; filters: still open, made by `reporter` (a person key), about
         any of `handles` (TikTok accounts). Open cases and handles are found by index."""
+        ...
+
+    def case_pages(self, size: int = PAGE_SIZE) -> AsyncIterator[list[Case]]:
+        """Every case, oldest first as `cases()` orders them, `size` at a time. For a reader
+        of every case (a leader's export): keeping only what it makes of each page, it never
+        holds them all decoded at once, whose garbage collection would stall the event loop."""
         ...
 
     async def cases_due(self, now: datetime) -> list[Case]:

@@ -7,15 +7,16 @@ before anything is changed, so a `Conflict` leaves everything as it was.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 
 from bot import codec
 from bot.errors import Conflict
 from bot.model import JSON, OPEN_STATUSES, Case, Conversation, OutboxItem, Platform
 from bot.outbox import about_case, claimable, claimed, next_wake
-from bot.ports import Delivered, UnitOfWork
+from bot.ports import PAGE_SIZE, Delivered, UnitOfWork
 from storage.atomic import json_copy
+from storage.pages import decoded_pages
 from storage.references import reference
 
 _OPEN = frozenset(str(s) for s in OPEN_STATUSES)
@@ -65,6 +66,10 @@ class MemoryStore:
         if handles:
             found = [c for c in found if set(handles) & set(c.handles)]
         return sorted(found, key=lambda c: (c.created_at, c.reference))
+
+    async def case_pages(self, size: int = PAGE_SIZE) -> AsyncIterator[list[Case]]:
+        async for page in decoded_pages(list(self._cases.values()), size):
+            yield page
 
     async def cases_due(self, now: datetime) -> list[Case]:
         due = [

@@ -30,7 +30,7 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -42,10 +42,11 @@ from bot.clock import SystemClock
 from bot.errors import Conflict, StorageError
 from bot.model import JSON, OPEN_STATUSES, Case, Conversation, OutboxItem, Platform
 from bot.outbox import claimable, next_wake
-from bot.ports import KEEP, Clock, Delivered, UnitOfWork, _Keep
+from bot.ports import KEEP, PAGE_SIZE, Clock, Delivered, UnitOfWork, _Keep
 from storage.archive import Archive, by_shard
 from storage.atomic import DIR_MODE, FILE_MODE, json_copy, remove_stale_temps
 from storage.live import LiveFile, UnitDocs
+from storage.pages import decoded_pages
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -120,7 +121,6 @@ def _release_lock(fd: int) -> None:
         os.close(fd)
 
 
-DECODE_SLICE = 200  # cases decoded between yields to the event loop (about 3 ms at 15 µs each)
 _CASE_KEY = re.compile(r":([A-Z]+-\d{4}-\d+)$")
 
 
@@ -429,6 +429,10 @@ class TinyStore:
             found = [c for c in found if c.reporter.key == reporter]
         return sorted(found, key=lambda c: (c.created_at, c.reference))
 
+    async def case_pages(self, size: int = PAGE_SIZE) -> AsyncIterator[list[Case]]:
+        async for page in decoded_pages(self._overlay(self._archive.all()), size):
+            yield page
+
     async def cases_due(self, now: datetime) -> list[Case]:
         docs = self._overlay(self._archive.due(now.isoformat()))
         due = [
@@ -443,12 +447,10 @@ class TinyStore:
 
     async def _decode_all(self, docs: list[JSON]) -> list[Case]:
         found: list[Case] = []
-        for start in range(0, len(docs), DECODE_SLICE):
+        for start in range(0, len(docs), PAGE_SIZE):
             if start:
                 await asyncio.sleep(0)  # many matches: let other work in between slices
-            found += [
-                codec.case_from_dict(json_copy(d)) for d in docs[start : start + DECODE_SLICE]
-            ]
+            found += [codec.case_from_dict(json_copy(d)) for d in docs[start : start + PAGE_SIZE]]
         return found
 
     async def delete_case(self, reference: str, tombstone: Case) -> None:

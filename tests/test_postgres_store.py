@@ -365,6 +365,10 @@ def _plans() -> dict[str, tuple[Executable, set[str]]]:
         "open cases": (queries.case_docs("", open_only=True), {"cases_open"}),
         "cases by handle": (queries.case_docs("", handles=["@fake"]), {"cases_by_handle"}),
         "cases due": (queries.due_cases("", NOW), {"cases_due"}),
+        "a page of every case": (
+            queries.case_page("", (NOW, "TT-2025-0100"), 200),
+            {"cases_by_time"},
+        ),
         # Any index over the unsent rows alone serves these: they stay small however many
         # items were ever sent, and which the planner prefers varies with its statistics.
         "claim": (queries.claimable("", "slack", NOW, 50), UNSENT),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from store_helpers import (
@@ -250,6 +250,26 @@ async def test_cases_filters_and_order(store: Store) -> None:
     found = await store.cases(open_only=True, handles=("fake.head",))
     assert [c.reference for c in found] == ["TT-2026-0001"]
     assert await store.cases(handles=("nobody",)) == []
+
+
+async def test_case_pages_hold_every_case_once_in_the_order_of_cases(store: Store) -> None:
+    """Pages of an export: the same cases, the same order, none twice, however they split
+    (ties in time broken by reference; an instant written with another offset sorts as the
+    instant it is)."""
+    assert [page async for page in store.case_pages()] == []
+    utc = T0.astimezone(UTC)
+    made = [
+        make_case(f"TT-2026-{n:04d}", created_at=(T0 if n % 2 else utc) + timedelta(minutes=n % 4))
+        for n in range(11, 0, -1)
+    ]
+    await save(store, *made)
+    [changed] = await save(store, replace(made[3], status=CaseStatus.CLOSED))
+    every = await store.cases()
+    assert len(every) == 11 and changed in every
+    for size in (1, 4, 11, 50):
+        pages = [page async for page in store.case_pages(size)]
+        assert all(0 < len(page) <= size for page in pages)
+        assert [c for page in pages for c in page] == every
 
 
 async def test_a_case_that_closes_or_changes_account_leaves_those_lists(store: Store) -> None:

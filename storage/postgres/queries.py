@@ -21,6 +21,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.sql.expression import FromClause
@@ -44,6 +45,17 @@ def case_docs(
     if handles:
         query = query.where(cases.c.handles.overlap(list(handles)))
     return query.order_by(cases.c.created_at, cases.c.reference)
+
+
+def case_page(school: str, after: tuple[datetime, str] | None, size: int) -> Select[Any]:
+    """The next `size` cases in `case_docs` order after `after` (created_at, reference): a
+    page found by the index, however far into the cases it is (no OFFSET)."""
+    query = select(cases.c.doc, cases.c.created_at, cases.c.reference).where(
+        cases.c.school == school
+    )
+    if after is not None:
+        query = query.where(tuple_(cases.c.created_at, cases.c.reference) > tuple_(*after))
+    return query.order_by(cases.c.created_at, cases.c.reference).limit(size)
 
 
 def due_cases(school: str, now: datetime) -> Select[Any]:

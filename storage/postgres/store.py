@@ -21,7 +21,7 @@ Seen delivery ids, sent items and items refused for good are pruned as TinyDB pr
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,7 +47,7 @@ from bot import codec
 from bot.clock import SystemClock
 from bot.errors import Conflict, StorageError
 from bot.model import JSON, Case, Conversation, OutboxItem, Platform
-from bot.ports import KEEP, Clock, Delivered, UnitOfWork
+from bot.ports import KEEP, PAGE_SIZE, Clock, Delivered, UnitOfWork
 from storage.live import FAILED_KEPT, SEEN_KEPT, SENT_KEPT
 from storage.postgres import queries, raw
 from storage.postgres.database import make_engine, storage_errors
@@ -258,6 +258,16 @@ class PostgresStore:
             self.school, open_only=open_only, reporter=reporter, handles=handles
         )
         return [codec.case_from_dict(doc) for (doc,) in await self._all(query)]
+
+    async def case_pages(self, size: int = PAGE_SIZE) -> AsyncIterator[list[Case]]:
+        after: tuple[datetime, str] | None = None
+        while True:
+            rows = await self._all(queries.case_page(self.school, after, size))
+            if rows:
+                yield [codec.case_from_dict(doc) for doc, _, _ in rows]
+            if len(rows) < size:
+                return
+            after = (rows[-1].created_at, rows[-1].reference)
 
     async def cases_due(self, now: datetime) -> list[Case]:
         rows = await self._all(queries.due_cases(self.school, now))

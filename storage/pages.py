@@ -1,0 +1,26 @@
+"""Every case a page at a time (`Store.case_pages`), for the stores that keep cases as
+documents in memory: sorted as `Store.cases` sorts them, decoded only a page at a time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from datetime import datetime
+
+from bot import codec
+from bot.model import JSON, Case
+from storage.atomic import json_copy
+
+
+def case_order(doc: JSON) -> tuple[datetime, str]:
+    """A stored case's place in `cases()`: by the instant it was made (offsets differ), then
+    by reference."""
+    return (datetime.fromisoformat(doc["created_at"]), str(doc["reference"]))
+
+
+async def decoded_pages(docs: Iterable[JSON], size: int) -> AsyncIterator[list[Case]]:
+    ordered = sorted(docs, key=case_order)
+    for start in range(0, len(ordered), size):
+        if start:
+            await asyncio.sleep(0)  # other work between pages
+        yield [codec.case_from_dict(json_copy(d)) for d in ordered[start : start + size]]
