@@ -529,17 +529,25 @@ def _unit_docs(unit: UnitOfWork) -> UnitDocs:
             case_meta.setdefault(ref, {})[key] = value
         else:
             live_meta[key] = value
-    return json_copy(
-        UnitDocs(
-            person_key=unit.person_key,
-            conversation=stored,
-            delivery_id=unit.delivery_id,
-            cases=cases,
-            new={c.reference: c.version == 0 for c in unit.cases},
-            outbox=[codec.outbox_to_dict(i) for i in unit.outbox],
-            meta=live_meta,
-            case_meta=case_meta,
+    # One orjson round trip for every part (a dataclass, or KEEP, would fall back to deepcopy).
+    conversation_doc, cases, outbox, live_meta, case_meta = json_copy(
+        (
+            stored if isinstance(stored, dict) else None,
+            cases,
+            [codec.outbox_to_dict(i) for i in unit.outbox],
+            live_meta,
+            case_meta,
         )
+    )  # a tuple for its types; it comes back a list, which unpacks the same
+    return UnitDocs(
+        person_key=unit.person_key,
+        conversation=conversation_doc if isinstance(stored, dict) else stored,
+        delivery_id=unit.delivery_id,
+        cases=cases,
+        new={c.reference: c.version == 0 for c in unit.cases},
+        outbox=outbox,
+        meta=live_meta,
+        case_meta=case_meta,
     )
 
 
