@@ -28,6 +28,7 @@ teams_fakes: Any = importlib.import_module("tests.teams_fakes")
 ANSWERS: dict[str, tuple[str, Any]] = teams_fakes.ANSWERS
 TENANT: str = teams_fakes.TENANT
 FakeConnector: Any = teams_fakes.FakeConnector
+Call: Any = teams_fakes.Call
 bot_added_to_team = teams_fakes.bot_added_to_team
 button = teams_fakes.button
 choose = teams_fakes.choose
@@ -55,11 +56,23 @@ class TimedConnector(FakeConnector):  # type: ignore[misc]
     """The Bot Connector stand-in, noting when each posted activity reaches it."""
 
     arrivals: Arrivals = field(default_factory=Arrivals)
+    _posted: dict[str, list[Call]] = field(default_factory=dict)  # per conversation
+    _indexed: int = 0  # calls already in _posted
 
     async def _post(self, request: web.Request) -> web.Response:
         response: web.Response = await super()._post(request)
         self.arrivals.record(request.match_info["cid"])
         return response
+
+    def posts_to(self, conversation: str) -> list[Call]:
+        """As the stand-in's own, from an index: its scan of every call ever made grew with
+        the run, in the process that also times the bot (a user reads the last card before
+        each press)."""
+        for call in self.calls[self._indexed :]:
+            if call.method == "POST" and call.body is not None:
+                self._posted.setdefault(call.conversation, []).append(call)
+        self._indexed = len(self.calls)
+        return list(self._posted.get(conversation, []))
 
     def last_card(self, conversation: str) -> dict[str, Any]:
         return dict(self.posts_to(conversation)[-1].card)
