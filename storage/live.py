@@ -486,6 +486,10 @@ class LiveFile:
     def is_copied(self, reference: str, seq: int) -> bool:
         return self._copied.get(reference) == seq
 
+    def uncopied(self) -> int:
+        """Journal entries not yet in their shards."""
+        return sum(not self.is_copied(r, int(e["seq"])) for r, e in self.view.journal.items())
+
     def drop_copied(self, now: datetime) -> None:
         """A write that only drops the journal entries already copied (pruning does it)."""
         with self._writing(now):

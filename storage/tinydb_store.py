@@ -39,7 +39,7 @@ from typing import Any, TypeVar, cast
 
 from bot import codec
 from bot.clock import SystemClock
-from bot.errors import Conflict, StorageError
+from bot.errors import Conflict, StorageError, error_reference, log_bug
 from bot.model import JSON, OPEN_STATUSES, Case, Conversation, OutboxItem, Platform
 from bot.outbox import claimable, next_wake
 from bot.ports import KEEP, PAGE_SIZE, Clock, Delivered, UnitOfWork, _Keep
@@ -50,6 +50,8 @@ from storage.pages import decoded_pages
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+COPY_AT = 32  # journal entries waiting for their shards: copied even while steps keep coming
 
 LIVE_FILE = "live.json"
 CASES_DIR = "cases"
@@ -200,6 +202,7 @@ class TinyStore:
         self._lock = asyncio.Lock()
         self._closed = False
         self._queue: list[Job] = []
+        self._copying: asyncio.Future[None] | None = None
 
     async def _write(self, job: Callable[[], T]) -> T:
         """Run `job` on the worker thread, one job at a time."""
@@ -244,16 +247,45 @@ class TinyStore:
         running = asyncio.get_running_loop().run_in_executor(
             self._executor, self._run_batch, jobs, now
         )
-        running.add_done_callback(lambda f: _settle_from(batch, f))
+        running.add_done_callback(lambda f: self._batch_done(batch, f))
         return running
 
     def _run_batch(self, jobs: list[Callable[[], Any]], now: datetime) -> list[Outcome]:
         """On the worker: all the jobs in one write; if that fails, each on its own, so one
-        bad job cannot fail the others. Then the journal's cases go to their shards."""
+        bad job cannot fail the others. Then, if the step came alone, the journal's cases go
+        to their shards (see `_copy_later` for a busy store)."""
         try:
             return self._batch(jobs, now)
         finally:
-            self._copy_journal()
+            if len(jobs) == 1:
+                self._copy_journal()
+
+    def _batch_done(self, batch: list[Job], running: asyncio.Future[list[Outcome]]) -> None:
+        _settle_from(batch, running)
+        if len(batch) > 1:  # a step alone has tried the copy already
+            self._copy_later()
+
+    def _copy_later(self) -> None:
+        """A busy store copies the journal's cases to their shards once no step waits to be
+        written, or once many cases wait. They are durable already (in live.log), so steps
+        need not queue behind the copies: when twenty people submit at once, each shard is
+        rewritten once for all of them, not once each (at 10,000 cases, a Teams submit's
+        reply p50 was 354 ms with a copy after every write)."""
+        if self._copying is not None or self._closed:
+            return
+        waiting = self._live.uncopied()
+        if not waiting or (self._queue and waiting < COPY_AT):
+            return  # nothing to copy, or the batch that takes the queue decides again
+        self._copying = asyncio.get_running_loop().run_in_executor(
+            self._executor, self._copy_journal
+        )
+        self._copying.add_done_callback(self._copied)
+
+    def _copied(self, copying: asyncio.Future[None]) -> None:
+        self._copying = None
+        failure = None if copying.cancelled() else copying.exception()
+        if failure is not None:
+            log_bug(log, error_reference(), failure)  # still in live.json: nothing is lost
 
     def _batch(self, jobs: list[Callable[[], Any]], now: datetime) -> list[Outcome]:
         if len(jobs) > 1:
@@ -498,6 +530,7 @@ class TinyStore:
 
     def _close_files(self) -> None:
         try:
+            self._copy_journal()
             self._live.close()
             self._archive.close()
         finally:
