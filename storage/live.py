@@ -8,9 +8,10 @@ until then).
 
 The journal is what makes a unit of work one atomic write although cases live in other files:
 a unit's cases (and the facts kept beside them) are written here, in the same live.json write
-as the rest of the unit, then copied to their shards; the entries go at the next write once
-copied. At start, entries a crash left are copied again (idempotent: a shard already holding
-that version is left alone).
+as the rest of the unit, then copied to their shards (at once after a step that came alone;
+by a busy store once the waiting steps are written, see `TinyStore._copy_later`); the entries
+go at the next write once copied. At start and at a clean stop, entries not yet copied are
+copied (idempotent: a shard already holding that version is left alone).
 
 `LiveFile` is used only on the store's worker thread. Its `view` (lookups by natural key, built
 from what is on disk after each successful write) is read from the event loop.

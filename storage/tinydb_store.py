@@ -202,6 +202,8 @@ class TinyStore:
         self._lock = asyncio.Lock()
         self._closed = False
         self._queue: list[Job] = []
+        self._writing = False  # a caller or a writer task is writing the queue
+        self._writers: set[asyncio.Task[None]] = set()
         self._copying: asyncio.Future[None] | None = None
 
     async def _write(self, job: Callable[[], T]) -> T:
@@ -219,20 +221,39 @@ class TinyStore:
     async def _write_live(self, job: Callable[[], T]) -> T:
         """A live.json write, grouped with any others waiting (group commit).
 
-        With twenty people answering at once, their steps queue for the one writer; whoever
-        gets the lock writes everything queued by then in one file write and one fsync, and
-        the rest find their work done.
+        With twenty people answering at once, their steps queue for the one writer; the step
+        that finds no write under way writes everything queued by then in one file write and
+        one fsync, and the rest wait only for their own result. (When each waited for the
+        lock instead, the twentieth learnt its step was written twenty loop turns late.)
         """
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append((job, done))
-        async with self._lock:
-            if not done.done() and any(f is done for _, f in self._queue):
-                batch, self._queue = self._queue, []
-                running = self._flush(batch)
-                if running is not None:
-                    # Hold the lock while it writes, so the next steps gather into one batch.
-                    await asyncio.shield(running)
+        if not self._writing:
+            await self._write_queued(until=done)
         return cast(T, await done)
+
+    async def _write_queued(self, until: asyncio.Future[Any] | None) -> None:
+        """Write batches until `until` is settled (None: until the queue is empty); what is
+        queued after it is left to a writer task, so a caller does not wait for later steps."""
+        self._writing = True
+        try:
+            while self._queue and not (until is not None and until.done()):
+                async with self._lock:  # against `_write`'s jobs
+                    batch, self._queue = self._queue, []
+                    running = self._flush(batch)
+                    if running is not None:
+                        # Steps that come meanwhile gather into the next batch.
+                        await asyncio.shield(running)
+        finally:
+            self._writing = False
+            if self._queue:
+                self._carry_on()
+
+    def _carry_on(self) -> None:
+        task = asyncio.create_task(self._write_queued(until=None))
+        self._writers.add(task)
+        task.add_done_callback(self._writers.discard)
+        self._writing = True  # from now: the task is the writer
 
     def _flush(self, batch: list[Job]) -> asyncio.Future[list[Outcome]] | None:
         """Start the batch on the worker; its futures are settled when it ends, even if the
@@ -244,21 +265,31 @@ class TinyStore:
             return None
         jobs = [job for job, _ in batch]
         now = self._clock.now()
-        running = asyncio.get_running_loop().run_in_executor(
-            self._executor, self._run_batch, jobs, now
-        )
+        loop = asyncio.get_running_loop()
+
+        def settle(outcomes: list[Outcome]) -> None:  # from the worker: one loop turn sooner
+            loop.call_soon_threadsafe(_settle, batch, outcomes)
+
+        running = loop.run_in_executor(self._executor, self._run_batch, jobs, now, settle)
         running.add_done_callback(lambda f: self._batch_done(batch, f))
         return running
 
-    def _run_batch(self, jobs: list[Callable[[], Any]], now: datetime) -> list[Outcome]:
+    def _run_batch(
+        self,
+        jobs: list[Callable[[], Any]],
+        now: datetime,
+        settle: Callable[[list[Outcome]], None],
+    ) -> list[Outcome]:
         """On the worker: all the jobs in one write; if that fails, each on its own, so one
         bad job cannot fail the others. Then, if the step came alone, the journal's cases go
         to their shards (see `_copy_later` for a busy store)."""
         try:
-            return self._batch(jobs, now)
+            outcomes = self._batch(jobs, now)
         finally:
             if len(jobs) == 1:
                 self._copy_journal()
+        settle(outcomes)
+        return outcomes
 
     def _batch_done(self, batch: list[Job], running: asyncio.Future[list[Outcome]]) -> None:
         _settle_from(batch, running)
@@ -526,6 +557,7 @@ class TinyStore:
                 return
             self._closed = True
             await asyncio.get_running_loop().run_in_executor(self._executor, self._close_files)
+        await asyncio.gather(*self._writers)  # any steps still queued are refused, not left
         self._executor.shutdown(wait=False)  # the worker is idle: its last job has finished
 
     def _close_files(self) -> None:
