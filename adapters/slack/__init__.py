@@ -17,6 +17,7 @@ from collections.abc import Mapping
 import aiohttp
 from aiohttp import web
 
+from adapters import json_body
 from adapters.compose import Runtime
 from adapters.slack import config
 from adapters.slack.app import SlackAdapter
@@ -31,7 +32,7 @@ async def attach(
     if settings is None:
         return None
     timeout = aiohttp.ClientTimeout(total=settings.api_timeout)
-    session = aiohttp.ClientSession(timeout=timeout)
+    session = aiohttp.ClientSession(timeout=timeout, json_serialize=json_body.dumps)
     if settings.oauth:
         schools = SlackSchools(settings, runtime, session, env)
         schools.mount(app)

@@ -21,6 +21,7 @@ from microsoft_agents.hosting.core.authorization import AuthenticationConstants,
 from microsoft_agents.hosting.core.connector.client import UserTokenClient
 from microsoft_agents.hosting.core.connector.teams import TeamsConnectorClient
 
+from adapters import json_body
 from adapters.teams.failures import NoToken
 
 SCOPE = AuthenticationConstants.AGENTS_SDK_SCOPE  # the Bot Connector's audience
@@ -79,7 +80,9 @@ class ConnectorClients:
         self, context: TurnContext, claims_identity: ClaimsIdentity, use_anonymous: bool = False
     ) -> KeptUserTokenClient:
         if self._user_tokens is None:
-            session = aiohttp.ClientSession(base_url=TOKEN_SERVICE + "/", timeout=self._timeout)
+            session = aiohttp.ClientSession(
+                base_url=TOKEN_SERVICE + "/", timeout=self._timeout, json_serialize=json_body.dumps
+            )
             self._user_tokens = KeptUserTokenClient(
                 TOKEN_SERVICE, "", app_id=self._app_id or "anonymous", session=session
             )
@@ -94,7 +97,9 @@ class ConnectorClients:
         client = self._clients.get(service_url)
         if client is None:
             base = service_url if service_url.endswith("/") else service_url + "/"
-            session = aiohttp.ClientSession(base_url=base, timeout=self._timeout)
+            session = aiohttp.ClientSession(
+                base_url=base, timeout=self._timeout, json_serialize=json_body.dumps
+            )
             client = KeptClient(base, self._token, session=session)
             self._clients[service_url] = client
         elif self._token:
