@@ -21,12 +21,10 @@ import asyncio
 import contextlib
 import logging
 import random
-from asyncio import FIRST_COMPLETED
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
 
 from bot import codec, leadership
 from bot.codec import reply_from_dict, reply_to_dict
@@ -87,7 +85,6 @@ class Courier:
         self.max_delay = max_delay
         self._before_round = before_round
         self._taken: list[OutboxItem] = []
-        self._handed: asyncio.Future[None] | None = None  # a round's: resolved by `take`
         self._wake = asyncio.Event()
         self._draining = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -97,8 +94,6 @@ class Courier:
         mine = [i for i in items if i.platform == self.platform and i.claimed_by == self.owner]
         if mine:
             self._taken += mine
-            if self._handed is not None and not self._handed.done():
-                self._handed.set_result(None)  # a round under way takes them at once
             self.wake()
 
     def wake(self) -> None:
@@ -142,38 +137,27 @@ class Courier:
         return taken, [i for i in claimed if i.id not in ids]
 
     async def _round(self, batch: list[OutboxItem]) -> int:
-        """Lanes go out side by side, so one slow chat does not hold up everyone else's, and
-        what turns hand over meanwhile starts at once rather than after the round; "sent"
-        marks are written in batches while sending goes on, off the reply path."""
-        marks = _Marks(self.store)
-        lanes = _Lanes(lambda items: self._deliver_lane(items, marks))
-        lanes.add(batch)
-        try:
-            while True:
-                if lanes.stuck:  # claimed, behind an item that waits: free them to wait too
-                    stuck, lanes.stuck = lanes.stuck, []
-                    await self.store.reschedule(*stuck)
-                if self._taken:
-                    taken, self._taken = self._taken, []
-                    lanes.add(taken)
-                    continue
-                if not lanes.busy:
-                    break
-                handed = self._handed = asyncio.get_running_loop().create_future()
-                await asyncio.wait([handed, *lanes.busy], return_when=FIRST_COMPLETED)
-                self._handed = None
-                lanes.settle()
-        except asyncio.CancelledError:
-            lanes.cancel()
-            raise
-        await marks.flush()
-        lanes.raise_failure()
-        return marks.count
+        lanes: dict[str, list[OutboxItem]] = {}
+        for item in sorted(batch, key=lambda i: i.seq):
+            lanes.setdefault(lane_of(codec.outbox_to_dict(item)), []).append(item)
+        # Lanes go out side by side, so one slow chat does not hold up everyone else's.
+        lanes_done = await asyncio.gather(
+            *(self._deliver_lane(items) for items in lanes.values()), return_exceptions=True
+        )
+        done = [d for lane in lanes_done if not isinstance(lane, BaseException) for d in lane]
+        marks = [d for d in done if d.receipt is None]
+        if marks:
+            await self.store.delivered(marks)  # one write for the round, off the reply path
+        for lane in lanes_done:
+            if isinstance(lane, BaseException):  # (a receipt not saved) once the rest are marked
+                raise lane
+        return len(done)
 
-    async def _deliver_lane(self, items: list[OutboxItem], marks: _Marks) -> bool:
+    async def _deliver_lane(self, items: list[OutboxItem]) -> list[Delivered]:
         """A lane's items in order, stopping at the first that must wait for a retry (one
-        refused for good is kept aside, and the next goes); False if it stopped. Those with a
-        receipt are marked delivered at once; the rest go to `marks`."""
+        refused for good is kept aside, and the next goes). Those with a receipt are marked
+        delivered already; the rest are the round's to mark."""
+        sent: list[Delivered] = []
         for n, item in enumerate(items):
             went = await self._deliver(item)
             if isinstance(went, Delivered):
@@ -182,14 +166,12 @@ class Courier:
                     # lane's next item reads them, and so that a platform that cannot be
                     # searched for an earlier post (Teams) does not post twice after a crash.
                     await self.store.delivered([went])
-                    marks.count += 1
-                else:
-                    marks.add(went)
+                sent.append(went)
             elif went is Went.LATER:
                 if items[n + 1 :]:  # claimed but not sent: free them to wait behind it
                     await self.store.reschedule(*items[n + 1 :])
-                return False
-        return True
+                break
+        return sent
 
     async def _run(self) -> None:
         failures = 0
@@ -396,85 +378,3 @@ def _minimal(item: OutboxItem) -> JSON | None:
     if not isinstance(card, CaseCard) or card.minimal:
         return None
     return reply_to_dict(replace(card, minimal=True))
-
-
-class _Lanes:
-    """One round's lanes: a task per busy lane sends its items in order; items for a busy
-    lane wait to go after it, and items for a lane stopped by a retry are `stuck` (to be
-    freed by the round, so they wait behind that item in the store)."""
-
-    def __init__(self, deliver: Callable[[list[OutboxItem]], Coroutine[Any, Any, bool]]) -> None:
-        self._deliver = deliver
-        self._tasks: dict[str, asyncio.Task[bool]] = {}
-        self._next: dict[str, list[OutboxItem]] = {}  # a busy lane's next items
-        self._stopped: set[str] = set()
-        self._failure: BaseException | None = None
-        self.stuck: list[OutboxItem] = []
-
-    @property
-    def busy(self) -> list[asyncio.Task[bool]]:
-        return list(self._tasks.values())
-
-    def add(self, items: Sequence[OutboxItem]) -> None:
-        for item in sorted(items, key=lambda i: i.seq):
-            lane = lane_of(codec.outbox_to_dict(item))
-            if lane in self._stopped:
-                self.stuck.append(item)
-            else:
-                self._next.setdefault(lane, []).append(item)
-        for lane in [lane for lane in self._next if lane not in self._tasks]:
-            self._tasks[lane] = asyncio.create_task(self._deliver(self._next.pop(lane)))
-
-    def settle(self) -> None:
-        """Lanes whose task has finished: their next items start, unless the lane stopped."""
-        for lane, task in [(lane, t) for lane, t in self._tasks.items() if t.done()]:
-            del self._tasks[lane]
-            failure = task.exception() if not task.cancelled() else asyncio.CancelledError()
-            if failure is not None or not task.result():
-                self._failure = self._failure or failure
-                self._stopped.add(lane)
-                self.stuck += self._next.pop(lane, [])
-        self.add([])
-
-    def cancel(self) -> None:
-        for task in self._tasks.values():
-            task.cancel()
-
-    def raise_failure(self) -> None:
-        """A lane's failure (a receipt not saved), once the rest are marked."""
-        if self._failure is not None:
-            raise self._failure
-
-
-class _Marks:
-    """ "Sent" marks, written while the round goes on: one write at a time, each taking all
-    that gathered meanwhile (so twenty chats' marks cost one write, not twenty)."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.count = 0  # items delivered this round
-        self._pending: list[Delivered] = []
-        self._writing: asyncio.Task[None] | None = None
-        self._failure: BaseException | None = None
-
-    def add(self, done: Delivered) -> None:
-        self.count += 1
-        self._pending.append(done)
-        if self._writing is None or self._writing.done():
-            self._writing = asyncio.create_task(self._write())
-
-    async def _write(self) -> None:
-        while self._pending:
-            batch, self._pending = self._pending, []
-            try:
-                await self.store.delivered(batch)
-            except Exception as e:  # kept for the round: its items stay claimed till then
-                self._failure = self._failure or e
-
-    async def flush(self) -> None:
-        """Every mark written (or the first failure raised)."""
-        if self._writing is not None:
-            await self._writing
-        await self._write()
-        if self._failure is not None:
-            raise self._failure

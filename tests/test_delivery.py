@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from store_helpers import enqueue, make_case, pending, save
@@ -64,53 +62,6 @@ class Flaky:
         if reply.text in self.failures:
             raise self.failures.pop(reply.text)
         self.sent.append(reply.text)
-
-
-class HoldsChat:
-    """Sends at once, except to one chat, whose messages wait until `release` is set."""
-
-    def __init__(self, held: str) -> None:
-        self.held = held
-        self.sent: list[str] = []
-        self.holding = asyncio.Event()
-        self.release = asyncio.Event()
-        self.went = asyncio.Event()
-
-    async def send(self, i: OutboxItem, reply: Resolved) -> None:
-        assert isinstance(reply, Notice)
-        if i.address["channel"] == self.held:
-            self.holding.set()
-            await self.release.wait()
-        self.sent.append(reply.text)
-        self.went.set()
-
-
-def claimed(*items: OutboxItem) -> list[OutboxItem]:
-    """As a turn commits its replies: claimed by this instance, to be handed to its courier."""
-    until = NOW + timedelta(minutes=2)
-    return [replace(i, attempts=1, claimed_by="test", claimed_until=until) for i in items]
-
-
-async def test_a_turns_replies_go_at_once_while_another_chats_are_still_on_their_way() -> None:
-    """Handed over in the middle of a round, a reply does not wait for the round to end; one
-    to a chat already being sent to waits behind what is on its way there."""
-    store, clock = MemoryStore(), FakeClock(NOW)
-    sender = HoldsChat("D1")
-    courier_ = courier(store, sender, clock)
-    first = claimed(item(1, "D1"))
-    await enqueue(store, first)
-    courier_.take(first)
-    draining = asyncio.create_task(courier_.drain())
-    await asyncio.wait_for(sender.holding.wait(), 5)
-    later = claimed(item(2, "D2"), item(3, "D1"))
-    await enqueue(store, later)
-    courier_.take(later)
-    await asyncio.wait_for(sender.went.wait(), 5)
-    assert sender.sent == ["message 2"]
-    sender.release.set()
-    assert await asyncio.wait_for(draining, 5) == 3
-    assert sender.sent == ["message 2", "message 1", "message 3"]
-    assert await pending(store) == []  # every one marked sent when the drain ends
 
 
 async def test_a_message_waiting_for_its_retry_holds_back_later_ones_to_the_same_chat() -> None:
