@@ -38,7 +38,7 @@ from bot.model import (
 from bot.outbox import card_update_item, outbox_item
 from bot.ports import Membership, Store
 from bot.report import lines_text, summary_lines
-from bot.stats import compute_stats, format_stats
+from bot.stats import Tally, format_stats
 from bot.timeline import history_rows
 from bot.views import case_line
 from bot.work import Work
@@ -113,11 +113,12 @@ class LeaderDesk:
         refused = await self.refusal(turn.person, "", NOT_LEADER_VIEW)
         if refused is not None:
             return refused
-        cases = [c for c in await self.store.cases() if in_scope(c, turn.person)]
-        return Notice(
-            format_stats(compute_stats(cases, facts=self.facts)),
-            title="TikTok reports: the figures",
-        )
+        tally = Tally(self.facts)
+        async for page in self.store.case_pages():  # a page at a time: none kept once counted
+            for case in page:
+                if in_scope(case, turn.person):
+                    tally.add(case)
+        return Notice(format_stats(tally.stats()), title="TikTok reports: the figures")
 
     async def refusal(self, person: Person, reference: str, why: str) -> Notice | None:
         """None if the person leads; else the notice that says why nothing happened."""

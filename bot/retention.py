@@ -139,9 +139,12 @@ def review_due(
 ) -> list[Review]:
     """Cases whose review date has come (deleted ones are done), earliest first."""
     due = [review_of(c, schedule, facts) for c in cases if c.status != CaseStatus.DELETED]
-    return sorted(
-        (r for r in due if r.review_on <= today), key=lambda r: (r.review_on, r.reference)
-    )
+    return sorted((r for r in due if r.review_on <= today), key=review_order)
+
+
+def review_order(review: Review) -> tuple[date, str]:
+    """Earliest review first; the same day, by reference."""
+    return (review.review_on, review.reference)
 
 
 def check_deletion(case: Case, reason: str, *, confirm: bool, force: bool) -> None:

@@ -85,54 +85,75 @@ def compute_stats(
     cases: Sequence[Case], progress: Progress | None = None, facts: Facts = DEFAULT_FACTS
 ) -> Stats:
     """The figures for `reportbot stats`; `progress` is told how far it has got."""
-    months: Counter[str] = Counter()
-    kinds: Counter[str] = Counter()
-    accounts: Counter[str] = Counter()
-    spans: dict[str, list[tuple[timedelta, str]]] = {"posh": [], "removal": [], "total": []}
-    deleted = opened = linked = removed = refused = no_violation = 0
+    tally = Tally(facts)
     for n, case in enumerate(cases, start=1):
         if progress and n % PROGRESS_EVERY == 0:
             progress(n, len(cases))
+        tally.add(case)
+    if progress:
+        progress(len(cases), len(cases))
+    return tally.stats()
+
+
+class Tally:
+    """The figures, counted a case at a time: a caller reading a page of cases at a time
+    (`Store.case_pages`) keeps none of them once counted."""
+
+    def __init__(self, facts: Facts = DEFAULT_FACTS) -> None:
+        self.facts = facts
+        self.months: Counter[str] = Counter()
+        self.kinds: Counter[str] = Counter()
+        self.accounts: Counter[str] = Counter()
+        self.spans: dict[str, list[tuple[timedelta, str]]] = {
+            "posh": [],
+            "removal": [],
+            "total": [],
+        }
+        self.cases = self.deleted = self.opened = self.linked = 0
+        self.removed = self.refused = self.no_violation = 0
+
+    def add(self, case: Case) -> None:
+        self.cases += 1
         if case.status == CaseStatus.DELETED:
-            deleted += 1
-            continue
-        months[f"{localtime.moment(case.created_at, facts):%Y-%m}"] += 1
+            self.deleted += 1
+            return
+        self.months[f"{localtime.moment(case.created_at, self.facts):%Y-%m}"] += 1
         chosen = case.answers.get(Step.HARM) or []
-        kinds.update(dict.fromkeys(chosen if isinstance(chosen, list) else [], 1))
-        accounts.update({h.casefold() for h in case.handles if _is_account(h)})
-        opened += case.is_open
-        linked += bool(case.duplicate_of)
-        no_violation += case.answers.get(Step.IN_APP_REPLY) == "no_violation"
+        self.kinds.update(dict.fromkeys(chosen if isinstance(chosen, list) else [], 1))
+        self.accounts.update({h.casefold() for h in case.handles if _is_account(h)})
+        self.opened += case.is_open
+        self.linked += bool(case.duplicate_of)
+        self.no_violation += case.answers.get(Step.IN_APP_REPLY) == "no_violation"
         times = milestones(case)
-        removed += CaseStatus.REMOVED in times
-        refused += CaseStatus.REFUSED in times
+        self.removed += CaseStatus.REMOVED in times
+        self.refused += CaseStatus.REFUSED in times
         for key, span in (
             ("posh", to_posh(times)),
             ("removal", posh_to_removal(times)),
             ("total", report_to_removal(times)),
         ):
             if span is not None:
-                spans[key].append((span, case.reference))
-    if progress:
-        progress(len(cases), len(cases))
-    repeats = sorted(
-        ((f"@{h}", k) for h, k in accounts.items() if k > 1), key=lambda x: (-x[1], x[0])
-    )
-    return Stats(
-        reports=len(cases) - deleted,
-        deleted=deleted,
-        open=opened,
-        linked=linked,
-        by_month=tuple(sorted(months.items())),
-        by_kind=_kinds(kinds),
-        to_posh=_durations(spans["posh"]),
-        posh_to_removal=_durations(spans["removal"]),
-        report_to_removal=_durations(spans["total"]),
-        removed=removed,
-        refused=refused,
-        no_violation_in_app=no_violation,
-        repeat_accounts=tuple(repeats),
-    )
+                self.spans[key].append((span, case.reference))
+
+    def stats(self) -> Stats:
+        repeats = sorted(
+            ((f"@{h}", k) for h, k in self.accounts.items() if k > 1), key=lambda x: (-x[1], x[0])
+        )
+        return Stats(
+            reports=self.cases - self.deleted,
+            deleted=self.deleted,
+            open=self.opened,
+            linked=self.linked,
+            by_month=tuple(sorted(self.months.items())),
+            by_kind=_kinds(self.kinds),
+            to_posh=_durations(self.spans["posh"]),
+            posh_to_removal=_durations(self.spans["removal"]),
+            report_to_removal=_durations(self.spans["total"]),
+            removed=self.removed,
+            refused=self.refused,
+            no_violation_in_app=self.no_violation,
+            repeat_accounts=tuple(repeats),
+        )
 
 
 # --- the printed table -------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
+from store_helpers import make_case
 
 from bot.clock import FakeClock
 from bot.codec import reply_from_dict
@@ -29,6 +30,7 @@ from bot.model import (
     Reply,
     Turn,
 )
+from bot.ports import UnitOfWork
 from bot.views import Resolved, ResolvedCard
 from storage.memory import MemoryStore
 
@@ -609,6 +611,41 @@ async def test_pictures_sent_in_the_chat_are_refused_kindly_and_the_report_waits
     assert question(replies).step == "links"
     with_text = await bot.say("@fake.account", has_files=True)
     assert "don't send pictures" in texts(with_text) and "Got 1" in texts(with_text)
+
+
+async def test_a_leaders_figures_count_their_own_schools_cases_over_many_pages() -> None:
+    """The figures are counted a page of cases at a time (250 cases: three pages), and only
+    the leader's own school's cases count."""
+    bot = Bot()
+    here, there = Person(Platform.SLACK, "T1", "U1"), Person(Platform.SLACK, "T2", "U2")
+    cases = [
+        make_case(f"TT-2026-{n:04d}", reporter=here if n % 5 else there) for n in range(1, 251)
+    ]
+    await bot.store.commit(UnitOfWork(cases=cases))
+    figures = await bot.say("stats", person=LEAD, is_leader=True)
+    text = next(r for r in figures if isinstance(r, Notice) and r.title.startswith("TikTok"))
+    assert "TikTok reports: 200 (200 open" in text.text
+
+
+async def test_the_retention_review_lists_their_schools_due_cases_earliest_first() -> None:
+    """Read a page at a time (250 cases: three pages), kept in review order across pages."""
+    bot = Bot()
+    here, there = Person(Platform.SLACK, "T1", "U1"), Person(Platform.SLACK, "T2", "U2")
+    due_on = {60: "2025-03-01", 130: "2024-01-01", 170: "2026-01-01", 220: "2025-01-01"}
+    cases = [
+        make_case(
+            f"TT-2026-{n:04d}",
+            reporter=there if n == 220 else here,
+            review_on=due_on.get(n, "2099-01-01"),
+        )
+        for n in range(1, 251)
+    ]
+    await bot.store.commit(UnitOfWork(cases=cases))
+    replies = await bot.say("retention review", person=LEAD, is_leader=True)
+    notice = next(r for r in replies if isinstance(r, Notice) and r.title.startswith("Due"))
+    assert notice.title == "Due for retention review (3)"
+    listed = [line.split(" ")[0] for line in notice.text.splitlines() if line.startswith("TT-")]
+    assert listed == ["TT-2026-0130", "TT-2026-0060", "TT-2026-0170"]
 
 
 async def test_leaders_get_the_figures_in_chat_and_others_do_not() -> None:
