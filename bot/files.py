@@ -25,7 +25,7 @@ from bot import localtime, subject_access
 from bot.case_report import case_html
 from bot.export_csv import csv_header, csv_rows
 from bot.facts import Facts
-from bot.lifecycle import in_scope
+from bot.lifecycle import in_scope, pages_in_scope
 from bot.model import (
     JSON,
     CaseStatus,
@@ -97,9 +97,8 @@ async def _cases_csv(store: Store, facts: Facts, place: Person) -> str:
     most of a second). All 10,000 decoded at once, their full garbage collection alone
     stalled the loop about 130 ms (benchmarks.storage_probe)."""
     parts = [csv_header()]
-    async for page in store.case_pages():
-        mine = [c for c in page if in_scope(c, place)]
-        parts.append(await asyncio.to_thread(csv_rows, mine, facts))
+    async for page in pages_in_scope(store, place):
+        parts.append(await asyncio.to_thread(csv_rows, page, facts))
     return "".join(parts)
 
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from bot import lifecycle
 from bot.errors import InvalidMove, ReasonNeeded
 from bot.facts import Facts
-from bot.lifecycle import CaseAction, in_scope, reporter_may
+from bot.lifecycle import CaseAction, in_scope, pages_in_scope, reporter_may
 from bot.localtime import local
 from bot.model import (
     Audience,
@@ -114,10 +114,9 @@ class LeaderDesk:
         if refused is not None:
             return refused
         tally = Tally(self.facts)
-        async for page in self.store.case_pages():  # a page at a time: none kept once counted
+        async for page in pages_in_scope(self.store, turn.person):  # none kept once counted
             for case in page:
-                if in_scope(case, turn.person):
-                    tally.add(case)
+                tally.add(case)
         return Notice(format_stats(tally.stats()), title="TikTok reports: the figures")
 
     async def refusal(self, person: Person, reference: str, why: str) -> Notice | None:

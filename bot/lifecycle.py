@@ -19,12 +19,17 @@ each front end only words how to ask again:
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.errors import InvalidMove, ReasonNeeded
 from bot.model import OPEN_STATUSES, Case, CaseStatus, HistoryEntry, Person, Platform, PoshOwner
 from bot.understand import clean
+
+if TYPE_CHECKING:  # annotations only: bot.ports imports the views, which import this module
+    from bot.ports import Store
 
 S = CaseStatus
 
@@ -204,6 +209,13 @@ def in_scope(case: Case, person: Person) -> bool:
         return True
     reporter = case.reporter
     return reporter.platform == person.platform and reporter.workspace == person.workspace
+
+
+async def pages_in_scope(store: Store, person: Person) -> AsyncIterator[list[Case]]:
+    """The cases `person` may see, a page at a time (`Store.case_pages`): for readers of
+    every case, who keep only what they make of each page."""
+    async for page in store.case_pages():
+        yield [c for c in page if in_scope(c, person)]
 
 
 def reporter_may(case: Case, person: Person, verb: str) -> bool:

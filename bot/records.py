@@ -156,9 +156,8 @@ class RecordsDesk:
     async def _review(self, turn: Turn, now: datetime) -> Notice:
         today = localtime.day(now, self.facts)
         due: list[retention.Review] = []
-        async for page in self.store.case_pages():  # a page at a time: only those due kept
-            held = [c for c in page if lifecycle.in_scope(c, turn.person)]
-            due += retention.review_due(held, self.schedule, today, self.facts)
+        async for page in lifecycle.pages_in_scope(self.store, turn.person):  # due ones kept
+            due += retention.review_due(page, self.schedule, today, self.facts)
         due.sort(key=retention.review_order)
         if not due:
             return Notice(f"No cases are due for retention review (today is {today:%d %b %Y}).")

@@ -46,7 +46,7 @@ from bot.ports import KEEP, PAGE_SIZE, Clock, Delivered, UnitOfWork, _Keep
 from storage.archive import Archive, by_shard
 from storage.atomic import DIR_MODE, FILE_MODE, json_copy, remove_stale_temps
 from storage.live import LiveFile, UnitDocs
-from storage.pages import decoded_pages
+from storage.pages import decoded_pages, in_pages
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -509,12 +509,7 @@ class TinyStore:
         return sorted(found, key=lambda c: (c.remind_at or now, c.reference))
 
     async def _decode_all(self, docs: list[JSON]) -> list[Case]:
-        found: list[Case] = []
-        for start in range(0, len(docs), PAGE_SIZE):
-            if start:
-                await asyncio.sleep(0)  # many matches: let other work in between slices
-            found += [codec.case_from_dict(json_copy(d)) for d in docs[start : start + PAGE_SIZE]]
-        return found
+        return [case async for page in in_pages(docs, PAGE_SIZE) for case in page]
 
     async def delete_case(self, reference: str, tombstone: Case) -> None:
         if tombstone.reference != reference:
