@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import faulthandler
+import os
+import signal
 import socket
+import sys
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -22,6 +26,15 @@ from storage.postgres import migrate, open_postgres_store
 from storage.postgres.database import make_engine
 from storage.postgres.schema import metadata
 from storage.tinydb_store import open_store
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """If something outside stops the run (a SIGTERM or SIGHUP from the machine), say so
+    and where every thread was, before dying as the signal says: twice a CI run ended
+    mid-suite with no report of why."""
+    real_stderr = os.dup(sys.stderr.fileno())  # fd 2 is the capture's file during a test
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        faulthandler.register(sig, file=real_stderr, all_threads=True, chain=True)
 
 
 @pytest.fixture(autouse=True)
