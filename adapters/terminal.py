@@ -8,9 +8,11 @@ with no Slack or Teams account (`reportbot chat`, in `adapters.chat`). Replies a
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 from typing import TextIO
 
 from bot.model import JSON, Audience, CaseList, Notice, OutboxItem, Question
+from bot.ports import one_at_a_time
 from bot.views import CardForm, Resolved, ResolvedCard, ResolvedHandoff, minimal_text
 
 WIDTH = 78
@@ -28,6 +30,9 @@ class TerminalSender:
     async def send(self, item: OutboxItem, reply: Resolved) -> None:
         text = render(reply)
         self._print(_panel(LEADERSHIP, text) if item.audience == Audience.LEADERSHIP else text)
+
+    async def send_together(self, items: Sequence[OutboxItem], replies: Sequence[Resolved]) -> None:
+        await one_at_a_time(self, items, replies)  # printed one after another, as they are
 
     # -- bot.ports.LeadershipPosts ---------------------------------------------------------------
 

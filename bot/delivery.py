@@ -31,7 +31,7 @@ from bot.codec import reply_from_dict, reply_to_dict
 from bot.errors import DeliveryRefused, RetryLater, StorageError, error_reference, log_bug
 from bot.facts import Facts
 from bot.model import JSON, Audience, CaseCard, Notice, OutboxItem, Person, Platform
-from bot.outbox import lane_of, outbox_item, to_reply_to
+from bot.outbox import lane_of, outbox_item, to_reply_to, together
 from bot.ports import Clock, Delivered, LeadershipPosts, Sender, Store, UnitOfWork
 from bot.resolve import Resolver
 
@@ -158,20 +158,50 @@ class Courier:
         refused for good is kept aside, and the next goes). Those with a receipt are marked
         delivered already; the rest are the round's to mark."""
         sent: list[Delivered] = []
-        for n, item in enumerate(items):
-            went = await self._deliver(item)
-            if isinstance(went, Delivered):
-                if went.receipt is not None:
-                    # A case's posts changed: written at once, with the mark, so that the
-                    # lane's next item reads them, and so that a platform that cannot be
-                    # searched for an earlier post (Teams) does not post twice after a crash.
-                    await self.store.delivered([went])
-                sent.append(went)
-            elif went is Went.LATER:
-                if items[n + 1 :]:  # claimed but not sent: free them to wait behind it
-                    await self.store.reschedule(*items[n + 1 :])
-                break
+        runs = together(items)
+        for r, run in enumerate(runs):
+            for n, went in enumerate(await self._deliver_run(run)):
+                if isinstance(went, Delivered):
+                    if went.receipt is not None:
+                        # A case's posts changed: written at once, with the mark, so that the
+                        # lane's next item reads them, and so that a platform that cannot be
+                        # searched for an earlier post (Teams) does not post twice after a crash.
+                        await self.store.delivered([went])
+                    sent.append(went)
+                elif went is Went.LATER:
+                    behind = [*run[n + 1 :], *(i for later in runs[r + 1 :] for i in later)]
+                    if behind:  # claimed but not sent: free them to wait behind it
+                        await self.store.reschedule(*behind)
+                    return sent
         return sent
+
+    async def _deliver_run(self, run: list[OutboxItem]) -> list[Delivered | Went]:
+        """One turn's replies to a person, together. Refused together, each goes on its own,
+        so that only a part the platform will not take (a block it cannot show) is lost."""
+        if len(run) == 1:
+            return [await self._deliver(run[0])]
+        try:
+            place = Person(run[0].platform, run[0].workspace, "")
+            replies = [await self.resolver.reply(reply_from_dict(i.reply), place) for i in run]
+            await self.sender.send_together(run, replies)
+            return [Delivered(i.id) for i in run]
+        except DeliveryRefused:
+            return await self._one_by_one(run)
+        except RetryLater as e:  # the first waits for the retry; the rest behind it
+            await self._retry(run[0], e.retry_after, str(e))
+        except Exception as e:
+            code = error_reference()
+            log_bug(log, code, e)
+            await self._retry(run[0], None, f"unexpected {type(e).__name__} ({code})")
+        return [Went.LATER]
+
+    async def _one_by_one(self, run: list[OutboxItem]) -> list[Delivered | Went]:
+        outcomes: list[Delivered | Went] = []
+        for item in run:
+            outcomes.append(await self._deliver(item))
+            if outcomes[-1] is Went.LATER:
+                break
+        return outcomes
 
     async def _run(self) -> None:
         failures = 0

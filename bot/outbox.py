@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -121,6 +121,33 @@ def lane_of(doc: JSON) -> str:
     if doc.get("audience") == "leadership":
         return f"leadership:{doc.get('case_reference', '')}"
     return f"person:{sorted(dict(doc.get('address') or {}).items())}"
+
+
+def together(lane: Sequence[OutboxItem]) -> list[list[OutboxItem]]:
+    """A person's lane in runs that go as one message: the replies one turn made for them,
+    in order (a file always goes alone). Fewer messages: one notification, not four, and
+    no run can be split by a later turn's reply arriving between its parts."""
+    runs: list[list[OutboxItem]] = []
+    for item in lane:
+        last = runs[-1][-1] if runs else None
+        if last is not None and _one_turn(last, item):
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
+
+
+def _one_turn(a: OutboxItem, b: OutboxItem) -> bool:
+    def alone(i: OutboxItem) -> bool:
+        return i.audience != Audience.PERSON or i.reply.get("type") == "file"
+
+    turn = a.id.rpartition(":")[0]  # a turn's items are "<what caused it>:<n>"
+    return not (alone(a) or alone(b)) and (
+        bool(turn)
+        and turn == b.id.rpartition(":")[0]
+        and a.created_at == b.created_at
+        and a.address == b.address
+    )
 
 
 def claimable(docs: Iterable[JSON], platform: str, now: datetime) -> list[JSON]:

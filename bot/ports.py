@@ -187,6 +187,19 @@ class Sender(Protocol):
 
     async def send(self, item: OutboxItem, reply: Resolved) -> None: ...
 
+    async def send_together(self, items: Sequence[OutboxItem], replies: Sequence[Resolved]) -> None:
+        """One turn's replies to one person (`bot.outbox.together`), in order: in as few
+        messages as the platform takes, each once-only as `send` is. All go, or it raises."""
+        ...
+
+
+async def one_at_a_time(
+    sender: Sender, items: Sequence[OutboxItem], replies: Sequence[Resolved]
+) -> None:
+    """`Sender.send_together` for a front end that shows each reply on its own."""
+    for item, reply in zip(items, replies, strict=True):
+        await sender.send(item, reply)
+
 
 class LeadershipPosts(Protocol):
     """A front end's leadership channel, as `bot.leadership` drives it: every decision (which

@@ -197,4 +197,5 @@ def case_of(message: JSONDict) -> str:
 
 
 def handoff_of(message: JSONDict, reference: str) -> bool:
-    return str(message.get("text", "")).startswith(f"Case {reference}: call POSH")
+    """Does the message carry the case's handoff (alone, or with the rest of its turn)?"""
+    return f"Case {reference}: call POSH" in str(message.get("text", ""))

@@ -100,8 +100,23 @@ class Call:
 
     @property
     def card(self) -> dict[str, Any]:
-        """The Adaptive Card a post or update carried."""
-        return dict(self.body["attachments"][0]["content"])
+        """The Adaptive Card a post or update carried; of a message of several stacked cards
+        (a turn's replies), one card with all their text and buttons, in the order shown."""
+        first, *rest = self.cards
+        return (
+            {
+                **first,
+                "body": [b for c in self.cards for b in c.get("body", [])],
+                "actions": [a for c in self.cards for a in c.get("actions", [])],
+            }
+            if rest
+            else first
+        )
+
+    @property
+    def cards(self) -> list[dict[str, Any]]:
+        """Every Adaptive Card a post or update carried, in the order Teams shows them."""
+        return [dict(a["content"]) for a in self.body["attachments"]]
 
 
 @dataclass
@@ -495,7 +510,8 @@ class TeamsHarness:
         await self.deliver()
 
     def chat_cards(self) -> list[dict[str, Any]]:
-        return [c.card for c in self.connector.posts_to(PERSONAL_CHAT)]
+        """Every card shown in the personal chat, in order (a message may stack several)."""
+        return [card for c in self.connector.posts_to(PERSONAL_CHAT) for card in c.cards]
 
 
 @asynccontextmanager

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from store_helpers import enqueue, make_case, pending, save
@@ -13,7 +15,7 @@ from bot.errors import DeliveryRefused, RetryLater
 from bot.facts import Facts
 from bot.model import JSON, Audience, CaseCard, Notice, OutboxItem, Person, Platform
 from bot.outbox import outbox_item
-from bot.ports import LeadershipPosts, Sender, UnitOfWork
+from bot.ports import LeadershipPosts, Sender, UnitOfWork, one_at_a_time
 from bot.views import CardForm, Resolved, ResolvedCard
 from storage.memory import MemoryStore
 
@@ -63,6 +65,9 @@ class Flaky:
             raise self.failures.pop(reply.text)
         self.sent.append(reply.text)
 
+    async def send_together(self, items: Sequence[OutboxItem], replies: Sequence[Resolved]) -> None:
+        await one_at_a_time(self, items, replies)
+
 
 async def test_a_message_waiting_for_its_retry_holds_back_later_ones_to_the_same_chat() -> None:
     store, clock = MemoryStore(), FakeClock(NOW)
@@ -109,6 +114,9 @@ class RefusesFullCards:
     async def send(self, i: OutboxItem, reply: Resolved) -> None:
         self.sent.append(reply)
         self.to.append(i.address)
+
+    async def send_together(self, items: Sequence[OutboxItem], replies: Sequence[Resolved]) -> None:
+        await one_at_a_time(self, items, replies)
 
     async def private(self) -> bool:
         return True
@@ -206,3 +214,82 @@ async def test_a_message_refused_for_good_does_not_hold_back_the_rest_of_its_cha
     assert await courier_.drain() == 1
     assert sender.sent == ["message 2"]
     assert [i.id for i in await store.undelivered(Platform.SLACK)] == ["i1"]
+
+
+# -- a turn's replies to one person go together ---------------------------------------------------
+
+
+def turn_item(turn: str, n: int, chat: str = "D1", kind: str = "notice") -> OutboxItem:
+    """Reply `n` of a turn, as the engine names them ("<delivery id>:<n>")."""
+    found = item(n, chat)
+    reply = found.reply if kind == "notice" else {"type": "file", "kind": "cases", "subject": ""}
+    return replace(found, id=f"{turn}:{n}", reply=reply)
+
+
+class Joins:
+    """A platform that shows a turn's replies as one message: what went, message by message."""
+
+    def __init__(self, failures: list[Exception] | None = None) -> None:
+        self.messages: list[list[str]] = []
+        self.failures = failures or []  # raised by the next joined sends, in turn
+        self.refuses = ""  # a text no message may hold
+
+    async def send(self, i: OutboxItem, reply: Resolved) -> None:
+        await self.send_together([i], [reply])
+
+    async def send_together(self, items: Sequence[OutboxItem], replies: Sequence[Resolved]) -> None:
+        texts = [r.text if isinstance(r, Notice) else type(r).__name__ for r in replies]
+        if len(items) > 1 and self.failures:
+            raise self.failures.pop(0)
+        if self.refuses and self.refuses in texts:
+            raise DeliveryRefused("invalid_blocks")
+        self.messages.append(texts)
+
+
+async def test_a_turns_replies_go_as_one_message_and_other_turns_and_files_apart() -> None:
+    store, clock = MemoryStore(), FakeClock(NOW)
+    sender = Joins()
+    later = [replace(turn_item("Ev2", n), created_at=NOW + timedelta(seconds=1)) for n in (3, 4)]
+    await enqueue(
+        store,
+        [
+            *(turn_item("Ev1", n) for n in (0, 1, 2)),
+            turn_item("Ev1", 5, chat="D2"),  # another person's chat
+            *later,
+            turn_item("Ev3", 6, kind="file"),
+            turn_item("Ev3", 7),
+        ],
+    )
+    assert await courier(store, sender, clock).drain() == 8
+    assert sorted(sender.messages) == sorted(
+        [
+            ["message 0", "message 1", "message 2"],
+            ["message 5"],
+            ["message 3", "message 4"],
+            ["ResolvedFile"],  # a file always goes alone
+            ["message 7"],
+        ]
+    )
+    assert await pending(store, Platform.SLACK) == []
+
+
+async def test_a_run_that_must_wait_waits_whole_and_goes_together_when_due() -> None:
+    store, clock = MemoryStore(), FakeClock(NOW)
+    sender = Joins([RetryLater("429", retry_after=30)])
+    courier_ = courier(store, sender, clock)
+    await enqueue(store, [*(turn_item("Ev1", n) for n in (0, 1)), turn_item("Ev2", 2)])
+    assert await courier_.drain() == 0  # the later turn's reply waits behind the run
+    clock.advance(seconds=30)
+    assert await courier_.drain() == 3
+    assert sender.messages == [["message 0", "message 1"], ["message 2"]]
+
+
+async def test_a_run_refused_together_goes_part_by_part_and_only_the_refused_part_fails() -> None:
+    store, clock = MemoryStore(), FakeClock(NOW)
+    sender = Joins()
+    sender.refuses = "message 1"  # e.g. a block Slack cannot show
+    await enqueue(store, [turn_item("Ev1", n) for n in (0, 1, 2)])
+    assert await courier(store, sender, clock).drain() == 2
+    assert sender.messages == [["message 0"], ["message 2"]]
+    [failed] = [i for i in await store.outbox_items() if i.failed]
+    assert failed.id == "Ev1:1" and failed.failed == "invalid_blocks"

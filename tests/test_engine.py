@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -30,7 +31,7 @@ from bot.model import (
     Reply,
     Turn,
 )
-from bot.ports import UnitOfWork
+from bot.ports import UnitOfWork, one_at_a_time
 from bot.views import Resolved, ResolvedCard
 from storage.memory import MemoryStore
 
@@ -67,6 +68,9 @@ class Collector:
 
     async def send(self, item: OutboxItem, reply: Resolved) -> None:
         self.items.append(item)
+
+    async def send_together(self, items: Sequence[OutboxItem], replies: Sequence[Resolved]) -> None:
+        await one_at_a_time(self, items, replies)
 
     # The leadership channel: each card kept as the item that carried it.
     async def private(self) -> bool:

@@ -24,14 +24,18 @@ from slack_fakes import (
     walk,
 )
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from store_helpers import due_items
 
 from adapters.slack.app import SlackAdapter
 from adapters.slack.client import classify
+from adapters.slack.directory import Directory
+from adapters.slack.posts import SlackPosts
+from adapters.slack.sender import SlackSender
 from bot.clock import FakeClock
 from bot.errors import DeliveryRefused, RetryLater
-from bot.model import Audience, OutboxItem, Platform
+from bot.model import Audience, Notice, OutboxItem, Platform
 from bot.ports import UnitOfWork
 from storage.tinydb_store import open_store
 
@@ -137,7 +141,7 @@ async def test_the_background_courier_delivers_without_being_driven() -> None:
     async with slack_harness() as h:
         h.courier.start()
         await h.command(STAFF, LINK)
-        await eventually(lambda: len(h.fake.dm(STAFF)) == 3)
+        await eventually(lambda: "answer:links:" in str(h.fake.dm(STAFF)))  # the question too
         await h.courier.stop()
 
 
@@ -249,3 +253,30 @@ async def test_a_slow_store_still_gets_slack_its_acknowledgement_and_keeps_the_s
                 await asyncio.sleep(0.01)
         await h.deliver()
         assert "Paste the TikTok link" in h.fake.dm(STAFF)[-1]["text"]
+
+
+async def test_a_turns_replies_past_fifty_blocks_go_in_order_and_a_retry_posts_none_again() -> None:
+    fake = FakeSlack()
+    api = await fake.start()
+    try:
+        client = AsyncWebClient(token="xoxb-test", base_url=api)
+        sender = SlackSender(client, SlackPosts(client, Directory(client, LEADERS, 2), 2), 2)
+        long = "\n".join(["a line " * 400] * 20)  # 20 sections of about 2,800 characters
+        replies = [Notice(f"part {n}\n{long}") for n in range(3)]
+        items = [
+            OutboxItem(
+                f"Ev1:{n}", Platform.SLACK, Audience.PERSON, TEAM, {"channel": "D0STAFF"}, {}, START
+            )
+            for n in range(3)
+        ]
+        await sender.send_together(items, replies)
+        posted = fake.posts("D0STAFF")  # the stand-in checked each against Block Kit's limits
+        assert [m["metadata"]["event_payload"]["outbox_id"] for m in posted] == ["Ev1:0", "Ev1:2"]
+        assert [len(m["blocks"]) for m in posted] == [40, 20]
+        assert "part 0" in posted[0]["text"] and "part 1" in posted[0]["text"]
+        for i in items:
+            i.attempts = 2  # the first attempt timed out after Slack took the messages
+        await sender.send_together(items, replies)
+        assert len(fake.posts("D0STAFF")) == 2
+    finally:
+        await fake.close()

@@ -54,7 +54,8 @@ async def test_a_leader_can_see_a_case_in_their_dm() -> None:
         await h.say(LEADER, f"show {ref}")
         shown = [all_text(m) for m in h.fake.posts(dm_channel(LEADER))]
         assert any(ref in m and "Ms J Patel" in m for m in shown)  # the card
-        assert any(m.startswith("History") and "Reported" in m for m in shown)
+        lines = [line for m in shown for line in m.split("\n")]  # the history: after the card
+        assert any(line.startswith("History") for line in lines) and "Reported" in "".join(shown)
         assert "New – Sam Staff" in shown[0]  # viewing is not what the card reports
 
 

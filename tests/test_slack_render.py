@@ -252,3 +252,17 @@ async def test_the_slack_stand_in_counts_blocks_and_cuts_long_texts_as_slack_doe
         assert len(fake.dm("U0STAFF")[-1]["text"]) == 40_000
     finally:
         await fake.close()
+
+
+def test_a_turns_messages_join_within_slacks_limits() -> None:
+    def of(blocks: int, block_id: str = "") -> render.Message:
+        made = [{"type": "divider"} for _ in range(blocks)]
+        if block_id:
+            made[0]["block_id"] = block_id
+        return render.Message(f"{blocks}", made)
+
+    assert render.joined([of(3), of(4), of(5)]) == [[0, 1, 2]]
+    assert render.joined([of(30), of(20), of(1)]) == [[0, 1], [2]]  # 50 blocks, then more
+    assert render.joined([of(2, "pick:a:0"), of(2, "pick:a:0")]) == [[0], [1]]  # one id each
+    joined = render.join([of(1), of(2)])
+    assert joined.text == "1\n\n2" and len(joined.blocks) == 3

@@ -26,10 +26,12 @@ from teams_fakes import (
     connector_stand_in,
     harness,
     personal_message,
+    question_step,
     texts,
 )
 
 from adapters.casework import scrub_post
+from adapters.teams import render
 from adapters.teams.references import reference_doc
 from bot import retention
 from bot.clock import FakeClock
@@ -86,12 +88,13 @@ async def test_retry_after_is_honoured(status: int) -> None:
 
 async def test_a_refused_chat_message_is_not_retried() -> None:
     async with harness() as h:
-        h.connector.fail(403)  # e.g. the person blocked the bot
+        # e.g. the person blocked the bot: the turn's message, then each of its cards alone
+        h.connector.fail(403, times=3)
         await h.say("report")
         for _ in range(3):
             h.clock.advance(hours=1)
             await h.deliver()
-        assert [c.method for c in h.connector.calls] == ["FAILED", "POST"]
+        assert [c.method for c in h.connector.calls] == ["FAILED"] * 3
         assert await due_items(h.runtime.store, h.courier.platform, h.clock.now()) == []
 
 
@@ -149,7 +152,8 @@ async def test_replies_owed_before_a_restart_are_sent_after_it(tmp_path: Path) -
         async with harness(data_dir=tmp_path, connector=stand_in, clock=clock) as second:
             clock.advance(minutes=10)
             await second.deliver()
-            assert [c.conversation for c in second.connector.posts] == [PERSONAL_CHAT] * 2
+            [owed] = second.connector.posts  # the introduction and the question, together
+            assert owed.conversation == PERSONAL_CHAT and len(owed.cards) == 2
 
 
 async def _delete(h: TeamsHarness, reference: str) -> None:
@@ -330,3 +334,22 @@ async def test_a_reply_queued_by_an_earlier_version_still_finds_its_chat() -> No
         await enqueue(h.runtime.store, [old])
         await h.deliver()
         assert "queued before the upgrade" in texts(h.chat_cards()[-1])
+
+
+async def test_a_turns_replies_are_one_message_of_stacked_cards() -> None:
+    async with harness() as h:
+        await h.say("report")
+        [message] = h.connector.posts_to(PERSONAL_CHAT)
+        assert message.body["attachmentLayout"] == "list"  # one under another, not a carousel
+        intro, question = message.cards
+        assert "I'll help you report" in texts(intro) and question_step(question) == "links"
+
+
+def test_cards_past_the_size_teams_takes_go_in_more_than_one_message() -> None:
+    def of(chars: int) -> render.Message:
+        return render.Message({"type": "AdaptiveCard", "body": [{"text": "x" * chars}]}, "s")
+
+    assert render.joined([of(100), of(100), of(100)]) == [[0, 1, 2]]
+    assert render.joined([of(15_000), of(15_000), of(100)]) == [[0], [1, 2]]
+    joined = render.join([of(1), of(2), of(3)])
+    assert joined.card == of(1).card and joined.more == (of(2).card, of(3).card)

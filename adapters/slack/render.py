@@ -151,6 +151,26 @@ def fit(blocks: list[JSON], tail: int = 0) -> list[JSON]:
     return [*head[:keep], context("(Shortened to fit in Slack.)"), *end]
 
 
+def joined(messages: list[Message]) -> list[list[int]]:
+    """Which of a turn's messages go in one chat.postMessage (indices, in order): as many as
+    Slack's 50 blocks allow, never two with the same block_id (Slack refuses the message)."""
+    runs: list[list[int]] = []
+    blocks, ids = 0, set[str]()
+    for n, m in enumerate(messages):
+        mine = {str(b["block_id"]) for b in m.blocks if "block_id" in b}
+        if not runs or blocks + len(m.blocks) > BLOCKS_MAX or mine & ids:
+            runs.append([])
+            blocks, ids = 0, set()
+        runs[-1].append(n)
+        blocks, ids = blocks + len(m.blocks), ids | mine
+    return runs
+
+
+def join(messages: list[Message]) -> Message:
+    """One message of several: their blocks in order; the notification shows the first."""
+    return Message("\n\n".join(m.text for m in messages), [b for m in messages for b in m.blocks])
+
+
 # --- replies ----------------------------------------------------------------------------------
 
 

@@ -37,17 +37,30 @@ class SlackSender:
             return
         await self.to_person(item.address, reply, item)
 
+    async def send_together(self, items: Sequence[OutboxItem], replies: Sequence[Resolved]) -> None:
+        """A turn's replies to one person as one DM message (more, only past Slack's limits)."""
+        messages = [render.message(r) for r in replies]
+        for run in render.joined(messages):
+            message = render.join([messages[n] for n in run])
+            await self._to_channel(items[run[0]].address, message, items[run[0]])
+
     async def to_person(
         self, address: dict[str, str], reply: Resolved, item: OutboxItem | None = None
     ) -> None:
         """A DM (or ephemeral message); `item` makes it once-only across failed attempts."""
+        if isinstance(reply, ResolvedFile):
+            if not address.get("channel"):
+                raise DeliveryRefused("no Slack address for this reply")
+            await self.upload(address, reply)
+            return
+        await self._to_channel(address, render.message(reply), item)
+
+    async def _to_channel(
+        self, address: dict[str, str], message: render.Message, item: OutboxItem | None
+    ) -> None:
         channel = address.get("channel", "")
         if not channel:
             raise DeliveryRefused("no Slack address for this reply")
-        if isinstance(reply, ResolvedFile):
-            await self.upload(address, reply)
-            return
-        message = render.message(reply)
         if address.get("ephemeral"):
             async with slack_errors("chat.postEphemeral", self.timeout):
                 await self.client.chat_postEphemeral(

@@ -117,11 +117,15 @@ def _replacing(activity_id: str) -> Call:
 
 
 def activity_for(message: Message) -> Activity:
-    return Activity(
+    cards = [message.card, *message.more]
+    activity = Activity(
         type=ActivityTypes.message,
         summary=message.summary or " ",
-        attachments=[CardFactory.adaptive_card(message.card)],
+        attachments=[CardFactory.adaptive_card(card) for card in cards],
     )
+    if message.more:  # stacked, one under another (not a carousel)
+        activity.attachment_layout = "list"
+    return activity
 
 
 def _tenant(activity: Activity, reference: Any) -> None:

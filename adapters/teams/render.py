@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from adapters.teams import cards
@@ -26,6 +27,29 @@ class Message:
     card: JSON
     summary: str
     """The notification preview. For leadership posts it never holds case details."""
+    more: tuple[JSON, ...] = ()
+    """Cards shown below `card` in the same message (a turn's other replies)."""
+
+
+def joined(messages: list[Message]) -> list[list[int]]:
+    """Which of a turn's messages go in one activity (indices, in order): as many cards as
+    fit in the size Teams takes for one message."""
+    runs: list[list[int]] = []
+    size = 0
+    for n, m in enumerate(messages):
+        mine = len(json.dumps(m.card, ensure_ascii=False))
+        if not runs or size + mine > cards.MAX_CARD_CHARS:
+            runs.append([])
+            size = 0
+        runs[-1].append(n)
+        size += mine
+    return runs
+
+
+def join(messages: list[Message]) -> Message:
+    """One activity of several cards, stacked; the notification shows the first."""
+    first, *rest = messages
+    return Message(first.card, first.summary, tuple(m.card for m in rest))
 
 
 def message(reply: Resolved) -> Message:

@@ -7,6 +7,8 @@ arrive resolved (`bot.views.Resolved`); the address of each is a stored conversa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from adapters.teams import render
 from adapters.teams.proactive import Proactive, for_the_outbox
 from bot.model import Audience, OutboxItem
@@ -25,6 +27,15 @@ class TeamsSender:
                 self.proactive.leadership(item) if leadership else self.proactive.chat(item)
             )
             await self.proactive.post(target, self._message(reply))
+
+    async def send_together(self, items: Sequence[OutboxItem], replies: Sequence[Resolved]) -> None:
+        """A turn's replies to one person as one message of stacked cards (more, only past
+        the size Teams takes)."""
+        async with for_the_outbox(leadership=False):
+            target = await self.proactive.chat(items[0])
+            messages = [self._message(r) for r in replies]
+            for run in render.joined(messages):
+                await self.proactive.post(target, render.join([messages[n] for n in run]))
 
     def _message(self, reply: Resolved) -> render.Message:
         if isinstance(reply, ResolvedLink):  # a leader's file: a link on the bot's address

@@ -107,8 +107,9 @@ class TeamsChat:
         return "\n".join(card_text(card) for card in self._shown)
 
     def _handoff(self) -> str | None:
-        for call in reversed(self.h.connector.posts_to(self.chat)):
-            lines = _lines(call.card)
+        shown = [card for c in self.h.connector.posts_to(self.chat) for card in c.cards]
+        for card in reversed(shown):
+            lines = _lines(card)
             if EMAIL_MARK in lines:
                 return "\n".join(lines[lines.index(EMAIL_MARK) + 1 :])
         return None
@@ -117,9 +118,10 @@ class TeamsChat:
 def _cards(calls: list[Call], conversation: str) -> list[Card]:
     """The cards posted to, or updated in, one conversation."""
     return [
-        c.card
+        card
         for c in calls
         if c.method in ("POST", "PUT") and c.body is not None and c.conversation == conversation
+        for card in c.cards
     ]
 
 
