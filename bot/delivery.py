@@ -88,6 +88,8 @@ class Courier:
         self._wake = asyncio.Event()
         self._draining = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._marks: list[Delivered] = []  # sent, not yet marked in the store
+        self._marker: asyncio.Task[None] | None = None
 
     def take(self, items: Sequence[OutboxItem]) -> None:
         """Items committed already claimed by this instance: send them now, in order."""
@@ -108,6 +110,8 @@ class Courier:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        if self._marker:  # what went is marked, so a restart does not look for it again
+            await asyncio.gather(self._marker, return_exceptions=True)
 
     def use_facts(self, facts: Facts) -> None:
         """The school's settings changed: resolve replies with these facts from now on."""
@@ -122,12 +126,14 @@ class Courier:
             while True:
                 taken, claimed = await self._next_batch()
                 if not taken and not claimed:
-                    return sent
+                    break
                 sent += await self._round([*taken, *claimed])
                 if not claimed and not self._taken:
                     # Only a turn's own items went, and nothing else was due: asking the
                     # store again now would find nothing (what falls due later wakes it).
-                    return sent
+                    break
+            await self._marked()
+            return sent
 
     async def _next_batch(self) -> tuple[list[OutboxItem], list[OutboxItem]]:
         """The items turns handed over, and the others the store has due (claimed now)."""
@@ -145,13 +151,36 @@ class Courier:
             *(self._deliver_lane(items) for items in lanes.values()), return_exceptions=True
         )
         done = [d for lane in lanes_done if not isinstance(lane, BaseException) for d in lane]
-        marks = [d for d in done if d.receipt is None]
-        if marks:
-            await self.store.delivered(marks)  # one write for the round, off the reply path
+        self._mark([d for d in done if d.receipt is None])
         for lane in lanes_done:
             if isinstance(lane, BaseException):  # (a receipt not saved) once the rest are marked
                 raise lane
         return len(done)
+
+    def _mark(self, marks: list[Delivered]) -> None:
+        """Mark what went, in the background: the next round need not wait for the write
+        (the items stay claimed until it is made, so nothing is claimed twice meanwhile)."""
+        self._marks += marks
+        if self._marks and (self._marker is None or self._marker.done()):
+            self._marker = asyncio.create_task(self._write_marks())
+
+    async def _write_marks(self) -> None:
+        while self._marks:
+            marks, self._marks = self._marks, []
+            try:
+                await self.store.delivered(marks)  # one write for what went meanwhile
+            except BaseException:
+                self._marks = marks + self._marks  # for the next drain to write
+                raise
+
+    async def _marked(self) -> None:
+        """Wait for the marks; a failed write raises here, for `_run` to report."""
+        marker, self._marker = self._marker, None
+        try:
+            if marker is not None:
+                await marker
+        finally:
+            self._mark([])  # any left by a failed write: tried again now
 
     async def _deliver_lane(self, items: list[OutboxItem]) -> list[Delivered]:
         """A lane's items in order, stopping at the first that must wait for a retry (one

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from bot.errors import DeliveryRefused, RetryLater
 from bot.facts import Facts
 from bot.model import JSON, Audience, CaseCard, Notice, OutboxItem, Person, Platform
 from bot.outbox import outbox_item
-from bot.ports import LeadershipPosts, Sender, UnitOfWork, one_at_a_time
+from bot.ports import Delivered, LeadershipPosts, Sender, UnitOfWork, one_at_a_time
 from bot.views import CardForm, Resolved, ResolvedCard
 from storage.memory import MemoryStore
 
@@ -293,3 +294,33 @@ async def test_a_run_refused_together_goes_part_by_part_and_only_the_refused_par
     assert sender.messages == [["message 0"], ["message 2"]]
     [failed] = [i for i in await store.outbox_items() if i.failed]
     assert failed.id == "Ev1:1" and failed.failed == "invalid_blocks"
+
+
+async def test_the_next_round_goes_while_the_last_ones_marks_are_being_written() -> None:
+    class SlowMarks(MemoryStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.release = asyncio.Event()
+
+        async def delivered(self, done: Sequence[Delivered]) -> None:
+            await self.release.wait()
+            await super().delivered(done)
+
+    class Chats(Joins):  # message 1 going is when another chat's message comes in
+        async def send_together(
+            self, items: Sequence[OutboxItem], replies: Sequence[Resolved]
+        ) -> None:
+            await super().send_together(items, replies)
+            if items[0].id == "i1":
+                await enqueue(store, [item(2, chat="D2")])
+
+    store, clock, sender = SlowMarks(), FakeClock(NOW), Chats()
+    await enqueue(store, [item(1)])
+    drain = asyncio.create_task(courier(store, sender, clock).drain())
+    for _ in range(100):
+        await asyncio.sleep(0)
+    assert sender.messages == [["message 1"], ["message 2"]]  # not held up by the write
+    assert not drain.done()  # a drain ends with what went marked
+    store.release.set()
+    assert await drain == 2
+    assert await store.outbox_items() == []
