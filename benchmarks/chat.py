@@ -318,7 +318,7 @@ async def run_chat(plan: ChatPlan, progress: Progress) -> ChatResults:
         seed.seed_folder(data, sample.case, plan.cases, datetime.now(UTC), lambda _: None)
         progress("starting the bot, the minimal Bolt app and the echo bot (one process each)")
         rig = await start_rig(data)
-        driver = LoopMonitor()
+        driver = LoopMonitor(freeze=True)
         driver.start()
         try:
             before = (await rig.control("/stats"))["cases"]

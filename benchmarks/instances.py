@@ -189,7 +189,7 @@ async def measure(target: Target, plan: InstancesPlan, progress: Progress) -> No
         run.cpu -= stats["cpu_s"]
     run.filed = -stats["cases"]  # one store, however many instances
     run.load = os.getloadavg()[0]
-    driver = LoopMonitor()
+    driver = LoopMonitor(freeze=True)
     driver.start()
     start, cpu = time.perf_counter(), cpu_seconds()
     try:

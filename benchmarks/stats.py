@@ -78,8 +78,13 @@ class LoopMonitor:
     """Sleeps 1 ms at a time and keeps the worst lateness, per labelled phase of the run."""
 
     TICK = 0.001
+    FREEZE_EVERY = 0.5
 
-    def __init__(self) -> None:
+    def __init__(self, *, freeze: bool = False) -> None:
+        self.freeze = freeze
+        """For the users' process: it keeps every call the stand-ins took, and its own full
+        garbage collections (90–210 ms, up to 490 ms with 200 people) landed on whichever app
+        was being timed. Twice a second what it holds is moved out of the collector's way."""
         self.phase = "start"
         self.worst: dict[str, float] = {}
         self.gc_worst: dict[str, float] = {}  # longest full (generation 2) garbage collection
@@ -113,12 +118,16 @@ class LoopMonitor:
         return max(self.worst.values(), default=0.0)
 
     async def _run(self) -> None:
+        frozen = time.perf_counter()
         while True:
             start = time.perf_counter()
             await asyncio.sleep(self.TICK)
             late = time.perf_counter() - start - self.TICK
             if late > self.worst.get(self.phase, 0.0):
                 self.worst[self.phase] = late
+            if self.freeze and start - frozen > self.FREEZE_EVERY:
+                gc.freeze()
+                frozen = start
 
 
 class WarningCounter(logging.Handler):
