@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from bot.model import JSON, Audience, CaseList, Notice, OutboxItem, Question
-from bot.ports import one_at_a_time
+from bot.ports import each_alone, one_at_a_time
 from bot.views import CardForm, Resolved, ResolvedCard, ResolvedHandoff, minimal_text
 
 WIDTH = 78
@@ -30,6 +30,9 @@ class TerminalSender:
     async def send(self, item: OutboxItem, reply: Resolved) -> None:
         text = render(reply)
         self._print(_panel(LEADERSHIP, text) if item.audience == Audience.LEADERSHIP else text)
+
+    def joined(self, replies: Sequence[Resolved]) -> list[list[int]]:
+        return each_alone(replies)  # printed one after another, as they are
 
     async def send_together(self, items: Sequence[OutboxItem], replies: Sequence[Resolved]) -> None:
         await one_at_a_time(self, items, replies)  # printed one after another, as they are

@@ -96,6 +96,8 @@ class LoopMonitor:
         gc.callbacks.append(self._on_gc)
 
     async def stop(self) -> None:
+        if self.freeze:
+            gc.unfreeze()  # what it froze is the collector's again, for the next section
         if self._on_gc in gc.callbacks:
             gc.callbacks.remove(self._on_gc)
         if self._task is not None:

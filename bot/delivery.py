@@ -34,8 +34,11 @@ from bot.model import JSON, Audience, CaseCard, Notice, OutboxItem, Person, Plat
 from bot.outbox import lane_of, outbox_item, to_reply_to, together
 from bot.ports import Clock, Delivered, LeadershipPosts, Sender, Store, UnitOfWork
 from bot.resolve import Resolver
+from bot.views import Resolved
 
 log = logging.getLogger(__name__)
+
+MARKS_AT_STOP = 5.0  # seconds a stop waits for the last "sent" marks to be written
 
 # How long /healthz lists a case whose full leadership card was refused (as refused items).
 SHORTENED_KEPT = timedelta(days=14)
@@ -89,7 +92,9 @@ class Courier:
         self._draining = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._marks: list[Delivered] = []  # sent, not yet marked in the store
+        self._writing: list[Delivered] = []  # being marked now
         self._marker: asyncio.Task[None] | None = None
+        self._mark_error: BaseException | None = None
 
     def take(self, items: Sequence[OutboxItem]) -> None:
         """Items committed already claimed by this instance: send them now, in order."""
@@ -110,8 +115,16 @@ class Courier:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        if self._marker:  # what went is marked, so a restart does not look for it again
-            await asyncio.gather(self._marker, return_exceptions=True)
+        self._mark([])  # what went is marked, if the store can
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._marked(), MARKS_AT_STOP)
+        if left := len(self._marks) + len(self._writing):
+            log.warning(
+                "%d %s deliveries sent but not marked at stop: they are checked for (Slack) "
+                "or may be sent again (Teams) after the restart",
+                left,
+                self.platform,
+            )
 
     def use_facts(self, facts: Facts) -> None:
         """The school's settings changed: resolve replies with these facts from now on."""
@@ -122,6 +135,7 @@ class Courier:
         async with self._draining:  # one drain at a time, or an item could go twice
             if self._before_round is not None:  # e.g. catch up on the school's settings
                 await self._before_round()
+            self._mark([])  # what a failed write left, once `_run` has waited
             sent = 0
             while True:
                 taken, claimed = await self._next_batch()
@@ -139,7 +153,8 @@ class Courier:
         """The items turns handed over, and the others the store has due (claimed now)."""
         taken, self._taken = self._taken, []
         claimed = await self.store.claim(self.platform, self.owner, self.clock.now(), self.lease)
-        ids = {i.id for i in taken}
+        # Not those sent and still being marked (a write slower than the lease).
+        ids = {i.id for i in taken} | {d.item_id for d in (*self._marks, *self._writing)}
         return taken, [i for i in claimed if i.id not in ids]
 
     async def _round(self, batch: list[OutboxItem]) -> int:
@@ -159,28 +174,35 @@ class Courier:
 
     def _mark(self, marks: list[Delivered]) -> None:
         """Mark what went, in the background: the next round need not wait for the write
-        (the items stay claimed until it is made, so nothing is claimed twice meanwhile)."""
+        (the items stay claimed until it is made, and are not claimed again meanwhile)."""
         self._marks += marks
         if self._marks and (self._marker is None or self._marker.done()):
             self._marker = asyncio.create_task(self._write_marks())
+            self._marker.add_done_callback(self._mark_written)
 
     async def _write_marks(self) -> None:
         while self._marks:
-            marks, self._marks = self._marks, []
+            self._writing, self._marks = self._marks, []
             try:
-                await self.store.delivered(marks)  # one write for what went meanwhile
+                await self.store.delivered(self._writing)  # one write for what went meanwhile
             except BaseException:
-                self._marks = marks + self._marks  # for the next drain to write
+                self._marks = self._writing + self._marks  # kept, for the next drain to write
                 raise
+            finally:
+                self._writing = []
+
+    def _mark_written(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self._mark_error = task.exception()  # retrieved here, raised by `_marked`
 
     async def _marked(self) -> None:
-        """Wait for the marks; a failed write raises here, for `_run` to report."""
-        marker, self._marker = self._marker, None
-        try:
-            if marker is not None:
-                await marker
-        finally:
-            self._mark([])  # any left by a failed write: tried again now
+        """Wait for the marks; a failed write raises here, for `_run` to report (and the
+        next drain, after its backoff, writes what it left)."""
+        if self._marker is not None:
+            await asyncio.wait([self._marker])  # a drain cancelled here leaves the write be
+        error, self._mark_error = self._mark_error, None
+        if error is not None:
+            raise error
 
     async def _deliver_lane(self, items: list[OutboxItem]) -> list[Delivered]:
         """A lane's items in order, stopping at the first that must wait for a retry (one
@@ -205,23 +227,41 @@ class Courier:
         return sent
 
     async def _deliver_run(self, run: list[OutboxItem]) -> list[Delivered | Went]:
-        """One turn's replies to a person, together. Refused together, each goes on its own,
-        so that only a part the platform will not take (a block it cannot show) is lost."""
+        """One turn's replies to a person, in as few messages as the platform shows them,
+        one message at a time, stopping at the first that must wait (outcomes in run order)."""
         if len(run) == 1:
             return [await self._deliver(run[0])]
+        place = Person(run[0].platform, run[0].workspace, "")
         try:
-            place = Person(run[0].platform, run[0].workspace, "")
             replies = [await self.resolver.reply(reply_from_dict(i.reply), place) for i in run]
-            await self.sender.send_together(run, replies)
-            return [Delivered(i.id) for i in run]
-        except DeliveryRefused:
+        except Exception:  # each on its own, so that only the one that cannot be made fails
             return await self._one_by_one(run)
+        outcomes: list[Delivered | Went] = []
+        for message in self.sender.joined(replies):
+            items = [run[n] for n in message]
+            outcomes += await self._deliver_message(items, [replies[n] for n in message])
+            if outcomes[-1] is Went.LATER:
+                break
+        return outcomes
+
+    async def _deliver_message(
+        self, items: list[OutboxItem], replies: list[Resolved]
+    ) -> list[Delivered | Went]:
+        """One message of several replies. Refused, each goes on its own, so that only a part
+        the platform will not take (a block it cannot show) is lost."""
+        if len(items) == 1:
+            return [await self._deliver(items[0])]
+        try:
+            await self.sender.send_together(items, replies)
+            return [Delivered(i.id) for i in items]
+        except DeliveryRefused:
+            return await self._one_by_one(items)
         except RetryLater as e:  # the first waits for the retry; the rest behind it
-            await self._retry(run[0], e.retry_after, str(e))
+            await self._retry(items[0], e.retry_after, str(e))
         except Exception as e:
             code = error_reference()
             log_bug(log, code, e)
-            await self._retry(run[0], None, f"unexpected {type(e).__name__} ({code})")
+            await self._retry(items[0], None, f"unexpected {type(e).__name__} ({code})")
         return [Went.LATER]
 
     async def _one_by_one(self, run: list[OutboxItem]) -> list[Delivered | Went]:

@@ -187,10 +187,20 @@ class Sender(Protocol):
 
     async def send(self, item: OutboxItem, reply: Resolved) -> None: ...
 
-    async def send_together(self, items: Sequence[OutboxItem], replies: Sequence[Resolved]) -> None:
-        """One turn's replies to one person (`bot.outbox.together`), in order: in as few
-        messages as the platform takes, each once-only as `send` is. All go, or it raises."""
+    def joined(self, replies: Sequence[Resolved]) -> list[list[int]]:
+        """One turn's replies to a person (`bot.outbox.together`), as the platform shows them:
+        which go in one message (their indices, in order; each reply in exactly one)."""
         ...
+
+    async def send_together(self, items: Sequence[OutboxItem], replies: Sequence[Resolved]) -> None:
+        """One message of the replies `joined` put together: all of it goes, or it raises.
+        Once-only as `send` is: on a later attempt, what already went is not sent again."""
+        ...
+
+
+def each_alone(replies: Sequence[Resolved]) -> list[list[int]]:
+    """`Sender.joined` for a front end that shows each reply on its own."""
+    return [[n] for n in range(len(replies))]
 
 
 async def one_at_a_time(

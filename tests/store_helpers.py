@@ -23,7 +23,7 @@ from bot.model import (
     Platform,
 )
 from bot.outbox import claimable
-from bot.ports import Store, UnitOfWork, one_at_a_time
+from bot.ports import Store, UnitOfWork, each_alone, one_at_a_time
 from bot.views import Resolved, ResolvedCard
 from storage.live import LiveFile
 
@@ -156,6 +156,9 @@ class QuietPlatform:
 
     async def send(self, item: OutboxItem, reply: Resolved) -> None:
         return None
+
+    def joined(self, replies: Sequence[Resolved]) -> list[list[int]]:
+        return each_alone(replies)
 
     async def send_together(self, items: Sequence[OutboxItem], replies: Sequence[Resolved]) -> None:
         await one_at_a_time(self, items, replies)

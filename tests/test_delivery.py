@@ -12,11 +12,11 @@ from store_helpers import enqueue, make_case, pending, save
 
 from bot.clock import FakeClock
 from bot.delivery import Courier
-from bot.errors import DeliveryRefused, RetryLater
+from bot.errors import DeliveryRefused, RetryLater, StorageError
 from bot.facts import Facts
 from bot.model import JSON, Audience, CaseCard, Notice, OutboxItem, Person, Platform
 from bot.outbox import outbox_item
-from bot.ports import Delivered, LeadershipPosts, Sender, UnitOfWork, one_at_a_time
+from bot.ports import Delivered, LeadershipPosts, Sender, UnitOfWork, each_alone, one_at_a_time
 from bot.views import CardForm, Resolved, ResolvedCard
 from storage.memory import MemoryStore
 
@@ -65,6 +65,9 @@ class Flaky:
         if reply.text in self.failures:
             raise self.failures.pop(reply.text)
         self.sent.append(reply.text)
+
+    def joined(self, replies: Sequence[Resolved]) -> list[list[int]]:
+        return each_alone(replies)
 
     async def send_together(self, items: Sequence[OutboxItem], replies: Sequence[Resolved]) -> None:
         await one_at_a_time(self, items, replies)
@@ -115,6 +118,9 @@ class RefusesFullCards:
     async def send(self, i: OutboxItem, reply: Resolved) -> None:
         self.sent.append(reply)
         self.to.append(i.address)
+
+    def joined(self, replies: Sequence[Resolved]) -> list[list[int]]:
+        return each_alone(replies)
 
     async def send_together(self, items: Sequence[OutboxItem], replies: Sequence[Resolved]) -> None:
         await one_at_a_time(self, items, replies)
@@ -228,20 +234,27 @@ def turn_item(turn: str, n: int, chat: str = "D1", kind: str = "notice") -> Outb
 
 
 class Joins:
-    """A platform that shows a turn's replies as one message: what went, message by message."""
+    """A platform that shows a turn's replies as one message (at most `per_message` replies
+    to a message): what went, message by message, in the order it went."""
 
-    def __init__(self, failures: list[Exception] | None = None) -> None:
+    def __init__(self, failures: list[Exception | None] | None = None, per_message: int = 10):
         self.messages: list[list[str]] = []
-        self.failures = failures or []  # raised by the next joined sends, in turn
+        self.failures = failures or []  # for the joined sends in turn (None: it goes)
         self.refuses = ""  # a text no message may hold
+        self.per_message = per_message
+
+    def joined(self, replies: Sequence[Resolved]) -> list[list[int]]:
+        n, size = len(replies), self.per_message
+        return [list(range(at, min(n, at + size))) for at in range(0, n, size)]
 
     async def send(self, i: OutboxItem, reply: Resolved) -> None:
         await self.send_together([i], [reply])
 
     async def send_together(self, items: Sequence[OutboxItem], replies: Sequence[Resolved]) -> None:
         texts = [r.text if isinstance(r, Notice) else type(r).__name__ for r in replies]
-        if len(items) > 1 and self.failures:
-            raise self.failures.pop(0)
+        failure = self.failures.pop(0) if len(items) > 1 and self.failures else None
+        if failure is not None:
+            raise failure
         if self.refuses and self.refuses in texts:
             raise DeliveryRefused("invalid_blocks")
         self.messages.append(texts)
@@ -255,22 +268,20 @@ async def test_a_turns_replies_go_as_one_message_and_other_turns_and_files_apart
         store,
         [
             *(turn_item("Ev1", n) for n in (0, 1, 2)),
-            turn_item("Ev1", 5, chat="D2"),  # another person's chat
+            replace(turn_item("Ev1", 5, chat="D2"), reply={**item(5).reply, "text": "other 5"}),
             *later,
             turn_item("Ev3", 6, kind="file"),
             turn_item("Ev3", 7),
         ],
     )
     assert await courier(store, sender, clock).drain() == 8
-    assert sorted(sender.messages) == sorted(
-        [
-            ["message 0", "message 1", "message 2"],
-            ["message 5"],
-            ["message 3", "message 4"],
-            ["ResolvedFile"],  # a file always goes alone
-            ["message 7"],
-        ]
-    )
+    assert [m for m in sender.messages if m != ["other 5"]] == [  # D1, in the order it went
+        ["message 0", "message 1", "message 2"],
+        ["message 3", "message 4"],  # a later turn: a message of its own
+        ["ResolvedFile"],  # a file always goes alone
+        ["message 7"],
+    ]
+    assert ["other 5"] in sender.messages  # another person's chat
     assert await pending(store, Platform.SLACK) == []
 
 
@@ -285,15 +296,26 @@ async def test_a_run_that_must_wait_waits_whole_and_goes_together_when_due() -> 
     assert sender.messages == [["message 0", "message 1"], ["message 2"]]
 
 
+async def test_when_a_runs_second_message_must_wait_only_it_goes_again() -> None:
+    store, clock = MemoryStore(), FakeClock(NOW)
+    sender = Joins([None, RetryLater("429", retry_after=30)], per_message=2)
+    courier_ = courier(store, sender, clock)
+    await enqueue(store, [turn_item("Ev1", n) for n in range(4)])
+    assert await courier_.drain() == 2
+    clock.advance(seconds=30)
+    assert await courier_.drain() == 2
+    assert sender.messages == [["message 0", "message 1"], ["message 2", "message 3"]]
+
+
 async def test_a_run_refused_together_goes_part_by_part_and_only_the_refused_part_fails() -> None:
     store, clock = MemoryStore(), FakeClock(NOW)
-    sender = Joins()
-    sender.refuses = "message 1"  # e.g. a block Slack cannot show
-    await enqueue(store, [turn_item("Ev1", n) for n in (0, 1, 2)])
-    assert await courier(store, sender, clock).drain() == 2
-    assert sender.messages == [["message 0"], ["message 2"]]
+    sender = Joins(per_message=2)
+    sender.refuses = "message 3"  # e.g. a block Slack cannot show, in the run's second message
+    await enqueue(store, [turn_item("Ev1", n) for n in range(4)])
+    assert await courier(store, sender, clock).drain() == 3
+    assert sender.messages == [["message 0", "message 1"], ["message 2"]]  # none twice
     [failed] = [i for i in await store.outbox_items() if i.failed]
-    assert failed.id == "Ev1:1" and failed.failed == "invalid_blocks"
+    assert failed.id == "Ev1:3" and failed.failed == "invalid_blocks"
 
 
 async def test_the_next_round_goes_while_the_last_ones_marks_are_being_written() -> None:
@@ -324,3 +346,25 @@ async def test_the_next_round_goes_while_the_last_ones_marks_are_being_written()
     store.release.set()
     assert await drain == 2
     assert await store.outbox_items() == []
+
+
+async def test_a_failed_write_of_the_marks_is_reported_and_made_by_the_next_drain() -> None:
+    class DownOnce(MemoryStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.down = True
+
+        async def delivered(self, done: Sequence[Delivered]) -> None:
+            if self.down:
+                self.down = False
+                raise StorageError("disk full")
+            await super().delivered(done)
+
+    store, clock, sender = DownOnce(), FakeClock(NOW), Joins()
+    courier_ = courier(store, sender, clock)
+    await enqueue(store, [item(1)])
+    with pytest.raises(StorageError):
+        await courier_.drain()  # sent, but not marked: said, for the courier's loop to log
+    assert [i.id for i in await store.outbox_items()] == ["i1"]
+    assert await courier_.drain() == 0  # nothing sent again; the marks written now
+    assert sender.messages == [["message 1"]] and await store.outbox_items() == []

@@ -31,7 +31,7 @@ from bot.model import (
     Reply,
     Turn,
 )
-from bot.ports import UnitOfWork, one_at_a_time
+from bot.ports import UnitOfWork, each_alone, one_at_a_time
 from bot.views import Resolved, ResolvedCard
 from storage.memory import MemoryStore
 
@@ -68,6 +68,9 @@ class Collector:
 
     async def send(self, item: OutboxItem, reply: Resolved) -> None:
         self.items.append(item)
+
+    def joined(self, replies: Sequence[Resolved]) -> list[list[int]]:
+        return each_alone(replies)
 
     async def send_together(self, items: Sequence[OutboxItem], replies: Sequence[Resolved]) -> None:
         await one_at_a_time(self, items, replies)

@@ -262,21 +262,33 @@ async def test_a_turns_replies_past_fifty_blocks_go_in_order_and_a_retry_posts_n
         client = AsyncWebClient(token="xoxb-test", base_url=api)
         sender = SlackSender(client, SlackPosts(client, Directory(client, LEADERS, 2), 2), 2)
         long = "\n".join(["a line " * 400] * 20)  # 20 sections of about 2,800 characters
-        replies = [Notice(f"part {n}\n{long}") for n in range(3)]
+        replies = [Notice(f"part {n}\n{long}") for n in range(4)]
         items = [
             OutboxItem(
                 f"Ev1:{n}", Platform.SLACK, Audience.PERSON, TEAM, {"channel": "D0STAFF"}, {}, START
             )
-            for n in range(3)
+            for n in range(4)
         ]
-        await sender.send_together(items, replies)
-        posted = fake.posts("D0STAFF")  # the stand-in checked each against Block Kit's limits
-        assert [m["metadata"]["event_payload"]["outbox_id"] for m in posted] == ["Ev1:0", "Ev1:2"]
-        assert [len(m["blocks"]) for m in posted] == [40, 20]
-        assert "part 0" in posted[0]["text"] and "part 1" in posted[0]["text"]
+        assert sender.joined(replies) == [[0, 1], [2, 3]]  # 40 blocks a message at most
+        await sender.send_together(items[:2], replies[:2])
+        posted = fake.posts("D0STAFF")  # the stand-in checked it against Block Kit's limits
+        [message] = posted
+        assert len(message["blocks"]) == 40 and "part 0" in message["text"]
+        assert message["metadata"]["event_payload"] == {
+            "outbox_id": "Ev1:0",
+            "outbox_ids": "Ev1:0 Ev1:1",
+        }
         for i in items:
-            i.attempts = 2  # the first attempt timed out after Slack took the messages
-        await sender.send_together(items, replies)
-        assert len(fake.posts("D0STAFF")) == 2
+            i.attempts = 2  # the attempt timed out after Slack took the first message
+        await sender.send_together(items[1:3], replies[1:3])  # joined otherwise this time
+        assert len(fake.posts("D0STAFF")) == 2  # only part 2: part 1 had gone
+        assert "part 2" in fake.posts("D0STAFF")[-1]["text"]
+        assert "part 1" not in fake.posts("D0STAFF")[-1]["text"]
+        await sender.send_together(items[2:], replies[2:])
+        assert [m["metadata"]["event_payload"]["outbox_id"] for m in fake.posts("D0STAFF")] == [
+            "Ev1:0",
+            "Ev1:2",
+            "Ev1:3",
+        ]
     finally:
         await fake.close()

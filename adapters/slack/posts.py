@@ -8,7 +8,7 @@ before the delivered mark) is found in the channel's history rather than made ag
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -111,15 +111,48 @@ async def _until_fixed() -> AsyncIterator[None]:
         raise RetryLater(str(e), SETUP_RETRY_SECONDS) from None
 
 
-def stamp(item: OutboxItem) -> JSON:
-    """Message metadata carrying the outbox id, so a retry can find what already went."""
-    return {"event_type": METADATA_TYPE, "event_payload": {"outbox_id": item.id}}
+def stamp(*items: OutboxItem) -> JSON:
+    """Message metadata carrying the outbox ids, so a retry can find what already went: the
+    first item's, and (for a message of several replies) every item's, space-separated."""
+    payload = {"outbox_id": items[0].id}
+    if len(items) > 1:
+        payload["outbox_ids"] = " ".join(i.id for i in items)
+    return {"event_type": METADATA_TYPE, "event_payload": payload}
 
 
 async def earlier_message(
     client: AsyncWebClient, channel: str, item: OutboxItem, wait: float
 ) -> str | None:
     """The ts of a message an earlier attempt at `item` made after all, if Slack has it."""
+    for message in await _recent(client, channel, item, wait):
+        if item.id in _stamped(message):
+            return str(message["ts"])
+    return None
+
+
+async def sent_before(
+    client: AsyncWebClient, channel: str, items: Sequence[OutboxItem], wait: float
+) -> set[str]:
+    """Of `items`, those in a message an earlier attempt made after all (one look)."""
+    ids = {i.id for i in items}
+    found = set[str]()
+    for message in await _recent(client, channel, min(items, key=lambda i: i.created_at), wait):
+        found |= ids & _stamped(message)
+    return found
+
+
+def _stamped(message: JSON) -> set[str]:
+    meta = message.get("metadata") or {}
+    if meta.get("event_type") != METADATA_TYPE:
+        return set()
+    payload = meta.get("event_payload") or {}
+    return {str(payload.get("outbox_id", "")), *str(payload.get("outbox_ids", "")).split()}
+
+
+async def _recent(
+    client: AsyncWebClient, channel: str, item: OutboxItem, wait: float
+) -> list[JSON]:
+    """The channel's messages since just before `item` was made; none if Slack will not say."""
     try:
         async with slack_errors("conversations.history", wait):
             response = await client.conversations_history(
@@ -132,10 +165,5 @@ async def earlier_message(
         if e.code not in CANNOT_LOOK:
             raise
         log.warning("cannot check for an earlier message (%s); sending", e.code)
-        return None
-    for message in response.get("messages") or []:
-        meta = message.get("metadata") or {}
-        payload = meta.get("event_payload") or {}
-        if meta.get("event_type") == METADATA_TYPE and payload.get("outbox_id") == item.id:
-            return str(message["ts"])
-    return None
+        return []
+    return list(response.get("messages") or [])

@@ -23,6 +23,7 @@ LABEL_MAX = 75
 CHECKBOXES_MAX = 10
 BUTTONS_MAX = 25
 BLOCKS_MAX = 50
+TEXT_MAX = 4000  # a message's fallback text: Slack advises under 4,000 characters
 TONE_MARK = MappingProxyType({"info": "", "warning": "⚠️ ", "danger": "🚨 ", "success": "✅ "})
 
 
@@ -168,7 +169,8 @@ def joined(messages: list[Message]) -> list[list[int]]:
 
 def join(messages: list[Message]) -> Message:
     """One message of several: their blocks in order; the notification shows the first."""
-    return Message("\n\n".join(m.text for m in messages), [b for m in messages for b in m.blocks])
+    text = chunks("\n\n".join(m.text for m in messages), TEXT_MAX)[0]  # never inside an &amp;
+    return Message(text, [b for m in messages for b in m.blocks])
 
 
 # --- replies ----------------------------------------------------------------------------------

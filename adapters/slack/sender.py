@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import render
 from adapters.slack.client import slack_errors
-from adapters.slack.posts import SlackPosts, earlier_message, stamp
+from adapters.slack.posts import SlackPosts, sent_before, stamp
 from bot.errors import DeliveryError, DeliveryRefused, RetryLater
 from bot.model import Audience, OutboxItem, Reply
 from bot.resolve import complete
@@ -37,12 +37,23 @@ class SlackSender:
             return
         await self.to_person(item.address, reply, item)
 
+    def joined(self, replies: Sequence[Resolved]) -> list[list[int]]:
+        """A turn's replies in one DM message (more, only past Slack's limits); a file alone."""
+        if any(isinstance(r, ResolvedFile) for r in replies):
+            return [[n] for n in range(len(replies))]
+        return render.joined([render.message(r) for r in replies])
+
     async def send_together(self, items: Sequence[OutboxItem], replies: Sequence[Resolved]) -> None:
-        """A turn's replies to one person as one DM message (more, only past Slack's limits)."""
-        messages = [render.message(r) for r in replies]
-        for run in render.joined(messages):
-            message = render.join([messages[n] for n in run])
-            await self._to_channel(items[run[0]].address, message, items[run[0]])
+        """One DM message of several replies, stamped with every item's id; on a later
+        attempt, those already in the DM (an earlier attempt's, however joined) are left out."""
+        address = items[0].address
+        if any(i.attempts > 1 for i in items) and not address.get("ephemeral"):
+            went = await self._went_before(address.get("channel", ""), items)
+            replies = [r for i, r in zip(items, replies, strict=True) if i.id not in went]
+            items = [i for i in items if i.id not in went]
+        if items:
+            message = render.join([render.message(r) for r in replies])
+            await self._to_channel(address, message, items, look=False)
 
     async def to_person(
         self, address: dict[str, str], reply: Resolved, item: OutboxItem | None = None
@@ -53,10 +64,15 @@ class SlackSender:
                 raise DeliveryRefused("no Slack address for this reply")
             await self.upload(address, reply)
             return
-        await self._to_channel(address, render.message(reply), item)
+        await self._to_channel(address, render.message(reply), [item] if item else [])
 
     async def _to_channel(
-        self, address: dict[str, str], message: render.Message, item: OutboxItem | None
+        self,
+        address: dict[str, str],
+        message: render.Message,
+        items: Sequence[OutboxItem],
+        *,
+        look: bool = True,
     ) -> None:
         channel = address.get("channel", "")
         if not channel:
@@ -67,7 +83,8 @@ class SlackSender:
                     channel=channel, user=address["user"], text=message.text, blocks=message.blocks
                 )
             return
-        if item is not None and item.attempts > 1 and await self._went_before(channel, item):
+        again = look and any(i.attempts > 1 for i in items)
+        if again and await self._went_before(channel, items):
             return
         async with slack_errors("chat.postMessage", self.timeout):
             await self.client.chat_postMessage(
@@ -76,7 +93,7 @@ class SlackSender:
                 blocks=message.blocks,
                 unfurl_links=False,
                 unfurl_media=False,
-                metadata=stamp(item) if item is not None else None,
+                metadata=stamp(*items) if items else None,
             )
 
     async def upload(self, address: dict[str, str], file: ResolvedFile) -> None:
@@ -106,10 +123,11 @@ class SlackSender:
             opened = await self.client.conversations_open(users=channel)
         return str((opened.get("channel") or {}).get("id", channel))
 
-    async def _went_before(self, channel: str, item: OutboxItem) -> bool:
-        """Did an earlier attempt reach the DM after all (a timeout after Slack took it)?"""
+    async def _went_before(self, channel: str, items: Sequence[OutboxItem]) -> set[str]:
+        """Of these items, those an earlier attempt put in the DM after all (a timeout after
+        Slack took the message)."""
         channel = await self._dm_id(channel)
-        return await earlier_message(self.client, channel, item, self.timeout) is not None
+        return await sent_before(self.client, channel, items, self.timeout)
 
     async def best_effort(self, address: dict[str, str], replies: Sequence[Reply]) -> None:
         """Send what the engine could not store (an apology): once, and never raise."""

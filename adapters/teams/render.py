@@ -22,6 +22,9 @@ NO_ADDRESS = (
 )
 
 
+ATTACHMENT_BYTES = 100  # each card's wrapper in the activity (contentType and the like)
+
+
 @dataclass(frozen=True)
 class Message:
     card: JSON
@@ -33,11 +36,11 @@ class Message:
 
 def joined(messages: list[Message]) -> list[list[int]]:
     """Which of a turn's messages go in one activity (indices, in order): as many cards as
-    fit in the size Teams takes for one message."""
+    fit in the size Teams takes for one message (counted in bytes, as Teams counts)."""
     runs: list[list[int]] = []
     size = 0
     for n, m in enumerate(messages):
-        mine = len(json.dumps(m.card, ensure_ascii=False))
+        mine = len(json.dumps(m.card, ensure_ascii=False).encode()) + ATTACHMENT_BYTES
         if not runs or size + mine > cards.MAX_CARD_CHARS:
             runs.append([])
             size = 0

@@ -28,14 +28,17 @@ class TeamsSender:
             )
             await self.proactive.post(target, self._message(reply))
 
+    def joined(self, replies: Sequence[Resolved]) -> list[list[int]]:
+        """A turn's replies as one message of stacked cards (more, only past the size Teams
+        takes for one message)."""
+        return render.joined([self._message(r) for r in replies])
+
     async def send_together(self, items: Sequence[OutboxItem], replies: Sequence[Resolved]) -> None:
-        """A turn's replies to one person as one message of stacked cards (more, only past
-        the size Teams takes)."""
+        """One message of several cards. (A chat cannot be searched for an earlier post: a
+        timeout that hid a success may show the message twice, never not at all.)"""
         async with for_the_outbox(leadership=False):
             target = await self.proactive.chat(items[0])
-            messages = [self._message(r) for r in replies]
-            for run in render.joined(messages):
-                await self.proactive.post(target, render.join([messages[n] for n in run]))
+            await self.proactive.post(target, render.join([self._message(r) for r in replies]))
 
     def _message(self, reply: Resolved) -> render.Message:
         if isinstance(reply, ResolvedLink):  # a leader's file: a link on the bot's address
