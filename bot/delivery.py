@@ -93,6 +93,7 @@ class Courier:
         self._task: asyncio.Task[None] | None = None
         self._marks: list[Delivered] = []  # sent, not yet marked in the store
         self._writing: list[Delivered] = []  # being marked now
+        self._waiting: dict[str, datetime] = {}  # lanes put off for a retry, until when
         self._marker: asyncio.Task[None] | None = None
         self._mark_error: BaseException | None = None
 
@@ -141,7 +142,7 @@ class Courier:
                 taken, claimed = await self._next_batch()
                 if not taken and not claimed:
                     break
-                sent += await self._round([*taken, *claimed])
+                sent += await self._round(taken, claimed)
                 if not claimed and not self._taken:
                     # Only a turn's own items went, and nothing else was due: asking the
                     # store again now would find nothing (what falls due later wakes it).
@@ -157,10 +158,11 @@ class Courier:
         ids = {i.id for i in taken} | {d.item_id for d in (*self._marks, *self._writing)}
         return taken, [i for i in claimed if i.id not in ids]
 
-    async def _round(self, batch: list[OutboxItem]) -> int:
+    async def _round(self, taken: list[OutboxItem], claimed: list[OutboxItem]) -> int:
         lanes: dict[str, list[OutboxItem]] = {}
-        for item in sorted(batch, key=lambda i: i.seq):
+        for item in sorted([*taken, *claimed], key=lambda i: i.seq):
             lanes.setdefault(lane_of(codec.outbox_to_dict(item)), []).append(item)
+        await self._hold_behind_retries(lanes, {i.id for i in claimed})
         # Lanes go out side by side, so one slow chat does not hold up everyone else's.
         lanes_done = await asyncio.gather(
             *(self._deliver_lane(items) for items in lanes.values()), return_exceptions=True
@@ -171,6 +173,21 @@ class Courier:
             if isinstance(lane, BaseException):  # (a receipt not saved) once the rest are marked
                 raise lane
         return len(done)
+
+    async def _hold_behind_retries(
+        self, lanes: dict[str, list[OutboxItem]], claimed: set[str]
+    ) -> None:
+        """A turn's items for a chat whose earlier item waits for a retry wait behind it: the
+        store's claim keeps a lane in order, and what a turn hands over would skip it. (A lane
+        the store let this round claim from is not waiting any more.)"""
+        now = self.clock.now()
+        self._waiting = {lane: due for lane, due in self._waiting.items() if due > now}
+        for lane, items in lanes.items():
+            if any(i.id in claimed for i in items):
+                self._waiting.pop(lane, None)
+        held = [i for lane in [*lanes] if lane in self._waiting for i in lanes.pop(lane)]
+        if held:
+            await self.store.reschedule(*held)  # claim freed: claimed with the lane, in order
 
     def _mark(self, marks: list[Delivered]) -> None:
         """Mark what went, in the background: the next round need not wait for the write
@@ -449,6 +466,7 @@ class Courier:
         delay = retry_after if retry_after is not None else backoff * random.uniform(0.8, 1.2)
         item.due_at = self.clock.now() + timedelta(seconds=delay)
         await self.store.reschedule(item)
+        self._waiting[lane_of(codec.outbox_to_dict(item))] = item.due_at
         log.warning(
             "delivery of %s to %s failed (%s); attempt %d, retrying in %.1fs",
             item.id,

@@ -171,11 +171,15 @@ def claimable(docs: Iterable[JSON], platform: str, now: datetime) -> list[JSON]:
 
 
 def next_wake(docs: Iterable[JSON], platform: str) -> datetime | None:
-    """When something of the platform's next becomes claimable: a due time or a lapsing claim."""
+    """When something of the platform's next becomes claimable: a due time or a lapsing claim
+    of the first item of a lane (those behind it wait for it, however long it waits)."""
+    first: dict[str, JSON] = {}
+    for d in sorted(docs, key=lambda d: int(d.get("seq", 0))):
+        if d.get("platform") == platform and not d.get("failed"):
+            first.setdefault(lane_of(d), d)
     times = [
         datetime.fromisoformat(str(d.get("claimed_until") or d.get("due_at") or d["created_at"]))
-        for d in docs
-        if d.get("platform") == platform and not d.get("failed")
+        for d in first.values()
     ]
     return min(times, default=None)
 

@@ -368,3 +368,20 @@ async def test_a_failed_write_of_the_marks_is_reported_and_made_by_the_next_drai
     assert [i.id for i in await store.outbox_items()] == ["i1"]
     assert await courier_.drain() == 0  # nothing sent again; the marks written now
     assert sender.messages == [["message 1"]] and await store.outbox_items() == []
+
+
+async def test_a_turns_reply_waits_behind_an_earlier_one_waiting_for_its_retry() -> None:
+    store, clock = MemoryStore(), FakeClock(NOW)
+    sender = Flaky({"message 1": RetryLater("429", retry_after=30)})
+    courier_ = courier(store, sender, clock)
+    await enqueue(store, [item(1)])
+    assert await courier_.drain() == 0  # message 1 waits 30 s
+    # The person answers again: the turn's reply is claimed in its own write and handed over.
+    until = NOW + timedelta(minutes=2)
+    later = replace(turn_item("Ev2", 0), attempts=1, claimed_by="test", claimed_until=until)
+    await enqueue(store, [later])
+    courier_.take([later])
+    assert await courier_.drain() == 0 and sender.sent == []  # it does not go first
+    clock.advance(seconds=30)
+    assert await courier_.drain() == 2
+    assert sender.sent == ["message 1", "message 0"]  # in the order they were made

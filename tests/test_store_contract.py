@@ -445,6 +445,16 @@ async def test_next_due_at_says_when_there_is_next_something_to_do(store: Store)
     assert await store.next_due_at(Platform.TEAMS) is None
 
 
+async def test_next_due_at_leaves_out_what_waits_behind_its_lane(store: Store) -> None:
+    """An item due now behind one waiting for its retry is not something to do now: the
+    courier would wake for it again and again and find nothing it may claim."""
+    await enqueue(store, [make_item("first", due_at=NOW + timedelta(minutes=3))])
+    await enqueue(store, [make_item("behind")])  # due now, the same chat
+    assert await store.next_due_at(Platform.SLACK) == NOW + timedelta(minutes=3)
+    await enqueue(store, [make_item("other", address={"channel": "D2"})])
+    assert await store.next_due_at(Platform.SLACK) == T0  # another chat's, due since made
+
+
 async def test_undelivered_and_outbox_items(store: Store) -> None:
     await enqueue(
         store,

@@ -141,7 +141,16 @@ def _lane_complete(locked: Select[Any]) -> ColumnElement[bool]:
 
 
 def next_wake(school: Any, platform: Any) -> Select[Any]:
+    """As `bot.outbox.next_wake`: of the first item still to send in each lane."""
+    earlier = outbox.alias("earlier")
+    behind = exists().where(
+        earlier.c.school == outbox.c.school,
+        earlier.c.platform == outbox.c.platform,
+        earlier.c.lane == outbox.c.lane,
+        earlier.c.seq < outbox.c.seq,
+        pending(earlier),
+    )
     wake = func.min(func.coalesce(outbox.c.claimed_until, outbox.c.due_at, outbox.c.created_at))
     return select(wake).where(
-        outbox.c.school == school, outbox.c.platform == platform, pending(outbox)
+        outbox.c.school == school, outbox.c.platform == platform, pending(outbox), ~behind
     )
