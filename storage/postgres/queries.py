@@ -77,12 +77,7 @@ def claimable(school: Any, platform: Any, now: Any, limit: Any) -> Select[str]:
     earlier item of their lane that is held or not yet due."""
     earlier = outbox.alias("earlier")
     waiting = exists().where(
-        earlier.c.school == outbox.c.school,
-        earlier.c.platform == outbox.c.platform,
-        earlier.c.lane == outbox.c.lane,
-        earlier.c.seq < outbox.c.seq,
-        pending(earlier),
-        or_(earlier.c.claimed_until > now, earlier.c.due_at > now),
+        _earlier_in_lane(earlier), or_(earlier.c.claimed_until > now, earlier.c.due_at > now)
     )
     return (
         select(outbox.c.id)
@@ -140,16 +135,20 @@ def _lane_complete(locked: Select[Any]) -> ColumnElement[bool]:
     )
 
 
-def next_wake(school: Any, platform: Any) -> Select[Any]:
-    """As `bot.outbox.next_wake`: of the first item still to send in each lane."""
-    earlier = outbox.alias("earlier")
-    behind = exists().where(
+def _earlier_in_lane(earlier: FromClause) -> ColumnElement[bool]:
+    """`earlier` is an item still to send before the outer query's, in the same lane."""
+    return and_(
         earlier.c.school == outbox.c.school,
         earlier.c.platform == outbox.c.platform,
         earlier.c.lane == outbox.c.lane,
         earlier.c.seq < outbox.c.seq,
         pending(earlier),
     )
+
+
+def next_wake(school: Any, platform: Any) -> Select[Any]:
+    """As `bot.outbox.next_wake`: of the first item still to send in each lane."""
+    behind = exists().where(_earlier_in_lane(outbox.alias("earlier")))
     wake = func.min(func.coalesce(outbox.c.claimed_until, outbox.c.due_at, outbox.c.created_at))
     return select(wake).where(
         outbox.c.school == school, outbox.c.platform == platform, pending(outbox), ~behind
