@@ -36,6 +36,7 @@ from slack_fakes import (
 )
 
 from adapters.slack.client import quiet_logger
+from adapters.slack.endpoint import parse
 
 TYPED = "QZTYPED"  # in every value a person types; it must never be logged
 FORM = "application/x-www-form-urlencoded"
@@ -305,3 +306,12 @@ async def test_kinds_nothing_here_handles_are_answered_without_bolt() -> None:
             how, doc = kinds()[kind]
             expected = 200 if kind.startswith("event") else 404
             assert await post(h, *encoded(how, doc)) == expected, kind
+
+
+def test_a_body_orjson_refuses_is_read_as_json_reads_it() -> None:
+    """orjson reads Slack's bodies; what it refuses and json takes still parses the same."""
+    odd = '{"type": "block_actions", "n": 123456789012345678901234567890, "t": "\\ud800"}'
+    assert parse(odd.encode(), JSON_TYPE) == json.loads(odd)
+    form = urlencode({"payload": odd}).encode()
+    assert parse(form, FORM) == json.loads(odd)
+    assert parse(b'{"type": "x", "deep": ' + b"[" * 5000 + b"]" * 5000 + b"}", JSON_TYPE) is None

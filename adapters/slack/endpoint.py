@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
@@ -88,18 +89,28 @@ def parse(raw: bytes, content_type: str) -> dict[str, Any] | None:
     try:
         text = raw.decode("utf-8")
         if content_type == JSON_TYPE:
-            return _json(json.loads(text))
+            return _json(_loads(text))
         form = dict(parse_qsl(text, keep_blank_values=True, strict_parsing=True))
     except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: deep nesting
         return None
     if "payload" in form:
         try:
-            return _json(json.loads(form["payload"]))
+            return _json(_loads(form["payload"]))
         except (ValueError, RecursionError):
             return None
     if form.get("ssl_check") == "1" or _is_command(form):
         return dict(form)
     return None
+
+
+def _loads(text: str) -> Any:
+    """JSON by orjson, several times faster on a press's payload (it carries the whole message
+    pressed); what orjson refuses (a lone surrogate, an integer over 64 bits, deep nesting)
+    is read by json as before, which raises ValueError or RecursionError if it is not JSON."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _is_command(form: dict[str, str]) -> bool:
