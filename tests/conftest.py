@@ -29,12 +29,39 @@ from storage.tinydb_store import open_store
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """If something outside stops the run (a SIGTERM or SIGHUP from the machine), say so
-    and where every thread was, before dying as the signal says: twice a CI run ended
-    mid-suite with no report of why."""
+    """A signal from outside (CI runs have ended mid-suite, about 70 s in, three times): say
+    which, where every thread was, and who the run's parents are. A SIGTERM then ends the
+    run as it would have; a SIGHUP (a terminal or session going away) does not: the output
+    goes on to whoever reads it, and nothing asked the tests to stop."""
     real_stderr = os.dup(sys.stderr.fileno())  # fd 2 is the capture's file during a test
+
+    def said(signum: int, _frame: object) -> None:
+        os.write(real_stderr, _signal_report(signum).encode())
+        if signum == signal.SIGTERM:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
     for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, said)  # then faulthandler's stacks, at once, even mid-C-call
         faulthandler.register(sig, file=real_stderr, all_threads=True, chain=True)
+
+
+def _signal_report(signum: int) -> str:
+    """The signal, and this process's session and parents (their command lines), from /proc."""
+    lines = [f"\n!!! tests: {signal.Signals(signum).name} received (stacks above)"]
+    pid = os.getpid()
+    for _ in range(8):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            break
+        ppid, pgid, sid, tty = stat[1], stat[2], stat[3], stat[4]
+        lines.append(f"  pid {pid} pgid {pgid} sid {sid} tty {tty}: {command.decode()[:200]}")
+        pid = int(ppid)
+        if pid <= 1:
+            break
+    return "\n".join(lines) + "\n"
 
 
 @pytest.fixture(autouse=True)

@@ -21,14 +21,13 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 INSTALL = (
     "The Postgres tests need PostgreSQL's server binaries (initdb, pg_ctl, postgres), and "
     "none were found. Install them with `apt-get install -y postgresql` (Debian/Ubuntu; "
     "`.ci/run` does this), or set REPORTBOT_PG_BIN to the folder that holds initdb."
 )
-# runuser lives in /usr/sbin, which a root shell's PATH need not hold (`env -i`, some CI).
-RUNUSER = shutil.which("runuser", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin") or "runuser"
 SHARED = "reportbot_tests"  # the migrated database the tests share, emptied before each
 
 
@@ -77,9 +76,23 @@ class Cluster:
         return f"test_{next(self._names)}"
 
     def _run(self, *args: str) -> None:
-        as_postgres = [RUNUSER, "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        """As root, as the `postgres` user, by the kernel's own setuid (no runuser, so no PAM
+        session); always in a session of its own, so that the server pg_ctl leaves running
+        shares no process group or terminal with the tests."""
+        as_postgres: dict[str, Any] = (
+            {"user": "postgres", "group": "postgres", "extra_groups": []}
+            if os.geteuid() == 0
+            else {}
+        )
         done = subprocess.run(
-            [*as_postgres, *args], capture_output=True, text=True, check=False, timeout=60
+            args,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+            cwd=self.root,
+            start_new_session=True,
+            **as_postgres,
         )
         if done.returncode != 0:
             log = self.root / "log"
