@@ -38,9 +38,8 @@ class SlackSender:
         await self.to_person(item.address, reply, item)
 
     def joined(self, replies: Sequence[Resolved]) -> list[list[int]]:
-        """A turn's replies in one DM message (more, only past Slack's limits); a file alone."""
-        if any(isinstance(r, ResolvedFile) for r in replies):
-            return [[n] for n in range(len(replies))]
+        """A turn's replies in one DM message (more, only past Slack's limits). A file never
+        comes here: it is a run of its own (`bot.outbox.together`)."""
         return render.joined([render.message(r) for r in replies])
 
     async def send_together(self, items: Sequence[OutboxItem], replies: Sequence[Resolved]) -> None:
