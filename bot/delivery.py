@@ -26,12 +26,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import Enum
 
-from bot import codec, leadership
+from bot import leadership
 from bot.codec import reply_from_dict, reply_to_dict
 from bot.errors import DeliveryRefused, RetryLater, StorageError, error_reference, log_bug
 from bot.facts import Facts
 from bot.model import JSON, Audience, CaseCard, Notice, OutboxItem, Person, Platform
-from bot.outbox import lane_of, outbox_item, to_reply_to, together
+from bot.outbox import item_lane, outbox_item, to_reply_to, together
 from bot.ports import Clock, Delivered, LeadershipPosts, Sender, Store, UnitOfWork
 from bot.resolve import Resolver
 from bot.views import Resolved
@@ -55,6 +55,10 @@ class Went(Enum):
 
     LATER = "later"  # to be retried: the items queued behind it wait
     REFUSED = "refused"  # for good: kept aside as failed
+
+
+def _person_first(item: OutboxItem) -> tuple[bool, int]:
+    return item.audience != Audience.PERSON, item.seq
 
 
 class Courier:
@@ -160,8 +164,10 @@ class Courier:
 
     async def _round(self, taken: list[OutboxItem], claimed: list[OutboxItem]) -> int:
         lanes: dict[str, list[OutboxItem]] = {}
-        for item in sorted([*taken, *claimed], key=lambda i: i.seq):
-            lanes.setdefault(lane_of(codec.outbox_to_dict(item)), []).append(item)
+        # People's chats first, then the leadership posts: someone is waiting for their answer,
+        # and each lane's work up to its first send runs before the next lane's begins.
+        for item in sorted([*taken, *claimed], key=_person_first):
+            lanes.setdefault(item_lane(item), []).append(item)
         await self._hold_behind_retries(lanes, {i.id for i in claimed})
         # Lanes go out side by side, so one slow chat does not hold up everyone else's.
         lanes_done = await asyncio.gather(
@@ -466,7 +472,7 @@ class Courier:
         delay = retry_after if retry_after is not None else backoff * random.uniform(0.8, 1.2)
         item.due_at = self.clock.now() + timedelta(seconds=delay)
         await self.store.reschedule(item)
-        self._waiting[lane_of(codec.outbox_to_dict(item))] = item.due_at
+        self._waiting[item_lane(item)] = item.due_at
         log.warning(
             "delivery of %s to %s failed (%s); attempt %d, retrying in %.1fs",
             item.id,

@@ -118,9 +118,20 @@ def lane_of(doc: JSON) -> str:
     """Items in one lane are delivered in order: one person's chat, or one case's post.
 
     Works on the stored form (the codec's dict), as the stores select by it."""
-    if doc.get("audience") == "leadership":
-        return f"leadership:{doc.get('case_reference', '')}"
-    return f"person:{sorted(dict(doc.get('address') or {}).items())}"
+    return _lane(
+        str(doc.get("audience", "")), str(doc.get("case_reference", "")), doc.get("address")
+    )
+
+
+def item_lane(item: OutboxItem) -> str:
+    """`lane_of` an item, without encoding it first (the courier sorts every item it sends)."""
+    return _lane(item.audience, item.case_reference, item.address)
+
+
+def _lane(audience: str, case_reference: str, address: JSON | None) -> str:
+    if audience == Audience.LEADERSHIP:
+        return f"leadership:{case_reference}"
+    return f"person:{sorted(dict(address or {}).items())}"
 
 
 def together(lane: Sequence[OutboxItem]) -> list[list[OutboxItem]]:
