@@ -103,10 +103,13 @@ class Store(Protocol):
         ...
 
     async def take_reference(self, year: int) -> str:
-        """Hand out the next reference of the year, e.g. TT-2026-0007, for good, in a write of
-        its own: two callers never get the same one, and none is ever handed out twice (even
-        after a delete). A submit that then fails leaves a gap, as a database sequence does;
-        taking it inside the submit's write would make every submit at once but one retry."""
+        """Hand out the next reference of the year, e.g. TT-2026-0007: two callers never get
+        the same one, and a saved case's is never handed out again (even after a delete). A
+        submit that then fails leaves a gap, as a database sequence does. Postgres makes it
+        durable in a write of its own (instances share the counter; choosing it inside the
+        submit's write would make every submit at once but one retry); TinyDB, one process,
+        keeps it in memory until the case's own write counts it, so a number no case was
+        saved with (and so no one saw) may be handed out again after a restart."""
         ...
 
     async def get_meta(self, key: str) -> JSON | None: ...

@@ -19,12 +19,12 @@ from tinydb import TinyDB, where
 from bot import codec
 from bot.model import JSON, OPEN_STATUSES
 from storage.atomic import AtomicJSONStorage, Tables, unreadable
+from storage.references import counted
 from storage.tables import docs, get_table, need, open_tinydb, put
 
 CASES = "cases"  # the table name inside every shard
 META = "meta"  # small facts kept about the shard's cases (post ids, reminders sent)
 SHARD_SIZE = 100
-REFERENCE_PREFIX = "TT"
 
 _REFERENCE = re.compile(r"^([A-Z]+)-(\d{4})-(\d+)$")
 _OPEN = frozenset(str(s) for s in OPEN_STATUSES)
@@ -185,8 +185,8 @@ class Archive:
                 self._by_reference[reference] = doc
                 self._by_conversation.setdefault(conversation_id, set()).add(reference)
                 self._reindex(reference, old, doc)
-                _, prefix, year, number, _ = reference_order(reference)
-                if prefix == REFERENCE_PREFIX:
+                if (taken := counted(reference)) is not None:
+                    year, number = taken
                     self._highest[year] = max(self._highest.get(year, 0), number)
 
     def _reindex(self, reference: str, old: JSON | None, doc: JSON) -> None:

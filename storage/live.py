@@ -9,8 +9,8 @@ until then).
 The journal is what makes a unit of work one atomic write although cases live in other files:
 a unit's cases (and the facts kept beside them) are written here, in the same live.json write
 as the rest of the unit, then copied to their shards (at once after a step that came alone;
-by a busy store once the waiting steps are written, see `TinyStore._copy_later`); the entries
-go at the next write once copied. At start and at a clean stop, entries not yet copied are
+after a rush, once the store has been quiet a moment, see `TinyStore._copy_later`); the
+entries go at the next write once copied. At start and at a clean stop, entries not yet copied are
 copied (idempotent: a shard already holding that version is left alone).
 
 `LiveFile` is used only on the store's worker thread. Its `view` (lookups by natural key, built
@@ -36,7 +36,7 @@ from bot.outbox import about_case, claimed
 from bot.ports import _Keep
 from storage import atomic
 from storage.atomic import AtomicJSONStorage, Tables, parse, serialise, unreadable
-from storage.references import reference
+from storage.references import counted
 from storage.tables import docs, need, stamp
 
 CONVERSATIONS, SEEN, OUTBOX, SENT, META, COUNTERS, JOURNAL = (
@@ -53,7 +53,13 @@ SEEN_KEPT = timedelta(days=3)  # platforms redeliver within minutes; 3 days is a
 SENT_KEPT = timedelta(days=14)
 FAILED_KEPT = timedelta(days=14)  # long enough to be seen on /healthz and dealt with
 LOG_SUFFIX = ".log"  # live.json's log: live.log
-LOG_MIN = 256 * 1024  # bytes a log may reach before live.json is rewritten, however small
+# live.log may grow to LOG_TIMES live.json's size (at least LOG_MIN) before live.json is
+# rewritten whole. A rewrite (a few hundred KB under load: seen and sent ids are kept for
+# days) held the worker, and every write queued behind it, 5-35 ms, once every hundred
+# steps when the log could only reach live.json's size; replaying a longer log at start
+# costs milliseconds.
+LOG_MIN = 1024 * 1024
+LOG_TIMES = 8
 LOAD_ATTEMPTS = 5  # a reader racing a rewrite of live.json reads again, at most this often
 GENERATION = "log_generation"  # a counter in live.json; the first line of live.log
 
@@ -275,7 +281,7 @@ class LiveFile:
         }
         self.view = LiveView(**{**vars(view), **by_time})
         self._generation = generation
-        self._limit = max(LOG_MIN, storage.size)
+        self._limit = max(LOG_MIN, LOG_TIMES * storage.size)
         self._rewrite = True  # start on a fresh log: a torn last line is never appended to
         self._writer = not read_only
 
@@ -379,7 +385,7 @@ class LiveFile:
         header = serialise({GENERATION: generation}) + b"\n"
         atomic.replace(atomic.write_temp(self.log_path, header), self.log_path)
         self._log_size = self._header_size = len(header)
-        self._limit = max(LOG_MIN, len(payload))
+        self._limit = max(LOG_MIN, LOG_TIMES * len(payload))
         atomic.fsync_dir(self.path.parent)
         # Only now may the next write append: appends alone never make these renames durable.
         self._rewrite = False
@@ -453,6 +459,7 @@ class LiveFile:
             unit.seqs = self._enqueue(unit.outbox)
             self._put_meta(unit.meta)
             self._journal(unit.cases, unit.case_meta)
+            self._count_references(unit)
         return True
 
     def _put_meta(self, meta: Mapping[str, JSON | None]) -> None:
@@ -496,16 +503,20 @@ class LiveFile:
         with self._writing(now):
             pass
 
-    def take_reference(self, year: int, archive: ArchiveIndex, now: datetime) -> str:
-        number = self.reference_floor(year, archive) + 1
-        with self._writing(now):
-            self._d.counters[f"ref:{year}"] = number
-        return reference(year, number)
-
     def reference_floor(self, year: int, archive: ArchiveIndex) -> int:
-        """The highest number of the year handed out. The archive's highest counts too, so
-        numbers stay unique even if live.json was lost and started again from empty."""
-        return max(self._state.counters.get(f"ref:{year}", 0), archive.highest(year))
+        """The highest number of the year a written case was given (its counter outlives the
+        case's deletion). The archive's highest counts too, so numbers stay unique even if
+        live.json was lost and started again from empty. From the disk's view: it is read
+        on the event loop while the worker may be writing."""
+        return max(self.view.counters.get(_counter(year), 0), archive.highest(year))
+
+    def _count_references(self, unit: UnitDocs) -> None:
+        """A new case's number is counted in the write that makes the case."""
+        counters = self._d.counters
+        for ref, new in unit.new.items():
+            if new and (taken := counted(ref)) is not None:
+                year, number = taken
+                counters[_counter(year)] = max(counters.get(_counter(year), 0), number)
 
     def claim(self, ids: Sequence[str], owner: str, until: datetime, now: datetime) -> list[JSON]:
         taken = [
@@ -638,3 +649,7 @@ def _read_log(path: Path, generation: int) -> list[Mapping[str, Mapping[str, obj
     if any(set(c) - set(LIVE_TABLES) for c in changes):
         raise unreadable(path, "a line of it names an unknown table")
     return changes
+
+
+def _counter(year: int) -> str:
+    return f"ref:{year}"

@@ -47,11 +47,14 @@ from storage.archive import Archive, by_shard
 from storage.atomic import DIR_MODE, FILE_MODE, json_copy, remove_stale_temps
 from storage.live import LiveFile, UnitDocs
 from storage.pages import decoded_pages, in_pages
+from storage.references import counted, reference
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 COPY_AT = 32  # journal entries waiting for their shards: copied even while steps keep coming
+COPY_ALONE = 4  # cases waiting that a step alone still copies at once, with its own
+COPY_QUIET = 0.2  # seconds with no write before a busy store copies what waits
 
 LIVE_FILE = "live.json"
 CASES_DIR = "cases"
@@ -205,6 +208,8 @@ class TinyStore:
         self._writing = False  # a caller or a writer task is writing the queue
         self._writers: set[asyncio.Task[None]] = set()
         self._copying: asyncio.Future[None] | None = None
+        self._copy_timer: asyncio.TimerHandle | None = None
+        self._taken: dict[int, set[int]] = {}  # year -> numbers handed out, not yet written
 
     async def _write(self, job: Callable[[], T]) -> T:
         """Run `job` on the worker thread, one job at a time."""
@@ -281,36 +286,49 @@ class TinyStore:
         settle: Callable[[list[Outcome]], None],
     ) -> list[Outcome]:
         """On the worker: all the jobs in one write; if that fails, each on its own, so one
-        bad job cannot fail the others. Then, if the step came alone, the journal's cases go
-        to their shards (see `_copy_later` for a busy store)."""
+        bad job cannot fail the others. Then, if the step came alone to a journal where
+        little waits (a shard that failed is tried again), its cases go to their shards with
+        what waits; after a rush, see `_copy_later`."""
+        alone = len(jobs) == 1 and self._live.uncopied() <= COPY_ALONE
         try:
             outcomes = self._batch(jobs, now)
         finally:
-            if len(jobs) == 1:
+            if alone:
                 self._copy_journal()
         settle(outcomes)
         return outcomes
 
     def _batch_done(self, batch: list[Job], running: asyncio.Future[list[Outcome]]) -> None:
         _settle_from(batch, running)
-        if len(batch) > 1:  # a step alone has tried the copy already
-            self._copy_later()
+        self._copy_later()
 
     def _copy_later(self) -> None:
-        """A busy store copies the journal's cases to their shards once no step waits to be
-        written, or once many cases wait. They are durable already (in live.log), so steps
-        need not queue behind the copies: when twenty people submit at once, each shard is
-        rewritten once for all of them, not once each (at 10,000 cases, a Teams submit's
-        reply p50 was 354 ms with a copy after every write)."""
-        if self._copying is not None or self._closed:
+        """A busy store copies the journal's cases to their shards once it has had no write
+        for `COPY_QUIET`, or at once when many cases wait. They are durable already (in
+        live.log), so steps need not queue behind the copies, nor share the interpreter with
+        them while replies go out: when twenty people submit at once, each shard is rewritten
+        once for all of them, after the rush (a copy of the twenty in the middle of it, on
+        the worker every write uses, held the next steps' writes 40-60 ms)."""
+        if self._copying is not None or self._closed or not self._live.uncopied():
             return
-        waiting = self._live.uncopied()
-        if not waiting or (self._queue and waiting < COPY_AT):
-            return  # nothing to copy, or the batch that takes the queue decides again
-        self._copying = asyncio.get_running_loop().run_in_executor(
-            self._executor, self._copy_journal
-        )
+        if self._copy_timer is not None:
+            self._copy_timer.cancel()
+        self._copy_timer = None
+        loop = asyncio.get_running_loop()
+        if self._live.uncopied() < COPY_AT:
+            self._copy_timer = loop.call_later(COPY_QUIET, self._copy_when_quiet)
+            return
+        self._copying = loop.run_in_executor(self._executor, self._copy_journal)
         self._copying.add_done_callback(self._copied)
+
+    def _copy_when_quiet(self) -> None:
+        self._copy_timer = None
+        if self._queue or self._writing:
+            return  # the batch under way decides again when it ends
+        if self._copying is None and not self._closed:
+            loop = asyncio.get_running_loop()
+            self._copying = loop.run_in_executor(self._executor, self._copy_journal)
+            self._copying.add_done_callback(self._copied)
 
     def _copied(self, copying: asyncio.Future[None]) -> None:
         self._copying = None
@@ -377,7 +395,10 @@ class TinyStore:
     async def commit(self, unit: UnitOfWork) -> bool:
         docs = _unit_docs(unit)  # copies: the worker never reads what the caller may change
         now = self._clock.now()
-        applied = await self._write_live(lambda: self._live.apply(docs, self._archive, now))
+        try:
+            applied = await self._write_live(lambda: self._live.apply(docs, self._archive, now))
+        finally:
+            self._release(docs)
         if applied:
             _assign_seqs(unit.outbox, docs.seqs)
             if isinstance(unit.conversation, Conversation):
@@ -442,8 +463,24 @@ class TinyStore:
 
     # -- the case archive (with what the journal holds on top) -----------------------------------
     async def take_reference(self, year: int) -> str:
-        now = self._clock.now()
-        return await self._write_live(lambda: self._live.take_reference(year, self._archive, now))
+        # Kept here, and made durable by the write of the case it is given to (`LiveFile`
+        # counts each new case's number): a submit is one write, not two. A number never
+        # saved was seen by no one (replies go only after their case is written), so a
+        # restart may hand it out again; a saved case's number never is, deleted or not.
+        self._check_writable()
+        floor = self._live.reference_floor(year, self._archive)
+        taken = self._taken.setdefault(year, set())
+        taken.difference_update([n for n in taken if n <= floor])  # counted on disk now
+        number = max(floor, max(taken, default=0)) + 1
+        taken.add(number)
+        return reference(year, number)
+
+    def _release(self, docs: UnitDocs) -> None:
+        """A unit's new references, written (then counted on disk) or failed (then free, so
+        pressing submit again after a full disk files the case under the same number)."""
+        for ref, new in docs.new.items():
+            if new and (counted_as := counted(ref)) is not None:
+                self._taken.get(counted_as[0], set()).discard(counted_as[1])
 
     async def case(self, reference: str) -> Case | None:
         return _decode_case(self._case_doc(reference.strip().upper()))
@@ -551,6 +588,8 @@ class TinyStore:
             if self._closed:
                 return
             self._closed = True
+            if self._copy_timer is not None:
+                self._copy_timer.cancel()  # what waits is copied now, by `_close_files`
             await asyncio.get_running_loop().run_in_executor(self._executor, self._close_files)
         await asyncio.gather(*self._writers)  # any steps still queued are refused, not left
         self._executor.shutdown(wait=False)  # the worker is idle: its last job has finished

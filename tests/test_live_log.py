@@ -162,3 +162,29 @@ async def test_a_step_appends_what_changed_however_many_ids_are_kept(tmp_path: P
     finally:
         await store.close()
     assert early > 0 and late == early
+
+
+async def test_a_log_past_its_limit_is_folded_into_live_json_and_begun_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The log may grow to several times live.json's size, then the next write rewrites
+    live.json with everything and starts a fresh log; a reopen finds every write."""
+    import storage.live
+
+    monkeypatch.setattr(storage.live, "LOG_MIN", 2_000)  # bytes: a few steps' worth here
+    folder = tmp_path / "data"
+    store = await open_store(folder, clock=FakeClock(NOW))
+    sizes = []
+    try:
+        for n in range(60):
+            await store.commit(UnitOfWork(ANN.key, None, f"d{n}", meta={f"k{n}": {"n": n}}))
+            sizes.append((folder / "live.log").stat().st_size)
+        live_size = (folder / "live.json").stat().st_size
+    finally:
+        await store.close()
+    folds = [n for n in range(1, 60) if sizes[n] < sizes[n - 1]]
+    assert folds, "the log was never folded into live.json"
+    assert max(sizes) <= max(2_000, storage.live.LOG_TIMES * live_size) + 1_000  # one line more
+    async with await open_store(folder, clock=FakeClock(NOW)) as reopened:
+        assert all([await reopened.seen(f"d{n}") for n in range(60)])
+        assert await reopened.get_meta("k59") == {"n": 59}

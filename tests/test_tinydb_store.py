@@ -211,7 +211,9 @@ async def test_everything_survives_close_and_reopen(tmp_path: Path) -> None:
         ref = await fill(first)
         await enqueue(first, [make_item("b", address={"channel": "D2"})])
         await first.delivered([Delivered("b")])
-        assert await first.take_reference(2027) == "TT-2027-0001"
+        later = await first.take_reference(2027)
+        assert later == "TT-2027-0001"
+        await save(first, make_case(later))
 
     async with await open_store(folder, clock=FakeClock(NOW)) as second:
         assert await second.case(ref) == replace(make_case(ref), version=1)
@@ -498,7 +500,6 @@ async def test_a_failed_write_keeps_the_old_data_and_recovers(
     attempts = [
         store.commit(UnitOfWork(cases=[secret])),
         store.commit(UnitOfWork(ANN.key, None, "d2", outbox=[make_item("b")])),
-        store.take_reference(2026),
         store.claim(Platform.SLACK, "me", NOW, LEASE),
         store.reschedule(later),
         store.delivered([Delivered("a", f"post:slack:{ref}", {"ts": "1"})]),
@@ -631,7 +632,7 @@ async def test_each_change_is_one_file_write(
     assert written == [APPENDED]
     written.clear()
     ref = await tiny.take_reference(2026)
-    assert written == [APPENDED]
+    assert written == []  # counted by the write of its case, which comes next
     written.clear()
     case = make_case(ref)
     await tiny.commit(UnitOfWork(cases=[case]))
@@ -708,6 +709,26 @@ async def test_a_case_write_rewrites_only_its_shard(tiny: TinyStore) -> None:
     assert journal_refs(tiny.data_dir) == []
     assert state() == after
     assert await tiny.case("odd/../ref ") is not None  # stored in other.json
+
+
+async def test_a_reference_is_counted_by_the_write_of_its_case(tmp_path: Path) -> None:
+    """New with the submit's single write: taking a reference writes nothing; the write of
+    the case it is given to counts it. A number no case was saved with was seen by no one,
+    so a restart may hand it out again; a saved case's never is, even once it is deleted."""
+    folder = tmp_path / "data"
+    async with await open_store(folder) as store:
+        before = data_files(folder)
+        unsaved = await store.take_reference(2026)
+        assert data_files(folder) == before  # no write of its own
+        saved = await store.take_reference(2026)
+        assert (unsaved, saved) == ("TT-2026-0001", "TT-2026-0002")
+        await save(store, make_case(saved))
+        await store.delete_case(saved, tombstone_of(make_case(saved)))
+    async with await open_store(folder) as store:
+        assert (await store.case(saved) or make_case(saved)).status == CaseStatus.DELETED
+        assert await store.take_reference(2026) == "TT-2026-0003"  # above the deleted case
+    async with await open_store(folder) as store:
+        assert await store.take_reference(2026) == "TT-2026-0003"  # 0003 was never saved
 
 
 async def test_reference_counter_never_goes_below_the_archive(tmp_path: Path) -> None:
@@ -825,6 +846,7 @@ async def test_a_cancelled_caller_does_not_tear_or_lose_the_write(
         await saving
     gate.open()
     # The write was already on the worker: it completes, and the next one queues behind it.
+    await put_meta(tiny, "after", {})
     assert await tiny.take_reference(2026) == "TT-2026-0002"
     assert await tiny.case("TT-2026-0001") == make_case("TT-2026-0001", version=1)
     assert shard_cases(tiny.data_dir, "TT-2026-00") == {"TT-2026-0001": 1}
