@@ -135,9 +135,13 @@ class Courier:
         """The school's settings changed: resolve replies with these facts from now on."""
         self.resolver.facts = facts
 
-    async def drain(self) -> int:
-        """Deliver everything there is to deliver now; returns how many items went."""
+    async def drain(self, *, marks: bool = True) -> int:
+        """Deliver everything there is to deliver now; returns how many items went. With
+        `marks`, return once what went is marked in the store; the courier's own loop does
+        not wait (what a turn hands over meanwhile goes at once, see `_mark`), and hears of
+        a failed write at its next drain."""
         async with self._draining:  # one drain at a time, or an item could go twice
+            self._raise_mark_error()
             if self._before_round is not None:  # e.g. catch up on the school's settings
                 await self._before_round()
             self._mark([])  # what a failed write left, once `_run` has waited
@@ -151,7 +155,8 @@ class Courier:
                     # Only a turn's own items went, and nothing else was due: asking the
                     # store again now would find nothing (what falls due later wakes it).
                     break
-            await self._marked()
+            if marks:
+                await self._marked()
             return sent
 
     async def _next_batch(self) -> tuple[list[OutboxItem], list[OutboxItem]]:
@@ -223,6 +228,9 @@ class Courier:
         next drain, after its backoff, writes what it left)."""
         if self._marker is not None:
             await asyncio.wait([self._marker])  # a drain cancelled here leaves the write be
+        self._raise_mark_error()
+
+    def _raise_mark_error(self) -> None:
         error, self._mark_error = self._mark_error, None
         if error is not None:
             raise error
@@ -300,7 +308,7 @@ class Courier:
         while True:
             self._wake.clear()
             try:
-                await self.drain()
+                await self.drain(marks=False)
                 failures = 0
             except StorageError as e:
                 failures += 1

@@ -348,6 +348,45 @@ async def test_the_next_round_goes_while_the_last_ones_marks_are_being_written()
     assert await store.outbox_items() == []
 
 
+async def test_the_courier_sends_a_turns_reply_while_the_last_drains_marks_are_written() -> None:
+    """The courier's own loop does not wait for a drain's "sent" marks before the next: in a
+    rush the marks queue behind the turns' own writes, and a reply handed over meanwhile
+    waited for them (30-40 ms with twenty people)."""
+
+    class SlowMarks(MemoryStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.release = asyncio.Event()
+
+        async def delivered(self, done: Sequence[Delivered]) -> None:
+            await self.release.wait()
+            await super().delivered(done)
+
+    store, clock, sender = SlowMarks(), FakeClock(NOW), Joins()
+    courier_ = courier(store, sender, clock)
+    until = NOW + timedelta(minutes=2)
+    first, second = (
+        replace(turn_item(f"Ev{n}", 0, chat=f"D{n}"), claimed_by="test", claimed_until=until)
+        for n in (1, 2)
+    )
+    courier_.start()
+    try:
+        for handed in (first, second):
+            await enqueue(store, [handed])
+            courier_.take([handed])
+            for _ in range(100):
+                await asyncio.sleep(0)
+        assert sender.messages == [["message 0"], ["message 0"]]  # both, marks still waiting
+        assert len(await store.outbox_items()) == 2
+        store.release.set()
+        for _ in range(100):
+            await asyncio.sleep(0)
+        assert await store.outbox_items() == []
+    finally:
+        store.release.set()
+        await courier_.stop()
+
+
 async def test_a_failed_write_of_the_marks_is_reported_and_made_by_the_next_drain() -> None:
     class DownOnce(MemoryStore):
         def __init__(self) -> None:
