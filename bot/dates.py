@@ -409,8 +409,10 @@ def _relative(words: str, today: date) -> date | None:
         return _days_back(today, count * per)
     weekday = _weekday(" ".join(w for w in words.split() if w not in _WEEKDAY_QUALIFIERS))
     if weekday is not None:
-        # The most recent such day, counting today: "monday" said on a Monday means today.
-        return today - timedelta(days=(today.weekday() - weekday) % 7)
+        # The most recent such day, counting today: "monday" said on a Monday means today,
+        # but "last monday" said on a Monday means a week ago (today would be "today").
+        back = (today.weekday() - weekday) % 7
+        return today - timedelta(days=back or (7 if "last" in words.split() else 0))
     return None
 
 

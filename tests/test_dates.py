@@ -45,7 +45,8 @@ TODAY = date(2026, 11, 25)  # a Wednesday
         ("tuesday", date(2026, 11, 24)),
         ("tues", date(2026, 11, 24)),
         ("wednesday", date(2026, 11, 25)),
-        ("last wednesday", date(2026, 11, 25)),
+        ("last wednesday", date(2026, 11, 18)),  # said on a Wednesday: a week ago
+        ("this wednesday", date(2026, 11, 25)),
         ("weds", date(2026, 11, 25)),
         ("thursday", date(2026, 11, 19)),
         ("thurs", date(2026, 11, 19)),
@@ -224,7 +225,7 @@ def test_weekday_names_are_within_the_last_week(offset: int) -> None:
     day = TODAY - timedelta(days=offset)
     name = describe_day(day, date(2000, 1, 1)).split()[0]
     assert parse_day(name, TODAY) == day
-    assert parse_day(f"last {name}", TODAY) == day
+    assert parse_day(f"last {name}", TODAY) == (day if offset else day - timedelta(days=7))
 
 
 @pytest.mark.parametrize(
