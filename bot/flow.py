@@ -35,7 +35,7 @@ from bot.model import JSON, Choice, Flag, Notice, Platform
 from bot.steps import Accepted, Acceptor, Answer, Condition, Context, Then, never
 from bot.steps import Step as Step  # re-exported: the flow's states
 from bot.steps import StepSpec as StepSpec
-from bot.understand import contact_in, pick, trim
+from bot.understand import contact_in, pick, trim, words_of
 
 MAX_TEXT = 1500  # characters kept of a free-text answer; the rest is dropped, and the person told
 MAX_NAME = 100
@@ -797,7 +797,16 @@ def accept_resume(answer: Answer) -> Accepted:
     return Accepted(None, then=Then.RETURN if value == "resume" else Then.RESTART)
 
 
-SENT_CHOICE = Choice("sent", "I've contacted POSH", ("sent", "done", "i have", "contacted"))
+SENT_CHOICE = Choice(
+    "sent",
+    "I've contacted POSH",
+    ("sent", "done", "i have", "contacted", "rang", "called", "phoned", "emailed", "spoke to"),
+)
+# Said with one of these, "called" is not done yet: "haven't called yet", "will ring later".
+_NOT_DONE = frozenset(
+    {"not", "no", "never", "havent", "hasnt", "didnt", "cant", "couldnt", "wont", "yet"}
+    | {"will", "going", "later", "tomorrow", "try", "trying"}
+)
 
 
 def end_text(ctx: Context) -> str:
@@ -810,7 +819,8 @@ def accept_end(answer: Answer) -> Accepted:
     anything else is a new conversation (the engine starts afresh)."""
     picked = [v for v in answer.values if v == "sent"]
     found = pick(answer.text, (SENT_CHOICE,), multi=False)
-    if picked or (found.exact and found.values):
+    said = found.exact or not _NOT_DONE & set(words_of(answer.text))  # "done, rang them"
+    if picked or (found.values and said):
         return Accepted(None, then=Then.SENT)
     raise Problem("")
 
