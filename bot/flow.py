@@ -392,8 +392,11 @@ def accept_links(answer: Answer) -> Accepted:
         return Accepted(held)
     links, errors = parse_links(answer.text)
     if not links:
-        raise Problem(str(errors[0]) if errors else "Please paste a TikTok link or @handle.")
+        why = str(errors[0]) if errors else "Please paste a TikTok link or @handle."
+        raise Problem(why + (" To take one out, type remove and its @handle." if held else ""))
     new = [link_doc(x.url, x.handle, x.label) for x in links]
+    if held and _removing(answer.text):  # "remove @name": a wrong one, taken out
+        return _without(held, new)
     suspect = next(((h, w) for h, w in cut_short(answer.text) if _holds(new, h)), None)
     if suspect is not None:  # hold it back until the person confirms it
         handle, rest = suspect
@@ -406,6 +409,45 @@ def accept_links(answer: Answer) -> Accepted:
     notices = [Notice(f"Got {len(merged)}: {got}. Paste another, or choose “That's all”.")]
     notices += [Notice(f"I skipped one: {e}", tone="warning") for e in errors]
     return Accepted(merged, tuple(notices), then=Then.STAY)
+
+
+_REMOVE = frozenset({"remove", "delete", "drop", "untick", "minus", "without"})
+
+
+def _removing(text: str) -> bool:
+    """Words before the first link ask to take it out: "remove @name", "please delete …"."""
+    lowered = text.lower()
+    cut = min(
+        (i for i in (lowered.find("@"), lowered.find("http"), lowered.find("tiktok.")) if i >= 0),
+        default=len(text),
+    )
+    words = words_of(text[:cut])
+    return bool(_REMOVE & set(words)) or "take out" in " ".join(words)
+
+
+def _without(held: list[JSON], named: list[JSON]) -> Accepted:
+    def same(a: JSON, b: JSON) -> bool:
+        handle = str(a["handle"]).lower()
+        return bool(handle and handle == str(b["handle"]).lower()) or bool(
+            a["url"] and a["url"] == b["url"]
+        )
+
+    gone = [x for x in held if any(same(x, n) for n in named)]
+    kept = [x for x in held if x not in gone]
+    got = ", ".join(str(x["label"]) for x in kept)
+    if not gone:
+        raise Problem(
+            f"{named[0]['label']} is not in this report. Got {len(held)}: "
+            + ", ".join(str(x["label"]) for x in held)
+            + "."
+        )
+    left = (
+        f"Got {len(kept)}: {got}. Paste another, or choose “That's all”."
+        if kept
+        else ("No links left: paste one, or choose “No link”.")
+    )
+    removed = ", ".join(str(x["label"]) for x in gone)
+    return Accepted(kept, (Notice(f"Removed {removed}. {left}"),), then=Then.STAY)
 
 
 def link_doc(url: str, handle: str | None, label_: str) -> JSON:
