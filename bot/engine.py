@@ -70,6 +70,10 @@ COMMANDS = {
     "back": "back",
     "go back": "back",
     "undo": "back",
+    "wrong answer": "back",
+    "previous question": "back",
+    "i made a mistake": "back",
+    "change my answer": "back",
     "restart": "restart",
     "start again": "restart",
     "start over": "restart",
@@ -110,8 +114,33 @@ HELP = (
 )
 
 
+# Said around a command: "actually go back", "wait, wrong answer", "cancel please".
+_BEFORE = frozenset({"actually", "wait", "oops", "sorry", "um", "erm", "oh", "hang", "on", "ok"})
+_BEFORE_PHRASES = ("can we", "can i", "let me", "i want to", "i need to", "please")
+_AFTER = frozenset({"please", "thanks", "one"})
+_LENIENT = frozenset({"back", "cancel", "help"})  # what is said in a hurry; never "report"
+
+
 def _command_text(text: str) -> str:
     return " ".join(text.strip().lower().rstrip(".!").split())
+
+
+def _command_of(text: str) -> str:
+    """The command a whole message is, if any: exactly, or with a few words around it."""
+    typed = _command_text(text)
+    if typed in COMMANDS:
+        return COMMANDS[typed]
+    words = " ".join(typed.replace(",", " ").split()).split()
+    while words and words[0] in _BEFORE:
+        words.pop(0)
+    rest = " ".join(words)
+    for phrase in _BEFORE_PHRASES:
+        rest = rest.removeprefix(phrase + " ")
+    words = rest.split()
+    while len(words) > 1 and words[-1] in _AFTER:
+        words.pop()
+    found = COMMANDS.get(" ".join(words), "")
+    return found if found in _LENIENT else ""
 
 
 @dataclass
@@ -303,7 +332,7 @@ class Engine:
     def _command(self, turn: Turn) -> str:
         if turn.action in BUTTON_COMMANDS:
             return turn.action or ""
-        return COMMANDS.get(_command_text(turn.text), "")
+        return _command_of(turn.text)
 
     def _without_conversation(self, turn: Turn, command: str) -> Outcome:
         if command == "help":
