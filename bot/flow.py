@@ -631,7 +631,15 @@ def accept_in_app(answer: Answer) -> Accepted:
 
 
 def accept_in_app_when(answer: Answer) -> Accepted:
-    return Accepted(_when(answer).iso())
+    when = _when(answer)
+    seen = when_from_iso(answer.answers.get(Step.FIRST_SEEN))
+    if when.end is not None and seen.start is not None and when.end < seen.start:
+        raise Problem(
+            f"That is before it was first seen ({describe_when(seen.iso())}). When was it "
+            "reported in the app? (If it was first seen earlier, you can change that before "
+            "you send the report.)"
+        )
+    return Accepted(when.iso())
 
 
 def accept_in_app_reply(answer: Answer) -> Accepted:
