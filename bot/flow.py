@@ -634,11 +634,11 @@ def accept_in_app_when(answer: Answer) -> Accepted:
     when = _when(answer)
     seen = when_from_iso(answer.answers.get(Step.FIRST_SEEN))
     if when.end is not None and seen.start is not None and when.end < seen.start:
-        raise Problem(
-            f"That is before it was first seen ({describe_when(seen.iso())}). When was it "
-            "reported in the app? (If it was first seen earlier, you can change that before "
-            "you send the report.)"
+        check = (
+            f"That is before the day you said it was first seen ({describe_when(seen.iso())}). "
+            "I've kept both: you can change either before you send the report."
         )
+        return Accepted(when.iso(), (Notice(check, tone="warning"),))
     return Accepted(when.iso())
 
 
