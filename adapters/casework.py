@@ -85,7 +85,11 @@ def register(sub: SubParsers, commands: dict[str, Command]) -> None:
     common = argparse.ArgumentParser(add_help=False)
     # Also accepted after the command, as `chat` does; SUPPRESS keeps an outer value.
     common.add_argument(
-        "--data-dir", dest="data_dir_sub", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        "--data-dir",
+        dest="data_dir_sub",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="where cases are kept (default ./data, or REPORTBOT_DATA_DIR)",
     )
     common.add_argument(
         "--school",

@@ -427,3 +427,13 @@ def test_school_needs_the_database(env: Env, capsys: pytest.CaptureFixture[str])
     assert "the data folder holds one school" in capsys.readouterr().err
     assert env.run("schools") == 0
     assert "The data folder holds one school" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["chat", "cases", "sar"])
+def test_each_command_s_help_shows_data_dir(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """README documents `reportbot chat [--data-dir DIR]`: the sub-command's help says so."""
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    assert "--data-dir DIR" in capsys.readouterr().out
