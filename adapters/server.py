@@ -26,11 +26,11 @@ from bot.model import Platform
 log = logging.getLogger(__name__)
 
 NOTHING_CONFIGURED = """No chat platform is configured, so there is nothing to serve.
-  Slack: set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_LEADERSHIP_CHANNEL
-         (and SLACK_APP_TOKEN to use Socket Mode, with no public URL).
-  Teams: set MicrosoftAppId, MicrosoftAppPassword, MicrosoftAppType and MicrosoftAppTenantId
-         (or REPORTBOT_TEAMS_DEV=1 for local development only).
-See the README, "Setting up Slack" and "Setting up Teams".
+  Slack: set SLACK_BOT_TOKEN and SLACK_LEADERSHIP_CHANNEL, and either SLACK_APP_TOKEN
+         (Socket Mode, with no public URL) or SLACK_SIGNING_SECRET (a public https address).
+  Teams: set MicrosoftAppId, MicrosoftAppPassword and MicrosoftAppTenantId (MicrosoftAppType
+         is then SingleTenant), or REPORTBOT_TEAMS_DEV=1 for local development only.
+See the README, "Setting up Slack" and "Setting up Microsoft Teams".
 To try the bot without either, run: reportbot chat"""
 
 
