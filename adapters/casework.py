@@ -165,8 +165,8 @@ def _guarded(command: Command) -> Command:
     async def run(args: argparse.Namespace, settings: Settings) -> int:
         try:
             return await command(args, settings)
-        except (ConfigError, StorageError):
-            raise  # `reportbot` itself explains these (exit 2)
+        except (ConfigError, StorageError, BrokenPipeError):
+            raise  # `reportbot` itself explains these (exit 2), or (a closed pipe) says nothing
         except ReportBotError as e:
             say(f"reportbot: {e}", file=sys.stderr)
             return 1

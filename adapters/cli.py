@@ -129,6 +129,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nStopped. Your answers so far are saved; run it again to carry on.")
         return 130
+    except BrokenPipeError:
+        # `reportbot sar NAME | head`: the reader has all it wanted. Say nothing, as command
+        # line tools do, and exit as one ended by SIGPIPE would. (Not SIGPIPE's default action
+        # for the whole process: `serve` must outlive a peer's closed socket.)
+        _quiet_stdout()
+        return 141  # 128 + SIGPIPE
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's flush at exit meets no closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout (a test's capture): nothing to flush
+        pass
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import stat
+import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -437,3 +438,40 @@ def test_each_command_s_help_shows_data_dir(
     with pytest.raises(SystemExit):
         main([command, "--help"])
     assert "--data-dir DIR" in capsys.readouterr().out
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`reportbot sar NAME | head`: quiet, with SIGPIPE's exit status, as command line tools."""
+    data = tmp_path / "data"
+
+    async def seed() -> None:
+        opened = await open_chosen_store("", data)
+        cases = []
+        for n in range(1, 1001):  # far more than a pipe holds
+            reporter = Person(Platform.SLACK, "T1", f"U{n}", name="Ann Teacher")
+            case = Case(f"TT-2026-{n:04d}", START, reporter, f"c{n}", {"harm": ["harassment"]})
+            case.record(HistoryEntry(START, reporter.name, "reported", new=CaseStatus.NEW))
+            cases.append(case)
+        try:
+            await opened.store.commit(UnitOfWork(cases=cases))
+        finally:
+            await opened.store.close()
+
+    asyncio.run(seed())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPORTBOT_")}
+    for argv in (("sar", "ann teacher"), ("cases", "--all")):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "adapters.cli", "--data-dir", str(data), *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        )
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.readline()  # as `head -1` does, then it goes
+        process.stdout.close()
+        assert process.wait(timeout=60) == 141, argv
+        assert process.stderr.read() == b"", argv
+        process.stderr.close()
