@@ -57,10 +57,15 @@ async def build_app(
     # aiohttp logs the start of a request it cannot parse at DEBUG: that is body content.
     logging.getLogger("aiohttp.server").setLevel(logging.INFO)
     attached: list[Attached] = []
-    for platform in (slack, teams):
-        handle = await platform.attach(app, runtime, env)
-        if handle is not None:
-            attached.append(handle)
+    try:
+        for platform in (slack, teams):
+            handle = await platform.attach(app, runtime, env)
+            if handle is not None:
+                attached.append(handle)
+    except BaseException:  # one platform misconfigured: close what the others opened
+        for handle in attached:
+            await handle.close()
+        raise
 
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response(await health(runtime, attached))
