@@ -13,6 +13,12 @@
     reportbot retention keep REF --until DATE --reason …
     reportbot retention delete REF --reason … --confirm [--force]
     reportbot sar NAME [--out FILE.json]         what the bot holds about a person
+    reportbot schools                            the schools a Postgres database holds
+
+With many schools (one Postgres database), every command but `schools` takes `--school KEY`
+(`slack:T…`, `teams:<tenant id>`, as `reportbot schools` lists them) and then sees and changes
+only that school's rows; without it, only the deployment's own rows (cases from before it
+served many schools), and it says so on stderr.
 
 Each command opens the runtime, calls the pure functions in `bot.casework`, `bot.case_report`,
 `bot.export_csv`, `bot.stats`, `bot.retention` and `bot.subject_access`, saves through the
@@ -26,14 +32,17 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from adapters.compose import Runtime, runtime_for
+from adapters.compose import DATABASE_URL, Runtime, many_schools, runtime_for
 from bot import case_report, casework, localtime, reminders, retention, subject_access
 from bot.config import Settings
 from bot.errors import (
@@ -50,10 +59,12 @@ from bot.lifecycle import STATUS_LABELS, note, written
 from bot.model import Case, CaseStatus
 from bot.outbox import scrub_post
 from bot.ports import UnitOfWork
+from bot.school import SETTINGS_KEY, SchoolSettings
 from bot.stats import compute_stats, format_stats
 from bot.understand import clean
 from bot.views import case_line
 from storage import atomic
+from storage.choice import open_chosen_store
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 if TYPE_CHECKING:  # argparse's class is generic only to type checkers
@@ -74,7 +85,17 @@ def register(sub: SubParsers, commands: dict[str, Command]) -> None:
     common = argparse.ArgumentParser(add_help=False)
     # Also accepted after the command, as `chat` does; SUPPRESS keeps an outer value.
     common.add_argument(
-        "--data-dir", dest="data_dir_sub", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        "--data-dir",
+        dest="data_dir_sub",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="where cases are kept (default ./data, or REPORTBOT_DATA_DIR)",
+    )
+    common.add_argument(
+        "--school",
+        metavar="KEY",
+        default=argparse.SUPPRESS,
+        help="many schools: this school only (slack:T…, teams:<tenant id>; reportbot schools)",
     )
     _cases_parser(sub, common)
     commands["cases"] = _guarded(cases_command)
@@ -90,6 +111,8 @@ def register(sub: SubParsers, commands: dict[str, Command]) -> None:
     p.add_argument("name", help="a name or email (any case; part of one is enough)")
     p.add_argument("--out", help="write it as JSON to this file")
     commands["sar"] = _guarded(sar_command)
+    sub.add_parser("schools", parents=[common], help="the schools a Postgres database holds")
+    commands["schools"] = _guarded(schools_command)
 
 
 def _cases_parser(sub: SubParsers, common: argparse.ArgumentParser) -> None:
@@ -142,8 +165,8 @@ def _guarded(command: Command) -> Command:
     async def run(args: argparse.Namespace, settings: Settings) -> int:
         try:
             return await command(args, settings)
-        except (ConfigError, StorageError):
-            raise  # `reportbot` itself explains these (exit 2)
+        except (ConfigError, StorageError, BrokenPipeError):
+            raise  # `reportbot` itself explains these (exit 2), or (a closed pipe) says nothing
         except ReportBotError as e:
             say(f"reportbot: {e}", file=sys.stderr)
             return 1
@@ -171,6 +194,31 @@ def operator() -> str:
         raise CaseworkError(
             "I can't tell who you are (no user name): set the USER environment variable."
         ) from None
+
+
+@asynccontextmanager
+async def _runtime(
+    args: argparse.Namespace, settings: Settings, *, read_only: bool = False
+) -> AsyncIterator[Runtime]:
+    """The runtime of the school named with --school, or (none named) the deployment's own."""
+    school = getattr(args, "school", "").strip()
+    if school and os.environ.get(DATABASE_URL, "").strip():  # the data folder: runtime_for says
+        known = {row.key for row in await school_rows(settings)}
+        if school not in known:
+            raise CaseworkError(
+                f"The database holds nothing for the school {school!r}: `reportbot schools` "
+                "lists the schools it holds, as --school takes them (slack:T…, teams:…)."
+            )
+    elif many_schools(os.environ):
+        say(_DEPLOYMENT_ROWS, file=sys.stderr)
+    async with runtime_for(settings, read_only=read_only, school=school) as runtime:
+        yield runtime
+
+
+_DEPLOYMENT_ROWS = (
+    "(This deployment serves many schools: without --school KEY this is only its own rows, "
+    "from before it did, not any school's. `reportbot schools` lists them.)"
+)
 
 
 async def _case(runtime: Runtime, reference: str) -> Case:
@@ -235,7 +283,7 @@ def _schedule(settings: Settings) -> dict[str, int]:
 
 async def cases_command(args: argparse.Namespace, settings: Settings) -> int:
     reading = args.cases_action in (None, "show")
-    async with runtime_for(settings, read_only=reading) as runtime:
+    async with _runtime(args, settings, read_only=reading) as runtime:
         action = args.cases_action
         if action is None:
             return await _list(runtime, args.all)
@@ -274,7 +322,7 @@ _NO_OPEN = "There are no open cases. (reportbot cases --all lists ended ones too
 
 
 async def export_command(args: argparse.Namespace, settings: Settings) -> int:
-    async with runtime_for(settings, read_only=True) as runtime:
+    async with _runtime(args, settings, read_only=True) as runtime:
         if args.case:
             case = await _case(runtime, args.case)
             html = case_report.case_html(case, runtime.facts, runtime.clock.now())
@@ -293,7 +341,7 @@ def _progress(done: int, total: int) -> None:
 
 
 async def stats_command(args: argparse.Namespace, settings: Settings) -> int:
-    async with runtime_for(settings, read_only=True) as runtime:
+    async with _runtime(args, settings, read_only=True) as runtime:
         found, facts = await runtime.store.cases(), runtime.facts
     if len(found) > PROGRESS_FROM:
         say(f"{len(found)} cases: this may take a moment.", file=sys.stderr)
@@ -307,7 +355,7 @@ async def stats_command(args: argparse.Namespace, settings: Settings) -> int:
 
 async def retention_command(args: argparse.Namespace, settings: Settings) -> int:
     schedule = _schedule(settings)
-    async with runtime_for(settings) as runtime:
+    async with _runtime(args, settings) as runtime:
         action = args.retention_action or "review"
         if action == "review":
             return await _review(runtime, schedule)
@@ -384,7 +432,7 @@ async def _keep(
 
 async def sar_command(args: argparse.Namespace, settings: Settings) -> int:
     query = subject_access.name_query(args.name)
-    async with runtime_for(settings, read_only=True) as runtime:
+    async with _runtime(args, settings, read_only=True) as runtime:
         store = runtime.store
         found = subject_access.search(
             query, await store.cases(), await store.conversations(), await store.outbox_items()
@@ -395,4 +443,86 @@ async def sar_command(args: argparse.Namespace, settings: Settings) -> int:
         await _output(args.out, subject_access.sar_json(found, now), what)
     else:
         say(subject_access.sar_text(found, localtime.local(now, facts)))
+    return 0
+
+
+# --- schools -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SchoolRow:
+    key: str  # "" for the deployment's own rows
+    cases: int
+    open: int
+    name: str
+
+
+async def school_rows(settings: Settings) -> list[SchoolRow]:
+    """Every school the Postgres database holds anything of (a case, a conversation, a message
+    owed, a setting), with its case counts and the name it set; [] for the data folder."""
+    url = os.environ.get(DATABASE_URL, "")
+    if not url.strip():
+        return []
+    # Imported here, as storage.choice does: SQLAlchemy is slow to load.
+    from sqlalchemy import func, select, union
+
+    from storage.postgres import PostgresStore
+    from storage.postgres.database import storage_errors
+    from storage.postgres.schema import cases, conversations, meta, outbox
+
+    opened = await open_chosen_store(url, settings.data_dir, read_only=True)
+    try:
+        store = opened.schools
+        assert isinstance(store, PostgresStore)
+        keys = union(
+            select(cases.c.school),
+            select(conversations.c.school),
+            select(outbox.c.school),
+            select(meta.c.school),
+        ).subquery()
+        counted = (
+            select(
+                cases.c.school,
+                func.count().label("cases"),
+                func.count().filter(cases.c.is_open).label("open"),
+            )
+            .group_by(cases.c.school)
+            .subquery()
+        )
+        query = (
+            select(
+                keys.c.school,
+                func.coalesce(counted.c.cases, 0),
+                func.coalesce(counted.c.open, 0),
+            )
+            .select_from(keys.outerjoin(counted, keys.c.school == counted.c.school))
+            .order_by(keys.c.school)
+        )
+        async with storage_errors(), store.engine.connect() as conn:
+            found = (await conn.execute(query)).all()
+        rows = []
+        for key, total, still_open in found:
+            chosen = SchoolSettings.from_json(await store.for_school(key).get_meta(SETTINGS_KEY))
+            rows.append(SchoolRow(str(key), int(total), int(still_open), chosen.name))
+        return rows
+    finally:
+        await opened.store.close()
+
+
+async def schools_command(args: argparse.Namespace, settings: Settings) -> int:
+    if not os.environ.get(DATABASE_URL, "").strip():
+        say(
+            "The data folder holds one school, so there are no others to choose: the commands "
+            f"need no --school. (Many schools are kept in a Postgres database, {DATABASE_URL}.)"
+        )
+        return 0
+    rows = await school_rows(settings)
+    if not rows:
+        say("The database holds no school yet.")
+        return 0
+    say(f"Schools in the database ({len(rows)}); name one with --school KEY:")
+    for row in rows:
+        key = row.key or "(no --school: the deployment's own rows)"
+        name = f" – {row.name}" if row.name else ""
+        say(f"  {key}{name} – {row.cases} case(s), {row.open} open")
     return 0

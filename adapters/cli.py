@@ -17,6 +17,7 @@ from bot.config import Settings, load_settings
 from bot.errors import ConfigError, StorageError
 
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+DATA_DIR_HELP = "where cases are kept (default ./data, or REPORTBOT_DATA_DIR)"
 SCHOOL_UNSET = (
     "The school's name is not set, so the email to POSH says so instead. Set it in "
     'reportbot.toml: [school] name = "Your School" (see reportbot.example.toml).'
@@ -76,14 +77,12 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
         prog="reportbot",
         description="Report TikTok accounts that target school staff, and hand them to POSH.",
     )
-    parser.add_argument(
-        "--data-dir", help="where cases are kept (default ./data, or REPORTBOT_DATA_DIR)"
-    )
+    parser.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands: dict[str, Command] = {}
     p = sub.add_parser("chat", help="make a report in the terminal")
-    p.add_argument("--data-dir", dest="data_dir_sub", help=argparse.SUPPRESS)
+    p.add_argument("--data-dir", dest="data_dir_sub", metavar="DIR", help=DATA_DIR_HELP)
     commands["chat"] = _chat
     p = sub.add_parser("serve", help="serve Slack and/or Teams (configured by environment)")
     p.add_argument("--port", type=int, help="port to listen on (default PORT or 3978)")
@@ -130,6 +129,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nStopped. Your answers so far are saved; run it again to carry on.")
         return 130
+    except BrokenPipeError:
+        # `reportbot sar NAME | head`: the reader has all it wanted. Say nothing, as command
+        # line tools do, and exit as one ended by SIGPIPE would. (Not SIGPIPE's default action
+        # for the whole process: `serve` must outlive a peer's closed socket.)
+        _quiet_stdout()
+        return 141  # 128 + SIGPIPE
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's flush at exit meets no closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout (a test's capture): nothing to flush
+        pass
 
 
 if __name__ == "__main__":

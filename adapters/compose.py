@@ -379,9 +379,14 @@ async def runtime_for(
     *,
     read_only: bool = False,
     env: Mapping[str, str] | None = None,
+    school: str = "",
 ) -> AsyncIterator[Runtime]:
     """Open the store and wire the bot: Postgres if REPORTBOT_DATABASE_URL is set (its
-    tables migrated first), else the data folder. `read_only` works beside a running server."""
+    tables migrated first), else the data folder. `read_only` works beside a running server.
+
+    `school` ("slack:T…", "teams:<tenant id>"): one school of a database holding many, as
+    its own runtime sees it (its rows only, its settings over the deployment's); what it
+    queues goes in that school's outbox, for its courier. "" is the deployment's own rows."""
     env = os.environ if env is None else env
     lease = outbox_lease(env)
     many = many_schools(env)
@@ -391,14 +396,33 @@ async def runtime_for(
             f"a database: set {DATABASE_URL} to a Postgres database. The data folder holds "
             "one school."
         )
+    if school and not env.get(DATABASE_URL, "").strip():
+        raise ConfigError(
+            f"--school picks one school of a Postgres database ({DATABASE_URL}); the data "
+            "folder holds one school, so leave --school out."
+        )
     clock = clock or SystemClock()
     opened = await open_chosen_store(  # the store keeps the bot's time (tests set it)
         env.get(DATABASE_URL, ""), settings.data_dir, read_only=read_only, clock=clock
     )
-    runtime = build_runtime(settings, opened.store, clock, ready=opened.ready, lease=lease)
-    if many and opened.schools is not None:
+    store, chosen = opened.store, None
+    if school and opened.schools is not None:
+        store = opened.schools.for_school(school)
+        chosen = await _school_settings(store)
+    runtime = build_runtime(
+        settings,
+        store,
+        clock,
+        ready=opened.ready,
+        lease=lease,
+        school=school,
+        school_settings=chosen,
+    )
+    if many and opened.schools is not None and not school:
         runtime.schools = Schools(runtime, opened.schools)
     try:
         yield runtime
     finally:
         await runtime.close()
+        if store is not opened.store:  # the school's store leaves the engine to this one
+            await opened.store.close()

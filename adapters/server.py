@@ -26,11 +26,11 @@ from bot.model import Platform
 log = logging.getLogger(__name__)
 
 NOTHING_CONFIGURED = """No chat platform is configured, so there is nothing to serve.
-  Slack: set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_LEADERSHIP_CHANNEL
-         (and SLACK_APP_TOKEN to use Socket Mode, with no public URL).
-  Teams: set MicrosoftAppId, MicrosoftAppPassword, MicrosoftAppType and MicrosoftAppTenantId
-         (or REPORTBOT_TEAMS_DEV=1 for local development only).
-See the README, "Setting up Slack" and "Setting up Teams".
+  Slack: set SLACK_BOT_TOKEN and SLACK_LEADERSHIP_CHANNEL, and either SLACK_APP_TOKEN
+         (Socket Mode, with no public URL) or SLACK_SIGNING_SECRET (a public https address).
+  Teams: set MicrosoftAppId, MicrosoftAppPassword and MicrosoftAppTenantId (MicrosoftAppType
+         is then SingleTenant), or REPORTBOT_TEAMS_DEV=1 for local development only.
+See the README, "Setting up Slack" and "Setting up Microsoft Teams".
 To try the bot without either, run: reportbot chat"""
 
 
@@ -57,10 +57,15 @@ async def build_app(
     # aiohttp logs the start of a request it cannot parse at DEBUG: that is body content.
     logging.getLogger("aiohttp.server").setLevel(logging.INFO)
     attached: list[Attached] = []
-    for platform in (slack, teams):
-        handle = await platform.attach(app, runtime, env)
-        if handle is not None:
-            attached.append(handle)
+    try:
+        for platform in (slack, teams):
+            handle = await platform.attach(app, runtime, env)
+            if handle is not None:
+                attached.append(handle)
+    except BaseException:  # one platform misconfigured: close what the others opened
+        for handle in attached:
+            await handle.close()
+        raise
 
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response(await health(runtime, attached))

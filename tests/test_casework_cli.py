@@ -11,6 +11,7 @@ import io
 import json
 import os
 import stat
+import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from bot import case_report
 from bot.clock import FakeClock
 from bot.model import Case, CaseStatus, HistoryEntry, Person, Platform
 from bot.ports import UnitOfWork
+from bot.school import SETTINGS_KEY, SchoolSettings
 from storage.choice import open_chosen_store
 
 # Wednesday 25 November 2026, 11:00 UK time.
@@ -320,3 +322,156 @@ def test_an_export_replaces_an_earlier_one_with_a_new_private_file(
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert linked.read_text() == "an old export"  # a new file: the old one was not written into
     assert [p.name for p in env.tmp.glob(".*.tmp")] == []
+
+
+# --- many schools: --school and `reportbot schools` ----------------------------------------------
+
+ALPHA = "slack:T0ALPHA"
+BRAVO = "teams:72f988bf-86f1-41af-91ab-2d7cd011db47"
+
+
+def _seed_schools(url: str) -> None:
+    """The same reference in two schools and in the deployment's own rows, as a provider has."""
+
+    async def seed() -> None:
+        opened = await open_chosen_store(url, Path("unused"))
+        assert opened.schools is not None
+        try:
+            for school, name in [(ALPHA, "Alpha Academy"), (BRAVO, ""), ("", "")]:
+                team = school.partition(":")[2] or "T0"
+                reporter = Person(Platform.SLACK, team, "U1", name=f"Staff of {team}")
+                case = Case(REF, START, reporter, "c1", {"harm": ["harassment"]})
+                case.record(HistoryEntry(START, reporter.name, "reported", new=CaseStatus.NEW))
+                meta = {SETTINGS_KEY: SchoolSettings(name=name).to_json()} if name else {}
+                store = opened.schools.for_school(school) if school else opened.store
+                await store.commit(UnitOfWork(cases=[case], meta=meta))
+        finally:
+            await opened.store.close()
+
+    asyncio.run(seed())
+
+
+def _outbox(url: str, school: str) -> list[str]:
+    async def read() -> list[str]:
+        opened = await open_chosen_store(url, Path("unused"))
+        assert opened.schools is not None
+        try:
+            items = await opened.schools.for_school(school).outbox_items()
+            return [item.case_reference for item in items]
+        finally:
+            await opened.store.close()
+
+    return asyncio.run(read())
+
+
+def test_a_provider_answers_a_sar_and_runs_retention_for_one_school(
+    pg_cluster: Cluster,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("REPORTBOT_CONFIG", raising=False)
+    url = emptied(pg_cluster)
+    monkeypatch.setenv(compose.DATABASE_URL, url)
+    monkeypatch.setenv("REPORTBOT_MANY_SCHOOLS", "1")
+    env = Env(tmp_path, monkeypatch)
+    _seed_schools(url)
+
+    assert env.run("schools") == 0
+    listed = capsys.readouterr().out
+    assert "Schools in the database (3)" in listed
+    assert f"  {ALPHA} – Alpha Academy – 1 case(s), 1 open" in listed
+    assert f"  {BRAVO} – 1 case(s), 1 open" in listed
+    assert "(no --school: the deployment's own rows) – 1 case(s)" in listed
+
+    # Without --school: the deployment's own rows only, and it says so (on stderr).
+    assert env.run("sar", "Staff of T0ALPHA") == 0
+    captured = capsys.readouterr()
+    assert "Nothing: no case" in captured.out and "without --school KEY" in captured.err
+    # With it: that school's rows, and no other's (the same reference is in all three).
+    assert env.run("sar", "staff of", "--school", ALPHA) == 0
+    found = capsys.readouterr().out
+    assert f"{REF} – New" in found and "Staff of T0ALPHA" in found and "72f988bf" not in found
+    assert env.run("cases", "--all", "--school", BRAVO) == 0
+    assert "All cases (1)" in capsys.readouterr().out
+    assert env.run("cases", "show", REF, "--school", ALPHA) == 0
+    shown = capsys.readouterr().out
+    assert "Staff of T0ALPHA: Reported" in shown and "72f988bf" not in shown
+
+    env.as_user("dpo")
+    argv = ("retention", "delete", REF, "--reason", "SAR erasure", "--force", "--confirm")
+    assert env.run(*argv, "--school", ALPHA) == 0
+    assert f"Deleted {REF}" in capsys.readouterr().out
+    assert _outbox(url, ALPHA) == [REF] and _outbox(url, BRAVO) == []  # its own courier's
+    assert env.run("retention", "review", "--school", ALPHA) == 0
+    assert env.run("cases", "--school", ALPHA) == 0
+    assert "There are no open cases" in capsys.readouterr().out
+    for school in (BRAVO, ""):  # the other school, and the deployment's rows, untouched
+        assert env.run("cases", *(("--school", school) if school else ())) == 0
+        assert f"{REF} – New" in capsys.readouterr().out
+    assert env.run("export", "--out", "-", "--school", ALPHA) == 0
+    assert f"{REF},Deleted" in capsys.readouterr().out
+    assert env.run("stats", "--school", BRAVO) == 0
+    assert "TikTok reports: 1 (1 open" in capsys.readouterr().out
+
+    assert env.run("sar", "xy", "--school", "slack:TNOPE") == 1
+    assert "nothing for the school 'slack:TNOPE'" in capsys.readouterr().err
+
+
+def test_school_needs_the_database(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    if os.environ.get(compose.DATABASE_URL):
+        assert env.run("sar", "xy", "--school", ALPHA) == 1  # no such school in it
+        assert "reportbot schools" in capsys.readouterr().err
+        return
+    assert env.run("sar", "xy", "--school", ALPHA) == 2
+    assert "the data folder holds one school" in capsys.readouterr().err
+    assert env.run("schools") == 0
+    assert "The data folder holds one school" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["chat", "cases", "sar"])
+def test_each_command_s_help_shows_data_dir(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """README documents `reportbot chat [--data-dir DIR]`: the sub-command's help says so."""
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    assert "--data-dir DIR" in capsys.readouterr().out
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`reportbot sar NAME | head`: quiet, with SIGPIPE's exit status, as command line tools."""
+    data = tmp_path / "data"
+
+    async def seed() -> None:
+        opened = await open_chosen_store("", data)
+        cases = []
+        for n in range(1, 1001):  # far more than a pipe holds
+            reporter = Person(Platform.SLACK, "T1", f"U{n}", name="Ann Teacher")
+            case = Case(f"TT-2026-{n:04d}", START, reporter, f"c{n}", {"harm": ["harassment"]})
+            case.record(HistoryEntry(START, reporter.name, "reported", new=CaseStatus.NEW))
+            cases.append(case)
+        try:
+            await opened.store.commit(UnitOfWork(cases=cases))
+        finally:
+            await opened.store.close()
+
+    asyncio.run(seed())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPORTBOT_")}
+    for argv in (("sar", "ann teacher"), ("cases", "--all")):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "adapters.cli", "--data-dir", str(data), *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        )
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.readline()  # as `head -1` does, then it goes
+        process.stdout.close()
+        assert process.wait(timeout=60) == 141, argv
+        assert process.stderr.read() == b"", argv
+        process.stderr.close()

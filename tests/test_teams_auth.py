@@ -119,6 +119,32 @@ async def test_a_single_tenant_bot_serves_only_its_own_tenant_unless_told_otherw
                 assert await h.send(own, bearer(issuer.token(h.service_url))) == 200
 
 
+async def test_with_a_tenant_id_and_no_app_type_the_bot_is_single_tenant() -> None:
+    unset = {k: v for k, v in AUTH_ENV.items() if k != "MicrosoftAppType"}
+    async with token_issuer() as issuer, harness(issuer.env(unset)) as h:
+        teams = (await (await h.client.get("/healthz")).json())["platforms"]["teams"]
+        assert teams["app_type"] == "SingleTenant" and teams["tenants"] == "own"
+        other = personal_message(h.service_url, "report")
+        other["channelData"]["tenant"]["id"] = OTHER_TENANT
+        other["conversation"]["tenantId"] = OTHER_TENANT
+        assert await h.send(other, bearer(issuer.token(h.service_url))) == 403
+        own = personal_message(h.service_url, "report")
+        assert await h.send(own, bearer(issuer.token(h.service_url))) == 200
+
+
+async def test_a_bot_any_tenant_may_use_says_so_at_start(caplog: pytest.LogCaptureFixture) -> None:
+    multi = {**AUTH_ENV, "MicrosoftAppType": "MultiTenant"}
+    async with token_issuer() as issuer, harness(issuer.env(multi)) as h:
+        teams = (await (await h.client.get("/healthz")).json())["platforms"]["teams"]
+        assert teams["app_type"] == "MultiTenant" and teams["tenants"] == "any"
+    assert "any Microsoft 365 organisation can message this bot" in caplog.text
+    caplog.clear()
+    listed = {**multi, "REPORTBOT_TEAMS_TENANTS": TENANT}
+    async with token_issuer() as issuer, harness(issuer.env(listed)):
+        pass
+    assert "any Microsoft 365 organisation" not in caplog.text
+
+
 async def test_the_sdk_s_own_setting_names_work_too() -> None:
     async with token_issuer() as issuer:
         env = {

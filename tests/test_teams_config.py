@@ -56,7 +56,7 @@ def test_a_full_single_tenant_configuration() -> None:
 
 def test_today_s_names_map_to_the_sdk_s_connection_settings() -> None:
     multi = load_teams_config(
-        {"MicrosoftAppId": APP_ID, "MicrosoftAppPassword": "s3cret"}  # MultiTenant by default
+        {"MicrosoftAppId": APP_ID, "MicrosoftAppPassword": "s3cret"}  # no tenant: MultiTenant
     )
     assert multi is not None and multi.app_type == "MultiTenant"
     assert multi.sdk_env()[f"{SDK}TENANTID"] == "botframework.com"
@@ -71,6 +71,28 @@ def test_today_s_names_map_to_the_sdk_s_connection_settings() -> None:
     assert msi is not None and msi.sdk_env()[f"{SDK}AUTHTYPE"] == "UserManagedIdentity"
     assert f"{SDK}CLIENTSECRET" not in msi.sdk_env()
     assert msi.allows(TENANT) and not msi.allows("11111111-2222-3333-4444-555555555555")
+
+
+def test_a_tenant_id_with_no_app_type_is_single_tenant_as_the_agents_sdk_takes_it() -> None:
+    """Unset MicrosoftAppType once meant MultiTenant: the tenant id ignored, any tenant served."""
+    config = load_teams_config(
+        {"MicrosoftAppId": APP_ID, "MicrosoftAppPassword": "s3cret", "MicrosoftAppTenantId": TENANT}
+    )
+    assert config is not None and config.app_type == "SingleTenant"
+    assert config.sdk_env()[f"{SDK}TENANTID"] == TENANT  # tokens from the school's own tenant
+    assert config.tenants_allowed() == "own"
+    assert config.allows(TENANT) and not config.allows("11111111-2222-3333-4444-555555555555")
+    # Asked for by name, an older multi-tenant registration still works as it did.
+    multi = load_teams_config(
+        {
+            "MicrosoftAppId": APP_ID,
+            "MicrosoftAppPassword": "s3cret",
+            "MicrosoftAppTenantId": TENANT,
+            "MicrosoftAppType": "MultiTenant",
+        }
+    )
+    assert multi is not None and multi.app_type == "MultiTenant"
+    assert multi.sdk_env()[f"{SDK}TENANTID"] == "botframework.com"
 
 
 def test_the_sdk_s_own_names_work_alone_and_must_agree_with_today_s() -> None:

@@ -33,11 +33,15 @@ async def attach(
         return None
     timeout = aiohttp.ClientTimeout(total=settings.api_timeout)
     session = aiohttp.ClientSession(timeout=timeout, json_serialize=json_body.dumps)
-    if settings.oauth:
-        schools = SlackSchools(settings, runtime, session, env)
-        schools.mount(app)
-        return schools
-    adapter = SlackAdapter(settings, runtime, session)
-    adapter.mount(app)
-    adapter.equip()
-    return adapter
+    try:
+        if settings.oauth:
+            schools = SlackSchools(settings, runtime, session, env)
+            schools.mount(app)
+            return schools
+        adapter = SlackAdapter(settings, runtime, session)
+        adapter.mount(app)
+        adapter.equip()
+        return adapter
+    except BaseException:  # e.g. no REPORTBOT_SECRET_KEY: start-up stops, the session with it
+        await session.close()
+        raise

@@ -4,9 +4,10 @@ Microsoft 365 Agents SDK's own.
     MicrosoftAppId         the Azure Bot's app (client) id; empty = Teams off
                            (SDK: CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID)
     MicrosoftAppPassword   its client secret, not for UserAssignedMSI (SDK: …__CLIENTSECRET)
-    MicrosoftAppType       SingleTenant | MultiTenant | UserAssignedMSI (default MultiTenant; with
-                           only the SDK's names: UserAssignedMSI for AUTHTYPE=UserManagedIdentity,
-                           else SingleTenant when a tenant is given)
+    MicrosoftAppType       SingleTenant | MultiTenant | UserAssignedMSI. Unset: SingleTenant when a
+                           tenant id is given, as the Agents SDK takes a tenant id (and
+                           UserAssignedMSI for the SDK's AUTHTYPE=UserManagedIdentity);
+                           MultiTenant, as the Bot Framework did, only when no tenant id is given
     MicrosoftAppTenantId   the school's tenant id, for SingleTenant and UserAssignedMSI
                            (SDK: …__TENANTID)
     REPORTBOT_TEAMS_TENANTS   comma-separated tenant ids allowed to use the bot; unset: a
@@ -192,11 +193,16 @@ def _app_type(env: Mapping[str, str], tenant_id: str) -> AppType:
 
 
 def _sdk_app_type(env: Mapping[str, str], tenant_id: str) -> AppType:
-    """Unnamed: MultiTenant as before, unless only the SDK's names say what the bot is."""
-    if not env.get(SDK + "CLIENTID", "").strip():
-        return "MultiTenant"
+    """Unnamed: what the Agents SDK makes of the same settings.
+
+    The SDK has no multi-tenant switch: a tenant id is where the bot's tokens come from, so a
+    bot given one is single-tenant. (The Bot Framework SDK's unset MicrosoftAppType meant
+    MultiTenant and dropped the tenant id, so such a bot took tokens from botframework.com and
+    answered every tenant: never what someone who typed their tenant id meant.) Only with no
+    tenant id at all is it the older multi-tenant registration, the one thing that can work.
+    """
     auth_type = env.get(SDK + "AUTHTYPE", "").strip().lower()
-    if auth_type == "usermanagedidentity":
+    if auth_type == "usermanagedidentity" and env.get(SDK + "CLIENTID", "").strip():
         return "UserAssignedMSI"
     return "SingleTenant" if tenant_id else "MultiTenant"
 

@@ -125,6 +125,7 @@ class TeamsTenants:
         return {
             "endpoint": "/api/messages",
             "authentication": "on" if config.authenticated else "OFF (development mode)",
+            "app_type": config.app_type if config.authenticated else "none",
             "tenants": config.tenants_allowed(),
             "mode": "many schools",
             "schools_open": sum(r.school.startswith(PREFIX + ":") for r in self.schools.opened()),

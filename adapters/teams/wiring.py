@@ -42,6 +42,13 @@ NO_PUBLIC_URL_WARNING = (
     "told it cannot be offered yet. Set it to the bot's own https address."
 )
 
+ANY_TENANT_WARNING = (
+    "Teams runs as MicrosoftAppType=MultiTenant with REPORTBOT_TEAMS_TENANTS unset: a user in "
+    "any Microsoft 365 organisation can message this bot. Set REPORTBOT_TEAMS_TENANTS to the "
+    "tenant ids that may use it (or, for a new registration, MicrosoftAppTenantId and "
+    "MicrosoftAppType=SingleTenant)."
+)
+
 
 class TeamsHandle:
     """The Teams endpoint as the server sees it (`adapters.server.Attached`)."""
@@ -75,6 +82,7 @@ class TeamsHandle:
         return {
             "endpoint": ROUTE,
             "authentication": "on" if self.config.authenticated else "OFF (development mode)",
+            "app_type": self.config.app_type if self.config.authenticated else "none",
             "tenants": self.config.tenants_allowed(),
         }
 
@@ -88,6 +96,8 @@ def wire(app: web.Application, runtime: Runtime, config: TeamsConfig) -> TeamsHa
         log.warning(DEV_MODE_WARNING)
     if not config.public_url:
         log.warning(NO_PUBLIC_URL_WARNING)
+    if config.authenticated and config.tenants_allowed() == "any":
+        log.warning(ANY_TENANT_WARNING)
     connections, tokens = None, None
     keys = SigningKeys(timeout=config.timeout, metadata_url=config.openid_metadata)
     if config.authenticated:

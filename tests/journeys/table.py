@@ -91,8 +91,23 @@ class Journey:
     xfail: Mapping[str, str] = field(default_factory=dict)  # surface -> reason
 
 
-def load(path: Path) -> list[Journey]:
+TABLE = Path(__file__).with_name("journeys.yaml")
+
+
+def load(path: Path = TABLE) -> list[Journey]:
     return parse(path.read_text(encoding="utf-8"))
+
+
+def counts(journeys: list[Journey]) -> str:
+    """The README's sentence of figures, from the table itself (`python -m journeys.table`
+    from tests/ prints it, with the journeys that skip a front end and why)."""
+    runs = {s: sum(s in j.surfaces for j in journeys) for s in SURFACES}
+    everywhere = sum(len(j.surfaces) == len(SURFACES) for j in journeys)
+    return (
+        f"There are {len(journeys)} journeys ({sum(runs.values())} runs: {runs['terminal']} in "
+        f"the terminal, {runs['slack']} in Slack, {runs['teams']} in Teams): {everywhere} run "
+        f"on all three front ends, and {len(journeys) - everywhere} only where they can"
+    )
 
 
 def parse(text: str) -> list[Journey]:
@@ -222,3 +237,11 @@ def _strings(where: str, key: str, value: Any) -> list[str]:
     if not all(isinstance(v, str) for v in values):
         raise TableError(f"{where}: {key} takes text or a list of texts")
     return [str(v) for v in values]
+
+
+if __name__ == "__main__":
+    table = load()
+    print(counts(table) + ":")
+    for journey in table:
+        if len(journey.surfaces) < len(SURFACES):
+            print(f"  {journey.id} ({', '.join(journey.surfaces)}): {journey.why}")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from journeys import runner, terminal
-from journeys.table import SURFACES, TableError, parse
+from journeys.table import SURFACES, TableError, counts, load, parse
 from journeys.transcript import JourneyFailed, RunnerTimeout
 
 START = """
@@ -155,3 +155,9 @@ def test_plain_values_stay_what_a_person_types_and_lists_of_steps_are_spliced() 
     )
     assert [s.text for s in journey.steps] == ["", "no", "1,3", "10:30", "", "no"]
     assert journey.case == {"first_seen": "2026-03-03", "danger": "no", "duplicate_of": False}
+
+
+def test_the_readme_s_figures_are_the_table_s() -> None:
+    """README's paragraph on journeys states the figures `python -m journeys.table` prints."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert counts(load()) in " ".join(readme.split())
