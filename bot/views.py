@@ -42,7 +42,7 @@ def case_view(case: Case, facts: Facts, now: datetime) -> CaseView:
     lines = [
         ("Reported by", contact_line(case)),
         ("Reported", local(case.created_at, facts)),
-        *summary_lines(case.answers, case.flags, facts),
+        *summary_lines(case.answers, case.flags, facts, leaders=True),
     ]
     latest = _latest_addition(case, facts)
     if latest:
