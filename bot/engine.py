@@ -400,7 +400,9 @@ class Engine:
             return ended
         work = Work()
         if spec.step == Step.LINKS and accepted.then == Then.NEXT:
-            replies += await self._known_images(conv)
+            known = await self._known_images(conv)  # leaders alerted, as the first was
+            replies += known
+            raised |= {Flag.SEXUAL_IMAGES} if known else set()
         elif Flag.SEXUAL_IMAGES in conv.flags - raised and safety.mentions_copies(turn.text):
             replies.append(safety.no_copies_notice())
         if self._written_images(conv, turn.text):
