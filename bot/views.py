@@ -77,7 +77,7 @@ def _urgent_view(case: Case, facts: Facts) -> CaseView:
     links = web_addresses(case.answers.get(Step.LINKS) or [])
     lines = (
         ("Flagged", flags),
-        ("Reporting", f"{_reporter_line(case)}, {local(case.created_at, facts)}"),
+        ("Reporting", f"{_reporter(case, start=True)}, {local(case.created_at, facts)}"),
         # Leaders act on the link (the IWF takes it), so it is here as soon as it is given.
         ("TikTok links", "\n".join(links) if links else "not given yet"),
         ("What to do", todo),
@@ -105,16 +105,6 @@ def _reporter(case: Case, *, start: bool = False) -> str:
     """The reporter's name; before they have given one (the terminal has none), who they are."""
     known = str(case.answers.get("name") or case.reporter.name)
     return known or ("The" if start else "the") + " person making this report"
-
-
-def _reporter_line(case: Case) -> str:
-    """Who is reporting: their name as they or the platform give it; before either (the
-    terminal knows none), who the platform says they are."""
-    known = str(case.answers.get("name") or case.reporter.name)
-    if known:
-        return known
-    person = case.reporter
-    return f"The person making this report ({person.platform} user {person.user_id})"
 
 
 def _by(case: Case) -> str:

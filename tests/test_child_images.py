@@ -115,7 +115,13 @@ def test_urgent_alert_names_the_link_and_the_reporter_and_reads_as_sentences() -
     view = case_view(case, DEFAULT_FACTS, case.created_at)
     lines = dict(view.lines)
     assert lines["TikTok links"] == "https://www.tiktok.com/@year11.hotlist"
-    assert lines["Reporting"].startswith("The person making this report (terminal user priya)")
+    # The platform's name for them (none in the terminal: never its login, priya)
+    assert lines["Reporting"].startswith("The person making this report, ")
+    assert "priya" not in " ".join(lines.values())
+    case.reporter = Person(Platform.TEAMS, "t1", "29:1", name="Priya Shah")
+    assert dict(case_view(case, DEFAULT_FACTS, case.created_at).lines)["Reporting"].startswith(
+        "Priya Shah, "
+    )
     assert view.status_line.endswith(
         "flags someone may be in immediate danger. It may include sexual images of someone under 18"
     )
