@@ -420,7 +420,7 @@ class Engine:
             again = self._ask(conv, again=True)
             return self._touch(conv, [*warn, Notice(str(p), tone="warning"), *again])
         choices = spec.choices_for(self._context(conv))
-        raised = self._apply(conv, accepted)
+        raised = set(self._apply(conv, accepted))
         understood = self._understood(spec, choices, turn, accepted.value)
         replies: list[Reply] = [*warn, *understood, *accepted.notices]
         if accepted.then in (Then.SUBMIT, Then.CANCEL, Then.RESTART):
@@ -429,9 +429,21 @@ class Engine:
             return ended
         work = Work()
         if spec.step == Step.LINKS and accepted.then == Then.NEXT:
-            replies += await self._known_images(conv)
+            known = await self._known_images(conv)  # leaders alerted, as the first was
+            replies += known
+            raised |= {Flag.SEXUAL_IMAGES} if known else set()
         elif Flag.SEXUAL_IMAGES in conv.flags - raised and safety.mentions_copies(turn.text):
             replies.append(safety.no_copies_notice())
+        if self._written_images(conv, turn.text):
+            screenshots_said = Step.EVIDENCE in conv.answers
+            conv.flags.add(Flag.SEXUAL_IMAGES)
+            raised |= {Flag.SEXUAL_IMAGES}
+            self._skip_retired(conv)  # the evidence question, if it was next
+            replies.append(
+                safety.sexual_images_notice(
+                    self.facts, written=True, screenshots_said=screenshots_said
+                )
+            )
         if raised & STICKY_FLAGS:
             urgent = await self.filing.urgent(conv, raised, now)
             replies += urgent.replies
@@ -562,6 +574,23 @@ class Engine:
             return []
         conv.flags.add(Flag.SEXUAL_IMAGES)
         return [safety.sexual_images_notice(self.facts, known=True)]
+
+    def _written_images(self, conv: Conversation, text: str) -> bool:
+        """Someone's own words describe sexual content involving a child (bot.safety), on a
+        report not yet flagged for it: it is flagged as if they had answered Yes."""
+        return (
+            bool(text)
+            and Flag.SEXUAL_IMAGES not in conv.flags
+            and safety.child_sexual_content(text)
+        )
+
+    def _skip_retired(self, conv: Conversation) -> None:
+        """The question about to be asked no longer applies (a flag was raised after the
+        answer moved on): move past it, as if it had never been next."""
+        spec = SPECS[Step(conv.step)]
+        if spec.question and not spec.when(conv.answers, conv.flags):
+            self._advance(conv)
+            conv.trail.pop()  # the retired question was never asked
 
     def _risky(self, conv: Conversation, text: str) -> bool:
         return bool(text) and self._danger_unasked(conv) and bool(safety.risk_words(text))

@@ -93,8 +93,10 @@ class Filing:
         case = await self.store.case(conv.case_reference)
         if case is None or case.status != CaseStatus.REPORTING:
             return Work()
-        case.answers = {**case.answers, **active_answers(conv.answers, conv.flags)}
-        case.handles = case.handles or handles_of(case.answers.get(Step.LINKS) or [])
+        earlier = case.answers
+        case.answers = {**earlier, **active_answers(conv.answers, conv.flags)}
+        case.answers[Step.LINKS] = _every_link(earlier, case.answers)  # the alert's stay
+        case.handles = handles_of(case.answers[Step.LINKS]) or case.handles
         case.retention_category = longer(case.retention_category, category_for(case))
         case.record(HistoryEntry(now, _who(conv), f"report_{why}"))
         work = Work(outbox=[card_update_item(case, now)])
@@ -160,8 +162,10 @@ class Filing:
     def _fill(self, case: Case, conv: Conversation, now: datetime) -> None:
         """The finished report's answers on the case (opened now, or early for an alert)."""
         answers = active_answers(conv.answers, conv.flags)
-        links = answers.get(Step.LINKS) or []
         was_reporting = case.status == CaseStatus.REPORTING
+        if was_reporting:  # leaders were alerted with these links: none is dropped
+            answers[Step.LINKS] = _every_link(case.answers, answers)
+        links = answers.get(Step.LINKS) or []
         case.answers = answers
         case.flags = case.flags | frozenset(conv.flags)
         case.handles = handles_of(links)
@@ -378,6 +382,14 @@ def _merge_in_app(a: JSON, b: JSON) -> list[str]:
         a[Step.IN_APP_REPLY] = reply
         return ["TikTok's answer: " + flow.label(flow.TIKTOK_REPLIES, reply)]
     return []
+
+
+def _every_link(earlier: JSON, now: JSON) -> list[JSON]:
+    """The links of an urgent case's alert and of the report as it ended, none twice: a
+    link leaders were alerted with stays with them, whatever the report did after."""
+    kept: list[JSON] = list(earlier.get(Step.LINKS) or [])
+    keys = {_link_key(x) for x in kept}
+    return kept + [x for x in now.get(Step.LINKS) or [] if _link_key(x) not in keys]
 
 
 def _link_key(link: JSON) -> str:

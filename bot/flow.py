@@ -9,7 +9,8 @@ conversation itself (the engine applies what it returns).
 
     LINKS ─ cut short? ─> LINK_CHECK ─┐  (back to LINKS)
       ├─ no link? ─> NO_LINK ─────────┴────> HARM ─ other? ─> HARM_OTHER ─> DANGER
-    ─> SEXUAL_IMAGES ─> TARGET ─ staff? ─> TARGET_STAFF ─ other? ─> TARGET_OTHER
+    ─> SEXUAL_IMAGES ─> TARGET ─ sexualised, pupils, said no? ─> SEXUAL_IMAGES_AGAIN
+       ─ staff? ─> TARGET_STAFF ─ other? ─> TARGET_OTHER
     ─> FIRST_SEEN ─ vague? ─> FIRST_SEEN_ROUGHLY ─> IN_APP ─ yes? ─> IN_APP_WHEN (─> roughly)
     ─> IN_APP_REPLY ─> EVIDENCE (never when sexual images) ─> DESCRIPTION ─> POSTER ─> TOLD
     ─> NAME ─> ROLE ─> CONTACT ─> WHO_CALLS ─> SUMMARY ─ submit ─> END
@@ -537,12 +538,31 @@ def accept_danger(answer: Answer) -> Accepted:
 
 def accept_sexual_images(answer: Answer) -> Accepted:
     value = _safety_answer(answer)
+    if value == "no" and safety.child_sexual_content(answer.text):  # "no, but nudes of a year 9"
+        value = "unsure"
     if value != "no":
         notice = safety.sexual_images_notice(answer.facts, unsure=value == "unsure")
         return Accepted(value, (notice,), raise_flags=frozenset({Flag.SEXUAL_IMAGES}))
     if Flag.SEXUAL_IMAGES in answer.flags:
         return Accepted(value, (safety.kept_flag_notice(Flag.SEXUAL_IMAGES),))
     return Accepted(value)
+
+
+def _ask_images_again(answers: JSON, flags: AbstractSet[Flag]) -> bool:
+    """Sexualised content that targets pupils, yet "no" to images of an under-18: pupils are
+    under 18, so the question is asked again, in words that name them."""
+    return (
+        Flag.SEXUAL_IMAGES not in flags
+        and answers.get(Step.SEXUAL_IMAGES) == "no"
+        and "sexualised" in (answers.get(Step.HARM) or ())
+        and "pupils" in (answers.get(Step.TARGET) or ())
+    )
+
+
+def accept_sexual_images_again(answer: Answer) -> Accepted:
+    """The answer replaces the first one: a Yes or Not sure flags the report as a Yes would."""
+    accepted = accept_sexual_images(answer)
+    return replace(accepted, also={Step.SEXUAL_IMAGES: accepted.value})
 
 
 def accept_target(answer: Answer) -> Accepted:
@@ -652,6 +672,15 @@ def accept_in_app_reply(answer: Answer) -> Accepted:
         return Accepted(text, tuple(notices))
 
 
+def evidence_text(ctx: Context) -> str:
+    return (
+        "Do you have screenshots of it that show the @handle, the web address and the date? "
+        "(But never screenshot a sexual image of anyone who may be under 18, not even as "
+        "evidence: tell your DSL instead; its web address goes only to the IWF, "
+        f"{ctx.facts.iwf_report_url}.)"
+    )
+
+
 def accept_evidence(answer: Answer) -> Accepted:
     """One answer; "no, they deleted it" is a no with its reason: it has gone."""
     spotted = set(pick(answer.text, EVIDENCE_CHOICES, multi=True).values)
@@ -663,7 +692,8 @@ def accept_evidence(answer: Answer) -> Accepted:
     tip = (
         "When you can, take screenshots that show the @handle, the web address and the date "
         "(on a computer include the address bar). Keep them where your school keeps "
-        "safeguarding records; don't post them in this chat."
+        "safeguarding records; don't post them in this chat. "
+        + safety.screenshot_caveat(answer.facts)
     )
     return Accepted(value, (Notice(tip, title="Screenshots"),))
 
@@ -949,6 +979,17 @@ FLOW: tuple[StepSpec, ...] = (
         multi=True,
     ),
     StepSpec(
+        Step.SEXUAL_IMAGES_AGAIN,
+        "target",
+        "You said it is sexualised and that it targets pupils. Pupils are under 18, so please "
+        "check this once more: does it show any pupil, or anyone who may be under 18, nude, "
+        "semi-nude, in underwear or in a sexual way – in a photo, a video or an edit?",
+        accept_sexual_images_again,
+        choices=yes_no(UNSURE),
+        when=_ask_images_again,
+        follow_up=True,
+    ),
+    StepSpec(
         Step.TARGET_STAFF,
         "target",
         "Which member of staff? Their name and role, e.g. “Ms J Patel, Head of Year 9”.",
@@ -1009,7 +1050,7 @@ FLOW: tuple[StepSpec, ...] = (
     StepSpec(
         Step.EVIDENCE,
         "evidence",
-        "Do you have screenshots of it that show the @handle, the web address and the date?",
+        evidence_text,
         accept_evidence,
         choices=EVIDENCE_CHOICES,
         when=lambda a, f: Flag.SEXUAL_IMAGES not in f,

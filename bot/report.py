@@ -11,7 +11,7 @@ from collections.abc import Set as AbstractSet
 from datetime import datetime
 from urllib.parse import quote
 
-from bot import flow, localtime
+from bot import flow, localtime, safety
 from bot.dates import describe_when, when_from_iso
 from bot.facts import Facts, phone_uri
 from bot.hours import hours_text, opening, status_text, when
@@ -21,10 +21,12 @@ from bot.steps import Step
 
 FLAG_TEXT = {
     Flag.DANGER: "Staff said someone may be in immediate danger; they were told to call 999.",
+    # Only what the bot knows: what the reporter answered, and what it told them to do.
     Flag.SEXUAL_IMAGES: (
-        "Staff said it may include sexual images of someone under 18. Nobody at the school has "
-        "copied, kept or described them; the DSL is involving the police and the web address "
-        "is for the IWF. Please treat the web address only as evidence."
+        "From the reporter's answers, it may include sexual images of someone under 18. We "
+        "have not included any images, or any description of them, in this report; please "
+        "treat the web address only as evidence. The reporter was told not to view, copy or "
+        "share them, to tell the DSL now, and that the web address is for the IWF."
     ),
     Flag.PUPILS_TARGETED: "Pupils are targeted: staff were told to tell the DSL today.",
 }
@@ -50,26 +52,56 @@ def web_addresses(links: list[JSON]) -> list[str]:
     ]
 
 
+LEFT_OUT = "left out on purpose: it may describe sexual images of a child"
+LEFT_OUT_DESCRIPTION = (
+    "Left out on purpose: on a report that may include sexual images of a child, the "
+    "school does not describe them (they are for the police and the IWF)."
+)
+
+
+def _own_words(a: JSON, step: str, flags: AbstractSet[Flag], leaders: bool) -> str:
+    """A typed answer as shown: on a report flagged for a child's sexual images, words that
+    describe such content are left out of everything but the leaders' own card."""
+    text = str(a.get(step, ""))
+    if Flag.SEXUAL_IMAGES in flags and not leaders and safety.child_sexual_content(text):
+        return f"[{LEFT_OUT}]"
+    return text
+
+
 def summary_lines(
-    answers: JSON, flags: frozenset[Flag], facts: Facts, *, for_reporter: bool = False
+    answers: JSON,
+    flags: frozenset[Flag],
+    facts: Facts,
+    *,
+    for_reporter: bool = False,
+    leaders: bool = False,
 ) -> list[tuple[str, str]]:
+    """The report as lines. `leaders`: the leaders' own card, which keeps the reporter's
+    description of what it shows on a report flagged for a child's sexual images (the
+    email to POSH, and everything else, leaves it out: the reporter was told so)."""
     a = active_answers(answers, flags)
+    child_images = Flag.SEXUAL_IMAGES in flags
     lines: list[tuple[str, str]] = []
     links = a.get(Step.LINKS) or []
     if links:
         lines.append(("TikTok links", "\n".join(web_addresses(links))))
     if Step.NO_LINK in a:
-        lines.append(("No link (deleted). The account", str(a[Step.NO_LINK])))
-    if a.get(Step.DESCRIPTION):
+        no_link = _own_words(a, Step.NO_LINK, flags, leaders)
+        lines.append(("No link (deleted). The account", no_link))
+    if a.get(Step.DESCRIPTION) and child_images and leaders:
+        lines.append(("What it shows (not sent to POSH)", str(a[Step.DESCRIPTION])))
+    elif a.get(Step.DESCRIPTION) and child_images:
+        lines.append(("What it shows", LEFT_OUT_DESCRIPTION))
+    elif a.get(Step.DESCRIPTION):
         lines.append(("What it shows", str(a[Step.DESCRIPTION])))
     harm = flow.label(flow.HARM_KINDS, a.get(Step.HARM, []))
     if Step.HARM_OTHER in a:
-        harm += f" ({a[Step.HARM_OTHER]})"
+        harm += f" ({_own_words(a, Step.HARM_OTHER, flags, leaders)})"
     lines.append(("Kind of harm", harm))
     target = flow.label(flow.TARGETS, a.get(Step.TARGET, []))
     for step in (Step.TARGET_STAFF, Step.TARGET_OTHER):
         if step in a:
-            target += f" – {a[step]}"
+            target += f" – {_own_words(a, step, flags, leaders)}"
     lines.append(("Who is targeted", target))
     lines.append(("First seen", _first_seen(a)))
     lines.append(("Reported in the TikTok app", _in_app(a)))
@@ -172,7 +204,7 @@ def report_text(case: Case, facts: Facts) -> str:
     return "\n".join(out)
 
 
-def checklist(case: Case) -> tuple[str, ...]:
+def checklist(case: Case, facts: Facts) -> tuple[str, ...]:
     items = [
         f"The case reference, {case.reference}",
         "The web addresses of the account, videos or comments, and when it was first seen",
@@ -181,7 +213,10 @@ def checklist(case: Case) -> tuple[str, ...]:
     if Flag.SEXUAL_IMAGES in case.flags:
         items.append("The web address only – never send, show or describe the images")
     else:
-        items.append("Screenshots showing the web address and date (send only if POSH asks)")
+        items.append(
+            "Screenshots showing the web address and date (send only if POSH asks). "
+            + safety.screenshot_caveat(facts)
+        )
     items.append("Who has been told so far (DSL, headteacher, police)")
     items.append("The name, role and a phone number POSH can call back")
     return tuple(items)
@@ -220,7 +255,7 @@ def build_handoff(case: Case, facts: Facts, now: datetime) -> Handoff:
         hours=hours_text(facts),
         open_now=o.open_now,
         opens="" if o.open_now else when(o.next_open, local_now),
-        checklist=checklist(case),
+        checklist=checklist(case, facts),
         safety=safety_routes(case, facts),
     )
 

@@ -8,6 +8,16 @@ Once a report is flagged as possibly holding sexual images of a child, nothing t
 about it may ask for, suggest or accept images (UKCIS, "Sharing nudes and semi-nudes", 2024:
 making or keeping a copy is an offence). `IMAGE_REQUESTS` lists the wording that would; the
 tests hold every path of such a report against it.
+
+Staff do not always answer the under-18 question as they mean it: "no", and then "it rates year
+11 girls, photos of them in their underwear". `child_sexual_content` reads every typed answer
+for a child and sexual content named together, and the engine then flags the report exactly
+as a Yes would. It is a short, readable list with rapidfuzz's small typos (bot.understand), not
+a model, and it leans towards flagging; what it leaves out on purpose is written beside it
+(a head of year 9, pupils who made the account).
+
+Advice to take screenshots is given only with `screenshot_caveat` beside it: the evidence
+question is asked before anyone may know what the account holds.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from collections.abc import Set as AbstractSet
 
 from bot.facts import Facts
 from bot.model import Flag, Notice
+from bot.understand import similar, words_of
 
 # Whole words or phrases, matched case-insensitively. Kept short on purpose (see above).
 RISK_PATTERNS = (
@@ -62,6 +73,146 @@ _COPIES = re.compile(
 )
 
 
+# --- a child and sexual content, named together in someone's own words -----------------------
+
+# Words for a child or a pupil (single words; rapidfuzz allows a small typo in longer ones).
+CHILD_WORDS = frozenset({
+    "pupil", "pupils", "student", "students", "girl", "girls", "boy", "boys", "child",
+    "children", "kid", "kids", "minor", "minors", "underage", "schoolgirl", "schoolgirls",
+    "schoolboy", "schoolboys", "teen", "teens", "teenager", "teenagers", "daughter", "son",
+    "juvenile", "juveniles", "youngster", "youngsters",
+})  # fmt: skip
+# School years, as typed: "year 9", "yr 9", "y9", "year9", "year 11s", "year nine".
+_YEAR_NUMBERS = (
+    *(str(n) for n in range(1, 14)),
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "thirteen",
+)  # fmt: skip
+_YEAR_WORDS = ("year", "years", "yr", "yrs", "y")
+_SCHOOL_YEAR = frozenset(
+    {f"{w}{n}{s}" for w in _YEAR_WORDS for n in _YEAR_NUMBERS[:13] for s in ("", "s")}
+)  # one token: "y9", "year11s"
+_YEAR_NUMBER = frozenset({f"{n}{s}" for n in _YEAR_NUMBERS for s in ("", "s")})
+# "under 16", "under age"
+_UNDER_AGE = frozenset({"13", "13s", "16", "16s", "18", "18s", "age", "aged"})
+# Words for sexual content.
+SEXUAL_WORDS = frozenset({
+    "sexual", "sexaul", "sexul", "sexuel", "sexually", "sexualised", "sexualized",
+    "sexualising", "sexualizing", "sex", "sexy", "sexting", "nude", "nudes", "nudity",
+    "naked", "seminude", "topless",
+    "underwear", "lingerie", "knickers", "bra", "bras", "bikini", "bikinis", "explicit",
+    "porn", "porno", "pornographic", "pornography", "nsfw", "indecent", "intimate",
+    "onlyfans",
+})  # fmt: skip
+# A school year that names a member of staff, not a child: "head of year 9", "year 9 tutor".
+_STAFF_BEFORE = frozenset({"head", "heads", "leader", "lead", "director", "deputy", "hoy"})
+_STAFF_AFTER = frozenset({
+    "teacher", "teachers", "tutor", "tutors", "lead", "leader", "team", "head", "coordinator",
+    "manager", "assistant",
+})  # fmt: skip
+# Children who made or posted it, not children in it: "made by year 10 boys", "pupils posted".
+_AGENT_BEFORE = frozenset({"by", "from"})
+_AGENT_VERBS = frozenset({
+    "made", "make", "makes", "making", "posted", "post", "posts", "posting", "created",
+    "create", "creates", "creating", "set", "sets", "setting", "run", "runs", "running",
+    "started", "start", "starts", "shared", "share", "shares", "sharing", "sent", "send",
+    "sends", "sending", "uploaded", "upload", "uploads", "uploading", "behind", "wrote",
+    "write", "writes", "writing", "said", "say", "says", "saying",
+})  # fmt: skip
+_AUXILIARIES = frozenset({
+    "is", "are", "was", "were", "has", "have", "had", "been", "who", "that", "keep", "keeps",
+    "kept", "probably", "maybe", "might", "may", "also", "all", "i", "think", "we",
+})  # fmt: skip
+_NEGATING = frozenset({
+    "not", "no", "nothing", "none", "isnt", "wasnt", "arent", "werent", "never", "without",
+    "nor", "neither",
+})  # fmt: skip
+_FILLERS = frozenset({"a", "an", "the", "any", "of", "some", "our", "my", "at", "all", "really"})
+NEAR = 25  # words: a child and sexual content this close together are one thing said
+
+
+def _is(word: str, known: frozenset[str]) -> bool:
+    return word in known or any(similar(word, k) for k in known if len(k) >= 5)
+
+
+def _before(words: list[str], i: int) -> str:
+    """The word before position i, past little words ("not a pupil", "by the boys")."""
+    j = i - 1
+    while j >= 0 and words[j] in _FILLERS:
+        j -= 1
+    return words[j] if j >= 0 else ""
+
+
+def _children(words: list[str]) -> list[int]:
+    """Where a child is named, as someone the content may be about (see the lists above)."""
+    spans: list[tuple[int, int]] = []  # [start, end) of each mention
+    i = 0
+    while i < len(words):
+        w, nxt = words[i], words[i + 1] if i + 1 < len(words) else ""
+        if (w in _YEAR_WORDS and nxt in _YEAR_NUMBER) or (w == "under" and nxt in _UNDER_AGE):
+            spans.append((i, i + 2))
+            i += 2
+        elif w in _SCHOOL_YEAR or _is(w, CHILD_WORDS):
+            spans.append((i, i + 1))
+            i += 1
+        else:
+            i += 1
+    groups: list[tuple[int, int]] = []  # "year 10 boys" is one mention
+    for start, end in spans:
+        if groups and groups[-1][1] == start:
+            groups[-1] = (groups[-1][0], end)
+        else:
+            groups.append((start, end))
+    found = []
+    for start, end in groups:
+        before = _before(words, start)
+        after = [w for w in words[end:] if w not in _AUXILIARIES][:2]
+        if before in _NEGATING or before in _AGENT_BEFORE:
+            continue
+        if after and after[0] in _AGENT_VERBS and after[1:] != ["by"]:  # not "a pupil made by"
+            continue
+        staff_year = words[start] in _YEAR_WORDS or words[start] in _SCHOOL_YEAR
+        if staff_year and (
+            (after and after[0] in _STAFF_AFTER)
+            or (start >= 2 and words[start - 1] == "of" and words[start - 2] in _STAFF_BEFORE)
+        ):
+            continue
+        found.append(start)
+    return found
+
+
+def _sexual(words: list[str]) -> list[int]:
+    """Where sexual content is named, and not denied ("nothing sexual")."""
+    found = []
+    for i, w in enumerate(words):
+        semi = w == "semi" and i + 1 < len(words) and words[i + 1] in ("nude", "nudes", "naked")
+        if (semi or _is(w, SEXUAL_WORDS)) and _before(words, i) not in _NEGATING:
+            found.append(i)
+    return found
+
+
+def child_sexual_content(text: str) -> bool:
+    """Whether the text speaks of sexual content involving a child or pupil: "nude photos of a
+    year 9 girl", "rates year 11 girls … in their underwear", "explicit video of a year 8 boy"."""
+    words = words_of(text)
+    sexual = _sexual(words)
+    if not sexual:
+        return False
+    return any(abs(c - s) <= NEAR for c in _children(words) for s in sexual)
+
+
+def screenshot_caveat(facts: Facts) -> str:
+    """Said wherever screenshots are suggested, on every report: whoever asks does not know
+    yet what the account holds."""
+    return (
+        "One thing always comes first: never screenshot, save or forward a sexual image of "
+        "anyone who is, or may be, under 18 – not even as evidence. If you see one, tell your "
+        "DSL straight away; only its web address goes to the Internet Watch Foundation "
+        f"({facts.iwf_report_url}), and a child being groomed or abused to CEOP "
+        f"({facts.ceop_url})."
+    )
+
+
 def risk_words(text: str) -> list[str]:
     """The risk words or phrases in the text, as typed ([] if none)."""
     return [m.group(0) for m in _RISK.finditer(text)]
@@ -96,21 +247,51 @@ def risk_notice(facts: Facts, *, asking: bool = True) -> Notice:
     )
 
 
-def sexual_images_notice(facts: Facts, *, unsure: bool = False, known: bool = False) -> Notice:
-    """`known`: the account is already an open case flagged this way."""
-    start = (
-        "This account is already reported as possibly holding sexual images of someone under 18. "
-        if known
-        else "If it might be, treat it as if it is. "
-        if unsure
-        else ""
-    ) + "Stop: do not view it again, and do not copy, screenshot, download, forward or save it "
+def sexual_images_notice(
+    facts: Facts,
+    *,
+    unsure: bool = False,
+    known: bool = False,
+    written: bool = False,
+    screenshots_said: bool = False,
+) -> Notice:
+    """`known`: the account is already an open case flagged this way. `written`: the person's
+    own words say so (`child_sexual_content`), whatever they answered; `screenshots_said`: the
+    screenshot tip was given earlier in this report, and no longer applies."""
+    if written:
+        start = (
+            "Thank you for telling me. From what you wrote, this may include sexual images of "
+            "someone under 18, so I'm now treating the report that way, to keep them and you "
+            "safe. "
+            + (
+                "Please set aside what I said earlier about screenshots. "
+                if screenshots_said
+                else ""
+            )
+            + "Please don't view it again, and don't copy, screenshot, download, forward or "
+            "save it "
+        )
+    else:
+        start = (
+            "This account is already reported as possibly holding sexual images of someone "
+            "under 18. "
+            if known
+            else "If it might be, treat it as if it is. "
+            if unsure
+            else ""
+        ) + "Stop: do not view it again, and do not copy, screenshot, download, forward or save it "
+    end = (
+        " If you have already made a copy, don't share or open it: your DSL decides with the "
+        "police what happens to it. I've flagged this report, I won't ask you for any pictures, "
+        "and the email to POSH will say only that there is such content, not what it shows."
+        if written
+        else " I've flagged this report, and I won't ask you for any pictures."
+    )
     return Notice(
         start + "– not even as evidence. Tell your Designated Safeguarding Lead (DSL) now; they "
         "will involve the police (101, or 999 if a child is at risk now). Report the web address "
         f"only to the Internet Watch Foundation ({facts.iwf_report_url}), who get such images "
-        f"removed. If a child is being groomed or abused, report to CEOP ({facts.ceop_url}). "
-        "I've flagged this report, and I won't ask you for any pictures.",
+        f"removed. If a child is being groomed or abused, report to CEOP ({facts.ceop_url})." + end,
         tone="danger",
         title="Sexual images of someone under 18",
     )
@@ -191,7 +372,8 @@ def support_notice(facts: Facts, flags: AbstractSet[Flag], harm: AbstractSet[str
         "Keep a note of the web addresses and dates somewhere the school controls (not a "
         "personal phone)."
         if child_images
-        else "Keep any evidence somewhere the school controls, not on a personal phone.",
+        else "Keep any evidence somewhere the school controls, not on a personal phone. "
+        + screenshot_caveat(facts),
         f"{facts.staff_support_name}'s free, confidential helpline is open 24/7 to anyone "
         f"working in education: {facts.staff_support_phone} ({facts.staff_support_url}).",
         "Your union can advise and support you, and the person targeted.",

@@ -30,6 +30,7 @@ class Step(StrEnum):
     DANGER = "danger"
     SEXUAL_IMAGES = "sexual_images"
     TARGET = "target"
+    SEXUAL_IMAGES_AGAIN = "sexual_images_again"
     TARGET_STAFF = "target_staff"
     TARGET_OTHER = "target_other"
     FIRST_SEEN = "first_seen"

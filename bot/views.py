@@ -15,7 +15,8 @@ from bot import lifecycle
 from bot.facts import Facts
 from bot.localtime import local
 from bot.model import Case, CaseList, CaseStatus, Choice, Flag, Handoff, Notice, PoshOwner, Question
-from bot.report import build_handoff, contact_line, reporter_name, summary_lines
+from bot.report import build_handoff, contact_line, reporter_name, summary_lines, web_addresses
+from bot.steps import Step
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def case_view(case: Case, facts: Facts, now: datetime) -> CaseView:
     lines = [
         ("Reported by", contact_line(case)),
         ("Reported", local(case.created_at, facts)),
-        *summary_lines(case.answers, case.flags, facts),
+        *summary_lines(case.answers, case.flags, facts, leaders=True),
     ]
     latest = _latest_addition(case, facts)
     if latest:
@@ -73,16 +74,20 @@ def _urgent_view(case: Case, facts: Facts) -> CaseView:
     else:
         how = "cancelled it" if ended.action == "report_cancelled" else "did not finish it"
         todo = f"{_reporter(case, start=True)} {how} ({local(ended.at, facts)}). Contact them now."
+    links = web_addresses(case.answers.get(Step.LINKS) or [])
     lines = (
         ("Flagged", flags),
         ("Reporting", f"{_reporter(case, start=True)}, {local(case.created_at, facts)}"),
+        # Leaders act on the link (the IWF takes it), so it is here as soon as it is given.
+        ("TikTok links", "\n".join(links) if links else "not given yet"),
         ("What to do", todo),
     )
+    flagged = flags[:1].lower() + flags[1:].rstrip(".")  # "someone may be …. It may include …"
     return CaseView(
         reference=case.reference,
         title=f"URGENT – TikTok report {case.reference}",
         status=str(case.status),
-        status_line=f"A report being made {_by(case)}flags {flags.lower().rstrip('.')}",
+        status_line=f"A report being made {_by(case)}flags {flagged}",
         lines=lines,
         handoff=None,
         actions=_actions(case),

@@ -1,0 +1,127 @@
+"""A child's sexual images said in someone's own words, and what is said about them after.
+
+The journeys (tests/journeys/journeys.yaml) hold the conversations; these hold the reading of
+free text on its own, and what a journey cannot see (capital letters, the card's own lines).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.facts import DEFAULT_FACTS
+from bot.model import Case, CaseStatus, Flag, Person, Platform
+from bot.report import checklist, report_text
+from bot.safety import child_sexual_content, screenshot_caveat
+from bot.views import case_view
+
+# What staff typed (the first three are from the exploratory tester's reports).
+CHILD_CONTENT = [
+    "rates year 11 girls, sexual comments and photos of them in their underwear",
+    "Says the head is a paedo and shows an explicit video of a year 8 boy",
+    "Account posts nude photos of a year 9 girl and comments saying she should kill herself",
+    "nude pics of a yr9 girl",
+    "sexaul pics of pupils",
+    "naked photos of y10s",
+    "it shows a pupil in her underware",
+    "explicit videos of students",
+    "semi nude pictures of a child",
+    "indecent images of under 18s",
+    "nudes of a student made by year 10 boys",
+    "no, but there are nudes of a year 9 girl",
+]
+NOT_CHILD_CONTENT = [
+    "sexual comments about Miss Davies, head of year 9",
+    "pupils are posting sexual comments about Mr Smith",
+    "a pupil made a fake account with deepfake nudes of me",
+    "deepfake nudes of me made by year 10 boys",
+    "we think year 10 boys made sexual edits of me",
+    "Mrs L Green, Year 6 teacher, sexualised edits of her",
+    "nothing sexual, just mocking year 9 pupils",
+    "it isnt a pupil, the nudes are of me",
+    "no its me im 34",
+    "sexist comments about girls",
+    "implicit threats to year 9 pupils",
+    "Ms J Patel, Head of Year 9",
+]
+
+
+@pytest.mark.parametrize("text", CHILD_CONTENT)
+def test_a_child_in_sexual_content_is_read(text: str) -> None:
+    assert child_sexual_content(text)
+
+
+@pytest.mark.parametrize("text", NOT_CHILD_CONTENT)
+def test_staff_roles_posters_and_denials_are_not_a_child_in_it(text: str) -> None:
+    assert not child_sexual_content(text)
+
+
+def _case(flags: frozenset[Flag], status: CaseStatus = CaseStatus.NEW) -> Case:
+    at = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
+    return Case(
+        reference="TT-2026-0001",
+        created_at=at,
+        reporter=Person(Platform.TERMINAL, "local", "priya"),
+        conversation_id="c1",
+        answers={
+            "links": [{"url": "", "handle": "year11.hotlist", "label": "@year11.hotlist"}],
+            "harm": ["sexualised"],
+            "sexual_images": "no",
+            "target": ["pupils"],
+            "sexual_images_again": "no",
+            "first_seen": "2026-12-01",
+            "in_app": "no",
+            "evidence": "not_yet",
+            "description": "photos of year 11 girls in their underwear",
+            "poster": "pupils",
+            "told": ["nobody"],
+            "name": "Priya Shah",
+            "role": "Head of Year 11",
+            "contact": {"phone": "07700 900456", "email": ""},
+            "who_calls": "reporter",
+        },
+        flags=flags,
+        status=status,
+    )
+
+
+def test_the_email_says_only_what_is_known_and_never_describes_the_images() -> None:
+    body = report_text(_case(frozenset({Flag.SEXUAL_IMAGES, Flag.PUPILS_TARGETED})), DEFAULT_FACTS)
+    assert "underwear" not in body and "year 11 girls" not in body
+    assert "have not included any images, or any description of them" in body
+    assert "Who has been told: Nobody yet" in body
+    for untrue in ("Nobody at the school has", "involving the police", "Staff said"):
+        assert untrue not in body
+    assert "Screenshots held" not in body
+
+
+def test_leaders_card_keeps_the_words_marked_as_not_sent() -> None:
+    case = _case(frozenset({Flag.SEXUAL_IMAGES}))
+    lines = dict(case_view(case, DEFAULT_FACTS, case.created_at).lines)
+    assert lines["What it shows (not sent to POSH)"] == case.answers["description"]
+
+
+def test_screenshots_in_the_checklist_carry_the_caveat() -> None:
+    items = checklist(_case(frozenset()), DEFAULT_FACTS)
+    shots = next(i for i in items if i.startswith("Screenshots"))
+    assert screenshot_caveat(DEFAULT_FACTS) in shots
+    assert DEFAULT_FACTS.iwf_report_url in shots and DEFAULT_FACTS.ceop_url in shots
+
+
+def test_urgent_alert_names_the_link_and_the_reporter_and_reads_as_sentences() -> None:
+    case = _case(frozenset({Flag.DANGER, Flag.SEXUAL_IMAGES}), CaseStatus.REPORTING)
+    case.answers = {"links": case.answers["links"]}  # only the link so far, no name
+    view = case_view(case, DEFAULT_FACTS, case.created_at)
+    lines = dict(view.lines)
+    assert lines["TikTok links"] == "https://www.tiktok.com/@year11.hotlist"
+    # The platform's name for them (none in the terminal: never its login, priya)
+    assert lines["Reporting"].startswith("The person making this report, ")
+    assert "priya" not in " ".join(lines.values())
+    case.reporter = Person(Platform.TEAMS, "t1", "29:1", name="Priya Shah")
+    assert dict(case_view(case, DEFAULT_FACTS, case.created_at).lines)["Reporting"].startswith(
+        "Priya Shah, "
+    )
+    assert view.status_line.endswith(
+        "flags someone may be in immediate danger. It may include sexual images of someone under 18"
+    )
