@@ -92,6 +92,10 @@ BUTTON_COMMANDS = frozenset({"help", "cancel", "back", "restart", "start", "my_r
 GREETINGS = {"report", "hi", "hello", "start", "new report", "report tiktok", "hey"}
 STICKY_FLAGS = frozenset({Flag.DANGER, Flag.SEXUAL_IMAGES})  # once raised, kept
 CONFLICT_RETRIES = 5
+_SENT_NOTED = (
+    "Thank you – I've noted that you have contacted POSH about {ref}, and your leadership "
+    "team can see it. I'll tell you here when anything changes."
+)
 DEFAULT_LEASE = timedelta(minutes=2)  # a courier's claim on what it is sending
 RETURNING = frozenset({Step.CANCEL, Step.RESUME})  # states that go back where they came from
 
@@ -384,7 +388,11 @@ class Engine:
         except Problem:
             return self._without_conversation(turn, command)
         sent = CaseAction("sent", conv.case_reference)
-        return Outcome.of(None, await self.desk.press(replace(turn, text=""), sent, now))
+        work = await self.desk.press(replace(turn, text=""), sent, now)
+        if work.replies:  # refused, or not a move from where the case is
+            return Outcome.of(None, work)
+        thanks = Notice(_SENT_NOTED.format(ref=conv.case_reference), tone="success")
+        return Outcome.of(None, work, thanks)
 
     def _touch(self, conv: Conversation, replies: list[Reply]) -> Outcome:
         conv.updated_at = self.clock.now()
