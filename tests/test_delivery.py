@@ -318,16 +318,19 @@ async def test_a_run_refused_together_goes_part_by_part_and_only_the_refused_par
     assert failed.id == "Ev1:3" and failed.failed == "invalid_blocks"
 
 
+class SlowMarks(MemoryStore):
+    """A store whose "sent" marks wait until `release` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def delivered(self, done: Sequence[Delivered]) -> None:
+        await self.release.wait()
+        await super().delivered(done)
+
+
 async def test_the_next_round_goes_while_the_last_ones_marks_are_being_written() -> None:
-    class SlowMarks(MemoryStore):
-        def __init__(self) -> None:
-            super().__init__()
-            self.release = asyncio.Event()
-
-        async def delivered(self, done: Sequence[Delivered]) -> None:
-            await self.release.wait()
-            await super().delivered(done)
-
     class Chats(Joins):  # message 1 going is when another chat's message comes in
         async def send_together(
             self, items: Sequence[OutboxItem], replies: Sequence[Resolved]
@@ -352,16 +355,6 @@ async def test_the_courier_sends_a_turns_reply_while_the_last_drains_marks_are_w
     """The courier's own loop does not wait for a drain's "sent" marks before the next: in a
     rush the marks queue behind the turns' own writes, and a reply handed over meanwhile
     waited for them (30-40 ms with twenty people)."""
-
-    class SlowMarks(MemoryStore):
-        def __init__(self) -> None:
-            super().__init__()
-            self.release = asyncio.Event()
-
-        async def delivered(self, done: Sequence[Delivered]) -> None:
-            await self.release.wait()
-            await super().delivered(done)
-
     store, clock, sender = SlowMarks(), FakeClock(NOW), Joins()
     courier_ = courier(store, sender, clock)
     until = NOW + timedelta(minutes=2)
