@@ -36,7 +36,7 @@ from bot.model import JSON, Choice, Flag, Notice, Platform
 from bot.steps import Accepted, Acceptor, Answer, Condition, Context, Then, never
 from bot.steps import Step as Step  # re-exported: the flow's states
 from bot.steps import StepSpec as StepSpec
-from bot.understand import contact_in, pick, trim, words_of
+from bot.understand import contact_hint, contact_in, pick, trim, words_of
 
 MAX_TEXT = 1500  # characters kept of a free-text answer; the rest is dropped, and the person told
 MAX_NAME = 100
@@ -771,8 +771,10 @@ def accept_contact(answer: Answer) -> Accepted:
     if named and not found.email:
         found = replace(found, email=answer.person.email)
     if not found:
+        hint = contact_hint(answer.text[:MAX_TEXT])
         raise Problem(
-            "Please give a phone number (like 01632 960123) or an email address "
+            (hint + " " if hint else "")
+            + "Please give a phone number (like 01632 960123) or an email address "
             "(like name@school.sch.uk) – or both."
         )
     return Accepted({"phone": found.phone, "email": found.email})

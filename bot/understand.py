@@ -236,8 +236,28 @@ def _either(found: list[str]) -> str:
 
 
 def _phone_digits_ok(digits: str) -> bool:
-    if digits.startswith("44"):
-        digits = "0" + digits[2:].removeprefix("0")
+    digits = _uk(digits)
+    if digits.startswith("07"):
+        return len(digits) == 11  # a UK mobile: POSH could not call back a digit short
     if digits.startswith("0"):
         return len(digits) in (10, 11)  # UK numbers
     return 8 <= len(digits) <= 15  # elsewhere (E.164 allows 15)
+
+
+def _uk(digits: str) -> str:
+    """+44 (0)7700 … as it is dialled in the UK: 07700 …"""
+    return "0" + digits[2:].removeprefix("0") if digits.startswith("44") else digits
+
+
+def contact_hint(text: str) -> str:
+    """Why no contact detail was found in `text`, when it nearly held one; '' otherwise."""
+    for m in _PHONE.finditer(_EMAIL.sub(" ", text)):
+        digits = _uk(re.sub(r"\D", "", m.group(0)))
+        if digits.startswith("07") and len(digits) != 11:
+            return (
+                f"That mobile number has {len(digits)} digits; UK mobiles have 11, like "
+                "07700 900123."
+            )
+    if "@" in text:
+        return "That email address looks incomplete: it needs all of it, like name@school.sch.uk."
+    return ""
