@@ -879,16 +879,18 @@ def accept_resume(answer: Answer) -> Accepted:
     return Accepted(None, then=Then.RETURN if value == "resume" else Then.RESTART)
 
 
-SENT_CHOICE = Choice(
-    "sent",
-    "I've contacted POSH",
-    ("sent", "done", "i have", "contacted", "rang", "called", "phoned", "emailed", "spoke to"),
+SENT_CHOICE = Choice("sent", "I've contacted POSH", ("sent", "done", "i have", "contacted"))
+# "done, rang them", "I've emailed POSH now": a message made only of these words, with one of
+# _DID in it, says it is done. Anything more ("I have another account to report", "I rang but
+# they were closed", "someone called me a …") is not, and goes on as a new message would.
+_DID = frozenset(
+    {"done", "sent", "rang", "called", "phoned", "emailed", "contacted", "spoke", "spoken"}
 )
-# Said with one of these, "called" is not done yet: "haven't called yet", "will ring later".
-_NOT_DONE = frozenset(
-    {"not", "no", "never", "havent", "hasnt", "didnt", "cant", "couldnt", "wont", "yet"}
-    | {"will", "going", "later", "tomorrow", "try", "trying"}
-)
+_SAYING_DONE = _DID | {
+    *("i", "ive", "we", "weve", "have", "has", "just", "now", "already", "all", "yes", "yep"),
+    *("ok", "okay", "and", "to", "them", "it", "posh", "the", "helpline", "an", "email"),
+    *("thanks", "thank", "you", "both", "spoken"),
+}
 
 
 def end_text(ctx: Context) -> str:
@@ -901,8 +903,9 @@ def accept_end(answer: Answer) -> Accepted:
     anything else is a new conversation (the engine starts afresh)."""
     picked = [v for v in answer.values if v == "sent"]
     found = pick(answer.text, (SENT_CHOICE,), multi=False)
-    said = found.exact or not _NOT_DONE & set(words_of(answer.text))  # "done, rang them"
-    if picked or (found.values and said):
+    words = set(words_of(answer.text))
+    said = bool(words & _DID) and words <= _SAYING_DONE
+    if picked or (found.exact and found.values) or said:
         return Accepted(None, then=Then.SENT)
     raise Problem("")
 
