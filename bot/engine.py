@@ -125,6 +125,12 @@ _AFTER = frozenset({"please", "thanks", "one"})
 _LENIENT = frozenset({"back", "cancel", "help"})  # what is said in a hurry; never "report"
 
 
+def _applies(step: str, conv: Conversation) -> bool:
+    """Whether a question on the trail still applies to the conversation as it is now."""
+    spec = next((s for s in FLOW if s.step == step), None)
+    return spec is None or spec.when(conv.answers, conv.flags)
+
+
 def _command_text(text: str) -> str:
     return " ".join(text.strip().lower().rstrip(".!").split())
 
@@ -549,6 +555,10 @@ class Engine:
 
     def _back(self, conv: Conversation) -> list[Reply]:
         conv.detour.clear()
+        # Past the questions that no longer apply: a report flagged since (a child's images
+        # described in a later answer) never goes back to the screenshots question.
+        while conv.trail and not _applies(conv.trail[-1], conv):
+            conv.trail.pop()
         if not conv.trail:
             return [Notice("This is the first question."), *self._ask(conv)]
         conv.step = conv.trail.pop()
