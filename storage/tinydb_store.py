@@ -397,8 +397,12 @@ class TinyStore:
         now = self._clock.now()
         try:
             applied = await self._write_live(lambda: self._live.apply(docs, self._archive, now))
-        finally:
+        except asyncio.CancelledError:
+            raise  # the write may still be made on the worker: its numbers stay taken
+        except BaseException:
             self._release(docs)
+            raise
+        self._release(docs)
         if applied:
             _assign_seqs(unit.outbox, docs.seqs)
             if isinstance(unit.conversation, Conversation):

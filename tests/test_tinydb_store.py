@@ -852,6 +852,23 @@ async def test_a_cancelled_caller_does_not_tear_or_lose_the_write(
     assert shard_cases(tiny.data_dir, "TT-2026-00") == {"TT-2026-0001": 1}
 
 
+async def test_a_reference_stays_taken_while_its_cancelled_write_may_still_be_made(
+    tiny: TinyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: a cancelled commit freed its number while the write went on."""
+    ref = await tiny.take_reference(2026)
+    gate = Gate(monkeypatch)
+    saving = asyncio.ensure_future(tiny.commit(UnitOfWork(cases=[make_case(ref)])))
+    await gate.held()  # the write is under way on the worker
+    saving.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await saving
+    try:
+        assert await tiny.take_reference(2026) == "TT-2026-0002"  # not ref again
+    finally:
+        gate.open()
+
+
 async def test_disk_work_runs_on_one_worker_thread_off_the_event_loop(
     tiny: TinyStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
