@@ -412,7 +412,7 @@ def accept_links(answer: Answer) -> Accepted:
     return Accepted(merged, tuple(notices), then=Then.STAY)
 
 
-_REMOVE = frozenset({"remove", "delete", "drop", "untick", "minus", "without"})
+_REMOVE = frozenset({"remove", "delete", "untick"})
 
 
 def _removing(text: str) -> bool:
@@ -428,10 +428,11 @@ def _removing(text: str) -> bool:
 
 def _without(held: list[JSON], named: list[JSON]) -> Accepted:
     def same(a: JSON, b: JSON) -> bool:
-        handle = str(a["handle"]).lower()
-        return bool(handle and handle == str(b["handle"]).lower()) or bool(
-            a["url"] and a["url"] == b["url"]
-        )
+        """A video by its address; an account (@name or its profile) by its name, and never
+        the videos posted from it, each of which is a link of its own."""
+        if b["label"] != f"@{b['handle']}":  # a video, or another kind of link
+            return bool(a["url"] == b["url"])
+        return a["label"] == b["label"] and str(a["handle"]).lower() == str(b["handle"]).lower()
 
     gone = [x for x in held if any(same(x, n) for n in named)]
     kept = [x for x in held if x not in gone]
