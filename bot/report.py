@@ -104,7 +104,7 @@ def summary_lines(
             target += f" – {_own_words(a, step, flags, leaders)}"
     lines.append(("Who is targeted", target))
     lines.append(("First seen", _first_seen(a)))
-    lines.append(("Reported in the TikTok app", _in_app(a)))
+    lines.append(("Reported in the TikTok app", _in_app(a, flags, leaders)))
     if Step.EVIDENCE in a and Flag.SEXUAL_IMAGES not in flags:
         lines.append(("Screenshots held", flow.label(flow.EVIDENCE_CHOICES, a[Step.EVIDENCE])))
     lines.append(("Who is behind it", flow.label(flow.POSTERS, a.get(Step.POSTER, ""))))
@@ -137,7 +137,7 @@ def lines_text(lines: list[tuple[str, str]]) -> str:
     return "\n".join(out)
 
 
-def _in_app(a: JSON) -> str:
+def _in_app(a: JSON, flags: AbstractSet[Flag], leaders: bool) -> str:
     said = a.get(Step.IN_APP)
     if said == "unsure":
         return "Not known"
@@ -145,6 +145,8 @@ def _in_app(a: JSON) -> str:
         return "Not yet"
     reply = a.get(Step.IN_APP_REPLY, "")
     answer = flow.label(flow.TIKTOK_REPLIES, reply) if reply else "no reply recorded"
+    if reply and answer == reply:  # TikTok's answer in the reporter's own words
+        answer = _own_words(a, Step.IN_APP_REPLY, flags, leaders)
     return f"Yes, {describe_when(a.get(Step.IN_APP_WHEN, ''))}. TikTok's answer: {answer}"
 
 

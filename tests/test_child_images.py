@@ -96,6 +96,19 @@ def test_the_email_says_only_what_is_known_and_never_describes_the_images() -> N
     assert "Screenshots held" not in body
 
 
+def test_the_email_leaves_out_tiktoks_answer_when_it_describes_the_images() -> None:
+    """Found in review: TikTok's answer, typed by the reporter, was sent as typed."""
+    case = _case(frozenset({Flag.SEXUAL_IMAGES}))
+    case.answers.update(
+        in_app="yes",
+        in_app_when="2026-11-30",
+        in_app_reply="they said it's fine though it has nude photos of a year 9 girl",
+    )
+    body = report_text(case, DEFAULT_FACTS)
+    assert "nude photos" not in body and "year 9 girl" not in body
+    assert "TikTok's answer: [" in body
+
+
 def test_leaders_card_keeps_the_words_marked_as_not_sent() -> None:
     case = _case(frozenset({Flag.SEXUAL_IMAGES}))
     lines = dict(case_view(case, DEFAULT_FACTS, case.created_at).lines)
