@@ -128,7 +128,7 @@ _LENIENT = frozenset({"back", "cancel", "help"})  # what is said in a hurry; nev
 def _applies(step: str, conv: Conversation) -> bool:
     """Whether a question on the trail still applies to the conversation as it is now."""
     spec = next((s for s in FLOW if s.step == step), None)
-    return spec is None or spec.when(conv.answers, conv.flags)
+    return spec is None or not spec.question or spec.when(conv.answers, conv.flags)
 
 
 def _command_text(text: str) -> str:
@@ -431,8 +431,8 @@ class Engine:
             if ask_danger:
                 conv.detour.append(conv.step)
                 return self._touch(conv, self._risk_detour(conv))
-            again = self._ask(conv, again=True)
-            return self._touch(conv, [*warn, Notice(str(p), tone="warning"), *again])
+            refusal = Notice(str(p), tone="warning")
+            return await self._rejected(conv, turn.text, [*warn, refusal], now)
         choices = spec.choices_for(self._context(conv))
         raised = set(self._apply(conv, accepted))
         understood = self._understood(spec, choices, turn, accepted.value)
@@ -448,16 +448,10 @@ class Engine:
             raised |= {Flag.SEXUAL_IMAGES} if known else set()
         elif Flag.SEXUAL_IMAGES in conv.flags - raised and safety.mentions_copies(turn.text):
             replies.append(safety.no_copies_notice())
-        if self._written_images(conv, turn.text):
-            screenshots_said = Step.EVIDENCE in conv.answers
-            conv.flags.add(Flag.SEXUAL_IMAGES)
+        written = self._flag_written(conv, turn.text)
+        if written:
             raised |= {Flag.SEXUAL_IMAGES}
-            self._skip_retired(conv)  # the evidence question, if it was next
-            replies.append(
-                safety.sexual_images_notice(
-                    self.facts, written=True, screenshots_said=screenshots_said
-                )
-            )
+            replies += written
         if raised & STICKY_FLAGS:
             urgent = await self.filing.urgent(conv, raised, now)
             replies += urgent.replies
@@ -592,6 +586,31 @@ class Engine:
             return []
         conv.flags.add(Flag.SEXUAL_IMAGES)
         return [safety.sexual_images_notice(self.facts, known=True)]
+
+    async def _rejected(
+        self, conv: Conversation, text: str, said: list[Reply], now: datetime
+    ) -> Outcome:
+        """An answer the question cannot take is asked again, unless it describes a child's
+        sexual images: then the report is flagged first, as any answer would flag it."""
+        written = self._flag_written(conv, text)
+        if not written:
+            return self._touch(conv, [*said, *self._ask(conv, again=True)])
+        urgent = await self.filing.urgent(conv, {Flag.SEXUAL_IMAGES}, now)
+        self._touch(conv, [])
+        replies = [*said[:-1], *written, *urgent.replies, *self._ask(conv)]  # not the refusal
+        return Outcome(conv, replies, Work(outbox=urgent.outbox, cases=urgent.cases))
+
+    def _flag_written(self, conv: Conversation, text: str) -> list[Reply]:
+        """The report flagged when someone's own words describe a child's sexual images."""
+        if not self._written_images(conv, text):
+            return []
+        screenshots_said = Step.EVIDENCE in conv.answers
+        conv.flags.add(Flag.SEXUAL_IMAGES)
+        self._skip_retired(conv)  # the evidence question, if it was next
+        notice = safety.sexual_images_notice(
+            self.facts, written=True, screenshots_said=screenshots_said
+        )
+        return [notice]
 
     def _written_images(self, conv: Conversation, text: str) -> bool:
         """Someone's own words describe sexual content involving a child (bot.safety), on a
