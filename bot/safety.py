@@ -95,15 +95,27 @@ _SCHOOL_YEAR = frozenset(
 _YEAR_NUMBER = frozenset({f"{n}{s}" for n in _YEAR_NUMBERS for s in ("", "s")})
 # "under 16", "under age"
 _UNDER_AGE = frozenset({"13", "13s", "16", "16s", "18", "18s", "age", "aged"})
-# Words for sexual content.
-SEXUAL_WORDS = frozenset({
-    "sexual", "sexaul", "sexul", "sexuel", "sexually", "sexualised", "sexualized",
-    "sexualising", "sexualizing", "sex", "sexy", "sexting", "nude", "nudes", "nudity",
-    "naked", "seminude", "topless",
+# Words for sexual content. The flag is for images of a child, so a word that says only
+# "sexual" counts with a picture near it ("sexual pics of pupils"); the rest are images
+# already ("nude", "in her underwear"). "Sexual comments about Mr Smith" made by pupils, the
+# bot's main case, is not a child's image.
+NUDITY_WORDS = frozenset({
+    "nude", "nudes", "nudity", "naked", "seminude", "topless",
     "underwear", "lingerie", "knickers", "bra", "bras", "bikini", "bikinis", "explicit",
     "porn", "porno", "pornographic", "pornography", "nsfw", "indecent", "intimate",
     "onlyfans",
 })  # fmt: skip
+SEXUAL_WORDS = NUDITY_WORDS | {
+    "sexual", "sexaul", "sexul", "sexuel", "sexually", "sexualised", "sexualized",
+    "sexualising", "sexualizing", "sex", "sexy", "sexting",
+}  # fmt: skip
+IMAGE_WORDS = frozenset({
+    "photo", "photos", "pic", "pics", "picture", "pictures", "image", "images", "video",
+    "videos", "vid", "vids", "clip", "clips", "selfie", "selfies", "snap", "snaps", "film",
+    "films", "filmed", "footage", "deepfake", "deepfakes", "edit", "edits", "edited",
+})  # fmt: skip
+_IMAGE_NEAR = 6  # words between "sexual" and the picture it describes
+_NOT_CONTENT = frozenset({"ed", "education", "educ", "educator", "educators", "lessons"})
 # A school year that names a member of staff, not a child: "head of year 9", "year 9 tutor".
 _STAFF_BEFORE = frozenset({"head", "heads", "leader", "lead", "director", "deputy", "hoy"})
 _STAFF_AFTER = frozenset({
@@ -149,7 +161,11 @@ def _children(words: list[str]) -> list[int]:
     i = 0
     while i < len(words):
         w, nxt = words[i], words[i + 1] if i + 1 < len(words) else ""
-        if (w in _YEAR_WORDS and nxt in _YEAR_NUMBER) or (w == "under" and nxt in _UNDER_AGE):
+        aged = _age_words(words, i)
+        if aged:  # "a 14 year old", "14yo", "a sixth former"
+            spans.append((i, i + aged))
+            i += aged
+        elif (w in _YEAR_WORDS and nxt in _YEAR_NUMBER) or (w == "under" and nxt in _UNDER_AGE):
             spans.append((i, i + 2))
             i += 2
         elif w in _SCHOOL_YEAR or _is(w, CHILD_WORDS):
@@ -181,12 +197,33 @@ def _children(words: list[str]) -> list[int]:
     return found
 
 
+_AGE_TOKEN = re.compile(r"(\d{1,2})(?:yo|yos|yr|yrs|yrold|yearold|yearolds)")
+
+
+def _age_words(words: list[str], i: int) -> int:
+    """How many words at i give an age under 18 ("14 year old", "15yo"), or sixth form."""
+    w, rest = words[i], words[i + 1 : i + 3]
+    if w == "sixth" and rest[:1] and rest[0] in ("form", "former", "formers"):
+        return 2
+    if w.isdigit() and int(w) < 18 and rest[:1] and rest[0] in ("year", "years", "yr", "yrs"):
+        return 3 if rest[1:] == ["old"] or rest[1:] == ["olds"] else 0
+    token = _AGE_TOKEN.fullmatch(w)
+    return 1 if token and int(token.group(1)) < 18 else 0
+
+
 def _sexual(words: list[str]) -> list[int]:
-    """Where sexual content is named, and not denied ("nothing sexual")."""
+    """Where sexual images are named, and not denied ("nothing sexual"): a word for nudity,
+    or a sexual word with a picture near it; never sex education."""
+    pictures = [i for i, w in enumerate(words) if _is(w, IMAGE_WORDS)]
     found = []
     for i, w in enumerate(words):
-        semi = w == "semi" and i + 1 < len(words) and words[i + 1] in ("nude", "nudes", "naked")
-        if (semi or _is(w, SEXUAL_WORDS)) and _before(words, i) not in _NEGATING:
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        semi = w == "semi" and nxt in ("nude", "nudes", "naked")
+        if not (semi or _is(w, SEXUAL_WORDS)) or _before(words, i) in _NEGATING:
+            continue
+        if w == "sex" and nxt in _NOT_CONTENT:
+            continue
+        if semi or _is(w, NUDITY_WORDS) or any(abs(p - i) <= _IMAGE_NEAR for p in pictures):
             found.append(i)
     return found
 

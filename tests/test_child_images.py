@@ -30,6 +30,12 @@ CHILD_CONTENT = [
     "indecent images of under 18s",
     "nudes of a student made by year 10 boys",
     "no, but there are nudes of a year 9 girl",
+    # found in review: ages and sixth form
+    "explicit pictures of a 14 year old",
+    "nudes of a 15-year-old",
+    "nude photos of a 14yo",
+    "images of a 13 yr old in lingerie",
+    "topless pics of a sixth former",
 ]
 NOT_CHILD_CONTENT = [
     "sexual comments about Miss Davies, head of year 9",
@@ -44,6 +50,12 @@ NOT_CHILD_CONTENT = [
     "sexist comments about girls",
     "implicit threats to year 9 pupils",
     "Ms J Patel, Head of Year 9",
+    # found in review: the bot's main case, sexual smears of staff that pupils share
+    "we think its a student who makes sexual comments about me",
+    "kids at school are sharing it, sexual stuff about me",
+    "pupils follow it, posts sexual memes about teachers",
+    "I teach sex education to year 10",
+    "she is a sex ed teacher for year 9",
 ]
 
 
