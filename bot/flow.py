@@ -378,7 +378,7 @@ def links_choices(ctx: Context) -> tuple[Choice, ...]:
 
 def accept_links(answer: Answer) -> Accepted:
     held: list[JSON] = list(answer.answers.get(Step.LINKS) or [])
-    offered = (DONE, CLEAR) if held else (NO_LINK,)
+    offered = (DONE, CLEAR) if held else (NO_LINK, DONE)  # "done" with none: say so
     word = answer.values[0] if answer.values else ""
     if not word and not parse_links(answer.text)[0]:
         picked = pick(answer.text, offered, multi=False)
