@@ -112,7 +112,7 @@ HOW_TO_ANSWER = {
     Platform.TEAMS: "Press a button or choose and press Continue, or type your answer.",
 }
 HELP = (
-    "{how} Type back to change the last answer, cancel to stop (nothing is sent), or my "
+    "{how} Type back to change the last answer, cancel to stop ({cancelled}), or my "
     "reports to see reports you have made. Your answers are saved as you go, so you can come "
     "back later (within {hours} hours). For a crisis, call {emergency}."
 )
@@ -376,7 +376,7 @@ class Engine:
         if command == "cancel":
             return await self._cancel(conv, now)
         if command == "help":
-            help_ = Notice(self._help(turn.person.platform))
+            help_ = Notice(self._help(turn.person.platform, alerted=conv.case_reference))
             return self._touch(conv, [help_, *self._ask(conv)])
         if command == "back":
             return self._touch(conv, self._back(conv))
@@ -735,10 +735,17 @@ class Engine:
     def _today(self) -> date:
         return localtime.day(self.clock.now(), self.facts)
 
-    def _help(self, platform: Platform) -> str:
+    def _help(self, platform: Platform, alerted: str = "") -> str:
+        """`alerted`: the case leaders were alerted with, whom a cancel does not un-tell."""
         hours = int(self.expiry.total_seconds() // 3600)
         how = HOW_TO_ANSWER.get(platform, HOW_TO_ANSWER[Platform.SLACK])
-        return HELP.format(how=how, hours=hours, emergency=self.facts.emergency)
+        cancelled = (
+            f"leadership already have the alert ({alerted}) and will follow it up"
+            if alerted
+            else "nothing is sent"
+        )
+        emergency = self.facts.emergency
+        return HELP.format(how=how, hours=hours, emergency=emergency, cancelled=cancelled)
 
     def _cancelled_text(self, conv: Conversation) -> str:
         if conv.case_reference:
