@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.compose import DATABASE_URL, Runtime, many_schools, runtime_for
-from bot import case_report, casework, localtime, reminders, retention, subject_access
+from bot import case_report, casework, localtime, references, reminders, retention, subject_access
 from bot.config import Settings
 from bot.errors import (
     CaseworkError,
@@ -222,7 +222,7 @@ _DEPLOYMENT_ROWS = (
 
 
 async def _case(runtime: Runtime, reference: str) -> Case:
-    ref = reference.strip().upper()
+    ref = references.canonical(reference)
     case = await runtime.store.case(ref)
     if case is None:
         raise CaseworkError(f"No case {ref} here.")

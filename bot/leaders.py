@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot import lifecycle
+from bot import lifecycle, references
 from bot.errors import InvalidMove, ReasonNeeded
 from bot.facts import Facts
 from bot.lifecycle import CaseAction, in_scope, pages_in_scope, reporter_may
@@ -45,7 +45,7 @@ from bot.work import Work
 
 COMMAND = re.compile(
     r"^\s*(show|note|assign|in_app|sent|with_tiktok|removed|refused|close|reopen)\s+"
-    r"(TT-\d{4}-\d{3,})\b[\s:,-]*(.*)$",
+    rf"({references.PATTERN})\b[\s:,-]*(.*)$",
     re.IGNORECASE | re.DOTALL,
 )
 
@@ -81,7 +81,8 @@ class LeaderDesk:
     async def command(self, turn: Turn, now: datetime) -> Work:
         match = COMMAND.match(turn.text)
         assert match, "call is_case_command first"
-        verb, ref, rest = match.group(1).lower(), match.group(2).upper(), match.group(3).strip()
+        verb, rest = match.group(1).lower(), match.group(3).strip()
+        ref = references.canonical(match.group(2))
         if verb == "show":
             return await self._show(turn, ref, now)
         if verb == "note":

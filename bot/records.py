@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime
 
-from bot import lifecycle, localtime, retention
+from bot import lifecycle, localtime, references, retention
 from bot.errors import QueryError
 from bot.facts import Facts
 from bot.files import BY_LINK, new_link
@@ -45,7 +45,7 @@ from bot.work import Work
 
 log = logging.getLogger(__name__)
 
-REF = r"TT-\d{4}-\d{3,}"
+REF = references.PATTERN
 COMMAND = re.compile(
     rf"^\s*(?:(?P<export>export)(?:\s+(?P<case>{REF}))?"
     rf"|retention\s+(?:(?P<review>review)|(?P<delete>delete)(?:\s+(?P<doomed>{REF}))?"
@@ -93,7 +93,7 @@ class RecordsDesk:
     async def command(self, turn: Turn, now: datetime) -> Work:
         match = COMMAND.match(turn.text)
         assert match, "call is_records_command first"
-        ref = (match["case"] or match["doomed"] or "").upper()
+        ref = references.canonical(match["case"] or match["doomed"] or "")
         refused = await self.desk.refusal(turn.person, ref, NOT_LEADER_VIEW)
         if refused is not None:
             return Work([refused])

@@ -18,8 +18,8 @@ from tinydb import TinyDB, where
 
 from bot import codec
 from bot.model import JSON, OPEN_STATUSES
+from bot.references import counted
 from storage.atomic import AtomicJSONStorage, Tables, unreadable
-from storage.references import counted
 from storage.tables import docs, get_table, need, open_tinydb, put
 
 CASES = "cases"  # the table name inside every shard

@@ -34,9 +34,9 @@ from bot.errors import Conflict, StorageError
 from bot.model import JSON
 from bot.outbox import about_case, claimed
 from bot.ports import _Keep
+from bot.references import counted
 from storage import atomic
 from storage.atomic import AtomicJSONStorage, Tables, parse, serialise, unreadable
-from storage.references import counted
 from storage.tables import docs, need, stamp
 
 CONVERSATIONS, SEEN, OUTBOX, SENT, META, COUNTERS, JOURNAL = (

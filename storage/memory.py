@@ -15,9 +15,9 @@ from bot.errors import Conflict
 from bot.model import JSON, OPEN_STATUSES, Case, Conversation, OutboxItem, Platform
 from bot.outbox import about_case, claimable, claimed, next_wake
 from bot.ports import PAGE_SIZE, Delivered, UnitOfWork
+from bot.references import reference
 from storage.atomic import json_copy
 from storage.pages import decoded_pages
-from storage.references import reference
 
 _OPEN = frozenset(str(s) for s in OPEN_STATUSES)
 

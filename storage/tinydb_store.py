@@ -43,11 +43,11 @@ from bot.errors import Conflict, StorageError, error_reference, log_bug
 from bot.model import JSON, OPEN_STATUSES, Case, Conversation, OutboxItem, Platform
 from bot.outbox import claimable, next_wake
 from bot.ports import KEEP, PAGE_SIZE, Clock, Delivered, UnitOfWork, _Keep
+from bot.references import counted, reference
 from storage.archive import Archive, by_shard
 from storage.atomic import DIR_MODE, FILE_MODE, json_copy, remove_stale_temps
 from storage.live import LiveFile, UnitDocs
 from storage.pages import decoded_pages, in_pages
-from storage.references import counted, reference
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

@@ -99,7 +99,7 @@ def test_a_case_is_followed_from_report_to_removal(
     env.clock.advance(hours=2)
     assert env.run("cases", "move", REF.lower(), "sent") == 0
     env.clock.advance(days=1, hours=3)
-    assert env.run("cases", "move", REF, "removed", "--reason", "POSH confirmed") == 0
+    assert env.run("cases", "move", "tt-2026-1", "removed", "--reason", "POSH confirmed") == 0
     assert f"{REF} – Removed" in capsys.readouterr().out
 
     assert env.run("export", "--out", str(env.tmp / "cases.csv")) == 0

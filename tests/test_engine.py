@@ -451,6 +451,16 @@ async def test_leaders_type_commands_with_reasons_and_notes() -> None:
     assert case is not None and case.history[-1].action == "viewed"
 
 
+async def test_a_reference_typed_short_or_in_lower_case_names_its_case() -> None:
+    """An exploratory test: "tt-2026-1" found no case; a leader types what they see, roughly."""
+    bot = Bot()
+    await bot.report()
+    done = await bot.say("sent tt-2026-1", person=LEAD, is_leader=True)
+    assert "TT-2026-0001: done" in texts(done)
+    shown = await bot.say("show tt-2026-01", person=LEAD, is_leader=True)
+    assert "History" in [r.title for r in shown if isinstance(r, Notice)]
+
+
 async def test_views_are_permission_checked() -> None:
     bot = Bot()
     await bot.report()

@@ -48,6 +48,7 @@ from bot.clock import SystemClock
 from bot.errors import Conflict, StorageError
 from bot.model import JSON, Case, Conversation, OutboxItem, Platform
 from bot.ports import KEEP, PAGE_SIZE, Clock, Delivered, UnitOfWork
+from bot.references import reference
 from storage.live import FAILED_KEPT, SEEN_KEPT, SENT_KEPT
 from storage.postgres import queries, raw
 from storage.postgres.database import make_engine, storage_errors
@@ -62,7 +63,6 @@ from storage.postgres.rows import (
 )
 from storage.postgres.schema import cases, conversations, counters, deliveries, meta, outbox
 from storage.readiness import Readiness
-from storage.references import reference
 
 log = logging.getLogger(__name__)
 
