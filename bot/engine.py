@@ -125,10 +125,11 @@ _AFTER = frozenset({"please", "thanks", "one"})
 _LENIENT = frozenset({"back", "cancel", "help"})  # what is said in a hurry; never "report"
 
 
-def _applies(step: str, conv: Conversation) -> bool:
-    """Whether a question on the trail still applies to the conversation as it is now."""
-    spec = next((s for s in FLOW if s.step == step), None)
-    return spec is None or not spec.question or spec.when(conv.answers, conv.flags)
+def _retired(step: str, conv: Conversation) -> bool:
+    """A question that no longer applies to the conversation as it is now (a flag raised
+    after it was passed: a child's images described in a later answer)."""
+    spec = SPECS[Step(step)]
+    return bool(spec.question) and not spec.when(conv.answers, conv.flags)
 
 
 def _command_text(text: str) -> str:
@@ -140,7 +141,7 @@ def _command_of(text: str) -> str:
     typed = _command_text(text)
     if typed in COMMANDS:
         return COMMANDS[typed]
-    words = " ".join(typed.replace(",", " ").split()).split()
+    words = typed.replace(",", " ").split()
     while words and words[0] in _BEFORE:
         words.pop(0)
     rest = " ".join(words)
@@ -431,8 +432,7 @@ class Engine:
             if ask_danger:
                 conv.detour.append(conv.step)
                 return self._touch(conv, self._risk_detour(conv))
-            refusal = Notice(str(p), tone="warning")
-            return await self._rejected(conv, turn.text, [*warn, refusal], now)
+            return await self._rejected(conv, turn.text, warn, Notice(str(p), tone="warning"), now)
         choices = spec.choices_for(self._context(conv))
         raised = set(self._apply(conv, accepted))
         understood = self._understood(spec, choices, turn, accepted.value)
@@ -551,7 +551,7 @@ class Engine:
         conv.detour.clear()
         # Past the questions that no longer apply: a report flagged since (a child's images
         # described in a later answer) never goes back to the screenshots question.
-        while conv.trail and not _applies(conv.trail[-1], conv):
+        while conv.trail and _retired(conv.trail[-1], conv):
             conv.trail.pop()
         if not conv.trail:
             return [Notice("This is the first question."), *self._ask(conv)]
@@ -588,16 +588,16 @@ class Engine:
         return [safety.sexual_images_notice(self.facts, known=True)]
 
     async def _rejected(
-        self, conv: Conversation, text: str, said: list[Reply], now: datetime
+        self, conv: Conversation, text: str, warn: list[Reply], refusal: Notice, now: datetime
     ) -> Outcome:
         """An answer the question cannot take is asked again, unless it describes a child's
-        sexual images: then the report is flagged first, as any answer would flag it."""
+        sexual images: then the report is flagged instead, as any answer would flag it."""
         written = self._flag_written(conv, text)
         if not written:
-            return self._touch(conv, [*said, *self._ask(conv, again=True)])
+            return self._touch(conv, [*warn, refusal, *self._ask(conv, again=True)])
         urgent = await self.filing.urgent(conv, {Flag.SEXUAL_IMAGES}, now)
         self._touch(conv, [])
-        replies = [*said[:-1], *written, *urgent.replies, *self._ask(conv)]  # not the refusal
+        replies = [*warn, *written, *urgent.replies, *self._ask(conv)]
         return Outcome(conv, replies, Work(outbox=urgent.outbox, cases=urgent.cases))
 
     def _flag_written(self, conv: Conversation, text: str) -> list[Reply]:
@@ -624,8 +624,7 @@ class Engine:
     def _skip_retired(self, conv: Conversation) -> None:
         """The question about to be asked no longer applies (a flag was raised after the
         answer moved on): move past it, as if it had never been next."""
-        spec = SPECS[Step(conv.step)]
-        if spec.question and not spec.when(conv.answers, conv.flags):
+        if _retired(conv.step, conv):
             self._advance(conv)
             conv.trail.pop()  # the retired question was never asked
 

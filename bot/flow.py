@@ -406,8 +406,7 @@ def accept_links(answer: Answer) -> Accepted:
         check = {"handle": handle, "words": rest}
         return Accepted(merged, then=Then.GOTO, goto=Step.LINK_CHECK, also={Step.LINK_CHECK: check})
     merged = held + [x for x in new if x not in held]
-    got = ", ".join(str(x["label"]) for x in merged)
-    notices = [Notice(f"Got {len(merged)}: {got}. Paste another, or choose “That's all”.")]
+    notices = [Notice(_got(merged))]
     notices += [Notice(f"I skipped one: {e}", tone="warning") for e in errors]
     return Accepted(merged, tuple(notices), then=Then.STAY)
 
@@ -436,20 +435,20 @@ def _without(held: list[JSON], named: list[JSON]) -> Accepted:
 
     gone = [x for x in held if any(same(x, n) for n in named)]
     kept = [x for x in held if x not in gone]
-    got = ", ".join(str(x["label"]) for x in kept)
     if not gone:
         raise Problem(
-            f"{named[0]['label']} is not in this report. Got {len(held)}: "
-            + ", ".join(str(x["label"]) for x in held)
-            + "."
+            f"{named[0]['label']} is not in this report. Got {len(held)}: {_labels(held)}."
         )
-    left = (
-        f"Got {len(kept)}: {got}. Paste another, or choose “That's all”."
-        if kept
-        else ("No links left: paste one, or choose “No link”.")
-    )
-    removed = ", ".join(str(x["label"]) for x in gone)
-    return Accepted(kept, (Notice(f"Removed {removed}. {left}"),), then=Then.STAY)
+    left = _got(kept) if kept else "No links left: paste one, or choose “No link”."
+    return Accepted(kept, (Notice(f"Removed {_labels(gone)}. {left}"),), then=Then.STAY)
+
+
+def _labels(links: list[JSON]) -> str:
+    return ", ".join(str(x["label"]) for x in links)
+
+
+def _got(links: list[JSON]) -> str:
+    return f"Got {len(links)}: {_labels(links)}. Paste another, or choose “That's all”."
 
 
 def link_doc(url: str, handle: str | None, label_: str) -> JSON:
@@ -676,9 +675,7 @@ def accept_in_app_reply(answer: Answer) -> Accepted:
 def evidence_text(ctx: Context) -> str:
     return (
         "Do you have screenshots of it that show the @handle, the web address and the date? "
-        "(But never screenshot a sexual image of anyone who may be under 18, not even as "
-        "evidence: tell your DSL instead; its web address goes only to the IWF, "
-        f"{ctx.facts.iwf_report_url}.)"
+        f"({safety.screenshot_caveat_in_question(ctx.facts)})"
     )
 
 
@@ -890,7 +887,7 @@ _DID = frozenset(
 _SAYING_DONE = _DID | {
     *("i", "ive", "we", "weve", "have", "has", "just", "now", "already", "all", "yes", "yep"),
     *("ok", "okay", "and", "to", "them", "it", "posh", "the", "helpline", "an", "email"),
-    *("thanks", "thank", "you", "both", "spoken"),
+    *("thanks", "thank", "you", "both"),
 }
 
 

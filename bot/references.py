@@ -13,6 +13,11 @@ def reference(year: int, number: int) -> str:
     return f"{PREFIX}-{year}-{number:04d}"
 
 
+def counter(year: int) -> str:
+    """The name every store keeps the year's highest number under."""
+    return f"ref:{year}"
+
+
 def counted(ref: str) -> tuple[int, int] | None:
     """The year and number of a reference this bot handed out (TT-2026-0007 -> 2026, 7), or
     None for any other string: such a case counts towards no year's numbers."""

@@ -238,6 +238,15 @@ def child_sexual_content(text: str) -> bool:
     return any(abs(c - s) <= NEAR for c in _children(words) for s in sexual)
 
 
+def screenshot_caveat_in_question(facts: Facts) -> str:
+    """`screenshot_caveat`, short, in the question that asks whether there are screenshots."""
+    return (
+        "But never screenshot a sexual image of anyone who may be under 18, not even as "
+        "evidence: tell your DSL instead; its web address goes only to the IWF, "
+        f"{facts.iwf_report_url}."
+    )
+
+
 def screenshot_caveat(facts: Facts) -> str:
     """Said wherever screenshots are suggested, on every report: whoever asks does not know
     yet what the account holds."""

@@ -34,7 +34,7 @@ from bot.errors import Conflict, StorageError
 from bot.model import JSON
 from bot.outbox import about_case, claimed
 from bot.ports import _Keep
-from bot.references import counted
+from bot.references import counted, counter
 from storage import atomic
 from storage.atomic import AtomicJSONStorage, Tables, parse, serialise, unreadable
 from storage.tables import docs, need, stamp
@@ -508,7 +508,7 @@ class LiveFile:
         case's deletion). The archive's highest counts too, so numbers stay unique even if
         live.json was lost and started again from empty. From the disk's view: it is read
         on the event loop while the worker may be writing."""
-        return max(self.view.counters.get(_counter(year), 0), archive.highest(year))
+        return max(self.view.counters.get(counter(year), 0), archive.highest(year))
 
     def _count_references(self, unit: UnitDocs) -> None:
         """A new case's number is counted in the write that makes the case."""
@@ -516,7 +516,7 @@ class LiveFile:
         for ref, new in unit.new.items():
             if new and (taken := counted(ref)) is not None:
                 year, number = taken
-                counters[_counter(year)] = max(counters.get(_counter(year), 0), number)
+                counters[counter(year)] = max(counters.get(counter(year), 0), number)
 
     def claim(self, ids: Sequence[str], owner: str, until: datetime, now: datetime) -> list[JSON]:
         taken = [
@@ -649,7 +649,3 @@ def _read_log(path: Path, generation: int) -> list[Mapping[str, Mapping[str, obj
     if any(set(c) - set(LIVE_TABLES) for c in changes):
         raise unreadable(path, "a line of it names an unknown table")
     return changes
-
-
-def _counter(year: int) -> str:
-    return f"ref:{year}"

@@ -309,26 +309,29 @@ class TinyStore:
         them while replies go out: when twenty people submit at once, each shard is rewritten
         once for all of them, after the rush (a copy of the twenty in the middle of it, on
         the worker every write uses, held the next steps' writes 40-60 ms)."""
-        if self._copying is not None or self._closed or not self._live.uncopied():
+        waiting = self._live.uncopied()
+        if self._copying is not None or self._closed or not waiting:
             return
         if self._copy_timer is not None:
             self._copy_timer.cancel()
-        self._copy_timer = None
-        loop = asyncio.get_running_loop()
-        if self._live.uncopied() < COPY_AT:
+            self._copy_timer = None
+        if waiting < COPY_AT:
+            loop = asyncio.get_running_loop()
             self._copy_timer = loop.call_later(COPY_QUIET, self._copy_when_quiet)
-            return
-        self._copying = loop.run_in_executor(self._executor, self._copy_journal)
-        self._copying.add_done_callback(self._copied)
+        else:
+            self._start_copy()
 
     def _copy_when_quiet(self) -> None:
         self._copy_timer = None
         if self._queue or self._writing:
             return  # the batch under way decides again when it ends
         if self._copying is None and not self._closed:
-            loop = asyncio.get_running_loop()
-            self._copying = loop.run_in_executor(self._executor, self._copy_journal)
-            self._copying.add_done_callback(self._copied)
+            self._start_copy()
+
+    def _start_copy(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._copying = loop.run_in_executor(self._executor, self._copy_journal)
+        self._copying.add_done_callback(self._copied)
 
     def _copied(self, copying: asyncio.Future[None]) -> None:
         self._copying = None

@@ -48,7 +48,7 @@ from bot.clock import SystemClock
 from bot.errors import Conflict, StorageError
 from bot.model import JSON, Case, Conversation, OutboxItem, Platform
 from bot.ports import KEEP, PAGE_SIZE, Clock, Delivered, UnitOfWork
-from bot.references import reference
+from bot.references import counter, reference
 from storage.live import FAILED_KEPT, SEEN_KEPT, SENT_KEPT
 from storage.postgres import queries, raw
 from storage.postgres.database import make_engine, storage_errors
@@ -275,7 +275,7 @@ class PostgresStore:
 
     async def take_reference(self, year: int) -> str:
         # One statement: the row lock makes concurrent takers (any instance) queue, not clash.
-        query = insert(counters).values(school=self.school, name=f"ref:{year}", value=1)
+        query = insert(counters).values(school=self.school, name=counter(year), value=1)
         query = query.on_conflict_do_update(
             index_elements=[counters.c.school, counters.c.name],
             set_={"value": counters.c.value + 1},
