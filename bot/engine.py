@@ -335,7 +335,7 @@ class Engine:
         if command == "stats":
             return Outcome(conv, [await self.desk.stats(turn), *self._reask(conv)])
         if conv is None:
-            return self._without_conversation(turn, command)
+            return await self._without_conversation(turn, command, now)
         if turn.person.name or turn.person.email:  # a profile lookup may have failed earlier
             conv.person = turn.person
         return await self._with_conversation(turn, command, conv, now)
@@ -345,7 +345,7 @@ class Engine:
             return turn.action or ""
         return _command_of(turn.text)
 
-    def _without_conversation(self, turn: Turn, command: str) -> Outcome:
+    async def _without_conversation(self, turn: Turn, command: str, now: datetime) -> Outcome:
         if command == "help":
             return Outcome(None, [Notice(self._help(turn.person.platform)), Notice(_START)])
         if turn.step and command != "start":
@@ -353,13 +353,14 @@ class Engine:
         if command in ("cancel", "back"):
             return Outcome(None, [Notice("There's no report in progress. " + _START)])
         conv = self._new_conversation(turn)
-        replies: list[Reply] = [Notice(self._intro())]
-        text = turn.text
-        if text and text.lower() not in GREETINGS and self._risky(conv, text):
-            return Outcome(conv, [*replies, *self._risk_detour(conv)])
-        if text and text.lower() not in GREETINGS and parse_links(text)[0]:
-            return Outcome(conv, [*replies, *self._answer_now(conv, turn)])
-        return Outcome(conv, [*replies, *self._ask(conv)])
+        text = "" if turn.text.lower() in GREETINGS else turn.text
+        opened = await self._flagged_by_words(conv, text, now)  # "/report-tiktok nudes of a y9"
+        replies: list[Reply] = [Notice(self._intro()), *opened.replies]
+        if self._risky(conv, text):
+            return Outcome(conv, [*replies, *self._risk_detour(conv)], opened)
+        if parse_links(text)[0]:
+            return Outcome(conv, [*replies, *self._answer_now(conv, turn)], opened)
+        return Outcome(conv, [*replies, *self._ask(conv)], opened)
 
     async def _with_conversation(
         self, turn: Turn, command: str, conv: Conversation, now: datetime
@@ -393,7 +394,7 @@ class Engine:
         try:
             SPECS[Step.END].accept(Answer(turn.text, _values(turn), self._context(conv)))
         except Problem:
-            return self._without_conversation(turn, command)
+            return await self._without_conversation(turn, command, now)
         sent = CaseAction("sent", conv.case_reference)
         work = await self.desk.press(replace(turn, text=""), sent, now)
         if work.replies:  # refused, or not a move from where the case is
@@ -438,6 +439,10 @@ class Engine:
         understood = self._understood(spec, choices, turn, accepted.value)
         replies: list[Reply] = [*warn, *understood, *accepted.notices]
         if accepted.then in (Then.SUBMIT, Then.CANCEL, Then.RESTART):
+            if self._written_images(conv, turn.text):  # "submit, and there are nudes of a y9"
+                flagged = await self._flagged_by_words(conv, turn.text, now)
+                self._touch(conv, [])
+                return Outcome(conv, [*warn, *flagged.replies, *self._ask(conv)], flagged)
             ended = await self._leave(turn, conv, accepted.then, now)
             ended.to_person[:0] = warn
             return ended
@@ -592,13 +597,20 @@ class Engine:
     ) -> Outcome:
         """An answer the question cannot take is asked again, unless it describes a child's
         sexual images: then the report is flagged instead, as any answer would flag it."""
+        flagged = await self._flagged_by_words(conv, text, now)
+        if not flagged.replies:
+            return self._touch(conv, [*warn, refusal, *self._ask(conv, again=True)])
+        self._touch(conv, [])
+        return Outcome(conv, [*warn, *flagged.replies, *self._ask(conv)], flagged)
+
+    async def _flagged_by_words(self, conv: Conversation, text: str, now: datetime) -> Work:
+        """Words that describe a child's sexual images flag the report as a Yes would, and
+        alert leaders at once. The work's replies say so; none when the words do not."""
         written = self._flag_written(conv, text)
         if not written:
-            return self._touch(conv, [*warn, refusal, *self._ask(conv, again=True)])
+            return Work()
         urgent = await self.filing.urgent(conv, {Flag.SEXUAL_IMAGES}, now)
-        self._touch(conv, [])
-        replies = [*warn, *written, *urgent.replies, *self._ask(conv)]
-        return Outcome(conv, replies, Work(outbox=urgent.outbox, cases=urgent.cases))
+        return Work([*written, *urgent.replies], urgent.outbox, urgent.cases)
 
     def _flag_written(self, conv: Conversation, text: str) -> list[Reply]:
         """The report flagged when someone's own words describe a child's sexual images."""
