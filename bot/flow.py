@@ -31,7 +31,7 @@ from datetime import timedelta
 from bot import safety
 from bot.dates import When, describe_when, read_when, when_from_iso
 from bot.errors import DateError, Problem
-from bot.links import cut_short, parse_links, profile_url
+from bot.links import BARE_HANDLE, cut_short, parse_links, profile_url
 from bot.model import JSON, Choice, Flag, Notice, Platform
 from bot.steps import Accepted, Acceptor, Answer, Condition, Context, Then, never
 from bot.steps import Step as Step  # re-exported: the flow's states
@@ -476,7 +476,7 @@ def accept_link_check(answer: Answer) -> Accepted:
     handle = str(check.get("handle", ""))
     if parse_links(answer.text)[0] and not answer.values:  # "no its @mrs.jones.fake"
         return _links_instead(answer)
-    bare = _BARE_HANDLE.search(answer.text) if not answer.values else None
+    bare = BARE_HANDLE.search(answer.text) if not answer.values else None
     if bare:  # "no its mrs.jones.fake": asked about a handle, this is one without its @
         return _links_instead(replace(answer, text="@" + bare.group(0)))
     if chosen(answer, (HANDLE_OK, HANDLE_AGAIN), multi=False)[0] == "again":
@@ -487,11 +487,6 @@ def accept_link_check(answer: Answer) -> Accepted:
     got = ", ".join(str(x["label"]) for x in merged)
     told = Notice(f"Got {len(merged)}: {got}. Paste another, or choose “That's all”.")
     return Accepted(None, (told,), then=Then.GOTO, goto=Step.LINKS, also={Step.LINKS: merged})
-
-
-# A username typed without its @ ("mrs.jones.fake"): only one with a dot or underscore inside
-# counts, as a plain word ("no", "wrong") is an answer, not an account.
-_BARE_HANDLE = re.compile(r"(?<![\w@/.])(?=[\w.]*[A-Za-z])\w+(?:[._]\w+)+(?![\w@/])", re.ASCII)
 
 
 def _links_instead(answer: Answer) -> Accepted:

@@ -337,9 +337,18 @@ def parse_links(text: str) -> tuple[list[TikTokLink], list[LinkError]]:
             links.append(_normalise_clean(token, token))
         except LinkError as error:
             errors.append(error)
+    if not links and not errors and BARE_HANDLE.fullmatch(text.strip()):  # "mrs_green_sucks"
+        links.append(normalise("@" + text.strip()))
     if not links and not errors:
         errors.append(LinkError(HINT_EMAIL if saw_email else HINT_UNREADABLE, text.strip()[:200]))
     return _dedupe(links), errors
+
+
+# A username typed without its @ ("mrs.jones.fake"): only one with a dot or underscore inside
+# counts, as a plain word ("no", "wrong", "idk") is an answer, not an account.
+BARE_HANDLE = re.compile(
+    r"(?<![\w@/.])(?=[\w.]*[A-Za-z])(?=[\w.]{2,24}(?![\w.]))\w+(?:[._]\w+)+(?![\w@/])", re.ASCII
+)
 
 
 def _dedupe(links: list[TikTokLink]) -> list[TikTokLink]:

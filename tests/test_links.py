@@ -307,7 +307,8 @@ def test_plain_words_are_ignored_when_there_is_a_link() -> None:
         ("there is a fake account of me", "couldn't read that as a TikTok link or @handle"),
         ("", "couldn't read that as a TikTok link or @handle"),
         ("   \n ", "couldn't read that as a TikTok link or @handle"),
-        ("fake.mr.smith", "couldn't read that as a TikTok link or @handle"),
+        ("fakemrsmith", "couldn't read that as a TikTok link or @handle"),
+        ("idk", "couldn't read that as a TikTok link or @handle"),
         ("it's head@school.example", "email address"),
     ],
 )
@@ -316,6 +317,13 @@ def test_message_without_any_link_gets_one_hint(text: str, phrase: str) -> None:
     assert links == []
     assert len(errors) == 1
     assert phrase in str(errors[0])
+
+
+@pytest.mark.parametrize("text", ["fake.mr.smith", " mrs_green_sucks ", "head.teacher2"])
+def test_a_username_alone_without_its_at_is_a_handle(text: str) -> None:
+    links, errors = parse_links(text)
+    assert [(link.kind, link.handle) for link in links] == [(LinkKind.HANDLE, text.strip())]
+    assert errors == []
 
 
 def test_message_with_only_bad_links_gets_their_errors() -> None:
