@@ -185,13 +185,24 @@ def asked_for(case: Case) -> str:
     return text
 
 
+# The school's name is not set (reportbot.toml's [school] name, or `settings name …` in chat):
+# the email says so where a sender cannot miss it, rather than send POSH an administrator's note.
+SCHOOL_PLACEHOLDER = "[your school's name]"
+FILL_IN_SCHOOL = (
+    f"[Before sending: write your school's name where it says {SCHOOL_PLACEHOLDER}, "
+    "and delete this line.]"
+)
+
+
 def report_text(case: Case, facts: Facts) -> str:
     """The email body for POSH: the whole report in plain text."""
     who = flow.label(flow.TARGETS, case.answers.get(Step.TARGET, [])).lower() or "our staff"
+    school = facts.school_name or SCHOOL_PLACEHOLDER
     out = [
+        *([] if facts.school_name else [FILL_IN_SCHOOL, ""]),
         "Dear POSH team,",
         "",
-        f"I am writing from {facts.school} about TikTok content that targets {who}. "
+        f"I am writing from {school} about TikTok content that targets {who}. "
         f"Our reference is {case.reference}.",
         "",
         asked_for(case),
@@ -201,7 +212,7 @@ def report_text(case: Case, facts: Facts) -> str:
         f"Reported to us by: {contact_line(case)}",
         "",
         "Thank you,",
-        facts.school,
+        school,
     ]
     return "\n".join(out)
 
@@ -241,7 +252,7 @@ def safety_routes(case: Case, facts: Facts) -> tuple[str, ...]:
 def build_handoff(case: Case, facts: Facts, now: datetime) -> Handoff:
     body = report_text(case, facts)
     harm = flow.label(flow.HARM_KINDS, case.answers.get(Step.HARM, [])).split(";")[0]
-    school = facts.school_name or "school name not set"
+    school = facts.school_name or SCHOOL_PLACEHOLDER
     subject = f"TikTok report {case.reference} – {school}: {harm}"
     mailto = f"mailto:{facts.posh_email}?subject={quote(subject)}&body={quote(body)}"
     o = opening(facts, now)

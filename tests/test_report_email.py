@@ -1,0 +1,46 @@
+"""The email to POSH as the sender sees it: the school's name, set or not."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from bot.facts import DEFAULT_FACTS
+from bot.model import Case, Person, Platform
+from bot.report import build_handoff
+
+AT = datetime(2026, 12, 1, 11, 0, tzinfo=UTC)
+
+
+def _case() -> Case:
+    return Case(
+        reference="TT-2026-0007",
+        created_at=AT,
+        reporter=Person(Platform.TERMINAL, "local", "sam"),
+        conversation_id="c7",
+        answers={
+            "links": [{"url": "", "handle": "fake.mr.smith", "label": "@fake.mr.smith"}],
+            "harm": ["impersonation"],
+            "target": ["staff"],
+            "name": "Sam Patel",
+            "contact": {"phone": "01632 960123", "email": ""},
+        },
+    )
+
+
+def test_with_no_school_name_the_email_asks_the_sender_to_write_it_in() -> None:
+    h = build_handoff(_case(), DEFAULT_FACTS, AT)
+    first, *_ = h.body.splitlines()
+    assert first.startswith("[Before sending: write your school's name")
+    assert "I am writing from [your school's name] about" in h.body
+    assert h.body.rstrip().endswith("Thank you,\n[your school's name]")
+    assert "[your school's name]" in h.subject
+    assert "reportbot.toml" not in h.body + h.subject  # an administrator's note, not for POSH
+
+
+def test_with_the_school_name_set_the_email_is_ready_as_it_is() -> None:
+    facts = replace(DEFAULT_FACTS, school_name="Oakfield Academy")
+    h = build_handoff(_case(), facts, AT)
+    assert h.body.startswith("Dear POSH team,")
+    assert "I am writing from Oakfield Academy about" in h.body
+    assert "[" not in h.body.split("\n")[2] and "Oakfield Academy" in h.subject
