@@ -55,7 +55,10 @@ class Stats:
     posh_to_removal: Durations
     report_to_removal: Durations
     removed: int
+    """Cases whose content was removed and that are not open again."""
     refused: int
+    reopened: int
+    """Cases open again after an outcome (removed or refused): the content came back, say."""
     no_violation_in_app: int
     repeat_accounts: tuple[tuple[str, int], ...]
     """(@handle, cases that name it) for accounts named in more than one case."""
@@ -110,7 +113,7 @@ class Tally:
             "total": [],
         }
         self.cases = self.deleted = self.opened = self.linked = 0
-        self.removed = self.refused = self.no_violation = 0
+        self.removed = self.refused = self.reopened = self.no_violation = 0
 
     def add(self, case: Case) -> None:
         self.cases += 1
@@ -125,8 +128,10 @@ class Tally:
         self.linked += bool(case.duplicate_of)
         self.no_violation += case.answers.get(Step.IN_APP_REPLY) == "no_violation"
         times = milestones(case)
-        self.removed += CaseStatus.REMOVED in times
-        self.refused += CaseStatus.REFUSED in times
+        outcome = CaseStatus.REMOVED in times or CaseStatus.REFUSED in times
+        self.reopened += outcome and case.is_open  # counted here, not as its first outcome
+        self.removed += CaseStatus.REMOVED in times and not case.is_open
+        self.refused += CaseStatus.REFUSED in times and not case.is_open
         for key, span in (
             ("posh", to_posh(times)),
             ("removal", posh_to_removal(times)),
@@ -151,6 +156,7 @@ class Tally:
             report_to_removal=_durations(self.spans["total"]),
             removed=self.removed,
             refused=self.refused,
+            reopened=self.reopened,
             no_violation_in_app=self.no_violation,
             repeat_accounts=tuple(repeats),
         )
@@ -207,6 +213,7 @@ def format_stats(stats: Stats) -> str:
     outcomes = [
         ("Content removed", str(stats.removed)),
         ("Refused by TikTok (via POSH)", str(stats.refused)),
+        ("Open again after an outcome (reopened)", str(stats.reopened)),
         ("“No violation” from the in-app report", str(stats.no_violation_in_app)),
     ]
     out += _table("Outcomes (cases)", outcomes, "None yet.")

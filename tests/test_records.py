@@ -181,6 +181,20 @@ def test_stats_figures_on_the_seeded_cases() -> None:
     assert s.repeat_accounts == (("@other.acct", 3), ("@fake.mr.smith", 2))
 
 
+def test_a_case_reopened_after_removal_is_counted_open_again_not_removed() -> None:
+    """Found by trying it: `reopen` after Removed left it counted as removed, and open."""
+    cases = seeded()
+    a = cases[0]
+    lifecycle.apply(a, "reopen", LEAD, utc(2026, 7, 10, 9), "it came back")
+    s = compute_stats(cases)
+    assert (s.open, s.removed, s.refused, s.reopened) == (2, 1, 1, 1)
+    assert s.posh_to_removal.count == 2  # its first removal still took the time it took
+    text = format_stats(s)
+    assert "Open again after an outcome (reopened)       1" in text
+    lifecycle.apply(a, "removed", LEAD, utc(2026, 7, 12, 9), "")
+    assert (compute_stats(cases).removed, compute_stats(cases).reopened) == (2, 0)
+
+
 def test_stats_table_is_readable() -> None:
     text = format_stats(compute_stats(seeded()))
     assert text.startswith("TikTok reports: 5 (1 open, 1 further reports")
