@@ -49,7 +49,10 @@ HINT_UNREADABLE = (
     "I couldn't read that as a date. Try something like 21/11/2026, 21 Nov, yesterday or "
     "3 days ago."
 )
-HINT_FUTURE = "That date is in the future — when did you first see it?"
+# One wording for every day still to come, whatever the question (first seen, reported in the
+# app) and however it was said ("tomorrow", "next friday", 26/11/2026): what it is, then what to do.
+UP_TO_TODAY = "Please give a day up to today, for example today, yesterday or 3 days ago."
+HINT_FUTURE = f"That is in the future. {UP_TO_TODAY}"
 HINT_TOO_OLD = (
     f"That date is more than {MAX_YEARS_BACK} years ago — please check the year and try again."
 )
@@ -169,6 +172,7 @@ def parse_day(text: str, today: date) -> date:
     """The day `text` refers to, relative to `today`, or raise `DateError` with a hint."""
     if len(text) > MAX_INPUT_CHARS:
         raise DateError(HINT_UNREADABLE)
+    _not_to_come(_tidy_plain(text))
     return _day(_tidy(text), today)
 
 
@@ -177,6 +181,7 @@ def read_when(text: str, today: date) -> When:
     ("not sure"). A hedge ("I think", "probably") is kept in what was said, not in the way."""
     if len(text) > MAX_INPUT_CHARS:
         raise DateError(HINT_UNREADABLE)
+    _not_to_come(_tidy_plain(text))
     words = " ".join(_HEDGES.sub(" ", _tidy(text)).split())
     if words in UNKNOWN_WORDS or _tidy_plain(text) in UNKNOWN_WORDS:
         return When(None, None, text.strip())
@@ -233,6 +238,19 @@ def describe_day(d: date, today: date) -> str:
 
 def _weekday_long(d: date) -> str:
     return f"{WEEKDAYS[d.weekday()][:3].title()} {_long(d)}"
+
+
+def _not_to_come(words: str) -> None:
+    if _TO_COME.fullmatch(words):
+        raise DateError(HINT_FUTURE)
+
+
+# Words for a day still to come, said of when something was seen ("tomorrow", "next friday").
+_TO_COME = re.compile(
+    r"(?:(?:i think|probably) )?(?:the )?(?:day after )?(?:tom+or+ow|tmrw?)|next \w+"
+    r"|(?:this )?coming \w+|later today"
+    r"|in (?:a|an|one|two|three|a few|few|\d+) (?:day|week|fortnight|month|year)s?(?: time)?"
+)
 
 
 def _day(words: str, today: date) -> date:
@@ -550,7 +568,7 @@ def _long(d: date) -> str:
 
 def _checked(day: date, today: date) -> date:
     if day > today:
-        raise DateError(HINT_FUTURE)
+        raise DateError(f"{_long(day)} is in the future. {UP_TO_TODAY}")
     if day < _years_before(today, MAX_YEARS_BACK):
         raise DateError(HINT_TOO_OLD)
     return day

@@ -98,7 +98,11 @@ def test_parse_day_accepts(text: str, expected: date) -> None:
     ("text", "phrase"),
     [
         # future
-        ("26/11/2026", "That date is in the future — when did you first see it?"),
+        ("26/11/2026", "26 Nov 2026 is in the future. Please give a day up to today"),
+        ("tomorrow", "That is in the future. Please give a day up to today"),
+        ("next Friday", "That is in the future"),
+        ("in 2 days", "That is in the future"),
+        ("the day after tomorrow", "That is in the future"),
         ("1/1/2027", "in the future"),
         ("2027-01-01", "in the future"),
         ("21 Nov 2030", "in the future"),
@@ -137,7 +141,7 @@ def test_parse_day_accepts(text: str, expected: date) -> None:
         ("a few days ago", "I couldn't read that as a date"),
         ("nvbr 21", "I couldn't read that as a date"),
         ("November 2026", "I couldn't read that as a date"),
-        ("next monday", "I couldn't read that as a date"),
+        ("next monday", "That is in the future"),
         ("21/11/202", "I couldn't read that as a date"),
         ("21112026", "I couldn't read that as a date"),
         ("today (Wed 25 Nov 2026)", "I couldn't read that as a date"),
