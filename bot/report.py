@@ -98,11 +98,7 @@ def summary_lines(
     if Step.HARM_OTHER in a:
         harm += f" ({_own_words(a, Step.HARM_OTHER, flags, leaders)})"
     lines.append(("Kind of harm", harm))
-    target = flow.label(flow.TARGETS, a.get(Step.TARGET, []))
-    for step in (Step.TARGET_STAFF, Step.TARGET_OTHER):
-        if step in a:
-            target += f" – {_own_words(a, step, flags, leaders)}"
-    lines.append(("Who is targeted", target))
+    lines.append(("Who is targeted", _targets(a, flags, leaders)))
     lines.append(("First seen", _first_seen(a)))
     lines.append(("Reported in the TikTok app", _in_app(a, flags, leaders)))
     if Step.EVIDENCE in a and Flag.SEXUAL_IMAGES not in flags:
@@ -118,6 +114,21 @@ def summary_lines(
         owner = PoshOwner(str(a.get(Step.WHO_CALLS) or PoshOwner.LEADERS))
         lines.append(("Who contacts POSH", OWNER_TEXT[owner]))
     return lines
+
+
+# Whom each typed answer names: "A member of staff – Mrs Okafor; Someone else – a parent".
+_NAMED_BY = {"staff": Step.TARGET_STAFF, "other": Step.TARGET_OTHER}
+
+
+def _targets(a: JSON, flags: AbstractSet[Flag], leaders: bool) -> str:
+    chosen = a.get(Step.TARGET) or []
+    parts = []
+    for value in chosen if isinstance(chosen, list) else [chosen]:
+        part, named = flow.label(flow.TARGETS, value), _NAMED_BY.get(str(value))
+        if named in a:
+            part += f" – {_own_words(a, named, flags, leaders)}"
+        parts.append(part)
+    return "; ".join(parts)
 
 
 def _first_seen(a: JSON) -> str:

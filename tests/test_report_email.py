@@ -1,4 +1,4 @@
-"""The email to POSH as the sender sees it: the school's name, set or not."""
+"""The email to POSH as the sender sees it: the school's name, set or not, and who is named."""
 
 from __future__ import annotations
 
@@ -44,3 +44,20 @@ def test_with_the_school_name_set_the_email_is_ready_as_it_is() -> None:
     assert h.body.startswith("Dear POSH team,")
     assert "I am writing from Oakfield Academy about" in h.body
     assert "[" not in h.body.split("\n")[2] and "Oakfield Academy" in h.subject
+
+
+def test_each_name_stays_with_the_target_it_names() -> None:
+    """Found by trying it: with staff and someone else chosen, both names followed the last."""
+    case = _case()
+    case.answers |= {
+        "target": ["staff", "school", "other"],
+        "target_staff": "Mrs A Okafor, Headteacher",
+        "target_other": "a parent governor",
+    }
+    line = next(
+        x for x in build_handoff(case, DEFAULT_FACTS, AT).body.splitlines() if "targeted" in x
+    )
+    assert line == (
+        "Who is targeted: A member of staff – Mrs A Okafor, Headteacher; The school itself; "
+        "Someone else – a parent governor"
+    )
