@@ -15,7 +15,7 @@ from bot import lifecycle, localtime
 from bot.facts import Facts
 from bot.hours import hours_text
 from bot.model import Case, CaseStatus
-from bot.report import build_handoff, contact_line
+from bot.report import build_handoff, contact_line, handoff_text
 from bot.timeline import history_rows, timeline
 from bot.views import case_view
 
@@ -49,6 +49,8 @@ def case_text(case: Case, facts: Facts, now: datetime, retention: str = "") -> s
         when = localtime.local(r.at, facts)
         line = f"  {when}  {r.who}: {r.action}" + (f" ({r.change})" if r.change else "")
         out.append(line + (f" – “{_indent(r.note, 4)}”" if r.note else ""))
+    if case.status in lifecycle.MOVES["sent"].sources:  # not with POSH yet: how to get it there
+        out += ["", handoff_text(build_handoff(case, facts, now), facts, now)]
     if case.is_open:
         verbs = ", ".join(m.verb for m in lifecycle.MOVES.values() if case.status in m.sources)
         out += ["", f"Next: reportbot cases move {case.reference} VERB (one of: {verbs})"]
@@ -137,7 +139,8 @@ def _html_sections(case: Case, facts: Facts, now: datetime) -> list[str]:
 
 def case_html(case: Case, facts: Facts, now: datetime) -> str:
     """A self-contained, printable report of one case for governors, a union or the police."""
-    title = f"TikTok report {case.reference} – {facts.school_name}"
+    named = f" – {facts.school_name}" if facts.school_name else ""
+    title = f"TikTok report {case.reference}{named}"
     printed = localtime.local(now, facts)
     parts = [
         "<!DOCTYPE html>",

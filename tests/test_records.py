@@ -506,6 +506,18 @@ def test_case_text_shows_timeline_retention_and_history() -> None:
     assert "Dee Head: TikTok refused (With TikTok via POSH → Refused by TikTok)" in text
     assert "“TikTok: no violation”" in text
 
+    assert "hand it to the Professional Online Safety Helpline" not in text  # it is with POSH
+
+
+def test_case_text_of_a_case_not_yet_with_posh_says_how_to_hand_it_over() -> None:
+    """Found by trying it: a terminal leader saw POSH's number and email only in an export."""
+    d = seeded()[3]
+    text = case_text(d, FACTS, utc(2026, 11, 21, 11))
+    assert "Case TT-2026-0004: hand it to the Professional Online Safety Helpline (POSH)" in text
+    assert f"Phone: {FACTS.posh_phone}" in text and f"Email: {FACTS.posh_email}" in text
+    assert "Email text, ready to send:" in text and "Dear POSH team," in text
+    assert text.rstrip().splitlines()[-1].startswith("Next: reportbot cases move TT-2026-0004")
+
 
 # --- subject access ----------------------------------------------------------------------------
 
