@@ -373,8 +373,7 @@ class Engine:
                 conv.step = Step.RESUME
             return self._touch(conv, self._ask(conv))
         if command == "restart":
-            fresh = self._fresh(turn, conv)
-            return self._touch(fresh, [Notice(_RESTARTED), *self._ask(fresh)])
+            return await self._restart(turn, conv, now)
         if command == "cancel":
             return await self._cancel(conv, now)
         if command == "help":
@@ -474,8 +473,17 @@ class Engine:
         if then == Then.CANCEL:
             work = await self.filing.abandoned(conv, "cancelled", now)
             return Outcome(None, [Notice(self._cancelled_text(conv))], work)
-        fresh = self._fresh(turn, conv)
-        return self._touch(fresh, [Notice(_RESTARTED), *self._ask(fresh)])
+        return await self._restart(turn, conv, now)
+
+    async def _restart(self, turn: Turn, old: Conversation, now: datetime) -> Outcome:
+        """Start again: a new report of its own. An urgent case leaders were alerted with
+        keeps the answers given so far, and its card says the reporter started again; the
+        new report never fills that case (it may be of another account)."""
+        work = await self.filing.abandoned(old, "restarted", now)
+        fresh = self._new_conversation(turn)
+        fresh.address = dict(turn.address or old.address)
+        kept = _RESTARTED_ALERTED.format(ref=old.case_reference) if work.cases else ""
+        return Outcome(fresh, [Notice(_RESTARTED + kept), *self._ask(fresh)], work)
 
     def _understood(
         self, spec: StepSpec, choices: tuple[Choice, ...], turn: Turn, value: object
@@ -733,14 +741,6 @@ class Engine:
             address=dict(turn.address),
         )
 
-    def _fresh(self, turn: Turn, old: Conversation) -> Conversation:
-        """Start again: a new report, but a safety flag and an urgent case carry over."""
-        fresh = self._new_conversation(turn)
-        fresh.address = dict(turn.address or old.address)
-        fresh.flags = {f for f in old.flags if f in STICKY_FLAGS}
-        fresh.case_reference = old.case_reference
-        return fresh
-
     # -- small helpers ----------------------------------------------------------------------
 
     def _today(self) -> date:
@@ -788,6 +788,10 @@ _MISSING = "One answer is missing, so I can't send the report yet. Please answer
 _FINISHED = "That report has already been sent or cancelled. Type report to start a new one."
 _CANCELLED = "Cancelled. Nothing was saved or sent. Type report whenever you want to start again."
 _RESTARTED = "Starting a new report."
+_RESTARTED_ALERTED = (
+    " Your leadership team keep the alert you raised ({ref}) with what you told me, and will "
+    "follow it up; this new report is a separate one."
+)
 STORAGE_SORRY = (
     "Sorry – I couldn't save that just now, so please send it again in a minute. Everything "
     "you answered before is safe. If it keeps happening, give your IT team this code: {code}."

@@ -36,6 +36,11 @@ ACTION_LABELS = {
     "note": "Note",
     "linked_report": "Another report of the same account",
     "deleted": "Deleted",
+    "urgent": "Urgent alert to leaders",
+    "flagged": "Flagged",
+    "report_cancelled": "Report cancelled before it was finished",
+    "report_expired": "Report left unfinished",
+    "report_restarted": "Report abandoned for a new one",
 } | {verb: move.label for verb, move in lifecycle.MOVES.items() if verb != "assign"}
 
 

@@ -64,6 +64,12 @@ def case_view(case: Case, facts: Facts, now: datetime) -> CaseView:
     )
 
 
+_ENDED_HOW = {
+    "report_cancelled": "cancelled it",
+    "report_restarted": "started a new report instead",
+}
+
+
 def _urgent_view(case: Case, facts: Facts) -> CaseView:
     """Content-minimal: who, what was flagged, what to do now. The report itself follows."""
     flags = " ".join(URGENT_TEXT[f] for f in sorted(case.flags) if f in URGENT_TEXT)
@@ -72,7 +78,7 @@ def _urgent_view(case: Case, facts: Facts) -> CaseView:
     if ended is None:
         todo = f"Contact {name} now. Their full report will follow here when they finish it."
     else:
-        how = "cancelled it" if ended.action == "report_cancelled" else "did not finish it"
+        how = _ENDED_HOW.get(ended.action, "did not finish it")
         todo = f"{_reporter(case, start=True)} {how} ({local(ended.at, facts)}). Contact them now."
     links = web_addresses(case.answers.get(Step.LINKS) or [])
     lines = (
