@@ -335,10 +335,14 @@ class Engine:
         if command == "stats":
             return Outcome(conv, [await self.desk.stats(turn), *self._reask(conv)])
         if conv is None:
-            return await self._without_conversation(turn, command, now)
-        if turn.person.name or turn.person.email:  # a profile lookup may have failed earlier
-            conv.person = turn.person
-        return await self._with_conversation(turn, command, conv, now)
+            result = await self._without_conversation(turn, command, now)
+        else:
+            if turn.person.name or turn.person.email:  # a profile lookup may have failed
+                conv.person = turn.person
+            result = await self._with_conversation(turn, command, conv, now)
+        if safety.distressed(turn.text):  # "i can't cope": support first, whatever follows
+            result.to_person.insert(0, safety.distress_notice(self.facts))
+        return result
 
     def _command(self, turn: Turn) -> str:
         if turn.action in BUTTON_COMMANDS:

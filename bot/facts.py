@@ -56,6 +56,11 @@ class Facts:
     staff_support_name: str = "Education Support"
     staff_support_phone: str = "08000 562 561"
     staff_support_url: str = "https://www.educationsupport.org.uk"
+    # For anyone struggling to cope or thinking of ending their life: free, any time, day or
+    # night. Sources: samaritans.org ("Contact Samaritans": 116 123, free, 24 hours);
+    # giveusashout.org (Shout: text SHOUT to 85258, free, 24/7).
+    samaritans_phone: str = "116 123"
+    shout_text: str = "text SHOUT to 85258"
     # Police non-emergency number (England and Wales). Source: police.uk.
     police_non_emergency: str = "101"
     # Intimate images of an adult, sexualised edits and deepfakes included; for over-18s in the

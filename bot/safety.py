@@ -29,6 +29,15 @@ from bot.facts import Facts
 from bot.model import Flag, Notice
 from bot.understand import similar, words_of
 
+# Someone, perhaps the reporter, who may want to end their life: risk words, and distress.
+WANTING_TO_DIE = (
+    r"(?:want|wanna|going)\s+(?:to\s+)?die",
+    r"hang\s+(?:my|him|her|them)sel(?:f|ves)",
+    r"take\s+(?:my|his|her|their)\s+own\s+life",
+    r"ending\s+it\s+all",
+    r"do\s*n[o']?t\s+want\s+to\s+(?:be\s+here|live|go\s+on)(?:\s+any\s*more)?",
+)
+
 # Whole words or phrases, matched case-insensitively. Kept short on purpose (see above).
 RISK_PATTERNS = (
     r"kill(?:s|ed|ing)?\s+(?:him|her|them|my|me|it|your)self",
@@ -48,8 +57,37 @@ RISK_PATTERNS = (
     r"bombs?",
     r"going\s+to\s+(?:hurt|kill|attack|stab|shoot|bomb|die|jump|beat)\b",
     r"gonna\s+(?:hurt|kill|attack|stab|shoot|bomb|die|jump|beat)\b",
+    # Threats said another way (found by an exploratory test), and a home address posted.
+    r"batter(?:s|ed|ing)?",
+    r"knifed",
+    r"acid(?:\s+attack)?",
+    r"burn(?:s|ing|t)?\s+(?:\w+\s+){0,2}(?:house|home|car)",
+    r"(?:we|they|i)\s+know\s+where\s+(?:you|she|he|they)\s+lives?",
+    r"watch\s+(?:your|her|his|their)\s+back",
+    r"get\s+what'?s\s+coming",
+    r"home\s+address",
+    *WANTING_TO_DIE,
 )
 _RISK = re.compile(r"\b(?:" + "|".join(RISK_PATTERNS) + r")\b", re.IGNORECASE)
+
+# Words of someone not coping, perhaps the reporter themselves. They get support at once, as
+# well as what any risk words bring: a report about an attack on them can be the worst day of
+# a member of staff's career.
+DISTRESS_PATTERNS = (
+    r"can\s*(?:no|')?t\s+cope",
+    r"cannot\s+cope",
+    r"not\s+coping",
+    r"can\s*(?:no|')?t\s+(?:go\s+on|take\s+(?:it|this|any\s*more)|do\s+this\s+any\s*more)",
+    r"(?:i'?m|i\s+am)\s+not\s+(?:ok|okay|alright|all\s+right)",
+    r"falling\s+apart",
+    r"breaking\s+down",
+    r"suicid(?:e|al)",
+    *WANTING_TO_DIE,
+    r"kill(?:ing)?\s+myself",
+    r"end(?:ing)?\s+my\s+life",
+    r"(?:hurt|harm|cut)(?:ing)?\s+myself",
+)
+_DISTRESS = re.compile(r"\b(?:" + "|".join(DISTRESS_PATTERNS) + r")\b", re.IGNORECASE)
 
 # Wording that asks for, suggests or accepts images. Never shown on a report flagged
 # SEXUAL_IMAGES (case-insensitive substrings).
@@ -261,7 +299,27 @@ def screenshot_caveat(facts: Facts) -> str:
 
 def risk_words(text: str) -> list[str]:
     """The risk words or phrases in the text, as typed ([] if none)."""
-    return [m.group(0) for m in _RISK.finditer(text)]
+    return [m.group(0) for m in _RISK.finditer(text.replace("’", "'"))]
+
+
+def distressed(text: str) -> bool:
+    """Words of someone not coping, or who may want to end their life (`DISTRESS_PATTERNS`)."""
+    return bool(text) and _DISTRESS.search(text.replace("’", "'")) is not None
+
+
+def distress_notice(facts: Facts) -> Notice:
+    """Support for the person writing, said at once, before anything else in the report."""
+    return Notice(
+        "I'm so sorry you're going through this. You don't have to finish this report now: "
+        "your answers are saved. If you might act on thoughts of ending your life, or you are "
+        f"not safe, call {facts.emergency} now. Samaritans are there any time, day or night, "
+        f"free, on {facts.samaritans_phone}, or you can {facts.shout_text}. "
+        f"{facts.staff_support_name}'s helpline for anyone working in education is free, "
+        f"confidential and open 24/7: {facts.staff_support_phone}. Please tell someone you "
+        "trust at school, too.",
+        tone="danger",
+        title="You matter: support is there now",
+    )
 
 
 def danger_notice(facts: Facts, *, unsure: bool = False) -> Notice:

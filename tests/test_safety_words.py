@@ -1,0 +1,58 @@
+"""Risk words and words of distress, read as staff write them (from an exploratory test)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.facts import DEFAULT_FACTS
+from bot.safety import distress_notice, distressed, risk_words
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i want to die",
+        "i wanna die",
+        "I don’t want to be here anymore",
+        "thinking of ending it all",
+        "i could hang myself",
+        "no. but i'm not ok to be honest, i can't cope",
+        "only me. I'm not coping",
+        "I cant cope with this",
+        "i can't take any more",
+    ],
+)
+def test_words_of_someone_not_coping_bring_support(text: str) -> None:
+    assert distressed(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["no violation", "they said it's ok", "Harassment or bullying", "copes well", "die-cast"],
+)
+def test_ordinary_answers_are_not_distress(text: str) -> None:
+    assert not distressed(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i want to die",
+        "they'll batter her",
+        "posted her HOME ADDRESS",
+        "we know where you live",
+        "says she'll get what's coming",
+        "an acid attack",
+        "burn your house down",
+        "watch your back miss",
+    ],
+)
+def test_threats_said_another_way_are_risk_words(text: str) -> None:
+    assert risk_words(text)
+
+
+def test_the_support_notice_names_each_line_from_the_facts() -> None:
+    text = distress_notice(DEFAULT_FACTS).text
+    for fact in (DEFAULT_FACTS.samaritans_phone, DEFAULT_FACTS.shout_text):
+        assert fact in text
+    assert DEFAULT_FACTS.staff_support_phone in text and DEFAULT_FACTS.emergency in text
