@@ -63,6 +63,9 @@ UNSURE_WORDS = (
     "hard to tell", "hard to tell really", "difficult to say", "difficult to tell",
     "prob not", "probably not", "possibly not", "maybe not", "might not be", "unlikely",
     "i doubt it", "doubt it", "not sure really",
+    # Typed in a hurry (an exploratory test): each was read as a firm No.
+    "dont no", "i dont no", "we dont no", "we dont know", "no sure", "no idk", "no dunno",
+    "i havent looked", "havent looked", "not looked", "havent checked", "didnt look", "i no",
 )  # fmt: skip
 
 YES = Choice("yes", "Yes", YES_WORDS)

@@ -141,7 +141,25 @@ NUDITY_WORDS = frozenset({
     "nude", "nudes", "nudity", "naked", "seminude", "topless",
     "underwear", "lingerie", "knickers", "bra", "bras", "bikini", "bikinis", "explicit",
     "porn", "porno", "pornographic", "pornography", "nsfw", "indecent", "intimate",
-    "onlyfans",
+    "onlyfans", "nudez", "upskirt", "upskirts", "csam", "sext", "sexts", "sexted",
+})  # fmt: skip
+# Images a child may have taken of themselves: sent or shared by a pupil, they are still a
+# child's sexual images ("a year 9 girl sent nudes", "sexting pics from year 10"), unless
+# they are said to be of an adult ("deepfake nudes of me made by year 10 boys").
+SELF_IMAGE_WORDS = frozenset({
+    "nudes", "nude", "naked", "nudez", "sexting", "sexts", "sext", "sexted", "dickpic",
+    "dickpics",
+})  # fmt: skip
+# Words that say whose images they are not: an adult, or pictures made up of one.
+_ADULT_SUBJECT = frozenset({
+    "me", "mr", "mrs", "miss", "ms", "dr", "sir", "teacher", "teachers", "staff", "head",
+    "headteacher", "him", "colleague", "colleagues",
+})  # fmt: skip
+_MADE_UP = frozenset({"deepfake", "deepfakes", "edit", "edits", "edited", "photoshopped", "ai"})
+# Nudity said in two words: "no clothes on", "dick pics", "clothes off".
+_TWO_WORD_NUDITY = frozenset({
+    ("no", "clothes"), ("without", "clothes"), ("clothes", "off"), ("dick", "pic"),
+    ("dick", "pics"), ("semi", "nude"), ("semi", "nudes"), ("semi", "naked"),
 })  # fmt: skip
 SEXUAL_WORDS = NUDITY_WORDS | {
     "sexual", "sexaul", "sexul", "sexuel", "sexually", "sexualised", "sexualized",
@@ -193,8 +211,9 @@ def _before(words: list[str], i: int) -> str:
     return words[j] if j >= 0 else ""
 
 
-def _children(words: list[str]) -> list[int]:
-    """Where a child is named, as someone the content may be about (see the lists above)."""
+def _children(words: list[str]) -> tuple[list[int], list[int]]:
+    """Where a child is named as someone the content may be about (see the lists above), and
+    where as its maker or sender ("made by year 10 boys", "a year 9 girl sent …")."""
     spans: list[tuple[int, int]] = []  # [start, end) of each mention
     i = 0
     while i < len(words):
@@ -217,13 +236,20 @@ def _children(words: list[str]) -> list[int]:
             groups[-1] = (groups[-1][0], end)
         else:
             groups.append((start, end))
-    found = []
+    found: list[int] = []
+    agents: list[int] = []
     for start, end in groups:
         before = _before(words, start)
         after = [w for w in words[end:] if w not in _AUXILIARIES][:2]
-        if before in _NEGATING or before in _AGENT_BEFORE:
+        if before in _NEGATING:
             continue
-        if after and after[0] in _AGENT_VERBS and after[1:] != ["by"]:  # not "a pupil made by"
+        if (
+            before in _AGENT_BEFORE
+            or (  # not "a pupil made by"
+                after and after[0] in _AGENT_VERBS and after[1:] != ["by"]
+            )
+        ):
+            agents.append(start)
             continue
         staff_year = words[start] in _YEAR_WORDS or words[start] in _SCHOOL_YEAR
         if staff_year and (
@@ -232,7 +258,7 @@ def _children(words: list[str]) -> list[int]:
         ):
             continue
         found.append(start)
-    return found
+    return found, agents
 
 
 _AGE_TOKEN = re.compile(r"(\d{1,2})(?:yo|yos|yr|yrs|yrold|yearold|yearolds)")
@@ -256,14 +282,22 @@ def _sexual(words: list[str]) -> list[int]:
     found = []
     for i, w in enumerate(words):
         nxt = words[i + 1] if i + 1 < len(words) else ""
-        semi = w == "semi" and nxt in ("nude", "nudes", "naked")
-        if not (semi or _is(w, SEXUAL_WORDS)) or _before(words, i) in _NEGATING:
+        if (w, nxt) in _TWO_WORD_NUDITY:
+            found.append(i)
+            continue
+        if not _is(w, SEXUAL_WORDS) or _before(words, i) in _NEGATING:
             continue
         if w == "sex" and nxt in _NOT_CONTENT:
             continue
-        if semi or _is(w, NUDITY_WORDS) or any(abs(p - i) <= _IMAGE_NEAR for p in pictures):
+        if _is(w, NUDITY_WORDS) or any(abs(p - i) <= _IMAGE_NEAR for p in pictures):
             found.append(i)
     return found
+
+
+def _of_an_adult(words: list[str]) -> bool:
+    """The images are said to be of an adult ("nudes of me", "of Mr Smith"), or made up."""
+    of_whom = (words[i + 1] for i, w in enumerate(words[:-1]) if w == "of")
+    return any(w in _ADULT_SUBJECT for w in of_whom) or any(w in _MADE_UP for w in words)
 
 
 def child_sexual_content(text: str) -> bool:
@@ -273,7 +307,17 @@ def child_sexual_content(text: str) -> bool:
     sexual = _sexual(words)
     if not sexual:
         return False
-    return any(abs(c - s) <= NEAR for c in _children(words) for s in sexual)
+    if "csam" in words:  # child sexual abuse material: a child's, by its name
+        return True
+    children, makers = _children(words)
+    if any(abs(c - s) <= NEAR for c in children for s in sexual):
+        return True
+    own = [s for s in sexual if words[s] in SELF_IMAGE_WORDS or words[s] == "dick"]
+    return (
+        bool(own)
+        and not _of_an_adult(words)
+        and any(abs(c - s) <= NEAR for c in makers for s in own)
+    )
 
 
 def screenshot_caveat_in_question(facts: Facts) -> str:

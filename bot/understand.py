@@ -188,7 +188,7 @@ def _spotted(typed: list[str], choices: Sequence[Choice]) -> tuple[str, ...]:
             if all(similar(typed[i], word) for i, word in zip(span, phrase, strict=True)):
                 for i in span:
                     used[i] = True
-                if not _negated(typed, start):
+                if phrase[0] in _NEGATIONS or not _negated(typed, start):  # "no, not sure"
                     found.append((start, value))
     ordered = [value for _, value in sorted(found)]
     return tuple(dict.fromkeys(ordered))

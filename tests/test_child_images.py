@@ -36,6 +36,17 @@ CHILD_CONTENT = [
     "nude photos of a 14yo",
     "images of a 13 yr old in lingerie",
     "topless pics of a sixth former",
+    # found by an exploratory test: a pupil's own images, sent or shared, and other words
+    "its sharing sexting pics from year 10",
+    "yes we reported it this morning, it's now reposting nudes sent by a year 9 girl",
+    "a year 9 girl sent nudes to her boyfriend and this account posted them",
+    "dick pics from a year 9 boy",
+    "sexts from a year 10 girl",
+    "upskirt photos of pupils",
+    "CSAM of a pupil",
+    "pics of a student with no clothes on",
+    "nudez of a pupil",
+    "a fake account posting nudes a year 8 girl sent",
 ]
 NOT_CHILD_CONTENT = [
     "sexual comments about Miss Davies, head of year 9",
@@ -56,6 +67,11 @@ NOT_CHILD_CONTENT = [
     "pupils follow it, posts sexual memes about teachers",
     "I teach sex education to year 10",
     "she is a sex ed teacher for year 9",
+    # images of an adult that pupils sent or made, and an insult
+    "year 10 boys sent nudes of Miss Jones around",
+    "pupils are sharing nude edits of Mr Smith",
+    "a year 9 boy called him a dick",
+    "kids are sending it round, sexual stuff about me",
 ]
 
 

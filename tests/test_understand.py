@@ -20,3 +20,22 @@ def test_a_negation_added_to_a_phrase_is_not_a_typo_of_it(typed: str) -> None:
 @pytest.mark.parametrize("typed", ["took screenshts", "nott yet", "they deleted it"])
 def test_a_typo_of_a_phrase_still_names_it(typed: str) -> None:
     assert pick(typed, (HAVE,), multi=False) == pick("took screenshots", (HAVE,), multi=False)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["we dont no", "dont no", "i dont no", "no sure", "no not sure", "no... not sure", "no idk",
+     "i havent looked", "no, well not sure"],
+)  # fmt: skip
+def test_a_hurried_hedge_at_a_safety_question_is_read_as_not_sure(typed: str) -> None:
+    """From an exploratory test: each was taken as a firm No at the danger question."""
+    from bot.flow import UNSURE, yes_no
+
+    assert "unsure" in pick(typed, yes_no(UNSURE), multi=True).values
+
+
+@pytest.mark.parametrize("typed", ["no", "nope", "no not at all", "not that i know of"])
+def test_a_plain_no_is_still_no(typed: str) -> None:
+    from bot.flow import UNSURE, yes_no
+
+    assert pick(typed, yes_no(UNSURE), multi=True).values == ("no",)
