@@ -23,6 +23,7 @@ from bot.facts import Facts
 from bot.lifecycle import in_scope
 from bot.model import (
     JSON,
+    WITH_POSH,
     Audience,
     Case,
     CaseCard,
@@ -278,7 +279,9 @@ class Filing:
 
     def _linked_notice(self, case: Case, original: Case, added: str) -> Notice:
         handler = (
-            f"{original.assignee} is contacting POSH about it"
+            "it is already with POSH: leaders will pass on what your report adds"
+            if original.status in WITH_POSH
+            else f"{original.assignee} is contacting POSH about it"
             if original.assignee
             else "the reporter who first reported it is contacting POSH"
             if original.posh_owner == PoshOwner.REPORTER

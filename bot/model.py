@@ -190,6 +190,9 @@ class CaseStatus(StrEnum):
     DELETED = "deleted"
 
 
+WITH_POSH = frozenset({CaseStatus.SENT_TO_POSH, CaseStatus.WITH_TIKTOK})
+"""Handed to POSH, and waiting for TikTok to act."""
+
 OPEN_STATUSES = frozenset(
     {
         CaseStatus.REPORTING,

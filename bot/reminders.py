@@ -24,7 +24,7 @@ from bot.errors import Conflict, error_reference, log_bug
 from bot.facts import Facts
 from bot.filing import Filing
 from bot.hours import opening, status_text
-from bot.model import Audience, Case, CaseStatus, Notice, OutboxItem, PoshOwner
+from bot.model import WITH_POSH, Audience, Case, CaseStatus, Notice, OutboxItem, PoshOwner
 from bot.outbox import outbox_item
 from bot.ports import Clock, Store, UnitOfWork
 from bot.steps import Step
@@ -32,7 +32,6 @@ from bot.steps import Step
 log = logging.getLogger(__name__)
 
 NOT_SENT = frozenset({CaseStatus.REPORTING, CaseStatus.NEW, CaseStatus.REPORTED_IN_APP})
-AWAITING_REMOVAL = frozenset({CaseStatus.SENT_TO_POSH, CaseStatus.WITH_TIKTOK})
 DAYTIME = (8, 18)
 
 
@@ -88,7 +87,7 @@ def due_reminders(case: Case, facts: Facts, now: datetime) -> list[Due]:
                 )
                 due.append(Due("not_sent", case, text))
     sent = case.status_times.get(CaseStatus.SENT_TO_POSH)
-    if case.status in AWAITING_REMOVAL and sent:
+    if case.status in WITH_POSH and sent:
         for kind, after, label in (("48h", 48, "48 hours"), ("7d", 24 * 7, "7 days")):
             if now - sent >= timedelta(hours=after):
                 text = (
@@ -107,7 +106,7 @@ def trigger_times(case: Case, facts: Facts) -> dict[str, datetime]:
     if case.status in NOT_SENT:
         times["not_sent"] = working_deadline(facts, case.created_at, _session_hours(facts))
     sent = case.status_times.get(CaseStatus.SENT_TO_POSH)
-    if case.status in AWAITING_REMOVAL and sent:
+    if case.status in WITH_POSH and sent:
         times["48h"] = sent + timedelta(hours=48)
         times["7d"] = sent + timedelta(days=7)
     return times

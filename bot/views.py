@@ -14,9 +14,21 @@ from enum import StrEnum
 from bot import lifecycle
 from bot.facts import Facts
 from bot.localtime import local
-from bot.model import Case, CaseList, CaseStatus, Choice, Flag, Handoff, Notice, PoshOwner, Question
+from bot.model import (
+    WITH_POSH,
+    Case,
+    CaseList,
+    CaseStatus,
+    Choice,
+    Flag,
+    Handoff,
+    Notice,
+    PoshOwner,
+    Question,
+)
 from bot.report import build_handoff, contact_line, reporter_name, summary_lines, web_addresses
 from bot.steps import Step
+from bot.timeline import milestones
 
 
 @dataclass(frozen=True)
@@ -151,7 +163,13 @@ def _latest_addition(case: Case, facts: Facts) -> str:
     if not linked:
         return ""
     last = linked[-1]
-    return f"{last.new}, {local(last.at, facts)}. {last.note}".strip()
+    added = f"{last.new}, {local(last.at, facts)}. {last.note}".strip()
+    sent = milestones(case).get(CaseStatus.SENT_TO_POSH)
+    if case.status in WITH_POSH and sent is not None and last.at >= sent:
+        added += (
+            f" It came after the case went to POSH: pass on what is new, quoting {case.reference}."
+        )
+    return added
 
 
 def _actions(case: Case) -> tuple[Choice, ...]:

@@ -32,7 +32,7 @@ from bot.model import (
     Turn,
 )
 from bot.ports import UnitOfWork, each_alone, one_at_a_time
-from bot.views import Resolved, ResolvedCard
+from bot.views import Resolved, ResolvedCard, case_view
 from storage.memory import MemoryStore
 
 # Wednesday 25 November 2026, 11:00 UK time: POSH is open.
@@ -430,6 +430,26 @@ async def test_a_second_report_of_the_same_account_is_linked_to_the_open_case() 
     assert original is not None and original.extra_reports == 1
     assert linked is not None and linked.duplicate_of == "TT-2026-0001" and not linked.is_open
     assert bot.out.replies(Audience.LEADERSHIP)[-1] == CaseCard("TT-2026-0001", update=True)
+
+
+async def test_a_report_added_to_a_case_already_with_posh_says_so_to_both() -> None:
+    """Found by an exploratory test: the reporter was told someone "is contacting POSH" about a
+    case already sent, and nobody was asked to pass on what the new report added."""
+    bot = Bot()
+    await bot.report()
+    await bot.say("sent TT-2026-0001", person=LEAD, is_leader=True)
+    other = Person(Platform.SLACK, "T1", "U2", name="Bob")
+    await bot.say(action="start", person=other)
+    for a in ["tiktok.com/@Fake.Mr.Smith", *HAPPY[1:]]:
+        await bot.say(a, person=other)
+    replies = await bot.say("submit", person=other)
+    assert "already case TT-2026-0001, and it is already with POSH" in texts(replies)
+    assert "is contacting POSH" not in texts(replies)
+    original = await bot.store.case("TT-2026-0001")
+    assert original is not None
+    view = case_view(original, Settings().facts, bot.clock.now())
+    latest = dict(view.lines)["Latest report of this account"]
+    assert "came after the case went to POSH: pass on what is new" in latest
 
 
 async def test_leaders_type_commands_with_reasons_and_notes() -> None:
