@@ -7,6 +7,7 @@ dates are absolute ("Tue 24 Nov 2026"), never "today", and every link is a full 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Set as AbstractSet
 from datetime import datetime
 from urllib.parse import quote
@@ -109,7 +110,7 @@ def summary_lines(
     if flags:
         lines.append(("Safeguarding", " ".join(FLAG_TEXT[f] for f in sorted(flags))))
     if for_reporter:
-        lines.append(("Your name and role", f"{a.get(Step.NAME, '')}, {a.get(Step.ROLE, '')}"))
+        lines.append(("Your name and role", _with_role(str(a.get(Step.NAME, "")), a)))
         lines.append(("Your contact details", contact_text(a.get(Step.CONTACT))))
         owner = PoshOwner(str(a.get(Step.WHO_CALLS) or PoshOwner.LEADERS))
         lines.append(("Who contacts POSH", OWNER_TEXT[owner]))
@@ -175,8 +176,14 @@ def reporter_name(case: Case) -> str:
 
 def contact_line(case: Case) -> str:
     a = case.answers
-    role = a.get(Step.ROLE) or "staff"
-    return f"{reporter_name(case)}, {role} – {contact_text(a.get(Step.CONTACT))}"
+    return f"{_with_role(reporter_name(case), a)} – {contact_text(a.get(Step.CONTACT))}"
+
+
+def _with_role(name: str, a: JSON) -> str:
+    """The name and role, the role once when typed with the name ("Sam Patel, deputy head")."""
+    role = str(a.get(Step.ROLE) or "staff")
+    said = re.search(rf"\b{re.escape(role)}\b", name, re.IGNORECASE)
+    return name if said else f"{name}, {role}"
 
 
 def asked_for(case: Case) -> str:
@@ -192,6 +199,11 @@ def asked_for(case: Case) -> str:
         text = (
             f"Please ask TikTok to remove the account: it pretends to be {who}, which breaks "
             "TikTok's rules on impersonation, and to remove what it has posted."
+        )
+    if case.answers.get(Step.IN_APP_REPLY) == "removed":  # gone once, and reported again
+        text += (
+            " TikTok removed it after our report in the app; we are reporting it to you too, "
+            "so that the account is checked and it does not come back."
         )
     return text
 

@@ -61,3 +61,21 @@ def test_each_name_stays_with_the_target_it_names() -> None:
         "Who is targeted: A member of staff – Mrs A Okafor, Headteacher; The school itself; "
         "Someone else – a parent governor"
     )
+
+
+def test_a_role_typed_with_the_name_is_said_once() -> None:
+    case = _case()
+    case.answers |= {"name": "Sam Patel, deputy head", "role": "Deputy Head"}
+    body = build_handoff(case, DEFAULT_FACTS, AT).body
+    assert "Reported to us by: Sam Patel, deputy head – 01632 960123" in body
+    case.answers["name"] = "Mr Headley"
+    case.answers["role"] = "Head"
+    assert "Reported to us by: Mr Headley, Head – " in build_handoff(case, DEFAULT_FACTS, AT).body
+
+
+def test_content_tiktok_removed_already_is_asked_to_stay_gone() -> None:
+    case = _case()
+    case.answers |= {"in_app": "yes", "in_app_reply": "removed"}
+    body = build_handoff(case, DEFAULT_FACTS, AT).body
+    assert "TikTok removed it after our report in the app" in body
+    assert "does not come back" in body
