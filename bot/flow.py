@@ -143,7 +143,9 @@ TIKTOK_REPLIES = (
            "no answer", "waiting", "no response", "none")),
     Choice("no_violation", "“No violation” – they left it up", ("no violation",
            "left it up", "didnt remove", "refused", "not removed", "no violations",
-           "doesnt violate")),
+           "doesnt violate", "didnt violate", "doesnt go against", "does not go against",
+           "not against", "community guidelines", "guidelines", "not breaking", "doesnt break",
+           "didnt break", "kept it up", "still up")),
     Choice("removed", "They removed it", ("removed", "taken down", "deleted", "gone",
            "took it down")),
 )  # fmt: skip
@@ -244,7 +246,10 @@ WHO_CALLS_CHOICES = {
                        "i'll do it myself")),
 }  # fmt: skip
 NO_LINK = Choice("none", "No link – it has been deleted", ("no link", "deleted", "gone",
-                 "none", "no", "i dont have one", "dont have it"))  # fmt: skip
+                 "none", "no", "i dont have one", "dont have it", "its been deleted",
+                 "been deleted", "its gone", "taken down", "been taken down", "they deleted it",
+                 "deleted it", "no link they deleted it", "its been removed", "been removed",
+                 "no links", "dont have a link", "i dont have a link"))  # fmt: skip
 DONE = Choice("done", "That's all", ("thats all", "done", "finished", "no", "no more",
               "nothing else", "next", "continue", "thats it", "ok", "that is all"))  # fmt: skip
 CLEAR = Choice("clear", "Start the links again", ("start again", "clear", "redo", "reset"))
@@ -342,7 +347,7 @@ def free_text(answer: Answer, what: str, limit: int = MAX_TEXT) -> tuple[str, li
     told = Notice(
         f"That was long, so I kept the first {len(kept.text):,} characters (up to “…{ends}”) "
         f"and left out the last {kept.dropped:,}. If something important was in the rest, "
-        "add it in a shorter message when I ask what it shows.",
+        "you can change this answer, shorter, at the summary before you submit.",
         tone="warning",
     )
     return kept.text, [told]
@@ -379,13 +384,18 @@ def links_choices(ctx: Context) -> tuple[Choice, ...]:
     return (DONE, CLEAR) if ctx.answers.get(Step.LINKS) else (NO_LINK,)
 
 
+# "no link, they deleted it already :(": said around its words, No link is still meant.
+_DELETED = re.compile(r"\b(?:deleted|removed|taken\s+down|gone)\b", re.IGNORECASE)
+
+
 def accept_links(answer: Answer) -> Accepted:
     held: list[JSON] = list(answer.answers.get(Step.LINKS) or [])
     offered = (DONE, CLEAR) if held else (NO_LINK, DONE)  # "done" with none: say so
     word = answer.values[0] if answer.values else ""
     if not word and not parse_links(answer.text)[0]:
         picked = pick(answer.text, offered, multi=False)
-        word = picked.values[0] if len(picked.values) == 1 and picked.exact else ""
+        gone = picked.values == ("none",) and _DELETED.search(answer.text) is not None
+        word = picked.values[0] if len(picked.values) == 1 and (picked.exact or gone) else ""
     if word == "clear":
         return Accepted([], (Notice("Cleared. Paste the links again."),), then=Then.STAY)
     if word == "none":
@@ -695,17 +705,17 @@ def accept_evidence(answer: Answer) -> Accepted:
 
 
 def description_text(ctx: Context) -> str:
-    flags = ctx.flags
-    text = (
+    if Flag.SEXUAL_IMAGES in ctx.flags:  # the email leaves the description out (bot.report)
+        return (
+            "In a sentence or two, what does it show or say? It is for your leadership team "
+            "only: the email to POSH will say only that there is such content, and that it is "
+            "for the police and the IWF. Don't describe any sexual image of a child, and "
+            "please don't name any pupils."
+        )
+    return (
         "In a sentence or two, what does it show or say? This goes in the email to POSH. "
         "Please don't name any pupils."
     )
-    if Flag.SEXUAL_IMAGES in flags:
-        text += (
-            " Don't describe any sexual image of a child: I'll say only that there is one and "
-            "that it is for the police and the IWF."
-        )
-    return text
 
 
 def accept_description(answer: Answer) -> Accepted:
