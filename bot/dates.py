@@ -118,8 +118,10 @@ _VOCABULARY = (
 UNKNOWN_WORDS = frozenset(
     {"not sure", "unsure", "dont know", "do not know", "i dont know", "no idea", "dunno"}
     | {"idk", "cant remember", "i cant remember", "dont remember", "i dont remember"}
-    | {"not known", "unknown", "no clue"}
+    | {"not known", "unknown", "no clue", "skip", "pass", "no idea at all", "not a clue"}
 )
+# Said around "I don't know" without changing it: "no idea sorry", "not sure tbh".
+_POLITE = frozenset({"sorry", "tbh", "really", "honestly", "though", "im", "afraid", "please"})
 # Every pattern is matched against at most MAX_INPUT_CHARS characters, and none nests an
 # unbounded quantifier inside another, so matching is fast on any input.
 # re.ASCII: only 0-9 count as digits, so int() always accepts what \d matched.
@@ -134,9 +136,11 @@ _SPACED_SEPARATOR = re.compile(r"\s*([/.\-])\s*")
 # "21-nov-2026", "21/Nov": a separator touching a letter is just a space.
 _WORD_SEPARATOR = re.compile(r"(?<=[a-z])[/.\-]|[/.\-](?=[a-z])")
 _BACK = re.compile(r"\b(days?|weeks?|fortnights?) back\b", re.ASCII)  # "2 days back": ago
-_NOISE_WORDS = frozenset({"on", "the", "of", "in", "since"})  # "since monday": monday
+_NOISE_WORDS = frozenset({"on", "the", "of", "in", "since", "from"})  # "since monday": monday
+_BACK_IN = re.compile(r"\b(?:way\s+)?back\s+in\b")  # "back in october": in october
 # Text speak for the words of a date: "2day", "yday".
 _TEXT_SPEAK = {"2day": "today", "tdy": "today", "2nite": "tonight", "tonite": "tonight"}
+_TEXT_SPEAK |= {"nite": "night", "nyt": "night", "mornin": "morning"}
 _TEXT_SPEAK |= {"yday": "yesterday", "yest": "yesterday", "ytd": "yesterday", "wk": "week"}
 _WEEKDAY_QUALIFIERS = frozenset({"this", "last"})
 
@@ -183,7 +187,8 @@ def read_when(text: str, today: date) -> When:
         raise DateError(HINT_UNREADABLE)
     _not_to_come(_tidy_plain(text))
     words = " ".join(_HEDGES.sub(" ", _tidy(text)).split())
-    if words in UNKNOWN_WORDS or _tidy_plain(text) in UNKNOWN_WORDS:
+    plain = " ".join(w for w in _tidy_plain(text).split() if w not in _POLITE)
+    if words in UNKNOWN_WORDS or plain in UNKNOWN_WORDS:
         return When(None, None, text.strip())
     ordinal = _BARE_ORDINAL.fullmatch(" ".join(_HEDGES.sub(" ", text.lower()).split()))
     if ordinal:  # "the 20th": this month's, or the last month that had one
@@ -272,6 +277,7 @@ def _tidy(text: str) -> str:
     surrounding punctuation."""
     s = text.lower().replace("–", "-").replace("—", "-").replace(",", " ").replace("’", "'")
     s = _ORDINAL.sub(r"\1", s)
+    s = _BACK_IN.sub("in", s)
     s = _WORD_SEPARATOR.sub(" ", s)
     words = [word.strip(".!?;:()'\"") for word in s.split()]
     s = " ".join(_mend(w) for w in words if w and w not in _NOISE_WORDS)

@@ -287,6 +287,12 @@ def test_weekday_names_are_within_the_last_week(offset: int) -> None:
         ("last wk", "2026-11-16/2026-11-22"),
         ("2 days back", "2026-11-23"),
         ("a couple of weeks back", "2026-11-04/2026-11-15"),
+        # Found by an exploratory test.
+        ("skip", "unknown"),
+        ("no idea sorry", "unknown"),
+        ("not sure tbh", "unknown"),
+        ("last nite", "2026-11-24"),
+        ("back in october", "2026-10-01/2026-10-31"),
     ],
 )
 def test_read_when_understands_how_people_say_it(text: str, expected: str) -> None:
