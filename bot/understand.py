@@ -224,11 +224,20 @@ def contact_in(text: str) -> Contact:
     emails = [m.group(0).rstrip(".'") for m in _EMAIL.finditer(text)]
     without = _EMAIL.sub(" ", text)
     phones = [
-        " ".join(m.group(0).split())
+        " ".join(m.group(0).split()) + _extension(without, m.end())
         for m in _PHONE.finditer(without)
         if _phone_digits_ok(re.sub(r"\D", "", m.group(0)))
     ]
     return Contact(_either(phones), _either(emails))
+
+
+_EXTENSION = re.compile(r"\s*(?:,\s*)?(?:ext|extension|x)\.?\s*(\d{1,6})\b", re.IGNORECASE)
+
+
+def _extension(text: str, at: int) -> str:
+    """ "01632 960123 ext 4": the extension after a number, kept with it."""
+    m = _EXTENSION.match(text, at)
+    return f" ext {m.group(1)}" if m else ""
 
 
 def _either(found: list[str]) -> str:
@@ -237,6 +246,8 @@ def _either(found: list[str]) -> str:
 
 def _phone_digits_ok(digits: str) -> bool:
     digits = _uk(digits)
+    if digits.startswith("00"):  # dialled abroad: 0033 …, as +33 …
+        return 8 <= len(digits) - 2 <= 15
     if digits.startswith("07"):
         return len(digits) == 11  # a UK mobile: POSH could not call back a digit short
     if digits.startswith("0"):
@@ -245,7 +256,8 @@ def _phone_digits_ok(digits: str) -> bool:
 
 
 def _uk(digits: str) -> str:
-    """+44 (0)7700 … as it is dialled in the UK: 07700 …"""
+    """+44 (0)7700 … or 0044 7700 … as it is dialled in the UK: 07700 …"""
+    digits = digits[2:] if digits.startswith("0044") else digits
     return "0" + digits[2:].removeprefix("0") if digits.startswith("44") else digits
 
 

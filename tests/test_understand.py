@@ -39,3 +39,32 @@ def test_a_plain_no_is_still_no(typed: str) -> None:
     from bot.flow import UNSURE, yes_no
 
     assert pick(typed, yes_no(UNSURE), multi=True).values == ("no",)
+
+
+@pytest.mark.parametrize(
+    ("typed", "phone"),
+    [
+        ("(01632) 960-123 ext 4", "(01632) 960-123 ext 4"),
+        ("01632 960123 x204, during lunch", "01632 960123 ext 204"),
+        ("0044 7700 900123", "0044 7700 900123"),
+        ("00 33 1 23 45 67 89", "00 33 1 23 45 67 89"),
+    ],
+)
+def test_phone_numbers_keep_their_extension_and_may_be_dialled_with_00(
+    typed: str, phone: str
+) -> None:
+    """From an exploratory test: the extension was dropped, and 0044 … refused."""
+    from bot.understand import contact_in
+
+    assert contact_in(typed).phone == phone
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["they said it doesn't go against community guidelines", "they said it didnt break any rules"],
+)
+def test_tiktoks_no_violation_in_its_own_words_is_read(typed: str) -> None:
+    """From an exploratory test: kept as free text, so `stats` counted no "No violation"."""
+    from bot.flow import TIKTOK_REPLIES
+
+    assert pick(typed, TIKTOK_REPLIES, multi=False).values == ("no_violation",)
