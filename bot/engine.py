@@ -768,7 +768,8 @@ class Engine:
                 "Cancelled. Your answers are deleted, but leadership were already alerted to the "
                 f"safety concern ({conv.case_reference}) and will still follow it up."
             )
-        return _CANCELLED
+        again = "Run reportbot chat" if conv.person.platform == Platform.TERMINAL else "Type report"
+        return _CANCELLED.format(again=again)
 
 
 def _answering(conv: Conversation | None) -> bool:
@@ -790,7 +791,7 @@ _START = "Type report to start a new report, or my reports to see yours."
 _STALE = "That button was on an earlier question, so I haven't used it. Here's where we are:"
 _MISSING = "One answer is missing, so I can't send the report yet. Please answer this:"
 _FINISHED = "That report has already been sent or cancelled. Type report to start a new one."
-_CANCELLED = "Cancelled. Nothing was saved or sent. Type report whenever you want to start again."
+_CANCELLED = "Cancelled. Nothing was saved or sent. {again} whenever you want to start again."
 _RESTARTED = "Starting a new report."
 _RESTARTED_ALERTED = (
     " Your leadership team keep the alert you raised ({ref}) with what you told me, and will "

@@ -21,6 +21,7 @@ from bot.model import (
     CaseCard,
     CaseList,
     CaseStatus,
+    Conversation,
     Flag,
     HandoffReply,
     Notice,
@@ -693,3 +694,15 @@ async def test_leaders_get_the_figures_in_chat_and_others_do_not() -> None:
     text = next(r for r in figures if isinstance(r, Notice) and r.title.startswith("TikTok"))
     assert "TikTok reports: 1" in text.text and "Report to POSH" in text.text
     assert "Only members" in texts(await bot.say("stats"))
+
+
+def test_a_cancelled_report_says_how_to_start_again_where_it_was_made() -> None:
+    """The terminal's chat ends on cancel: "Type report" would lead nowhere there."""
+    bot = Bot()
+
+    def said(person: Person) -> str:
+        conv = Conversation("c", person, "links", START, START)
+        return bot.engine._cancelled_text(conv)
+
+    assert "Run reportbot chat whenever" in said(Person(Platform.TERMINAL, "local", "me"))
+    assert "Type report whenever" in said(STAFF)
