@@ -521,6 +521,7 @@ class Engine:
                 conv.answers.pop(key, None)
             else:
                 conv.answers[key] = value
+        conv.early += [s for s in accepted.ahead if s not in conv.early]
         raised = frozenset(accepted.raise_flags - conv.flags)
         conv.flags |= accepted.raise_flags
         conv.flags -= accepted.clear_flags - STICKY_FLAGS
@@ -557,7 +558,7 @@ class Engine:
         for spec in later:
             if not spec.when(conv.answers, conv.flags):
                 continue
-            if spec.step in conv.early:  # answered ahead of its turn (danger, after risk words)
+            if spec.step in conv.early:  # answered ahead of its turn (danger, a name)
                 conv.early.remove(spec.step)
                 continue
             conv.step = spec.step

@@ -578,7 +578,23 @@ def accept_target(answer: Answer) -> Accepted:
     if "pupils" in values:
         notice = safety.pupils_notice()
         return Accepted(values, (notice,), raise_flags=frozenset({Flag.PUPILS_TARGETED}))
-    return Accepted(values, clear_flags=frozenset({Flag.PUPILS_TARGETED}))
+    named = _STAFF_NAMED.search(answer.text) if values == ["staff"] else None
+    if named is None:
+        return Accepted(values, clear_flags=frozenset({Flag.PUPILS_TARGETED}))
+    said = Notice(f"The member of staff: {named.group(0)}.")
+    also: dict[str, object] = {Step.TARGET_STAFF: named.group(0)}
+    return Accepted(
+        values,
+        (said,),
+        clear_flags=frozenset({Flag.PUPILS_TARGETED}),
+        also=also,
+        ahead=(Step.TARGET_STAFF,),
+    )
+
+
+# The member of staff named in the answer that says staff are targeted: "Mr Okafor, head of
+# science" is that answer and the next question's (which is then not asked).
+_STAFF_NAMED = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Sir)\.?\s+[A-Z][\w'’-]*(?:[ ,]+\S+)*")
 
 
 def _when(answer: Answer) -> When:

@@ -124,6 +124,8 @@ class Accepted:
     clear_flags: frozenset[Flag] = frozenset()
     also: Mapping[str, object] = field(default_factory=dict)
     """Other answers this one settles (a confirmed handle joins the links)."""
+    ahead: tuple[Step, ...] = ()
+    """Later questions `also` answered, so not asked ("Mr Okafor, head of science")."""
 
 
 Acceptor = Callable[[Answer], Accepted]
