@@ -56,10 +56,13 @@ class Listeners:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def register(self, app: AsyncApp) -> None:
-        app.command(re.compile(r"^/"))(self.on_command)
-        app.event("message")(self.on_message)
-        app.event("app_home_opened")(self.on_home)
+        # Bolt tries its listeners in this order, each with a matcher of its own (about 15 µs
+        # each), and no request matches two of them: the commonest first, button presses
+        # (most of a report's steps), then typed messages.
         app.action(re.compile(r".*"))(self.on_action)
+        app.event("message")(self.on_message)
+        app.command(re.compile(r"^/"))(self.on_command)
+        app.event("app_home_opened")(self.on_home)
         app.error(self.on_error)
 
     async def close(self) -> None:
