@@ -700,10 +700,10 @@ class Engine:
     def _question(self, conv: Conversation, spec: StepSpec, ctx: Context) -> Question:
         text = spec.text_for(ctx)
         if spec.step == Step.RESUME:
-            started = localtime.moment(conv.started_at, self.facts)
-            text = f"You have a report in progress, started {started:%a %d %b at %H:%M}. " + (
-                "Carry on with it, or start again?"
-            )
+            at = localtime.moment(conv.started_at, self.facts)
+            when = f"{at:%a} {at.day} {at:%b at %H:%M}"
+            answered = any(k in conv.answers for k in SPECS)
+            text = (_RESUME if answered else _RESUME_UNANSWERED).format(when=when)
         return Question(
             step=spec.step,
             text=text,
@@ -793,6 +793,10 @@ _STALE = "That button was on an earlier question, so I haven't used it. Here's w
 _MISSING = "One answer is missing, so I can't send the report yet. Please answer this:"
 _FINISHED = "That report has already been sent or cancelled. Type report to start a new one."
 _CANCELLED = "Cancelled. Nothing was saved or sent. {again} whenever you want to start again."
+_RESUME = "You have a report in progress, started {when}. Carry on with it, or start again?"
+_RESUME_UNANSWERED = (
+    "You started a report on {when}, with nothing answered yet. Carry on with it, or start again?"
+)
 _RESTARTED = "Starting a new report."
 _RESTARTED_ALERTED = (
     " Your leadership team keep the alert you raised ({ref}) with what you told me, and will "

@@ -28,7 +28,8 @@ def moment(when: datetime, facts: Facts) -> datetime:
 
 def local(when: datetime, facts: Facts) -> str:
     """A moment as people read it: 'Wed 25 Nov 2026, 11:00'."""
-    return f"{moment(when, facts):%a %d %b %Y, %H:%M}"
+    m = moment(when, facts)
+    return f"{m:%a} {m.day} {m:%b %Y, %H:%M}"  # "Tue 1 Dec 2026, 09:05", as dates are said
 
 
 def stamp(when: datetime | None, facts: Facts) -> str:

@@ -72,7 +72,8 @@ def due_reminders(case: Case, facts: Facts, now: datetime) -> list[Due]:
     if case.status in NOT_SENT:
         deadline = working_deadline(facts, case.created_at, _session_hours(facts))
         if now >= deadline:
-            reported = f"{localtime.moment(case.created_at, facts):%a %d %b}"
+            at = localtime.moment(case.created_at, facts)
+            reported = f"{at:%a} {at.day} {at:%b}"
             if _reporter_owns(case):
                 text = (
                     f"You said you would contact POSH about {case.reference} (reported "

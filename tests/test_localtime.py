@@ -23,7 +23,7 @@ def test_moments_read_in_uk_time_in_winter_and_summer() -> None:
     winter = datetime(2026, 11, 25, 11, tzinfo=UTC)
     summer = datetime(2026, 6, 30, 23, 30, tzinfo=UTC)
     assert localtime.local(winter, FACTS) == "Wed 25 Nov 2026, 11:00"
-    assert localtime.local(summer, FACTS) == "Wed 01 Jul 2026, 00:30"
+    assert localtime.local(summer, FACTS) == "Wed 1 Jul 2026, 00:30"
     assert localtime.stamp(summer, FACTS) == "2026-07-01 00:30"
     assert localtime.stamp(None, FACTS) == ""
     assert localtime.day(summer, FACTS) == date(2026, 7, 1)  # a UTC evening is tomorrow here

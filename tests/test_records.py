@@ -499,8 +499,8 @@ def test_a_change_queues_the_leadership_card_update() -> None:
 def test_case_text_shows_timeline_retention_and_history() -> None:
     b = seeded()[1]
     text = case_text(b, FACTS, utc(2026, 11, 6), "staff_allegation: …")
-    assert "Status: Refused by TikTok – Dee Head, Thu 05 Nov 2026, 10:00" in text
-    assert "  Reported in the TikTok app: Sun 01 Nov 2026 (the day staff gave)" in text
+    assert "Status: Refused by TikTok – Dee Head, Thu 5 Nov 2026, 10:00" in text
+    assert "  Reported in the TikTok app: Sun 1 Nov 2026 (the day staff gave)" in text
     assert "  Report to POSH: 1 day 10 h" in text
     assert "Retention: staff_allegation: …" in text
     assert "Dee Head: TikTok refused (With TikTok via POSH → Refused by TikTok)" in text
