@@ -195,8 +195,9 @@ def minimal_view(view: CaseView) -> CaseView:
 
 def case_line(case: Case, facts: Facts) -> str:
     """One line per case for lists: reference, status, first account, date."""
-    first = case.handles[0] if case.handles else "no link"
-    label = f"@{first}" if case.handles and not first.startswith("http") else first
+    # An account names a case better than a short link does (handles sort links first).
+    accounts = [h for h in case.handles if not h.startswith("http")]
+    label = f"@{accounts[0]}" if accounts else case.handles[0] if case.handles else "no link"
     status = lifecycle.STATUS_LABELS[case.status]
     if case.status == CaseStatus.DELETED:
         return f"{case.reference} – deleted"

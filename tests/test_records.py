@@ -577,3 +577,14 @@ def test_a_case_action_is_parsed_once_and_written_one_way() -> None:
     assert action.value == "case:sent:TT-2026-0007"
     for odd in (None, "", "case:", "case:sent", "case:sent:", "answer:step:x", "sent:TT-1"):
         assert CaseAction.parse(odd) is None
+
+
+def test_a_case_is_listed_by_its_account_before_a_short_link() -> None:
+    """From an exploratory test: `cases` listed a report by its vm.tiktok.com link."""
+    from bot.views import case_line
+
+    d = seeded()[3]
+    d.handles = ("https://vm.tiktok.com/ZMa/", "mr.jones.fake")
+    assert " – @mr.jones.fake – " in case_line(d, FACTS)
+    d.handles = ("https://vm.tiktok.com/ZMa/",)
+    assert " – https://vm.tiktok.com/ZMa/ – " in case_line(d, FACTS)
