@@ -399,7 +399,8 @@ class Engine:
         except Problem:
             return await self._without_conversation(turn, command, now)
         sent = CaseAction("sent", conv.case_reference)
-        work = await self.desk.press(replace(turn, text=""), sent, now)
+        person = replace(turn.person, name=turn.person.name or conv.person.name)  # not a login
+        work = await self.desk.press(replace(turn, text="", person=person), sent, now)
         if work.replies:  # refused, or not a move from where the case is
             return Outcome.of(None, work)
         thanks = Notice(_SENT_NOTED.format(ref=conv.case_reference), tone="success")

@@ -14,7 +14,7 @@ the reporter how it moves.
 from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot import flow, lifecycle, localtime, safety
@@ -321,9 +321,10 @@ def handles_of(links: list[JSON]) -> tuple[str, ...]:
 
 def _ended(conv: Conversation, case: Case, now: datetime) -> Conversation:
     """The conversation after a report the reporter will take to POSH: waiting for "sent"."""
+    named = conv.person.name or str(conv.answers.get(Step.NAME) or "")  # for "done, I rang"
     return Conversation(
         id=conv.id,
-        person=conv.person,
+        person=replace(conv.person, name=named),
         step=Step.END,
         started_at=conv.started_at,
         updated_at=now,

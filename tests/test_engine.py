@@ -706,3 +706,19 @@ def test_a_cancelled_report_says_how_to_start_again_where_it_was_made() -> None:
 
     assert "Run reportbot chat whenever" in said(Person(Platform.TERMINAL, "local", "me"))
     assert "Type report whenever" in said(STAFF)
+
+
+async def test_a_reporter_without_a_profile_name_is_recorded_by_the_name_they_gave() -> None:
+    """From an exploratory test: the terminal's "done, rang them" was recorded under the
+    computer's login name; a person with no profile name gave theirs in the report."""
+    bot = Bot()
+    nameless = Person(Platform.SLACK, "T1", "U7")
+    await bot.say(action="start", person=nameless)
+    for a in [*HAPPY[:13], "Priya Shah", *HAPPY[14:]]:
+        await bot.say(a, person=nameless)
+    await bot.say("submit", person=nameless)
+    assert "noted that you have contacted POSH" in texts(
+        await bot.say("done, rang them", person=nameless)
+    )
+    case = await bot.store.case("TT-2026-0001")
+    assert case is not None and [h.who for h in case.history][-1] == "Priya Shah"
