@@ -106,6 +106,20 @@ _NUMBERS_ONLY = re.compile(
 )
 
 
+# Answers sent as emoji, read as the words they stand for: a keycap "2️⃣" is 2, 👍 yes, 👎 no,
+# 🤷 (any skin tone or gender) not sure. The variation selector, skin tone and gender are
+# part of the match, so what is left is the base character.
+_EMOJI = re.compile(
+    "([0-9]\ufe0f?\u20e3|\U0001f44d|\U0001f44e|\U0001f937)"
+    "[\ufe0f\U0001f3fb-\U0001f3ff\u200d\u2640\u2642]*"
+)
+_EMOJI_WORDS = {"\U0001f44d": " yes ", "\U0001f44e": " no ", "\U0001f937": " not sure "}
+
+
+def _emoji_word(found: str) -> str:
+    return found[0] if found[0].isdigit() else _EMOJI_WORDS.get(found, found)
+
+
 def numbers_in(text: str) -> list[int] | None:
     """[1, 3] for "1, 3", "1 and 3" or "#1 & #3"; None if the answer is not just numbers."""
     if not _NUMBERS_ONLY.match(text):
@@ -136,6 +150,7 @@ NOTHING = Picked(())
 
 def pick(text: str, choices: Sequence[Choice], *, multi: bool) -> Picked:
     """The choices an answer names (at most one unless `multi`, except when ambiguous)."""
+    text = _EMOJI.sub(lambda m: _emoji_word(m.group(1)), text)
     if not text.strip() or not choices:
         return NOTHING
     numbers = numbers_in(text)

@@ -68,3 +68,14 @@ def test_tiktoks_no_violation_in_its_own_words_is_read(typed: str) -> None:
     from bot.flow import TIKTOK_REPLIES
 
     assert pick(typed, TIKTOK_REPLIES, multi=False).values == ("no_violation",)
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [("👍", "yes"), ("👎", "no"), ("🤷", "unsure"), ("🤷🏽‍♀️", "unsure"), ("2️⃣", "no")],
+)
+def test_an_answer_sent_as_an_emoji_is_read(typed: str, value: str) -> None:
+    """From an exploratory test: each was refused."""
+    from bot.flow import UNSURE, yes_no
+
+    assert pick(typed, yes_no(UNSURE), multi=False).values == (value,)
