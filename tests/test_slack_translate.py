@@ -134,3 +134,16 @@ def test_in_an_org_wide_install_people_are_named_by_the_org_from_any_of_its_work
     assert said is not None and said.turn.person.workspace == "E0TRUST"
     workspace_level = command_form(STAFF, "x", team="T0ONE") | {"enterprise_id": "E0TRUST"}
     assert translate.from_command(workspace_level).turn.person.workspace == "T0ONE"
+
+
+@pytest.mark.parametrize(
+    ("sent", "typed"),
+    [
+        (":+1:", "👍"),
+        (":two:", "2️⃣"),
+        (":shrug::skin-tone-3:", "🤷"),
+        ("at 10:30:00", "at 10:30:00"),
+    ],
+)
+def test_an_emoji_slack_sends_as_a_short_code_is_given_back_as_typed(sent: str, typed: str) -> None:
+    assert unslack(sent) == typed

@@ -50,7 +50,22 @@ def unslack(text: str) -> str:
     A link becomes its address (never its label, which could disguise it); mentions become
     plain @names that mention no one; Slack's three entities are decoded last.
     """
-    return _entities(_MARKUP.sub(_plain_markup, text))
+    return _entities(_EMOJI_CODE.sub(_emoji, _MARKUP.sub(_plain_markup, text)))
+
+
+# Slack sends an emoji as its short code (":+1:", ":two:", ":shrug::skin-tone-3:"): those an
+# answer may be are given back as the characters typed, which the engine reads.
+_DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_EMOJI_CODES = (
+    {"+1": "👍", "thumbsup": "👍", "-1": "👎", "thumbsdown": "👎"}
+    | {code: "🤷" for code in ("shrug", "person_shrugging", "man-shrugging", "woman-shrugging")}
+    | {word: f"{n}\ufe0f\u20e3" for n, word in enumerate(_DIGITS)}
+)
+_EMOJI_CODE = re.compile(r":([a-z0-9_+-]+):(?::skin-tone-[2-6]:)?")
+
+
+def _emoji(match: re.Match[str]) -> str:
+    return _EMOJI_CODES.get(match.group(1), match.group(0))
 
 
 def _plain_markup(match: re.Match[str]) -> str:
