@@ -19,7 +19,7 @@ from bot.errors import ConfigError, StorageError
 Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 DATA_DIR_HELP = "where cases are kept (default ./data, or REPORTBOT_DATA_DIR)"
 SCHOOL_UNSET = (
-    "The school's name is not set, so the email to POSH says so instead. Set it in "
+    "The school's name is not set, so the email to POSH asks its sender to write it in. Set it in "
     'reportbot.toml: [school] name = "Your School" (see reportbot.example.toml).'
 )
 

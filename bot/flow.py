@@ -124,10 +124,12 @@ TARGETS = (
 )  # fmt: skip
 POSTERS = (
     Choice("pupils", "Pupils of this school", ("pupils", "our pupils", "students", "yes",
-           "year", "years", "kids", "children", "pupil", "student", "class", "form")),
+           "year", "years", "kids", "children", "pupil", "student", "class", "form", "yr",
+           "boys", "girls", "lads", "sixth form", "year group")),
     Choice("suspected", "We suspect pupils of this school", ("suspect", "we suspect",
            "probably", "i think", "think its", "think it is", "maybe", "possibly",
-           "might be", "could be", "suspected", "we think")),
+           "might be", "could be", "suspected", "we think", "reckon", "we reckon",
+           "i reckon", "likely", "pretty sure", "i believe", "we believe")),
     Choice("not_pupils", "No, not our pupils", ("not pupils", "not our pupils", "no",
            "someone else", "an adult", "a parent", "ex pupil")),
     Choice("unknown", "We don't know", ("dont know", "do not know", "not sure", "no idea",

@@ -79,3 +79,13 @@ def test_an_answer_sent_as_an_emoji_is_read(typed: str, value: str) -> None:
     from bot.flow import UNSURE, yes_no
 
     assert pick(typed, yes_no(UNSURE), multi=False).values == (value,)
+
+
+def test_who_is_behind_it_in_a_hurried_sentence() -> None:
+    """Found answering the bot under tmux: refused, though the question takes no names."""
+    from bot.flow import POSTERS
+
+    assert pick("we reckon its some yr 10 boys", POSTERS, multi=True).values == (
+        "suspected",
+        "pupils",
+    )
