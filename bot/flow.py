@@ -796,12 +796,22 @@ def accept_contact(answer: Answer) -> Accepted:
         found = replace(found, email=answer.person.email)
     if not found:
         hint = contact_hint(answer.text[:MAX_TEXT])
-        raise Problem(
-            (hint + " " if hint else "")
-            + "Please give a phone number (like 01632 960123) or an email address "
-            "(like name@school.sch.uk) – or both."
-        )
+        raise Problem((hint + " " if hint else "") + _contact_asked(answer.text))
     return Accepted({"phone": found.phone, "email": found.email})
+
+
+def _contact_asked(text: str) -> str:
+    """What to send, as the person put it: "call me" asks for the number, "email me" the
+    address."""
+    words = set(words_of(text))
+    if words & {"call", "ring", "phone", "mobile", "number"} and "email" not in words:
+        return "What number should POSH call? For example 01632 960123 or 07700 900123."
+    if words & {"email", "e-mail", "mail"}:
+        return "What is your email address? For example name@school.sch.uk."
+    return (
+        "Please give a phone number (like 01632 960123) or an email address "
+        "(like name@school.sch.uk) – or both."
+    )
 
 
 def who_calls_choices(default: str) -> tuple[Choice, ...]:
