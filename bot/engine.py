@@ -341,7 +341,8 @@ class Engine:
                 conv.person = turn.person
             result = await self._with_conversation(turn, command, conv, now)
         if safety.distressed(turn.text):  # "i can't cope": support first, whatever follows
-            result.to_person.insert(0, safety.distress_notice(self.facts))
+            support = safety.distress_notice(self.facts, saved=result.conversation is not None)
+            result.to_person.insert(0, support)
         return result
 
     def _command(self, turn: Turn) -> str:

@@ -31,6 +31,7 @@ from bot.understand import similar, words_of
 
 # Someone, perhaps the reporter, who may want to end their life: risk words, and distress.
 WANTING_TO_DIE = (
+    r"suicid(?:e|al)",
     r"(?:want|wanna|going)\s+(?:to\s+)?die",
     r"hang\s+(?:my|him|her|them)sel(?:f|ves)",
     r"take\s+(?:my|his|her|their)\s+own\s+life",
@@ -42,7 +43,6 @@ WANTING_TO_DIE = (
 RISK_PATTERNS = (
     r"kill(?:s|ed|ing)?\s+(?:him|her|them|my|me|it|your)self",
     r"kill(?:s|ed|ing)?",
-    r"suicid(?:e|al)",
     r"kys",
     r"end(?:s|ing)?\s+(?:my|his|her|their)\s+life",
     r"end\s+it\s+all",
@@ -77,11 +77,12 @@ DISTRESS_PATTERNS = (
     r"can\s*(?:no|')?t\s+cope",
     r"cannot\s+cope",
     r"not\s+coping",
-    r"can\s*(?:no|')?t\s+(?:go\s+on|take\s+(?:it|this|any\s*more)|do\s+this\s+any\s*more)",
-    r"(?:i'?m|i\s+am)\s+not\s+(?:ok|okay|alright|all\s+right)",
+    # not "they can't take it down", not "I'm not ok with this"
+    r"can\s*(?:no|')?t\s+(?:go\s+on|take\s+(?:it|this|any\s*more)|do\s+this\s+any\s*more)"
+    r"(?!\s+(?:down|off|away|back|up|out))",
+    r"(?:i'?m|i\s+am)\s+not\s+(?:ok|okay|alright|all\s+right)(?!\s+(?:with|about|that|if))",
     r"falling\s+apart",
     r"breaking\s+down",
-    r"suicid(?:e|al)",
     *WANTING_TO_DIE,
     r"kill(?:ing)?\s+myself",
     r"end(?:ing)?\s+my\s+life",
@@ -153,9 +154,15 @@ SELF_IMAGE_WORDS = frozenset({
 # Words that say whose images they are not: an adult, or pictures made up of one.
 _ADULT_SUBJECT = frozenset({
     "me", "mr", "mrs", "miss", "ms", "dr", "sir", "teacher", "teachers", "staff", "head",
-    "headteacher", "him", "colleague", "colleagues",
+    "headteacher", "him", "her", "them", "colleague", "colleagues", "deputy", "teaching",
+    "tutor", "principal", "governor",
 })  # fmt: skip
-_MADE_UP = frozenset({"deepfake", "deepfakes", "edit", "edits", "edited", "photoshopped", "ai"})
+_MADE_UP = frozenset({
+    "deepfake", "deepfakes", "edit", "edits", "edited", "photoshopped", "ai", "fake", "fakes",
+    "faked", "morphed",
+})  # fmt: skip
+_NOT_ACCOUNT = frozenset({"account", "accounts", "profile", "profiles", "page", "tiktok"})
+_NEAR_IMAGES = 3  # words either side of the images word that say whose, or made up
 # Nudity said in two words: "no clothes on", "dick pics", "clothes off".
 _TWO_WORD_NUDITY = frozenset({
     ("no", "clothes"), ("without", "clothes"), ("clothes", "off"), ("dick", "pic"),
@@ -294,10 +301,20 @@ def _sexual(words: list[str]) -> list[int]:
     return found
 
 
-def _of_an_adult(words: list[str]) -> bool:
-    """The images are said to be of an adult ("nudes of me", "of Mr Smith"), or made up."""
-    of_whom = (words[i + 1] for i, w in enumerate(words[:-1]) if w == "of")
-    return any(w in _ADULT_SUBJECT for w in of_whom) or any(w in _MADE_UP for w in words)
+def _of_an_adult(words: list[str], at: int) -> bool:
+    """The images at `at` are said to be of an adult ("nudes of our teacher", "naked pictures
+    of her"), or made up ("fake nudes", "deepfake nudes"; not "not ai", not "a fake account")."""
+    near = range(max(0, at - _NEAR_IMAGES), min(len(words), at + _NEAR_IMAGES + 1))
+    for i in near:
+        w, nxt = words[i], words[i + 1] if i + 1 < len(words) else ""
+        if w in _MADE_UP and nxt not in _NOT_ACCOUNT and _before(words, i) not in _NEGATING:
+            return True
+        if w == "of" and i > at:
+            j = i + 1
+            while j < len(words) and words[j] in _FILLERS:
+                j += 1
+            return j < len(words) and words[j] in _ADULT_SUBJECT
+    return False
 
 
 def child_sexual_content(text: str) -> bool:
@@ -313,11 +330,8 @@ def child_sexual_content(text: str) -> bool:
     if any(abs(c - s) <= NEAR for c in children for s in sexual):
         return True
     own = [s for s in sexual if words[s] in SELF_IMAGE_WORDS or words[s] == "dick"]
-    return (
-        bool(own)
-        and not _of_an_adult(words)
-        and any(abs(c - s) <= NEAR for c in makers for s in own)
-    )
+    own = [s for s in own if not _of_an_adult(words, s)]
+    return any(abs(c - s) <= NEAR for c in makers for s in own)
 
 
 def screenshot_caveat_in_question(facts: Facts) -> str:
@@ -351,11 +365,13 @@ def distressed(text: str) -> bool:
     return bool(text) and _DISTRESS.search(text.replace("’", "'")) is not None
 
 
-def distress_notice(facts: Facts) -> Notice:
-    """Support for the person writing, said at once, before anything else in the report."""
+def distress_notice(facts: Facts, *, saved: bool = True) -> Notice:
+    """Support for the person writing, said at once, before anything else in the report.
+    `saved`: a report is still open (not after a cancel)."""
+    later = "You don't have to finish this report now: your answers are saved. " * saved
     return Notice(
-        "I'm so sorry you're going through this. You don't have to finish this report now: "
-        "your answers are saved. If you might act on thoughts of ending your life, or you are "
+        f"I'm so sorry you're going through this. {later}"
+        "If you might act on thoughts of ending your life, or you are "
         f"not safe, call {facts.emergency} now. Samaritans are there any time, day or night, "
         f"free, on {facts.samaritans_phone}, or you can {facts.shout_text}. "
         f"{facts.staff_support_name}'s helpline for anyone working in education is free, "

@@ -47,6 +47,10 @@ CHILD_CONTENT = [
     "pics of a student with no clothes on",
     "nudez of a pupil",
     "a fake account posting nudes a year 8 girl sent",
+    # found in review: a made-up word denied, or about other images
+    "a year 9 girl sent nudes, they are real, not ai",
+    "the account posts edits of Mr Smith, and a year 9 girl sent nudes to it",
+    "deepfake nudes of a year 9 girl",
 ]
 NOT_CHILD_CONTENT = [
     "sexual comments about Miss Davies, head of year 9",
@@ -72,6 +76,14 @@ NOT_CHILD_CONTENT = [
     "pupils are sharing nude edits of Mr Smith",
     "a year 9 boy called him a dick",
     "kids are sending it round, sexual stuff about me",
+    # found in review: the bot's main case, fake nudes of staff that pupils made or shared
+    "year 10 boys made fake nudes of our teacher and posted them",
+    "fake nudes of the head posted by year 11s",
+    "pupils are sharing nudes of her",
+    "the year 11 boys are posting naked pictures of a teacher",
+    "nudes of a teacher shared by pupils",
+    "year 10 boys made a fake account and posted a fake nude of her",
+    "no not of a child, its fake nudes of our deputy head sent round by year 9s",
 ]
 
 

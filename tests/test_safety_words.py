@@ -28,7 +28,15 @@ def test_words_of_someone_not_coping_bring_support(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["no violation", "they said it's ok", "Harassment or bullying", "copes well", "die-cast"],
+    [
+        "no violation",
+        "they said it's ok",
+        "Harassment or bullying",
+        "copes well",
+        "die-cast",
+        "they said they can't take it down",  # found in review
+        "I'm not ok with this",
+    ],
 )
 def test_ordinary_answers_are_not_distress(text: str) -> None:
     assert not distressed(text)
@@ -56,3 +64,8 @@ def test_the_support_notice_names_each_line_from_the_facts() -> None:
     for fact in (DEFAULT_FACTS.samaritans_phone, DEFAULT_FACTS.shout_text):
         assert fact in text
     assert DEFAULT_FACTS.staff_support_phone in text and DEFAULT_FACTS.emergency in text
+
+
+def test_after_a_cancel_the_support_notice_does_not_say_answers_are_saved() -> None:
+    assert "your answers are saved" in distress_notice(DEFAULT_FACTS).text
+    assert "saved" not in distress_notice(DEFAULT_FACTS, saved=False).text
