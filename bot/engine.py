@@ -359,12 +359,13 @@ class Engine:
             return Outcome(None, [Notice("There's no report in progress. " + _START)])
         conv = self._new_conversation(turn)
         text = "" if turn.text.lower() in GREETINGS else turn.text
-        opened = await self._flagged_by_words(conv, text, now)  # "/report-tiktok nudes of a y9"
-        replies: list[Reply] = [Notice(self._intro()), *opened.replies]
+        taken = self._links_first(conv, text)
+        # "/report-tiktok @x has nudes of a y9": flagged once its links are held, so the
+        # alert and the case leaders get name the account.
+        opened = await self._flagged_by_words(conv, text, now)
+        replies: list[Reply] = [Notice(self._intro()), *taken, *opened.replies]
         if self._risky(conv, text):
             return Outcome(conv, [*replies, *self._risk_detour(conv)], opened)
-        if parse_links(text)[0]:
-            return Outcome(conv, [*replies, *self._answer_now(conv, turn)], opened)
         return Outcome(conv, [*replies, *self._ask(conv)], opened)
 
     async def _with_conversation(
@@ -467,7 +468,8 @@ class Engine:
             replies += urgent.replies
             work.add(Work(outbox=urgent.outbox, cases=urgent.cases))
         if ask_danger:
-            conv.detour.append(conv.step)
+            if conv.step != Step.DANGER:  # threats chosen: the danger question is next anyway
+                conv.detour.append(conv.step)
             return Outcome(conv, [*replies, *self._risk_detour(conv)], work)
         self._touch(conv, [])
         return Outcome(conv, [*replies, *self._ask(conv)], work)
@@ -484,10 +486,13 @@ class Engine:
     async def _restart(self, turn: Turn, old: Conversation, now: datetime) -> Outcome:
         """Start again: a new report of its own. An urgent case leaders were alerted with
         keeps the answers given so far, and its card says the reporter started again; the
-        new report never fills that case (it may be of another account)."""
+        new report never fills that case (it may be of another account). Its safety flags
+        carry over only when no account was named, since it may be the same one."""
         work = await self.filing.abandoned(old, "restarted", now)
         fresh = self._new_conversation(turn)
         fresh.address = dict(turn.address or old.address)
+        if not old.answers.get(Step.LINKS):  # no account named: it may be this one, so the
+            fresh.flags = old.flags & STICKY_FLAGS  # safe route stays (no images asked for)
         kept = _RESTARTED_ALERTED.format(ref=old.case_reference) if work.cases else ""
         return Outcome(fresh, [Notice(_RESTARTED + kept), *self._ask(fresh)], work)
 
@@ -503,15 +508,16 @@ class Engine:
         names = "; ".join(c.label for c in choices if c.value in stored)
         return [Notice(f"I took that as: {names}. (Type back to change it.)")] if names else []
 
-    def _answer_now(self, conv: Conversation, turn: Turn) -> list[Reply]:
-        """The first message of a report held its links: take them as the first answer."""
-        spec = SPECS[Step(conv.step)]
+    def _links_first(self, conv: Conversation, text: str) -> list[Reply]:
+        """The first message of a report held links: they are its first answer."""
+        if not parse_links(text)[0]:
+            return []
         try:
-            accepted = spec.accept(Answer(turn.text, (), self._context(conv)))
+            accepted = SPECS[Step.LINKS].accept(Answer(text, (), self._context(conv)))
         except Problem as p:
-            return [Notice(str(p), tone="warning"), *self._ask(conv)]
+            return [Notice(str(p), tone="warning")]
         self._apply(conv, accepted)
-        return [*accepted.notices, *self._ask(conv)]
+        return list(accepted.notices)
 
     def _apply(self, conv: Conversation, accepted: Accepted) -> frozenset[Flag]:
         """Store what the step decided and move to the next state; returns flags newly raised."""
@@ -665,7 +671,7 @@ class Engine:
     def _risk_detour(self, conv: Conversation) -> list[Reply]:
         """Risk words in an answer: the 999 notice at once, then the danger question."""
         conv.risk_checked = True
-        if not conv.detour:
+        if not conv.detour and conv.step != Step.DANGER:
             conv.detour.append(conv.step)
         conv.step = Step.DANGER
         conv.updated_at = self.clock.now()

@@ -131,7 +131,8 @@ POSTERS = (
            "might be", "could be", "suspected", "we think", "reckon", "we reckon",
            "i reckon", "likely", "pretty sure", "i believe", "we believe")),
     Choice("not_pupils", "No, not our pupils", ("not pupils", "not our pupils", "no",
-           "someone else", "an adult", "a parent", "ex pupil")),
+           "someone else", "an adult", "a parent", "ex pupil", "another school",
+           "other school", "different school", "college", "not ours", "not from here")),
     Choice("unknown", "We don't know", ("dont know", "do not know", "not sure", "no idea",
            "unknown", "idk", "dunno")),
 )  # fmt: skip
@@ -146,8 +147,8 @@ TIKTOK_REPLIES = (
     Choice("no_violation", "“No violation” – they left it up", ("no violation",
            "left it up", "didnt remove", "refused", "not removed", "no violations",
            "doesnt violate", "didnt violate", "doesnt go against", "does not go against",
-           "not against", "community guidelines", "guidelines", "not breaking", "doesnt break",
-           "didnt break", "kept it up", "still up")),
+           "not against", "not breaking", "doesnt break", "didnt break", "kept it up",
+           "still up")),
     Choice("removed", "They removed it", ("removed", "taken down", "deleted", "gone",
            "took it down")),
 )  # fmt: skip
@@ -362,9 +363,11 @@ def accept_poster(answer: Answer) -> Accepted:
     if not values:
         chosen(answer, POSTERS, multi=False)  # raises the one-line hint
     found = set(values)
+    if "not_pupils" in found:  # "likely not our pupils", "i reckon its a parent"
+        return Accepted("not_pupils")
     if "suspected" in found or {"pupils", "unknown"} <= found:
         return Accepted("suspected")
-    for value in ("not_pupils", "pupils", "unknown"):
+    for value in ("pupils", "unknown"):
         if value in found:
             return Accepted(value)
     raise Problem(didnt_catch(answer, POSTERS, multi=False))
@@ -386,8 +389,21 @@ def links_choices(ctx: Context) -> tuple[Choice, ...]:
     return (DONE, CLEAR) if ctx.answers.get(Step.LINKS) else (NO_LINK,)
 
 
-# "no link, they deleted it already :(": said around its words, No link is still meant.
-_DELETED = re.compile(r"\b(?:deleted|removed|taken\s+down|gone)\b", re.IGNORECASE)
+def _says_gone(text: str) -> bool:
+    """ "no link, they deleted it already :(": No link, said around its words; not "no link
+    yet", nor "it hasnt been removed", nor "its not deleted"."""
+    words = words_of(text)
+    if "yet" in words:
+        return False
+    return any(
+        (w in _GONE or (w == "taken" and words[i + 1 : i + 2] == ["down"]))
+        and not set(words[max(0, i - 3) : i]) & _DENIED
+        for i, w in enumerate(words)
+    )
+
+
+_GONE = frozenset({"deleted", "removed", "gone"})
+_DENIED = frozenset({"not", "hasnt", "havent", "isnt", "wasnt", "never", "aint", "didnt"})
 
 
 def accept_links(answer: Answer) -> Accepted:
@@ -396,7 +412,7 @@ def accept_links(answer: Answer) -> Accepted:
     word = answer.values[0] if answer.values else ""
     if not word and not parse_links(answer.text)[0]:
         picked = pick(answer.text, offered, multi=False)
-        gone = picked.values == ("none",) and _DELETED.search(answer.text) is not None
+        gone = picked.values == ("none",) and _says_gone(answer.text)
         word = picked.values[0] if len(picked.values) == 1 and (picked.exact or gone) else ""
     if word == "clear":
         return Accepted([], (Notice("Cleared. Paste the links again."),), then=Then.STAY)
@@ -547,11 +563,15 @@ def accept_danger(answer: Answer) -> Accepted:
 
 
 def accept_sexual_images(answer: Answer) -> Accepted:
-    value = _safety_answer(answer)
-    if value == "no" and safety.child_sexual_content(answer.text):  # "no, but nudes of a year 9"
+    described = not answer.values and safety.child_sexual_content(answer.text)
+    in_words = described and not pick(answer.text, yes_no(UNSURE), multi=True).values
+    value = "yes" if in_words else _safety_answer(answer)  # "sexting pics from year 10"
+    if value == "no" and described:  # "no, but nudes of a year 9"
         value = "unsure"
     if value != "no":
-        notice = safety.sexual_images_notice(answer.facts, unsure=value == "unsure")
+        notice = safety.sexual_images_notice(
+            answer.facts, unsure=value == "unsure", written=in_words
+        )
         return Accepted(value, (notice,), raise_flags=frozenset({Flag.SEXUAL_IMAGES}))
     if Flag.SEXUAL_IMAGES in answer.flags:
         return Accepted(value, (safety.kept_flag_notice(Flag.SEXUAL_IMAGES),))
@@ -583,8 +603,9 @@ def accept_target(answer: Answer) -> Accepted:
     named = _STAFF_NAMED.search(answer.text) if values == ["staff"] else None
     if named is None:
         return Accepted(values, clear_flags=frozenset({Flag.PUPILS_TARGETED}))
-    said = Notice(f"The member of staff: {named.group(0)}.")
-    also: dict[str, object] = {Step.TARGET_STAFF: named.group(0)}
+    name = trim(named.group(0), MAX_TEXT).text  # as the question it answers would keep it
+    said = Notice(f"The member of staff: {name}.")
+    also: dict[str, object] = {Step.TARGET_STAFF: name}
     return Accepted(
         values,
         (said,),
@@ -596,7 +617,7 @@ def accept_target(answer: Answer) -> Accepted:
 
 # The member of staff named in the answer that says staff are targeted: "Mr Okafor, head of
 # science" is that answer and the next question's (which is then not asked).
-_STAFF_NAMED = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Sir)\.?\s+[A-Z][\w'’-]*(?:[ ,]+\S+)*")
+_STAFF_NAMED = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Sir)\.?\s+[A-Z][\w.'’-]*(?:[ ,]+\S+)*")
 
 
 def _when(answer: Answer) -> When:
