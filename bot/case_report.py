@@ -49,7 +49,8 @@ def case_text(case: Case, facts: Facts, now: datetime, retention: str = "") -> s
         when = localtime.local(r.at, facts)
         line = f"  {when}  {r.who}: {r.action}" + (f" ({r.change})" if r.change else "")
         out.append(line + (f" – “{_indent(r.note, 4)}”" if r.note else ""))
-    if case.status in lifecycle.MOVES["sent"].sources:  # not with POSH yet: how to get it there
+    # Not with POSH yet: how to get it there (not while the urgent report is still being made)
+    if case.status in lifecycle.MOVES["sent"].sources - {CaseStatus.REPORTING}:
         out += ["", handoff_text(build_handoff(case, facts, now), facts, now)]
     if case.is_open:
         verbs = ", ".join(m.verb for m in lifecycle.MOVES.values() if case.status in m.sources)

@@ -32,6 +32,11 @@ def local(when: datetime, facts: Facts) -> str:
     return f"{m:%a} {m.day} {m:%b %Y, %H:%M}"  # "Tue 1 Dec 2026, 09:05", as dates are said
 
 
+def day_text(d: date) -> str:
+    """A day as people write it: '1 Dec 2026' (as `local` writes its day)."""
+    return f"{d.day} {d:%b %Y}"
+
+
 def stamp(when: datetime | None, facts: Facts) -> str:
     """A moment as spreadsheets sort and read it: '2026-11-25 11:00'; no moment is ''."""
     return f"{moment(when, facts):%Y-%m-%d %H:%M}" if when else ""

@@ -160,7 +160,9 @@ class RecordsDesk:
             due += retention.review_due(page, self.schedule, today, self.facts)
         due.sort(key=retention.review_order)
         if not due:
-            return Notice(f"No cases are due for retention review (today is {today:%d %b %Y}).")
+            return Notice(
+                f"No cases are due for retention review (today is {localtime.day_text(today)})."
+            )
         lines = [
             f"{r.reference} – {lifecycle.STATUS_LABELS[r.status]} – {r.describe()}" for r in due
         ]

@@ -201,9 +201,10 @@ def asked_for(case: Case) -> str:
             "TikTok's rules on impersonation, and to remove what it has posted."
         )
     if case.answers.get(Step.IN_APP_REPLY) == "removed":  # gone once, and reported again
-        text += (
-            " TikTok removed it after our report in the app; we are reporting it to you too, "
-            "so that the account is checked and it does not come back."
+        text = (
+            "TikTok removed what we reported after our report in the app. We are reporting it "
+            "to you too: please ask TikTok to check the account, remove anything of it still "
+            "up, and make sure it does not come back."
         )
     return text
 

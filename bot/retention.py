@@ -78,8 +78,8 @@ class Review:
             )
         years = f"{self.years} year{'s' if self.years != 1 else ''}"
         return (
-            f"{self.category}: {years} from {self.counted_from} on {self.starts:%d %b %Y} – "
-            f"review on {self.review_on:%d %b %Y}"
+            f"{self.category}: {years} from {self.counted_from} on "
+            f"{localtime.day_text(self.starts)} – review on {localtime.day_text(self.review_on)}"
         )
 
 

@@ -77,5 +77,5 @@ def test_content_tiktok_removed_already_is_asked_to_stay_gone() -> None:
     case = _case()
     case.answers |= {"in_app": "yes", "in_app_reply": "removed"}
     body = build_handoff(case, DEFAULT_FACTS, AT).body
-    assert "TikTok removed it after our report in the app" in body
-    assert "does not come back" in body
+    assert "TikTok removed what we reported after our report in the app" in body
+    assert "does not come back" in body and "Please ask TikTok to remove the account" not in body
