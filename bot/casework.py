@@ -20,7 +20,9 @@ OPERATOR_VERBS = ("in_app", "sent", "with_tiktok", "removed", "refused", "close"
 
 
 def move(case: Case, verb: str, who: str, at: datetime, reason: str = "") -> HistoryEntry:
-    """Move a case for the terminal operator; raises `InvalidMove` or `CaseworkError`."""
+    """Move a case for the terminal operator; raises `InvalidMove` or `CaseworkError`. The
+    verb is read in any case of letters, as chat reads it ("Removed" is "removed")."""
+    verb = verb.strip().lower()
     if verb == "assign":
         raise CaseworkError(f"To take a case on, use: reportbot cases assign {case.reference}")
     if verb not in lifecycle.MOVES:

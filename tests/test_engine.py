@@ -475,7 +475,7 @@ async def test_a_reference_typed_short_or_in_lower_case_names_its_case() -> None
     """An exploratory test: "tt-2026-1" found no case; a leader types what they see, roughly."""
     bot = Bot()
     await bot.report()
-    done = await bot.say("sent tt-2026-1", person=LEAD, is_leader=True)
+    done = await bot.say("Sent tt-2026-1", person=LEAD, is_leader=True)  # a verb in any case
     assert "TT-2026-0001: done" in texts(done)
     shown = await bot.say("show tt-2026-01", person=LEAD, is_leader=True)
     assert "History" in [r.title for r in shown if isinstance(r, Notice)]

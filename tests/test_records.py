@@ -459,6 +459,17 @@ def test_moves_need_reasons_for_decisions_and_record_who() -> None:
     assert case.status_times[CaseStatus.SENT_TO_POSH] == at
 
 
+def test_a_move_s_verb_is_read_in_any_case_of_letters() -> None:
+    """Found by trying it: `reportbot cases move REF Removed` was "I don't know how to"."""
+    case = seeded()[3]
+    at = utc(2026, 11, 21, 9)
+    assert casework.move(case, "Sent", "dee", at).action == "sent"
+    assert casework.move(case, " REMOVED ", "dee", at).action == "removed"
+    assert case.status == CaseStatus.REMOVED
+    with pytest.raises(CaseworkError, match="use: reportbot cases assign"):
+        casework.move(case, "Assign", "dee", at)
+
+
 def test_assigning_someone_else_records_who_decided() -> None:
     case = seeded()[3]
     at = utc(2026, 11, 21, 9)
