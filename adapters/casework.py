@@ -222,10 +222,13 @@ _DEPLOYMENT_ROWS = (
 
 
 async def _case(runtime: Runtime, reference: str) -> Case:
-    ref = references.canonical(reference)
+    """The case a reference names, as the operator typed it: a number alone is this year's on
+    the school's clock, the year cases are numbered in (`bot.filing`)."""
+    year = localtime.moment(runtime.clock.now(), runtime.facts).year
+    ref = references.canonical(reference, year)
     case = await runtime.store.case(ref)
     if case is None:
-        raise CaseworkError(f"No case {ref} here.")
+        raise CaseworkError(f"No case {ref} here. {references.looks_like(year)}")
     return case
 
 

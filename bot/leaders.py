@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot import lifecycle, references
+from bot import lifecycle, localtime, references
 from bot.errors import InvalidMove, ReasonNeeded
 from bot.facts import Facts
 from bot.lifecycle import CaseAction, in_scope, pages_in_scope, reporter_may
@@ -136,7 +136,7 @@ class LeaderDesk:
             if refused is not None:
                 return Work([refused])
         if case is None:
-            return Work([Notice(f"I can't find case {ref}.", tone="warning")])
+            return Work([self._not_found(ref, now)])
         work = Work()
         try:
             lifecycle.apply(case, verb, who(turn.person), now, reason)
@@ -161,7 +161,7 @@ class LeaderDesk:
             return Work([refused])
         case = await self.find(ref, turn.person)
         if case is None:
-            return Work([Notice(f"I can't find case {ref}.", tone="warning")])
+            return Work([self._not_found(ref, now)])
         if not text:
             return Work([Notice(f"What is the note? e.g. “note {ref} POSH called back”.")])
         try:
@@ -176,7 +176,7 @@ class LeaderDesk:
     async def _show(self, turn: Turn, ref: str, now: datetime) -> Work:
         case = await self.find(ref, turn.person)
         if case is None:
-            return Work([Notice(f"I can't find case {ref}.", tone="warning")])
+            return Work([self._not_found(ref, now)])
         leads = case.reporter.key != turn.person.key
         if leads:
             refused = await self.refusal(turn.person, ref, NOT_LEADER_VIEW)
@@ -195,6 +195,10 @@ class LeaderDesk:
     def _reporter_view(self, case: Case, now: datetime) -> str:
         status = ("Status", lifecycle.STATUS_LABELS[case.status])
         return lines_text([status, *summary_lines(case.answers, case.flags, self.facts)])
+
+    def _not_found(self, ref: str, now: datetime) -> Notice:
+        year = localtime.moment(now, self.facts).year
+        return Notice(f"I can't find case {ref}. {references.looks_like(year)}", tone="warning")
 
     async def find(self, reference: str, person: Person) -> Case | None:
         """The case, if it exists, is not deleted, and belongs to the person's school."""

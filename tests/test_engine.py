@@ -481,6 +481,14 @@ async def test_a_reference_typed_short_or_in_lower_case_names_its_case() -> None
     assert "History" in [r.title for r in shown if isinstance(r, Notice)]
 
 
+async def test_a_reference_that_finds_no_case_says_what_form_works() -> None:
+    bot = Bot()
+    await bot.report()
+    for command in ("show TT-2025-0001", "sent TT-2026-0009", "note TT-2026-0009 hi"):
+        told = texts(await bot.say(command, person=LEAD, is_leader=True))
+        assert "I can't find case" in told and "References look like TT-2026-0002" in told
+
+
 async def test_views_are_permission_checked() -> None:
     bot = Bot()
     await bot.report()
