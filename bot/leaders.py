@@ -5,6 +5,9 @@
     assign TT-2026-0007        take it on          note TT-2026-0007 text  add a note
     sent|with_tiktok|removed|refused|close|reopen TT-2026-0007 [reason]
 
+A reference may be typed as `bot.references` reads it: tt 2026 7, TT–2026–0007, or 0007 alone
+for this year's case.
+
 Leaders are the members of the leadership channel or team: the desk asks the platform
 (`bot.ports.Membership`) only when a leader's request comes, since that can cost a look-up. A
 reporter may see their own case, and record that they have contacted POSH when they said they
@@ -45,7 +48,7 @@ from bot.work import Work
 
 COMMAND = re.compile(
     r"^\s*(show|note|assign|in_app|sent|with_tiktok|removed|refused|close|reopen)\s+"
-    rf"({references.PATTERN})\b[\s:,-]*(.*)$",
+    rf"({references.PATTERN}|{references.NUMBER})\b[\s:,.\u2013\u2014-]*(.*)$",
     re.IGNORECASE | re.DOTALL,
 )
 
@@ -82,7 +85,8 @@ class LeaderDesk:
         match = COMMAND.match(turn.text)
         assert match, "call is_case_command first"
         verb, rest = match.group(1).lower(), match.group(3).strip()
-        ref = references.canonical(match.group(2))
+        # A number alone is this year's case, in the year cases are numbered in (bot.filing).
+        ref = references.canonical(match.group(2), localtime.moment(now, self.facts).year)
         if verb == "show":
             return await self._show(turn, ref, now)
         if verb == "note":

@@ -8,10 +8,13 @@ from __future__ import annotations
 import re
 
 PREFIX = "TT"
-PATTERN = rf"{PREFIX}-\d{{4}}-\d+"  # for the commands that name a case, any case of letters
 # Between a reference's parts: spaces, hyphens and the dashes a phone or a word processor puts
 # in (non-breaking hyphen, figure, en and em dashes, the minus sign), underscores.
 _SEP = r"[ \t\u00a0_\u2010-\u2015\u2212-]"
+# For the commands that name a case (read with `canonical`), any case of letters:
+PATTERN = rf"{PREFIX}{_SEP}*\d{{4}}{_SEP}+\d+"  # TT-2026-0007, tt 2026 7, TT–2026–0007
+NUMBER = r"0\d{3}"  # this year's case by its number as references print it, 0007: in chat only
+# this form stands alone, since "sent 2 videos" or "removed 2024 posts" is a reporter's answer.
 _TYPED = re.compile(rf"(?:{PREFIX}{_SEP}*(?P<year>\d{{4}}){_SEP}+)?(?P<number>\d+)", re.IGNORECASE)
 
 

@@ -14,6 +14,7 @@ from bot.codec import reply_from_dict
 from bot.config import Settings
 from bot.delivery import Courier
 from bot.engine import Engine
+from bot.leaders import is_case_command
 from bot.model import (
     JSON,
     Audience,
@@ -479,6 +480,24 @@ async def test_a_reference_typed_short_or_in_lower_case_names_its_case() -> None
     assert "TT-2026-0001: done" in texts(done)
     shown = await bot.say("show tt-2026-01", person=LEAD, is_leader=True)
     assert "History" in [r.title for r in shown if isinstance(r, Notice)]
+
+
+async def test_a_leader_s_command_takes_the_odd_forms_of_a_reference() -> None:
+    """Found by an exploratory test: "note TT 2026 0001 hi" was read as the start of a report
+    (not a TikTok link), and a full stop after the reference went on record as the reason."""
+    bot = Bot()
+    await bot.report()
+    for command in ("note TT 2026 0001 hi", "note tt–2026–0001 – two", "note 0001: three"):
+        told = texts(await bot.say(command, person=LEAD, is_leader=True))
+        assert told.startswith("Note added to TT-2026-0001."), command
+    told = texts(await bot.say("sent TT-2026-0001.", person=LEAD, is_leader=True))
+    assert "TT-2026-0001: done" in told
+    case = await bot.store.case("TT-2026-0001")
+    assert case is not None
+    assert [h.note for h in case.history[-4:]] == ["hi", "two", "three", ""]
+    assert case.status == CaseStatus.SENT_TO_POSH
+    for answer in ("sent 2 videos", "removed 2024 posts", "note 00012 x"):  # a reporter's words
+        assert not is_case_command(answer), answer
 
 
 async def test_a_reference_that_finds_no_case_says_what_form_works() -> None:
