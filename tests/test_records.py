@@ -530,6 +530,29 @@ def test_case_text_of_a_case_not_yet_with_posh_says_how_to_hand_it_over() -> Non
     assert text.rstrip().splitlines()[-1].startswith("Next: reportbot cases move TT-2026-0004")
 
 
+def test_the_next_step_hint_lists_only_what_each_command_takes() -> None:
+    """Found by an exploratory test: the hint offered `cases move REF assign`, which `cases
+    move` refuses (assigning is `cases assign`'s)."""
+    at = utc(2026, 12, 1)
+
+    def moved(path: Sequence[str]) -> Case:
+        case = seeded()[3]
+        for verb in path:
+            casework.move(case, verb, "dee", at)
+        return case
+
+    for path in ([], ["in_app"], ["sent"], ["sent", "with_tiktok"]):
+        last = case_text(moved(path), FACTS, at).rstrip().splitlines()[-1]
+        verbs, _, assign = last.partition("(one of: ")[2].partition("), or ")
+        assert assign == "reportbot cases assign TT-2026-0004 [--to NAME]", last
+        for verb in verbs.split(", "):  # each one is taken by `cases move`
+            casework.move(moved(path), verb, "dee", at, "why")
+    assert case_text(moved([]), FACTS, at).rstrip().splitlines()[-1] == (
+        "Next: reportbot cases move TT-2026-0004 VERB (one of: in_app, sent, removed, close), "
+        "or reportbot cases assign TT-2026-0004 [--to NAME]"
+    )
+
+
 # --- subject access ----------------------------------------------------------------------------
 
 
