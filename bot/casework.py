@@ -41,6 +41,13 @@ def assign(case: Case, to: str, who: str, at: datetime, reason: str = "") -> His
     return lifecycle.hand_over(case, to, who, at, reason)
 
 
+def assigned(case: Case, entry: HistoryEntry) -> str:
+    """What the operator is told once `assign` has recorded who is contacting POSH."""
+    if entry.new == entry.who:
+        return f"{case.reference}: you ({entry.who}) are now contacting POSH."
+    return f"{case.reference}: {entry.new} is now contacting POSH (recorded by {entry.who})."
+
+
 def add_note(case: Case, who: str, at: datetime, text: str) -> HistoryEntry:
     if not clean(text).strip():
         raise CaseworkError("The note is empty: write what happened, in quotes.")

@@ -133,7 +133,10 @@ def test_assign_note_and_the_printable_report(env: Env, capsys: pytest.CaptureFi
     env.file_report(capsys)
     env.as_user("dee.head")
     assert env.run("cases", "assign", REF) == 0
+    assert f"{REF}: you (dee.head) are now contacting POSH.\n{REF} – New" in capsys.readouterr().out
     assert env.run("cases", "assign", REF, "--to", "Sam <Deputy>") == 0
+    said = capsys.readouterr().out  # found by an exploratory test: only the case line was shown
+    assert said.startswith(f"{REF}: Sam <Deputy> is now contacting POSH (recorded by dee.head).")
     assert env.run("cases", "note", REF, "Rang POSH: call back <tomorrow>") == 0
     capsys.readouterr()
     assert env.run("export", "--case", REF) == 0
