@@ -186,8 +186,8 @@ def written(text: str, what: str) -> str:
     if len(text) > MAX_NOTE:
         rest = "a second note" if what == "note" else "a note"
         raise InvalidMove(
-            f"That {what} is {len(text):,} characters: please keep a {what} under "
-            f"{MAX_NOTE:,}, and add the rest as {rest}."
+            f"That {what} is {len(text):,} characters: a {what} may be up to {MAX_NOTE:,} "
+            f"characters, so please add the rest as {rest}."
         )
     return text
 
