@@ -141,21 +141,20 @@ class LeaderDesk:
                 return Work([refused])
         if case is None:
             return Work([self._not_found(ref, now)])
-        work = Work()
         try:
             lifecycle.apply(case, verb, who(turn.person), now, reason)
-            work.write(case)
         except ReasonNeeded as e:
             # A decision needs its reason on record (KCSIE); a button press carries none.
             return Work([Notice(f"{e} Send me: {verb} {ref} because …")])
-        except InvalidMove as e:
-            work.replies.append(Notice(str(e), tone="warning"))
-        moved = not work.replies
-        if not from_button and moved:
+        except InvalidMove as e:  # refused: nothing changed, so nothing is written or posted
+            return Work([Notice(str(e), tone="warning")])
+        work = Work()
+        work.write(case)
+        if not from_button:
             label = lifecycle.STATUS_LABELS[case.status]
             work.replies.append(Notice(f"{ref}: done. It is now “{label}”.", tone="success"))
         work.outbox.append(card_update_item(case, now))
-        if moved and case.reporter.key != turn.person.key:
+        if case.reporter.key != turn.person.key:
             work.outbox += tell_reporter(case, verb, who(turn.person), now)
         return work
 

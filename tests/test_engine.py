@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.delivery import Courier
 from bot.engine import Engine
 from bot.leaders import is_case_command
+from bot.lifecycle import CaseAction
 from bot.model import (
     JSON,
     Audience,
@@ -470,6 +471,28 @@ async def test_leaders_type_commands_with_reasons_and_notes() -> None:
     assert "TikTok took it down" in history
     case = await bot.store.case("TT-2026-0001")
     assert case is not None and case.history[-1].action == "viewed"
+
+
+async def test_a_refused_move_changes_nothing_and_posts_nothing() -> None:
+    """Found by an exploratory test: `removed REF` on a removed case re-posted the leaders'
+    card as "Updated" though nothing had changed."""
+    bot = Bot()
+    await bot.report()
+    await bot.say("removed TT-2026-0001", person=LEAD, is_leader=True)
+    bot.roster.leaders.add(LEAD.key)
+    before = await bot.store.case("TT-2026-0001")
+    now = bot.clock.now()
+    for work in (
+        await bot.engine.desk.command(Turn(LEAD, text="removed TT-2026-0001"), now),
+        await bot.engine.desk.press(Turn(LEAD), CaseAction("removed", "TT-2026-0001"), now),
+        await bot.engine.desk.press(Turn(LEAD), CaseAction("sent", "TT-2026-0001"), now),
+    ):
+        assert "doesn't apply" in texts(work.replies)
+        assert (work.outbox, work.cases) == ([], {})  # no card update, nothing written
+    replies = await bot.say("removed TT-2026-0001", person=LEAD)
+    assert "doesn't apply" in texts(replies)
+    assert not any(isinstance(r, CaseCard) for r in replies)
+    assert await bot.store.case("TT-2026-0001") == before
 
 
 async def test_a_reference_typed_short_or_in_lower_case_names_its_case() -> None:
