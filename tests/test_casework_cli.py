@@ -157,7 +157,7 @@ def test_mistakes_get_a_kind_message_and_exit_1(
     env.file_report(capsys)
     assert env.run("cases", "move", REF, "with_tiktok") == 1
     err = capsys.readouterr().err
-    assert f"{REF} is new, so “With TikTok via POSH” doesn't apply." in err
+    assert f"{REF} is now “New”, so “With TikTok via POSH” doesn't apply." in err
     assert "Traceback" not in err
     assert env.run("cases", "move", REF, "close") == 1
     assert "needs a reason" in capsys.readouterr().err

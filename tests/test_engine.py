@@ -458,8 +458,11 @@ async def test_leaders_type_commands_with_reasons_and_notes() -> None:
     bot = Bot()
     await bot.report()
     refused = await bot.say("refused TT-2026-0001 no violation", person=LEAD, is_leader=True)
-    assert "is new, so “TikTok refused” doesn't apply" in texts(refused)
+    assert "TT-2026-0001 is now “New”, so “TikTok refused” doesn't apply" in texts(refused)
     await bot.say("sent TT-2026-0001", person=LEAD, is_leader=True)
+    again = texts(await bot.say("sent TT-2026-0001", person=LEAD, is_leader=True))
+    # Found by an exploratory test: "TT-2026-0001 is sent to posh", not the status's label.
+    assert "TT-2026-0001 is now “Sent to POSH”, so “Sent to POSH” doesn't apply." in again
     asked = await bot.say("close TT-2026-0001", person=LEAD, is_leader=True)
     assert "needs a reason on record. Send me: close TT-2026-0001 because" in texts(asked)
     await bot.say("note TT-2026-0001 POSH called back", person=LEAD, is_leader=True)
