@@ -222,10 +222,13 @@ _DEPLOYMENT_ROWS = (
 
 
 async def _case(runtime: Runtime, reference: str) -> Case:
-    ref = references.canonical(reference)
+    """The case a reference names, as the operator typed it: a number alone is this year's on
+    the school's clock, the year cases are numbered in (`bot.filing`)."""
+    year = localtime.moment(runtime.clock.now(), runtime.facts).year
+    ref = references.canonical(reference, year)
     case = await runtime.store.case(ref)
     if case is None:
-        raise CaseworkError(f"No case {ref} here.")
+        raise CaseworkError(f"No case {ref} here. {references.looks_like(year)}")
     return case
 
 
@@ -292,14 +295,16 @@ async def cases_command(args: argparse.Namespace, settings: Settings) -> int:
             review = retention.review_of(case, _schedule(settings), runtime.facts).describe()
             say(case_report.case_text(case, runtime.facts, runtime.clock.now(), review))
             return 0
-        who, now = operator(), runtime.clock.now()
+        who, now, done = operator(), runtime.clock.now(), ""
         if action == "move":
             casework.move(case, args.verb, who, now, args.reason)
         elif action == "assign":
-            casework.assign(case, args.to, who, now, args.reason)
+            done = casework.assigned(case, casework.assign(case, args.to, who, now, args.reason))
         else:
             casework.add_note(case, who, now, args.text)
         await _save(runtime, case)
+        if done:
+            say(done)
         say(case_line(case, runtime.facts))
         return 0
 

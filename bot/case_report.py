@@ -53,8 +53,12 @@ def case_text(case: Case, facts: Facts, now: datetime, retention: str = "") -> s
     if case.status in lifecycle.MOVES["sent"].sources - {CaseStatus.REPORTING}:
         out += ["", handoff_text(build_handoff(case, facts, now), facts, now)]
     if case.is_open:
-        verbs = ", ".join(m.verb for m in lifecycle.MOVES.values() if case.status in m.sources)
-        out += ["", f"Next: reportbot cases move {case.reference} VERB (one of: {verbs})"]
+        # `cases move` takes the moves of status; taking a case on is `cases assign`'s.
+        moves = [m for m in lifecycle.MOVES.values() if case.status in m.sources]
+        verbs = ", ".join(m.verb for m in moves if m.to is not None)
+        ref, assign = case.reference, any(m.to is None for m in moves)
+        out += ["", f"Next: reportbot cases move {ref} VERB (one of: {verbs})"]
+        out[-1] += f", or reportbot cases assign {ref} [--to NAME]" if assign else ""
     return "\n".join(out)
 
 

@@ -20,7 +20,9 @@ OPERATOR_VERBS = ("in_app", "sent", "with_tiktok", "removed", "refused", "close"
 
 
 def move(case: Case, verb: str, who: str, at: datetime, reason: str = "") -> HistoryEntry:
-    """Move a case for the terminal operator; raises `InvalidMove` or `CaseworkError`."""
+    """Move a case for the terminal operator; raises `InvalidMove` or `CaseworkError`. The
+    verb is read in any case of letters, as chat reads it ("Removed" is "removed")."""
+    verb = verb.strip().lower()
     if verb == "assign":
         raise CaseworkError(f"To take a case on, use: reportbot cases assign {case.reference}")
     if verb not in lifecycle.MOVES:
@@ -37,6 +39,13 @@ def move(case: Case, verb: str, who: str, at: datetime, reason: str = "") -> His
 def assign(case: Case, to: str, who: str, at: datetime, reason: str = "") -> HistoryEntry:
     """Record who is contacting POSH for the case: `to`, or the operator themselves."""
     return lifecycle.hand_over(case, to, who, at, reason)
+
+
+def assigned(case: Case, entry: HistoryEntry) -> str:
+    """What the operator is told once `assign` has recorded who is contacting POSH."""
+    if entry.new == entry.who:
+        return f"{case.reference}: you ({entry.who}) are now contacting POSH."
+    return f"{case.reference}: {entry.new} is now contacting POSH (recorded by {entry.who})."
 
 
 def add_note(case: Case, who: str, at: datetime, text: str) -> HistoryEntry:

@@ -5,6 +5,9 @@
     assign TT-2026-0007        take it on          note TT-2026-0007 text  add a note
     sent|with_tiktok|removed|refused|close|reopen TT-2026-0007 [reason]
 
+A reference may be typed as `bot.references` reads it: tt 2026 7, TT–2026–0007, or 0007 alone
+for this year's case.
+
 Leaders are the members of the leadership channel or team: the desk asks the platform
 (`bot.ports.Membership`) only when a leader's request comes, since that can cost a look-up. A
 reporter may see their own case, and record that they have contacted POSH when they said they
@@ -17,7 +20,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot import lifecycle, references
+from bot import lifecycle, localtime, references
 from bot.errors import InvalidMove, ReasonNeeded
 from bot.facts import Facts
 from bot.lifecycle import CaseAction, in_scope, pages_in_scope, reporter_may
@@ -45,7 +48,7 @@ from bot.work import Work
 
 COMMAND = re.compile(
     r"^\s*(show|note|assign|in_app|sent|with_tiktok|removed|refused|close|reopen)\s+"
-    rf"({references.PATTERN})\b[\s:,-]*(.*)$",
+    rf"({references.PATTERN}|{references.NUMBER})\b[\s:,.\u2013\u2014-]*(.*)$",
     re.IGNORECASE | re.DOTALL,
 )
 
@@ -82,7 +85,8 @@ class LeaderDesk:
         match = COMMAND.match(turn.text)
         assert match, "call is_case_command first"
         verb, rest = match.group(1).lower(), match.group(3).strip()
-        ref = references.canonical(match.group(2))
+        # A number alone is this year's case, in the year cases are numbered in (bot.filing).
+        ref = references.canonical(match.group(2), localtime.moment(now, self.facts).year)
         if verb == "show":
             return await self._show(turn, ref, now)
         if verb == "note":
@@ -136,22 +140,21 @@ class LeaderDesk:
             if refused is not None:
                 return Work([refused])
         if case is None:
-            return Work([Notice(f"I can't find case {ref}.", tone="warning")])
-        work = Work()
+            return Work([self._not_found(ref, now)])
         try:
             lifecycle.apply(case, verb, who(turn.person), now, reason)
-            work.write(case)
         except ReasonNeeded as e:
             # A decision needs its reason on record (KCSIE); a button press carries none.
             return Work([Notice(f"{e} Send me: {verb} {ref} because …")])
-        except InvalidMove as e:
-            work.replies.append(Notice(str(e), tone="warning"))
-        moved = not work.replies
-        if not from_button and moved:
+        except InvalidMove as e:  # refused: nothing changed, so nothing is written or posted
+            return Work([Notice(str(e), tone="warning")])
+        work = Work()
+        work.write(case)
+        if not from_button:
             label = lifecycle.STATUS_LABELS[case.status]
             work.replies.append(Notice(f"{ref}: done. It is now “{label}”.", tone="success"))
         work.outbox.append(card_update_item(case, now))
-        if moved and case.reporter.key != turn.person.key:
+        if case.reporter.key != turn.person.key:
             work.outbox += tell_reporter(case, verb, who(turn.person), now)
         return work
 
@@ -161,7 +164,7 @@ class LeaderDesk:
             return Work([refused])
         case = await self.find(ref, turn.person)
         if case is None:
-            return Work([Notice(f"I can't find case {ref}.", tone="warning")])
+            return Work([self._not_found(ref, now)])
         if not text:
             return Work([Notice(f"What is the note? e.g. “note {ref} POSH called back”.")])
         try:
@@ -176,7 +179,7 @@ class LeaderDesk:
     async def _show(self, turn: Turn, ref: str, now: datetime) -> Work:
         case = await self.find(ref, turn.person)
         if case is None:
-            return Work([Notice(f"I can't find case {ref}.", tone="warning")])
+            return Work([self._not_found(ref, now)])
         leads = case.reporter.key != turn.person.key
         if leads:
             refused = await self.refusal(turn.person, ref, NOT_LEADER_VIEW)
@@ -195,6 +198,10 @@ class LeaderDesk:
     def _reporter_view(self, case: Case, now: datetime) -> str:
         status = ("Status", lifecycle.STATUS_LABELS[case.status])
         return lines_text([status, *summary_lines(case.answers, case.flags, self.facts)])
+
+    def _not_found(self, ref: str, now: datetime) -> Notice:
+        year = localtime.moment(now, self.facts).year
+        return Notice(f"I can't find case {ref}. {references.looks_like(year)}", tone="warning")
 
     async def find(self, reference: str, person: Person) -> Case | None:
         """The case, if it exists, is not deleted, and belongs to the person's school."""

@@ -135,8 +135,8 @@ def apply(case: Case, verb: str, who: str, at: datetime, reason: str = "") -> Hi
     if move.needs_reason and not reason:
         raise ReasonNeeded(f"“{move.label}” is a decision, so it needs a reason on record.")
     if case.status not in move.sources:
-        now = STATUS_LABELS[case.status].lower()
-        raise InvalidMove(f"{case.reference} is {now}, so “{move.label}” doesn't apply.")
+        now = STATUS_LABELS[case.status]  # as the card and the case list show it
+        raise InvalidMove(f"{case.reference} is now “{now}”, so “{move.label}” doesn't apply.")
     if move.to is None:
         if case.assignee == who:
             raise InvalidMove(f"You are already contacting POSH for {case.reference}.")
@@ -156,8 +156,8 @@ def hand_over(case: Case, to: str, who: str, at: datetime, reason: str = "") -> 
     _still_held(case)
     reason = written(reason, "reason")
     if case.status not in MOVES["assign"].sources:
-        now = STATUS_LABELS[case.status].lower()
-        raise InvalidMove(f"{case.reference} is {now}, so it can't be assigned.")
+        now = STATUS_LABELS[case.status]
+        raise InvalidMove(f"{case.reference} is now “{now}”, so it can't be assigned.")
     if case.assignee == to:
         raise InvalidMove(f"{to} is already contacting POSH for {case.reference}.")
     return _assign(case, to, who, at, reason)
@@ -186,8 +186,8 @@ def written(text: str, what: str) -> str:
     if len(text) > MAX_NOTE:
         rest = "a second note" if what == "note" else "a note"
         raise InvalidMove(
-            f"That {what} is {len(text):,} characters: please keep a {what} under "
-            f"{MAX_NOTE:,}, and add the rest as {rest}."
+            f"That {what} is {len(text):,} characters: a {what} may be up to {MAX_NOTE:,} "
+            f"characters, so please add the rest as {rest}."
         )
     return text
 

@@ -133,7 +133,10 @@ def test_assign_note_and_the_printable_report(env: Env, capsys: pytest.CaptureFi
     env.file_report(capsys)
     env.as_user("dee.head")
     assert env.run("cases", "assign", REF) == 0
+    assert f"{REF}: you (dee.head) are now contacting POSH.\n{REF} – New" in capsys.readouterr().out
     assert env.run("cases", "assign", REF, "--to", "Sam <Deputy>") == 0
+    said = capsys.readouterr().out  # found by an exploratory test: only the case line was shown
+    assert said.startswith(f"{REF}: Sam <Deputy> is now contacting POSH (recorded by dee.head).")
     assert env.run("cases", "note", REF, "Rang POSH: call back <tomorrow>") == 0
     capsys.readouterr()
     assert env.run("export", "--case", REF) == 0
@@ -154,18 +157,37 @@ def test_mistakes_get_a_kind_message_and_exit_1(
     env.file_report(capsys)
     assert env.run("cases", "move", REF, "with_tiktok") == 1
     err = capsys.readouterr().err
-    assert f"{REF} is new, so “With TikTok via POSH” doesn't apply." in err
+    assert f"{REF} is now “New”, so “With TikTok via POSH” doesn't apply." in err
     assert "Traceback" not in err
     assert env.run("cases", "move", REF, "close") == 1
     assert "needs a reason" in capsys.readouterr().err
     assert env.run("cases", "move", REF, "explode") == 1
     assert "I don't know how to “explode” a case" in capsys.readouterr().err
     assert env.run("cases", "show", "TT-2026-0099") == 1
-    assert capsys.readouterr().err.strip() == "reportbot: No case TT-2026-0099 here."
+    assert capsys.readouterr().err.strip() == (
+        "reportbot: No case TT-2026-0099 here. References look like TT-2026-0002; this "
+        "year's can be just the number, 0002."
+    )
     assert env.run("cases", "note", REF, "   ") == 1
     assert "The note is empty" in capsys.readouterr().err
     assert env.run("export", "--case", REF, "--out", str(env.tmp / "nowhere" / "x.html")) == 1
     assert "Could not write" in capsys.readouterr().err
+
+
+def test_a_reference_typed_oddly_finds_its_case_and_a_wrong_one_says_what_works(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by an exploratory test: these found no case and gave no hint."""
+    env.file_report(capsys)
+    for typed in ("1", "0001", "TT 2026 0001", f"{REF}.", "tt–2026–0001"):
+        assert env.run("cases", "show", typed) == 0, typed
+        assert capsys.readouterr().out.startswith(f"TikTok report {REF}\n"), typed
+    assert env.run("cases", "note", "0001", "Rang POSH") == 0
+    assert f"{REF} – New" in capsys.readouterr().out
+    env.clock.advance(days=40)  # 2027 on the school's clock: a number alone is 2027's case
+    assert env.run("cases", "show", "0001") == 1
+    err = capsys.readouterr().err
+    assert "No case TT-2027-0001 here. References look like TT-2027-0002" in err
 
 
 def test_a_bug_shows_a_reference_code_not_a_traceback(

@@ -14,6 +14,8 @@ from bot.codec import reply_from_dict
 from bot.config import Settings
 from bot.delivery import Courier
 from bot.engine import Engine
+from bot.leaders import is_case_command
+from bot.lifecycle import CaseAction
 from bot.model import (
     JSON,
     Audience,
@@ -457,8 +459,11 @@ async def test_leaders_type_commands_with_reasons_and_notes() -> None:
     bot = Bot()
     await bot.report()
     refused = await bot.say("refused TT-2026-0001 no violation", person=LEAD, is_leader=True)
-    assert "is new, so “TikTok refused” doesn't apply" in texts(refused)
+    assert "TT-2026-0001 is now “New”, so “TikTok refused” doesn't apply" in texts(refused)
     await bot.say("sent TT-2026-0001", person=LEAD, is_leader=True)
+    again = texts(await bot.say("sent TT-2026-0001", person=LEAD, is_leader=True))
+    # Found by an exploratory test: "TT-2026-0001 is sent to posh", not the status's label.
+    assert "TT-2026-0001 is now “Sent to POSH”, so “Sent to POSH” doesn't apply." in again
     asked = await bot.say("close TT-2026-0001", person=LEAD, is_leader=True)
     assert "needs a reason on record. Send me: close TT-2026-0001 because" in texts(asked)
     await bot.say("note TT-2026-0001 POSH called back", person=LEAD, is_leader=True)
@@ -472,14 +477,62 @@ async def test_leaders_type_commands_with_reasons_and_notes() -> None:
     assert case is not None and case.history[-1].action == "viewed"
 
 
+async def test_a_refused_move_changes_nothing_and_posts_nothing() -> None:
+    """Found by an exploratory test: `removed REF` on a removed case re-posted the leaders'
+    card as "Updated" though nothing had changed."""
+    bot = Bot()
+    await bot.report()
+    await bot.say("removed TT-2026-0001", person=LEAD, is_leader=True)
+    bot.roster.leaders.add(LEAD.key)
+    before = await bot.store.case("TT-2026-0001")
+    now = bot.clock.now()
+    for work in (
+        await bot.engine.desk.command(Turn(LEAD, text="removed TT-2026-0001"), now),
+        await bot.engine.desk.press(Turn(LEAD), CaseAction("removed", "TT-2026-0001"), now),
+        await bot.engine.desk.press(Turn(LEAD), CaseAction("sent", "TT-2026-0001"), now),
+    ):
+        assert "doesn't apply" in texts(work.replies)
+        assert (work.outbox, work.cases) == ([], {})  # no card update, nothing written
+    replies = await bot.say("removed TT-2026-0001", person=LEAD)
+    assert "doesn't apply" in texts(replies)
+    assert not any(isinstance(r, CaseCard) for r in replies)
+    assert await bot.store.case("TT-2026-0001") == before
+
+
 async def test_a_reference_typed_short_or_in_lower_case_names_its_case() -> None:
     """An exploratory test: "tt-2026-1" found no case; a leader types what they see, roughly."""
     bot = Bot()
     await bot.report()
-    done = await bot.say("sent tt-2026-1", person=LEAD, is_leader=True)
+    done = await bot.say("Sent tt-2026-1", person=LEAD, is_leader=True)  # a verb in any case
     assert "TT-2026-0001: done" in texts(done)
     shown = await bot.say("show tt-2026-01", person=LEAD, is_leader=True)
     assert "History" in [r.title for r in shown if isinstance(r, Notice)]
+
+
+async def test_a_leader_s_command_takes_the_odd_forms_of_a_reference() -> None:
+    """Found by an exploratory test: "note TT 2026 0001 hi" was read as the start of a report
+    (not a TikTok link), and a full stop after the reference went on record as the reason."""
+    bot = Bot()
+    await bot.report()
+    for command in ("note TT 2026 0001 hi", "note tt–2026–0001 – two", "note 0001: three"):
+        told = texts(await bot.say(command, person=LEAD, is_leader=True))
+        assert told.startswith("Note added to TT-2026-0001."), command
+    told = texts(await bot.say("sent TT-2026-0001.", person=LEAD, is_leader=True))
+    assert "TT-2026-0001: done" in told
+    case = await bot.store.case("TT-2026-0001")
+    assert case is not None
+    assert [h.note for h in case.history[-4:]] == ["hi", "two", "three", ""]
+    assert case.status == CaseStatus.SENT_TO_POSH
+    for answer in ("sent 2 videos", "removed 2024 posts", "note 00012 x"):  # a reporter's words
+        assert not is_case_command(answer), answer
+
+
+async def test_a_reference_that_finds_no_case_says_what_form_works() -> None:
+    bot = Bot()
+    await bot.report()
+    for command in ("show TT-2025-0001", "sent TT-2026-0009", "note TT-2026-0009 hi"):
+        told = texts(await bot.say(command, person=LEAD, is_leader=True))
+        assert "I can't find case" in told and "References look like TT-2026-0002" in told
 
 
 async def test_views_are_permission_checked() -> None:

@@ -459,6 +459,17 @@ def test_moves_need_reasons_for_decisions_and_record_who() -> None:
     assert case.status_times[CaseStatus.SENT_TO_POSH] == at
 
 
+def test_a_move_s_verb_is_read_in_any_case_of_letters() -> None:
+    """Found by trying it: `reportbot cases move REF Removed` was "I don't know how to"."""
+    case = seeded()[3]
+    at = utc(2026, 11, 21, 9)
+    assert casework.move(case, "Sent", "dee", at).action == "sent"
+    assert casework.move(case, " REMOVED ", "dee", at).action == "removed"
+    assert case.status == CaseStatus.REMOVED
+    with pytest.raises(CaseworkError, match="use: reportbot cases assign"):
+        casework.move(case, "Assign", "dee", at)
+
+
 def test_assigning_someone_else_records_who_decided() -> None:
     case = seeded()[3]
     at = utc(2026, 11, 21, 9)
@@ -517,6 +528,29 @@ def test_case_text_of_a_case_not_yet_with_posh_says_how_to_hand_it_over() -> Non
     assert f"Phone: {FACTS.posh_phone}" in text and f"Email: {FACTS.posh_email}" in text
     assert "Email text, ready to send:" in text and "Dear POSH team," in text
     assert text.rstrip().splitlines()[-1].startswith("Next: reportbot cases move TT-2026-0004")
+
+
+def test_the_next_step_hint_lists_only_what_each_command_takes() -> None:
+    """Found by an exploratory test: the hint offered `cases move REF assign`, which `cases
+    move` refuses (assigning is `cases assign`'s)."""
+    at = utc(2026, 12, 1)
+
+    def moved(path: Sequence[str]) -> Case:
+        case = seeded()[3]
+        for verb in path:
+            casework.move(case, verb, "dee", at)
+        return case
+
+    for path in ([], ["in_app"], ["sent"], ["sent", "with_tiktok"]):
+        last = case_text(moved(path), FACTS, at).rstrip().splitlines()[-1]
+        verbs, _, assign = last.partition("(one of: ")[2].partition("), or ")
+        assert assign == "reportbot cases assign TT-2026-0004 [--to NAME]", last
+        for verb in verbs.split(", "):  # each one is taken by `cases move`
+            casework.move(moved(path), verb, "dee", at, "why")
+    assert case_text(moved([]), FACTS, at).rstrip().splitlines()[-1] == (
+        "Next: reportbot cases move TT-2026-0004 VERB (one of: in_app, sent, removed, close), "
+        "or reportbot cases assign TT-2026-0004 [--to NAME]"
+    )
 
 
 # --- subject access ----------------------------------------------------------------------------

@@ -19,12 +19,14 @@ from bot.model import PoshOwner
 
 LONG = "POSH said " + "x" * (MAX_NOTE - 9)  # one character over the limit
 LONGEST = "y" * MAX_NOTE
+# Found by an exploratory test: "keep a note under 1,500" while a note of 1,500 is kept whole.
 NOTE_TOO_LONG = (
-    "That note is 1,501 characters: please keep a note under 1,500, and add the rest as "
-    "a second note."
+    "That note is 1,501 characters: a note may be up to 1,500 characters, so please add the "
+    "rest as a second note."
 )
 REASON_TOO_LONG = (
-    "That reason is 1,501 characters: please keep a reason under 1,500, and add the rest as a note."
+    "That reason is 1,501 characters: a reason may be up to 1,500 characters, so please add "
+    "the rest as a note."
 )
 
 
