@@ -387,9 +387,9 @@ async def _review(runtime: Runtime, schedule: dict[str, int]) -> int:
     today = localtime.day(runtime.clock.now(), runtime.facts)
     due = retention.review_due(await runtime.store.cases(), schedule, today, runtime.facts)
     if not due:
-        say(f"No cases are due for retention review (today is {today:%d %b %Y}).")
+        say(f"No cases are due for retention review (today is {localtime.day_text(today)}).")
         return 0
-    say(f"Due for retention review ({len(due)}), today {today:%d %b %Y}:")
+    say(f"Due for retention review ({len(due)}), today {localtime.day_text(today)}:")
     for r in due:
         status = STATUS_LABELS[r.status]
         say(f"  {r.reference} – {status} – {r.describe()}")
@@ -421,14 +421,20 @@ async def _keep(
         raise CaseworkError("The next review date must be in the future.")
     if day < current and not args.confirm:
         raise CaseworkError(
-            f"{case.reference} is due for review on {current:%d %b %Y}; {day:%d %b %Y} is "
-            "sooner, so it would be kept for less time. If that is what the review decided, "
+            f"{case.reference} is due for review on {localtime.day_text(current)}; "
+            f"{localtime.day_text(day)} is sooner, so it would be kept for less time. If that "
+            "is what the review decided, "
             "run the same command again with --confirm."
         )
     case.review_on = day.isoformat()
-    note(case, who, runtime.clock.now(), f"Retention review: kept until {day:%d %b %Y}. {reason}")
+    note(
+        case,
+        who,
+        runtime.clock.now(),
+        f"Retention review: kept until {localtime.day_text(day)}. {reason}",
+    )
     await _save(runtime, case)
-    say(f"{case.reference} is kept; next review on {day:%d %b %Y}.")
+    say(f"{case.reference} is kept; next review on {localtime.day_text(day)}.")
     return 0
 
 
