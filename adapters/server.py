@@ -95,23 +95,12 @@ async def health(runtime: Runtime, attached: list[Attached]) -> dict[str, object
     return {"status": "degraded" if degraded else "ok", "platforms": platforms}
 
 
-YOUNG_COLLECT = 10_000  # allocations between collections of the youngest generation
-
-
 def settle_start_up() -> None:
     """Move what start-up loaded (the case archive and its indexes: about 300 MB at 10,000
     cases) out of the garbage collector's sight. A full collection then walks only what the
-    bot made since, instead of stalling the event loop for 200 ms or more (benchmarks.run).
-
-    And collect the youngest generation every YOUNG_COLLECT container allocations, not
-    Python's 700: under 20 people that was about 100 young collections a second, and they
-    cost 8% of the server's CPU (gc.callbacks in the benchmark's bot; most of what a step
-    allocates is freed by reference counting anyway, and what survives, such as the copies
-    of live.json's tables each write makes, was walked again at each collection)."""
+    bot made since, instead of stalling the event loop for 200 ms or more (benchmarks.run)."""
     gc.collect()
     gc.freeze()
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(YOUNG_COLLECT, middle, old)
 
 
 async def serve(runtime: Runtime, env: Mapping[str, str], port: int) -> None:
