@@ -114,10 +114,13 @@ class RecordsDesk:
         self._audit(work, turn, "export of every case", now)
         return work
 
+    def _form(self, now: datetime) -> str:
+        return references.looks_like(localtime.moment(now, self.facts).year, bare=False)
+
     async def _case_report(self, turn: Turn, ref: str, now: datetime) -> Work:
         case = await self.desk.find(ref, turn.person)
         if case is None:
-            return Work([Notice(f"I can't find case {ref}.", tone="warning")])
+            return Work([Notice(f"I can't find case {ref}. {self._form(now)}", tone="warning")])
         case.record(HistoryEntry(now, who(turn.person), "exported", note="printable report"))
         work = self._file(turn, FileReply(FileKind.CASE_REPORT, ref), now)
         work.write(case)
@@ -177,7 +180,7 @@ class RecordsDesk:
             return Work([Notice(HOW_TO_DELETE.format(ref="TT-…"))])
         case = await self.desk.find(ref, turn.person)
         if case is None:
-            gone = f"I can't find case {ref} (or it is already deleted)."
+            gone = f"I can't find case {ref} (or it is already deleted). {self._form(now)}"
             return Work([Notice(gone, tone="warning")])
         problem = _not_yet(case, reason)
         if problem:
@@ -234,8 +237,8 @@ def _not_yet(case: Case, reason: str) -> str:
     if not lifecycle.written(reason, "reason"):
         return f"Say why {ref} is being deleted. " + HOW_TO_DELETE.format(ref=ref)
     if case.is_open:
-        status = lifecycle.STATUS_LABELS[case.status].lower()
-        return f"{ref} is still open ({status}). Close it first: close {ref} because …"
+        status = lifecycle.STATUS_LABELS[case.status]
+        return f"{ref} is still open (“{status}”). Close it first: close {ref} because …"
     return ""
 
 

@@ -53,6 +53,8 @@ def canonical(typed: str, year: int | None = None) -> str:
     return ref if year is None else reference(year, int(found["number"]))
 
 
-def looks_like(year: int) -> str:
-    """What to say when a reference finds no case: the form that works."""
-    return f"References look like {reference(year, 2)}; this year's can be just the number, 0002."
+def looks_like(year: int, *, bare: bool = True) -> str:
+    """What to say when a reference finds no case: the form that works (`bare`: where a
+    number alone is read as this year's case)."""
+    short = "; this year's can be just the number, 0002" if bare else ""
+    return f"References look like {reference(year, 2)}{short}."

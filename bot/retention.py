@@ -155,9 +155,9 @@ def check_deletion(case: Case, reason: str, *, confirm: bool, force: bool) -> No
     if not lifecycle.written(reason, "reason"):
         raise CaseworkError(f'Say why {ref} is being deleted: add --reason "…".')
     if case.is_open and not force:
-        now = lifecycle.STATUS_LABELS[case.status].lower()
+        now = lifecycle.STATUS_LABELS[case.status]
         raise CaseworkError(
-            f"{ref} is still open ({now}). Close it first, or add --force if it must go now."
+            f"{ref} is still open (“{now}”). Close it first, or add --force if it must go now."
         )
     if not confirm:
         raise CaseworkError(

@@ -434,7 +434,7 @@ def test_deletion_must_be_deliberate() -> None:
         retention.check_deletion(closed, " ", confirm=True, force=False)
     with pytest.raises(CaseworkError, match="--confirm"):
         retention.check_deletion(closed, "review", confirm=False, force=False)
-    with pytest.raises(CaseworkError, match=r"still open .* --force"):
+    with pytest.raises(CaseworkError, match=r"still open \(“New”\)\. .* --force"):
         retention.check_deletion(open_case, "review", confirm=True, force=False)
     retention.check_deletion(open_case, "review", confirm=True, force=True)
     retention.check_deletion(closed, "review", confirm=True, force=False)

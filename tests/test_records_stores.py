@@ -79,3 +79,4 @@ async def test_a_leaders_file_holds_only_their_own_schools_cases(store: Store) -
     items = await store.outbox_items()
     assert not [i for i in items if i.reply["type"] == "file"]  # another school's: not found
     assert any("can't find case TT-2026-0043" in str(i.reply) for i in items)
+    assert any("References look like TT-2026-0002." in str(i.reply) for i in items)
