@@ -273,7 +273,8 @@ SECTIONS = (
     Choice("description", "What it shows", ("description", "what it shows", "shows")),
     Choice("poster", "Who is behind it", ("behind", "poster", "who posted")),
     Choice("told", "Who has been told", ("told", "dsl", "police")),
-    Choice("you", "Your name and contact details", ("name", "role", "contact", "me")),
+    Choice("you", "Your name and contact details", ("name", "role", "contact", "me",
+           "number", "phone", "email", "mobile", "details")),
     Choice("posh", "Who contacts POSH", ("posh", "who contacts", "who calls")),
 )  # fmt: skip
 SUMMARY_CHOICES = (

@@ -89,3 +89,12 @@ def test_who_is_behind_it_in_a_hurried_sentence() -> None:
         "suspected",
         "pupils",
     )
+
+
+@pytest.mark.parametrize(
+    ("typed", "section"), [("my number is wrong", "you"), ("the email", "you")]
+)
+def test_a_change_asked_for_by_what_is_wrong_names_its_part(typed: str, section: str) -> None:
+    from bot.flow import SECTIONS
+
+    assert pick(typed, SECTIONS, multi=False).values == (section,)
