@@ -141,6 +141,7 @@ def conversation_to_dict(c: Conversation) -> JSON:
         "detour": list(c.detour),
         "early": list(c.early),
         "risk_checked": c.risk_checked,
+        "supported": c.supported,
         "case_reference": c.case_reference,
         "version": c.version,
     }
@@ -165,6 +166,7 @@ def conversation_from_dict(d: JSON) -> Conversation:
         detour=detour,
         early=[str(x) for x in d.get("early", [])],
         risk_checked=bool(d.get("risk_checked", False)),
+        supported=bool(d.get("supported", False)),
         case_reference=str(d.get("case_reference", "")),
         version=int(d.get("version", 0)),
     )

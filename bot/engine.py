@@ -341,9 +341,15 @@ class Engine:
                 conv.person = turn.person
             result = await self._with_conversation(turn, command, conv, now)
         if safety.distressed(turn.text):  # "i can't cope": support first, whatever follows
-            support = safety.distress_notice(self.facts, saved=result.conversation is not None)
-            result.to_person.insert(0, support)
+            result.to_person.insert(0, self._support(result.conversation))
         return result
+
+    def _support(self, conv: Conversation | None) -> Notice:
+        """The support notice: whole the first time in a report, short after that."""
+        again = conv is not None and conv.supported
+        if conv is not None:
+            conv.supported = True
+        return safety.distress_notice(self.facts, saved=conv is not None, again=again)
 
     def _command(self, turn: Turn) -> str:
         if turn.action in BUTTON_COMMANDS:

@@ -283,6 +283,8 @@ class Conversation:
     early: list[str] = field(default_factory=list)
     """Questions answered ahead of their turn (danger, after risk words): not asked again."""
     risk_checked: bool = False
+    supported: bool = False
+    """The support notice for someone not coping was given; said again, it is short."""
     """Risk words already brought the danger question once."""
     case_reference: str = ""
     """The case opened early for an urgent report (leaders alerted before it was finished)."""

@@ -365,9 +365,17 @@ def distressed(text: str) -> bool:
     return bool(text) and _DISTRESS.search(text.replace("’", "'")) is not None
 
 
-def distress_notice(facts: Facts, *, saved: bool = True) -> Notice:
+def distress_notice(facts: Facts, *, saved: bool = True, again: bool = False) -> Notice:
     """Support for the person writing, said at once, before anything else in the report.
-    `saved`: a report is still open (not after a cancel)."""
+    `saved`: a report is still open (not after a cancel); `again`: said before in it."""
+    if again:
+        return Notice(
+            f"Samaritans are there any time on {facts.samaritans_phone}, or {facts.shout_text}; "
+            f"{facts.staff_support_name} on {facts.staff_support_phone}. If you are not safe, "
+            f"call {facts.emergency}.",
+            tone="danger",
+            title="Support is there now",
+        )
     later = "You don't have to finish this report now: your answers are saved. " * saved
     return Notice(
         f"I'm so sorry you're going through this. {later}"

@@ -69,3 +69,10 @@ def test_the_support_notice_names_each_line_from_the_facts() -> None:
 def test_after_a_cancel_the_support_notice_does_not_say_answers_are_saved() -> None:
     assert "your answers are saved" in distress_notice(DEFAULT_FACTS).text
     assert "saved" not in distress_notice(DEFAULT_FACTS, saved=False).text
+
+
+def test_the_support_notice_said_again_is_short_and_still_names_every_line() -> None:
+    short = distress_notice(DEFAULT_FACTS, again=True).text
+    assert len(short) < len(distress_notice(DEFAULT_FACTS).text) / 2
+    for fact in ("samaritans_phone", "shout_text", "staff_support_phone", "emergency"):
+        assert getattr(DEFAULT_FACTS, fact) in short
