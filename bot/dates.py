@@ -23,6 +23,7 @@ from datetime import date, timedelta
 
 from rapidfuzz import fuzz, process
 
+from bot import localtime
 from bot.errors import DateError
 
 MAX_YEARS_BACK = 5
@@ -242,7 +243,7 @@ def describe_day(d: date, today: date) -> str:
 
 
 def _weekday_long(d: date) -> str:
-    return f"{WEEKDAYS[d.weekday()][:3].title()} {_long(d)}"
+    return localtime.day_text(d, weekday=True)
 
 
 def _not_to_come(words: str) -> None:
@@ -569,7 +570,7 @@ def _bad_day_hint(day: int, month: int, year: int) -> str:
 
 
 def _long(d: date) -> str:
-    return f"{d.day} {MONTHS[d.month - 1][:3].title()} {d.year}"
+    return localtime.day_text(d)
 
 
 def _checked(day: date, today: date) -> date:

@@ -715,7 +715,7 @@ class Engine:
         text = spec.text_for(ctx)
         if spec.step == Step.RESUME:
             at = localtime.moment(conv.started_at, self.facts)
-            when = f"{at:%a} {at.day} {at:%b at %H:%M}"
+            when = f"{localtime.day_text(at, weekday=True, year=False)} at {at:%H:%M}"
             answered = any(k in conv.answers for k in SPECS)
             text = (_RESUME if answered else _RESUME_UNANSWERED).format(when=when)
         return Question(

@@ -302,7 +302,8 @@ def expired_text(conv: Conversation, facts: Facts, expiry: timedelta) -> str:
     started = localtime.moment(conv.started_at, facts)
     hours = int(expiry.total_seconds() // 3600)
     text = (
-        f"Your unfinished report from {started:%a} {started.day} {started:%b} expired after "
+        f"Your unfinished report from {localtime.day_text(started, weekday=True, year=False)} "
+        "expired after "
         f"{hours} hours without "
         "an answer, so I cleared it"
     )

@@ -249,9 +249,7 @@ WHO_CALLS_CHOICES = {
                        "i'll do it myself")),
 }  # fmt: skip
 NO_LINK = Choice("none", "No link – it has been deleted", ("no link", "deleted", "gone",
-                 "none", "no", "i dont have one", "dont have it", "its been deleted",
-                 "been deleted", "its gone", "taken down", "been taken down", "they deleted it",
-                 "deleted it", "no link they deleted it", "its been removed", "been removed",
+                 "none", "no", "i dont have one", "dont have it", "removed", "taken down",
                  "no links", "dont have a link", "i dont have a link"))  # fmt: skip
 DONE = Choice("done", "That's all", ("thats all", "done", "finished", "no", "no more",
               "nothing else", "next", "continue", "thats it", "ok", "that is all"))  # fmt: skip

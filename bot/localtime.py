@@ -29,12 +29,14 @@ def moment(when: datetime, facts: Facts) -> datetime:
 def local(when: datetime, facts: Facts) -> str:
     """A moment as people read it: 'Wed 25 Nov 2026, 11:00'."""
     m = moment(when, facts)
-    return f"{m:%a} {m.day} {m:%b %Y, %H:%M}"  # "Tue 1 Dec 2026, 09:05", as dates are said
+    return f"{day_text(m, weekday=True)}, {m:%H:%M}"
 
 
-def day_text(d: date) -> str:
-    """A day as people write it: '1 Dec 2026' (as `local` writes its day)."""
-    return f"{d.day} {d:%b %Y}"
+def day_text(d: date, *, weekday: bool = False, year: bool = True) -> str:
+    """A day as people write it, the one way every message does: '1 Dec 2026', with the
+    weekday 'Tue 1 Dec 2026', without the year 'Tue 1 Dec'."""
+    text = f"{d.day} {d:%b}" + (f" {d:%Y}" if year else "")
+    return f"{d:%a} {text}" if weekday else text
 
 
 def stamp(when: datetime | None, facts: Facts) -> str:

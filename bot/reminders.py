@@ -73,7 +73,7 @@ def due_reminders(case: Case, facts: Facts, now: datetime) -> list[Due]:
         deadline = working_deadline(facts, case.created_at, _session_hours(facts))
         if now >= deadline:
             at = localtime.moment(case.created_at, facts)
-            reported = f"{at:%a} {at.day} {at:%b}"
+            reported = localtime.day_text(at, weekday=True, year=False)
             if _reporter_owns(case):
                 text = (
                     f"You said you would contact POSH about {case.reference} (reported "

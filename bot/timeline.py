@@ -132,7 +132,7 @@ def timeline(case: Case, facts: Facts = DEFAULT_FACTS) -> list[tuple[str, str]]:
     times = milestones(case)
     day = in_app_day(case, times)
     rows = [
-        (label, f"{day:%a} {day.day} {day:%b %Y} (the day staff gave)")
+        (label, f"{localtime.day_text(day, weekday=True)} (the day staff gave)")
         if stage == S.REPORTED_IN_APP and day
         else (label, localtime.local(times[stage], facts))
         for stage, label in STAGES
