@@ -1,6 +1,6 @@
 """Case references (TT-2026-0007): how they are written, counted (one counter a year, in
 every store) and read back from what a leader types: any case of letters, a short number,
-spaces or any kind of dash between the parts, a full stop after it ("tt–2026–7." is
+spaces, slashes or any kind of dash between the parts, a full stop after it ("tt–2026–7." is
 TT-2026-0007), and, where the year is known, the number alone ("7" or "0007": this year's)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import re
 
 PREFIX = "TT"
 # Between a reference's parts: spaces, hyphens and the dashes a phone or a word processor puts
-# in (non-breaking hyphen, figure, en and em dashes, the minus sign), underscores.
-_SEP = r"[ \t\u00a0_\u2010-\u2015\u2212-]"
+# in (non-breaking hyphen, figure, en and em dashes, the minus sign), underscores, slashes.
+_SEP = r"[ \t\u00a0_/\u2010-\u2015\u2212-]"
 # For the commands that name a case (read with `canonical`), any case of letters:
 PATTERN = rf"{PREFIX}{_SEP}*\d{{4}}{_SEP}+\d+"  # TT-2026-0007, tt 2026 7, TT–2026–0007
 NUMBER = r"0\d{3}"  # this year's case by its number as references print it, 0007: in chat only

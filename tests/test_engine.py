@@ -514,14 +514,15 @@ async def test_a_leader_s_command_takes_the_odd_forms_of_a_reference() -> None:
     (not a TikTok link), and a full stop after the reference went on record as the reason."""
     bot = Bot()
     await bot.report()
-    for command in ("note TT 2026 0001 hi", "note tt–2026–0001 – two", "note 0001: three"):
+    typed = ("note TT 2026 0001 hi", "note tt–2026–0001 – two", "note 0001: three")
+    for command in (*typed, "note TT2026/0001 four"):
         told = texts(await bot.say(command, person=LEAD, is_leader=True))
         assert told.startswith("Note added to TT-2026-0001."), command
     told = texts(await bot.say("sent TT-2026-0001.", person=LEAD, is_leader=True))
     assert "TT-2026-0001: done" in told
     case = await bot.store.case("TT-2026-0001")
     assert case is not None
-    assert [h.note for h in case.history[-4:]] == ["hi", "two", "three", ""]
+    assert [h.note for h in case.history[-5:]] == ["hi", "two", "three", "four", ""]
     assert case.status == CaseStatus.SENT_TO_POSH
     for answer in ("sent 2 videos", "removed 2024 posts", "note 00012 x"):  # a reporter's words
         assert not is_case_command(answer), answer

@@ -19,6 +19,8 @@ from bot import references
         "TT\u22122026\u22120002",  # the minus sign
         " tt_2026_02 ",
         "TT2026-0002",
+        "TT2026/0002",
+        "tt/2026/2",
     ],
 )
 def test_odd_forms_of_a_reference_are_read_as_it(typed: str) -> None:
