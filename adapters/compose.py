@@ -36,7 +36,7 @@ from bot.delivery import Courier
 from bot.engine import DEFAULT_LEASE, Engine
 from bot.errors import ConfigError
 from bot.facts import Facts
-from bot.model import OutboxItem, Person, Platform
+from bot.model import Audience, OutboxItem, Person, Platform
 from bot.ports import Clock, LeadershipPosts, Membership, SchoolStores, Sender, Store
 from bot.reminders import Reminders
 from bot.school import SETTINGS_KEY, SchoolSettings, Workplace, facts_for
@@ -264,6 +264,12 @@ class Schools:
 
     def opened(self) -> list[Runtime]:
         return list(self._open.values())
+
+    async def refused(self) -> tuple[bool, dict[str, dict[str, int]]]:
+        """For /healthz: each school (served on this instance or not) with deliveries refused
+        for good, counted by audience; degraded while any has a leadership post refused."""
+        refused = await self.stores.refused_by_school()
+        return any(counts.get(Audience.LEADERSHIP) for counts in refused.values()), refused
 
     async def get(self, school: str) -> Runtime:
         """The school's runtime, opened (and its couriers started) on first use."""

@@ -83,7 +83,8 @@ async def build_app(
 
 async def health(runtime: Runtime, attached: list[Attached]) -> dict[str, object]:
     """Each platform's status, and what it refused for good (counts and case references).
-    "degraded" while a leadership post could not be made even in its minimal form."""
+    "degraded" while a leadership post could not be made even in its minimal form. Many
+    schools: each school's refusals too (a school's couriers are its own runtime's)."""
     platforms: dict[str, dict[str, object]] = {}
     degraded = False
     for handle in attached:
@@ -92,7 +93,11 @@ async def health(runtime: Runtime, attached: list[Attached]) -> dict[str, object
         if courier is not None:
             undelivered = status["undelivered"] = await courier.undelivered()
             degraded = degraded or bool(undelivered["leadership_posts"]["count"])
-    return {"status": "degraded" if degraded else "ok", "platforms": platforms}
+    state: dict[str, object] = {"platforms": platforms}
+    if runtime.schools is not None:
+        schools_degraded, state["schools_refused"] = await runtime.schools.refused()
+        degraded = degraded or schools_degraded
+    return {"status": "degraded" if degraded else "ok", **state}
 
 
 def settle_start_up() -> None:

@@ -178,6 +178,10 @@ class SchoolStores(Protocol):
 
     async def schools_with_work(self, now: datetime) -> list[str]: ...
 
+    async def refused_by_school(self) -> dict[str, dict[str, int]]:
+        """Each school's items refused for good, counted by audience (`Audience` values)."""
+        ...
+
 
 class Sender(Protocol):
     """A front end's delivery of one outbox item, its reply already resolved: a person's

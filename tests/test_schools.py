@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from store_helpers import NOW, QuietPlatform
+from store_helpers import NOW, QuietPlatform, make_item
 
 from adapters.compose import Runtime, Schools, build_runtime, runtime_for
+from adapters.server import health
 from bot.clock import FakeClock
 from bot.config import Settings
-from bot.errors import ConfigError
-from bot.model import JSON, OutboxItem, Person, Platform, Turn
+from bot.errors import ConfigError, DeliveryRefused
+from bot.model import JSON, Audience, OutboxItem, Person, Platform, Turn
 from bot.ports import UnitOfWork
 from bot.school import SETTINGS_KEY, SchoolSettings
 from bot.views import Resolved, ResolvedCard
@@ -44,6 +45,7 @@ class Deployment:
     def __init__(self, store: PostgresStore, clock: FakeClock) -> None:
         self.root = build_runtime(Settings(), store, clock)
         self.schools = Schools(self.root, store, refresh_every=0.0)
+        self.root.schools = self.schools  # as `runtime_for` keeps it, for /healthz
         self.recorders: dict[str, Recorder] = {}
         self.schools.outfit("slack", self._outfit)
 
@@ -52,8 +54,7 @@ class Deployment:
         runtime.add_platform(Platform.SLACK, recorder, recorder, start=False)
 
     async def close(self) -> None:
-        await self.schools.close()
-        await self.root.close()
+        await self.root.close()  # its schools too
 
 
 def staff(school: str) -> Person:
@@ -145,3 +146,40 @@ async def test_many_schools_without_a_database_is_refused_by_name(tmp_path: Path
     with pytest.raises(ConfigError, match="REPORTBOT_DATABASE_URL"):
         async with runtime_for(Settings(data_dir=tmp_path / "data"), env=env):
             pass
+
+
+@dataclass
+class Refusing(Recorder):
+    """A school whose Slack refuses everything (the bot was removed from its channel, a
+    person left the workspace)."""
+
+    async def send(self, item: OutboxItem, reply: Resolved) -> None:
+        raise DeliveryRefused("channel_not_found")
+
+    async def post(self, item: OutboxItem, card: ResolvedCard) -> JSON:
+        raise DeliveryRefused("channel_not_found")
+
+
+async def test_healthz_names_each_school_with_a_refused_delivery_on_every_instance(
+    pg_url: str,
+) -> None:
+    """Found in review: in many schools /healthz counted only the deployment's own couriers
+    (it has none), so a school whose leadership channel refused its case card showed "ok"."""
+    clock = FakeClock(NOW)
+    store = await open_postgres_store(pg_url, clock=clock)
+    first, second = Deployment(store, clock), Deployment(store.for_school(""), clock)
+    try:
+        assert (await health(first.root, []))["status"] == "ok"
+        a = await first.schools.get("slack:TA")
+        refusing = Refusing("slack:TA")
+        a.add_platform(Platform.SLACK, refusing, refusing, start=False)
+        card = make_item("card", audience=Audience.LEADERSHIP, case_reference="TT-2026-0001")
+        await a.store.commit(UnitOfWork(outbox=[card, make_item("dm")]))
+        await a.couriers[Platform.SLACK].drain()
+        for instance in (first, second):  # the second serves no school yet
+            state = await health(instance.root, [])
+            assert state["status"] == "degraded"
+            assert state["schools_refused"] == {"slack:TA": {"leadership": 1, "person": 1}}
+    finally:
+        await second.close()
+        await first.close()

@@ -207,6 +207,20 @@ class PostgresStore:
         rows = await self._all(unsent.union(due))
         return sorted(str(school) for (school,) in rows)
 
+    async def refused_by_school(self) -> dict[str, dict[str, int]]:
+        """For a provider's /healthz: each school with items refused for good and not yet
+        pruned, counted by audience ("leadership", "person"), schools not being served too."""
+        audience = outbox.c.doc["audience"].astext
+        rows = await self._all(
+            select(outbox.c.school, audience, func.count())
+            .where(outbox.c.failed, outbox.c.sent_at.is_(None), outbox.c.school != "")
+            .group_by(outbox.c.school, audience)
+        )
+        refused: dict[str, dict[str, int]] = {}
+        for school, kind, count in rows:
+            refused.setdefault(str(school), {})[str(kind)] = int(count)
+        return refused
+
     # -- reads ---------------------------------------------------------------------------------
     async def _all(self, query: Executable, params: Any = None) -> list[Any]:
         async with storage_errors(), self._single.connect() as conn:
