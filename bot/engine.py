@@ -70,10 +70,11 @@ COMMANDS = {
     "back": "back",
     "go back": "back",
     "undo": "back",
-    "wrong answer": "back",
+    "wrong answer": "mistake",  # "back", or at the summary the menu of parts to change
     "previous question": "back",
-    "i made a mistake": "back",
-    "change my answer": "back",
+    "i made a mistake": "mistake",
+    "made a mistake": "mistake",
+    "change my answer": "mistake",
     "restart": "restart",
     "start again": "restart",
     "start over": "restart",
@@ -122,7 +123,8 @@ HELP = (
 _BEFORE = frozenset({"actually", "wait", "oops", "sorry", "um", "erm", "oh", "hang", "on", "ok"})
 _BEFORE_PHRASES = ("can we", "can i", "let me", "i want to", "i need to", "please")
 _AFTER = frozenset({"please", "thanks", "one"})
-_LENIENT = frozenset({"back", "cancel", "help"})  # what is said in a hurry; never "report"
+# What is said in a hurry; never "report".
+_LENIENT = frozenset({"back", "mistake", "cancel", "help"})
 
 
 def _retired(step: str, conv: Conversation) -> bool:
@@ -361,7 +363,7 @@ class Engine:
             return Outcome(None, [Notice(self._help(turn.person.platform)), Notice(_START)])
         if turn.step and command != "start":
             return Outcome(None, [Notice(_FINISHED)])
-        if command in ("cancel", "back"):
+        if command in ("cancel", "back", "mistake"):
             return Outcome(None, [Notice("There's no report in progress. " + _START)])
         conv = self._new_conversation(turn)
         text = "" if turn.text.lower() in GREETINGS else turn.text
@@ -391,8 +393,8 @@ class Engine:
         if command == "help":
             help_ = Notice(self._help(turn.person.platform, alerted=conv.case_reference))
             return self._touch(conv, [help_, *self._ask(conv)])
-        if command == "back":
-            return self._touch(conv, self._back(conv))
+        if command in ("back", "mistake"):
+            return self._touch(conv, self._back(conv, menu=command == "mistake"))
         if turn.step and turn.step != conv.step:
             return self._touch(conv, [Notice(_STALE), *self._ask(conv)])
         return await self._answer(turn, conv, now)
@@ -446,15 +448,17 @@ class Engine:
                 conv.detour.append(conv.step)
                 return self._touch(conv, self._risk_detour(conv))
             return await self._rejected(conv, turn.text, warn, Notice(str(p), tone="warning"), now)
+        ends = accepted.then in (Then.SUBMIT, Then.CANCEL, Then.RESTART)
+        if (ends or spec.step == Step.SUMMARY) and self._written_images(conv, turn.text):
+            # "submit, and there are nudes of a y9": flagged, and the summary shown again
+            flagged = await self._flagged_by_words(conv, turn.text, now)
+            self._touch(conv, [])
+            return Outcome(conv, [*warn, *flagged.replies, *self._ask(conv)], flagged)
         choices = spec.choices_for(self._context(conv))
         raised = set(self._apply(conv, accepted))
         understood = self._understood(spec, choices, turn, accepted.value)
         replies: list[Reply] = [*warn, *understood, *accepted.notices]
-        if accepted.then in (Then.SUBMIT, Then.CANCEL, Then.RESTART):
-            if self._written_images(conv, turn.text):  # "submit, and there are nudes of a y9"
-                flagged = await self._flagged_by_words(conv, turn.text, now)
-                self._touch(conv, [])
-                return Outcome(conv, [*warn, *flagged.replies, *self._ask(conv)], flagged)
+        if ends:
             ended = await self._leave(turn, conv, accepted.then, now)
             ended.to_person[:0] = warn
             return ended
@@ -579,7 +583,13 @@ class Engine:
             return
         conv.step, conv.editing = Step.SUMMARY, False
 
-    def _back(self, conv: Conversation) -> list[Reply]:
+    def _back(self, conv: Conversation, *, menu: bool = False) -> list[Reply]:
+        """The last question again; at the summary, "I made a mistake" (`menu`) asks which
+        part instead, since the mistake is seldom in the last answer."""
+        if menu and conv.step == Step.SUMMARY:
+            conv.trail.append(conv.step)
+            conv.step = Step.CHANGE
+            return self._ask(conv)
         conv.detour.clear()
         # Past the questions that no longer apply: a report flagged since (a child's images
         # described in a later answer) never goes back to the screenshots question.

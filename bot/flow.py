@@ -264,8 +264,11 @@ SECTIONS = (
     Choice("links", "Links", ("link", "links", "account", "handle")),
     Choice("harm", "Kind of harm", ("harm", "kind", "type")),
     Choice("safety", "Safety questions", ("safety", "danger", "images")),
-    Choice("target", "Who is targeted", ("target", "targeted", "who")),
-    Choice("first_seen", "When first seen", ("when", "date", "first seen")),
+    Choice("target", "Who is targeted", ("target", "targeted", "who", "teacher", "staff",
+           "mr", "mrs", "ms", "miss")),
+    Choice("first_seen", "When first seen", ("when", "date", "first seen", "day", "week",
+           "yesterday", "today", "monday", "tuesday", "wednesday", "thursday", "friday",
+           "saturday", "sunday")),
     Choice("in_app", "Reported in the app", ("app", "reported", "tiktok")),
     Choice("evidence", "Evidence", ("evidence", "screenshots")),
     Choice("description", "What it shows", ("description", "what it shows", "shows")),
@@ -857,6 +860,8 @@ def accept_summary(answer: Answer) -> Accepted:
         if not answer.values:  # "can leadership call posh instead": a change, not named so
             with contextlib.suppress(Problem):
                 return _change_named(answer)
+            if len(words_of(answer.text)) >= _SAID_SOMETHING:  # a correction, in their words
+                return Accepted(None, (Notice(_WHICH_PART),), then=Then.GOTO, goto=Step.CHANGE)
         raise Problem("Please choose Submit report, Change an answer, or Cancel.") from None
     if value == "submit":
         return Accepted(None, then=Then.SUBMIT)
@@ -864,6 +869,12 @@ def accept_summary(answer: Answer) -> Accepted:
         with contextlib.suppress(Problem):  # "change the date": straight to it
             return _change_named(answer)
     return Accepted(None, then=Then.GOTO, goto=Step.CHANGE if value == "change" else Step.CANCEL)
+
+
+_SAID_SOMETHING = 3  # words: "it's also on instagram" is a correction; "what now" is not
+_WHICH_PART = (
+    "Nothing has been changed yet. Choose the part your change is in, then answer it again."
+)
 
 
 def _change_named(answer: Answer) -> Accepted:
@@ -877,7 +888,8 @@ def _change_named(answer: Answer) -> Accepted:
 
 # What asks for a change, leaving the part to change: "actually can I change the date".
 _CHANGE_WORDS = re.compile(
-    r"\b(?:actually|sorry|please|can i|could i|i want to|i need to|i'd like to|id like to|"
+    r"\b(?:actually|sorry|please|can i|could i|can you|could you|i want to|i need to|"
+    r"i'd like to|id like to|"
     r"change|edit|fix|amend|correct|wrong|is wrong|the|my|an|answer|to|it|for|about)\b"
 )
 

@@ -776,3 +776,17 @@ async def test_a_reporter_without_a_profile_name_is_recorded_by_the_name_they_ga
     )
     case = await bot.store.case("TT-2026-0001")
     assert case is not None and [h.who for h in case.history][-1] == "Priya Shah"
+
+
+async def test_a_child_s_images_in_a_correction_at_the_summary_flag_it_and_show_it_again() -> None:
+    """A correction in the person's own words goes to the list of parts; one that describes
+    a child's sexual images flags the report first and shows the summary again instead."""
+    bot = Bot()
+    await bot.say(action="start")
+    for a in HAPPY:
+        await bot.say(a)
+    told = texts(await bot.say("also there are nudes of a year 9 girl on it"))
+    assert "may include sexual images of someone under 18" in told
+    assert "Submit it now?" in told and "Which part" not in told
+    conv = await bot.store.conversation(STAFF.key)
+    assert conv is not None and Flag.SEXUAL_IMAGES in conv.flags
