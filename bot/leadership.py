@@ -24,6 +24,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from bot.errors import DeliveryRefused
 from bot.model import JSON, Audience, CaseCard, OutboxItem, Person, Platform
 from bot.outbox import outbox_item
 from bot.ports import LeadershipPosts
@@ -75,8 +76,7 @@ async def deliver(
     if card.late_post is not None and all(k.post != card.late_post for k in kept):
         kept.append(Kept(dict(card.late_post)))  # its answer came after the attempt gave up
     if isinstance(case, Gone):
-        for k in kept:  # never a post anew: a deleted case must leave the channel, not enter it
-            await posts.scrub(k.post, case.text)
+        await _scrub_all(kept, case.text, posts)
         return kept
     form = await _form(card, posts)
     if form is None:
@@ -95,6 +95,19 @@ async def deliver(
         return kept  # posted by an earlier attempt, and kept before a crash
     new = await _post(item, shown, posts)
     return kept if any(k.post == new.post for k in kept) else [*kept, new]
+
+
+async def _scrub_all(kept: list[Kept], text: str, posts: LeadershipPosts) -> None:
+    """Every copy overwritten (never a post anew: a deleted case must leave the channel, not
+    enter it); one the platform refuses is raised once the others are done."""
+    refused: DeliveryRefused | None = None
+    for k in kept:
+        try:
+            await posts.scrub(k.post, text)
+        except DeliveryRefused as e:
+            refused = e
+    if refused is not None:
+        raise refused
 
 
 async def _form(card: CaseCard, posts: LeadershipPosts) -> CardForm | None:

@@ -127,12 +127,18 @@ class FakeConnector:
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _release: asyncio.Event = field(default_factory=asyncio.Event)
     _take_then_hang: list[str] = field(default_factory=list)
+    _no_id: list[str] = field(default_factory=list)
 
     def fail(self, status: int, times: int = 1, headers: Mapping[str, str] = {}) -> None:
         self._faults += [(status, dict(headers))] * times
 
     def hang(self, times: int = 1) -> None:
         self._faults += ["hang"] * times
+
+    def take_without_id(self, conversation: str) -> None:
+        """The next post to this conversation lands, answered 202 with no body (no activity
+        id), as the Agents Playground answers a message of stacked cards."""
+        self._no_id.append(conversation)
 
     def take_then_hang(self, conversation: str) -> None:
         """The next post to this conversation lands, but its answer never comes in time."""
@@ -179,6 +185,9 @@ class FakeConnector:
         cid, activity_id = request.match_info["cid"], f"activity-{next(self._ids)}"
         self.calls.append(Call("POST", cid, activity_id, body, _auth(request)))
         response = web.json_response({"id": activity_id}, status=201)
+        if cid in self._no_id:
+            self._no_id.remove(cid)
+            response = web.Response(status=202)
         if cid in self._take_then_hang:
             self._take_then_hang.remove(cid)
             with suppress(TimeoutError):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.errors import DeliveryRefused
 from bot.leadership import Kept, deliver, kept_doc, kept_posts
 from bot.model import JSON, Audience, CaseCard, OutboxItem, Platform
 from bot.resolve import Gone
@@ -31,6 +32,7 @@ class Channel:
 
     private_: bool = True
     gone: set[str] = field(default_factory=set)
+    unreachable: set[str] = field(default_factory=set)  # scrubs refused (Teams gave no id)
     earlier: JSON | None = None
     calls: list[tuple[str, str, object]] = field(default_factory=list)
     made: int = 0
@@ -53,6 +55,8 @@ class Channel:
 
     async def scrub(self, post: JSON, text: str) -> None:
         self.calls.append(("scrub", post["id"], text))
+        if post["id"] in self.unreachable:
+            raise DeliveryRefused("no id")
 
 
 def kept(*ids: str) -> list[Kept]:
@@ -136,6 +140,13 @@ async def test_a_deleted_case_scrubs_every_kept_post_and_posts_nothing() -> None
     after = await deliver(item(), late, GONE, kept("p1", "p2"), channel)
     assert channel.calls == [("scrub", i, GONE.text) for i in ("p1", "p2", "late")]
     assert [k.post["id"] for k in after] == ["p1", "p2", "late"]  # kept: content-free ids
+
+
+async def test_a_copy_that_refuses_its_scrub_leaves_the_others_scrubbed_and_is_raised() -> None:
+    channel = Channel(unreachable={"p1"})
+    with pytest.raises(DeliveryRefused):
+        await deliver(item(), CaseCard("TT-2026-0001"), GONE, kept("p1", "p2"), channel)
+    assert channel.calls == [("scrub", i, GONE.text) for i in ("p1", "p2")]
 
 
 async def test_a_post_found_late_joins_the_list_once() -> None:

@@ -353,3 +353,52 @@ def test_cards_past_the_size_teams_takes_go_in_more_than_one_message() -> None:
     assert render.joined([of(15_000), of(15_000), of(100)]) == [[0], [1, 2]]
     joined = render.join([of(1), of(2), of(3)])
     assert joined.card == of(1).card and joined.more == (of(2).card, of(3).card)
+
+
+async def test_a_message_taken_without_an_id_is_delivered_once_and_holds_nothing_up() -> None:
+    """Found with the Agents Playground, which answers a message of stacked cards 202 with no
+    body: that was taken for a failure, tried again five minutes later, and the person's next
+    reply waited behind it."""
+    async with harness() as h:
+        h.connector.take_without_id(PERSONAL_CHAT)
+        await h.say("report")
+        assert len(h.connector.posts_to(PERSONAL_CHAT)) == 1
+        await h.say(TIKTOK_LINK)
+        assert len(h.connector.posts_to(PERSONAL_CHAT)) == 2  # answered at once
+        h.clock.advance(minutes=10)
+        await h.deliver()
+        assert len(h.connector.posts_to(PERSONAL_CHAT)) == 2  # and never sent again
+        assert await pending(h.runtime.store, h.courier.platform) == []
+
+
+async def _card_taken_without_id(h: TeamsHarness) -> str:
+    await h.install()
+    await answer_until(h, "summary")
+    h.connector.take_without_id(LEADS_CHANNEL)
+    await h.press(button(h.chat_cards()[-1], "submit"))
+    return (await h.runtime.store.cases())[-1].reference
+
+
+async def test_a_card_taken_without_an_id_is_said_and_a_change_comes_as_a_new_card(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with harness() as h:
+        h.connector.members.add((TEAM["id"], LEADER["id"]))
+        reference = await _card_taken_without_id(h)
+        assert f"Teams took the card for {reference} without giving its id" in caplog.text
+        [card] = [c for c in h.connector.posts_to(LEADS_CHANNEL) if reference in texts(c.card)]
+        press = channel_message(h.service_url, value=button(card.card, f"case:sent:{reference}"))
+        assert await h.send(press) == 200
+        await h.deliver()
+        cards = [c for c in h.connector.posts_to(LEADS_CHANNEL) if reference in texts(c.card)]
+        assert len(cards) == 2 and "Sent to POSH" in texts(cards[-1].card)
+        assert h.connector.updates == []  # nothing sent to an id Teams never gave
+
+
+async def test_a_card_taken_without_an_id_that_a_deletion_cannot_reach_is_counted() -> None:
+    """Never dropped quietly: /healthz counts the scrub Teams cannot be asked for."""
+    async with harness() as h:
+        reference = await _card_taken_without_id(h)
+        await _delete(h, reference)
+        undelivered = await h.courier.undelivered()
+        assert undelivered["leadership_posts"] == {"count": 1, "cases": [reference]}

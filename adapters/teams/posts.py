@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from adapters.teams import render
 from adapters.teams.failures import http_status
 from adapters.teams.proactive import Proactive, for_the_outbox
-from bot.errors import error_reference, log_bug
+from bot.errors import DeliveryRefused, error_reference, log_bug
 from bot.model import JSON, OutboxItem
 from bot.views import ResolvedCard
 
@@ -52,6 +52,13 @@ class TeamsPosts:
             except TimeoutError:
                 self._listen_late(attempt, item, target)
                 raise
+        if not activity_id:
+            log.warning(
+                "Teams took the card for %s without giving its id: the bot cannot change or "
+                "remove that card, so changes come as new cards, and if the case is deleted "
+                "that card must be deleted in Teams by hand",
+                item.case_reference or item.id,
+            )
         return self._made_by(item, _post_id(activity_id, target))
 
     async def update(self, post: JSON, card: ResolvedCard) -> bool:
@@ -69,7 +76,9 @@ class TeamsPosts:
         return made
 
     async def scrub(self, post: JSON, text: str) -> None:
-        await self._replace(post, render.scrubbed(text))
+        if not await self._replace(post, render.scrubbed(text)) and not post.get("activity_id"):
+            # Never silent: a card Teams gave no id for cannot be found to overwrite.
+            raise DeliveryRefused("Teams gave this case card no id: delete it in Teams")
 
     async def settle(self) -> None:
         """Wait for the card posts still listening for a late answer (tests, shutdown)."""
@@ -82,7 +91,10 @@ class TeamsPosts:
         await asyncio.gather(*self._late, return_exceptions=True)
 
     async def _replace(self, post: JSON, message: render.Message) -> bool:
-        """False when Teams no longer has the card (deleted in Teams: 404)."""
+        """False when Teams no longer has the card (deleted in Teams: 404) or never said its
+        id: the courier then posts it anew."""
+        if not post.get("activity_id"):
+            return False
         async with for_the_outbox(leadership=True):
             try:
                 await self.proactive.replace(post["reference"], str(post["activity_id"]), message)

@@ -24,7 +24,7 @@ from microsoft_agents.hosting.core import CardFactory
 from adapters.teams import references
 from adapters.teams.clients import ConnectorClients
 from adapters.teams.config import TeamRef
-from adapters.teams.failures import FIX_WAIT, classify
+from adapters.teams.failures import classify
 from adapters.teams.references import Places
 from adapters.teams.render import Message
 from bot.errors import DeliveryError, DeliveryRefused, RetryLater
@@ -74,6 +74,9 @@ class Proactive:
     async def call(
         self, target: JSON, message: Message, call: Call, *, limit: float | None = None
     ) -> str:
+        """The activity's id; "" when the connector took it (a 2xx) without saying its id, as
+        the Agents Playground does for stacked cards (202, no body). Taken is delivered: sent
+        again, it would show twice, and the person's next reply would wait behind it."""
         reference = references.to_reference(target)
 
         async def send() -> str:
@@ -82,10 +85,7 @@ class Proactive:
             _tenant(activity, reference)
             return str(await call(client, activity) or "")
 
-        sent = await asyncio.wait_for(send(), limit or self.timeout)
-        if not sent:
-            raise RetryLater("Bot Connector returned no activity id", FIX_WAIT)
-        return sent
+        return await asyncio.wait_for(send(), limit or self.timeout)
 
 
 @asynccontextmanager
