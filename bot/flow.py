@@ -129,7 +129,9 @@ POSTERS = (
     Choice("suspected", "We suspect pupils of this school", ("suspect", "we suspect",
            "probably", "i think", "think its", "think it is", "maybe", "possibly",
            "might be", "could be", "suspected", "we think", "reckon", "we reckon",
-           "i reckon", "likely", "pretty sure", "i believe", "we believe")),
+           "i reckon", "likely", "pretty sure", "i believe", "we believe", "prob", "probs",
+           "prolly", "i guess", "we guess", "guessing", "seems like", "apparently",
+           "rumour is", "rumoured", "heard its", "assume")),
     Choice("not_pupils", "No, not our pupils", ("not pupils", "not our pupils", "no",
            "someone else", "an adult", "a parent", "ex pupil", "another school",
            "other school", "different school", "college", "not ours", "not from here")),
@@ -794,7 +796,21 @@ def accept_name(answer: Answer) -> Accepted:
     said_yes_no = pick(text, (YES, NO, UNSURE), multi=False).exact
     if said_yes_no or not any(ch.isalpha() for ch in text) or len(text) > MAX_NAME:
         raise Problem("Please type your name as POSH should know it, e.g. Sam Patel.")
+    name, role = [*_NAME_ROLE.split(text, maxsplit=1), ""][:2]
+    if name and role and set(words_of(role)) & _ROLE_WORDS:  # "Sam Patel, deputy head"
+        said = Notice(f"Your name: {name}. Your role: {role}.")
+        return Accepted(name, (said,), also={Step.ROLE: role}, ahead=(Step.ROLE,))
     return Accepted(text)
+
+
+# "Sam Patel, deputy head" or "Sam Patel – DSL": the name, then the role (the next question's
+# answer, not asked then). Only words a role has count, so "Patel, Sam" stays a name.
+_NAME_ROLE = re.compile(r"\s*(?:,|\s[-\u2013\u2014]\s)\s*")  # text is trimmed already
+_ROLE_WORDS = frozenset({
+    "head", "headteacher", "deputy", "assistant", "teacher", "dsl", "ddsl", "senco", "senior",
+    "principal", "leader", "lead", "year", "manager", "business", "officer", "pastoral",
+    "safeguarding", "tutor", "ta", "hlta", "admin", "governor", "chair", "trust", "ceo", "slt",
+})  # fmt: skip
 
 
 def contact_choices(ctx: Context) -> tuple[Choice, ...]:
