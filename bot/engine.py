@@ -97,6 +97,7 @@ _SENT_NOTED = (
     "Thank you – I've noted that you have contacted POSH about {ref}, and your leadership "
     "team can see it. I'll tell you here when anything changes."
 )
+_SENT_NOTE_KEPT = " What you said is on the case for them too."
 DEFAULT_LEASE = timedelta(minutes=2)  # a courier's claim on what it is sending
 RETURNING = frozenset({Step.CANCEL, Step.RESUME})  # states that go back where they came from
 
@@ -405,16 +406,21 @@ class Engine:
         """The report is filed; the reporter may say they have contacted POSH. Anything else
         is what it would be with no conversation at all."""
         try:
-            SPECS[Step.END].accept(Answer(turn.text, _values(turn), self._context(conv)))
+            said = SPECS[Step.END].accept(Answer(turn.text, _values(turn), self._context(conv)))
         except Problem:
             return await self._without_conversation(turn, command, now)
+        if said.then == Then.STAY:  # tried, and did not get through: how else to reach POSH
+            return self._touch(conv, list(said.notices))
         sent = CaseAction("sent", conv.case_reference)
         person = replace(turn.person, name=turn.person.name or conv.person.name)  # not a login
-        work = await self.desk.press(replace(turn, text="", person=person), sent, now)
+        note = str(said.value or "")  # what more they said ("they said 48 hours"): on record
+        work = await self.desk.press(replace(turn, text=note, person=person), sent, now)
         if work.replies:  # refused, or not a move from where the case is
             return Outcome.of(None, work)
-        thanks = Notice(_SENT_NOTED.format(ref=conv.case_reference), tone="success")
-        return Outcome.of(None, work, thanks)
+        thanks = _SENT_NOTED + (_SENT_NOTE_KEPT if note else "")
+        return Outcome.of(
+            None, work, Notice(thanks.format(ref=conv.case_reference), tone="success")
+        )
 
     def _touch(self, conv: Conversation, replies: list[Reply]) -> Outcome:
         conv.updated_at = self.clock.now()

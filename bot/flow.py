@@ -31,6 +31,7 @@ from datetime import timedelta
 from bot import safety
 from bot.dates import When, describe_when, read_when, when_from_iso
 from bot.errors import DateError, Problem
+from bot.hours import hours_text
 from bot.links import BARE_HANDLE, cut_short, parse_links, profile_url
 from bot.model import JSON, Choice, Flag, Notice, Platform
 from bot.steps import Accepted, Acceptor, Answer, Condition, Context, Then, never
@@ -981,15 +982,60 @@ def end_text(ctx: Context) -> str:
 
 
 def accept_end(answer: Answer) -> Accepted:
-    """After a report whose reporter contacts POSH: only "I've contacted POSH" is an answer;
-    anything else is a new conversation (the engine starts afresh)."""
+    """After a report whose reporter contacts POSH: "I've contacted POSH", said any way (what
+    more they said goes on the case as its note); a try that did not get through is told how
+    else to reach POSH. Anything else is a new conversation (the engine starts afresh)."""
     picked = [v for v in answer.values if v == "sent"]
     found = pick(answer.text, (SENT_CHOICE,), multi=False)
-    words = set(words_of(answer.text))
+    typed = words_of(answer.text)
+    words = set(typed)
     said = bool(words & _DID) and words <= _SAYING_DONE
     if picked or (found.exact and found.values) or said:
         return Accepted(None, then=Then.SENT)
+    if words & _NEW_REPORT or "tiktok.com" in answer.text.lower() or "@" in answer.text:
+        raise Problem("")  # another account to report: a new conversation
+    not_yet = words & _NOT_YET and (words & (_DID | _TRIED) or words <= _NOT_YET | _SAYING_DONE)
+    if not_yet:  # "haven't called them yet", "not yet"
+        return Accepted(None, (Notice(end_text(answer.ctx)),), then=Then.STAY)
+    if words & _NOT_REACHED and words & (_DID | _TRIED):  # "I rang but they were closed"
+        return Accepted(None, (Notice(_try_again(answer.ctx)),), then=Then.STAY)
+    if _reached_posh(typed):  # "rang them, they said 48 hours"
+        return Accepted(trim(answer.text, MAX_TEXT).text, then=Then.SENT)
+    if words and words <= _SAYING_DONE:  # "ok thanks": not a new report
+        return Accepted(None, (Notice(f"{end_text(answer.ctx)} {_ANOTHER}"),), then=Then.STAY)
     raise Problem("")
+
+
+def _reached_posh(typed: list[str]) -> bool:
+    """A word of contact followed closely by POSH ("rang them", "spoke to the helpline"), so
+    "they called me a liar" is not one."""
+    return any(
+        word in _REACHED and set(typed[i + 1 : i + 4]) & _POSH_WORDS for i, word in enumerate(typed)
+    )
+
+
+def _try_again(ctx: Context) -> str:
+    f = ctx.facts
+    return (
+        f"Sorry you couldn't get through. POSH is open {hours_text(f)}: try {f.posh_phone} again "
+        f"then, or email {f.posh_email} at any time (the email text above is ready to send). "
+        + end_text(ctx)
+    )
+
+
+_ANOTHER = "To report something else, type report."
+_POSH_WORDS = frozenset({"them", "posh", "poshs", "helpline", "helplines", "saferinternet"})
+_REACHED = _DID | {"reached", "through", "talked", "emailed"}  # "got through to them"
+_TRIED = frozenset({"tried", "calling", "ringing", "phoning", "call", "ring", "get", "through"})
+_NOT_REACHED = frozenset({
+    "closed", "voicemail", "engaged", "busy", "couldnt", "cant", "didnt", "wasnt", "unable",
+    "nobody", "answer",
+})  # fmt: skip
+_NOT_YET = frozenset({
+    "havent", "hasnt", "not", "yet", "will", "ill", "going", "gonna", "later", "tomorrow",
+    "soon", "need", "must", "should", "do",
+})  # fmt: skip
+_NEW_REPORT = frozenset({"another", "new", "report", "account", "video"})
 
 
 def _has(step: Step, value: str) -> Condition:

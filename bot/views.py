@@ -29,6 +29,7 @@ from bot.model import (
 from bot.report import build_handoff, contact_line, reporter_name, summary_lines, web_addresses
 from bot.steps import Step
 from bot.timeline import milestones
+from bot.understand import trim
 
 
 @dataclass(frozen=True)
@@ -136,12 +137,18 @@ URGENT_TEXT = {
 }
 
 
+NOTE_SHOWN = 200  # characters of a decision's note on the card; the case holds all of it
+
+
 def _status_line(case: Case, facts: Facts) -> str:
     status = lifecycle.STATUS_LABELS[case.status]
     # The last decision, not the last touch: a view or a note does not change the status.
     moves = [h for h in case.history if h.action in lifecycle.MOVES or h.action == "reported"]
     last = moves[-1] if moves else None
     line = f"{status}" + (f" – {last.who}, {local(last.at, facts)}" if last else "")
+    if last and last.note and last.action in lifecycle.MOVES:  # "rang them, they said 48 hours"
+        kept = trim(last.note, NOTE_SHOWN)
+        line += f": “{kept.text}{'…' if kept.dropped else ''}”"
     if case.is_open:
         line += f". Contacting POSH: {posh_contact(case)}"
     if case.extra_reports:
