@@ -236,9 +236,17 @@ def report_text(case: Case, facts: Facts) -> str:
         f"Reported to us by: {contact_line(case)}",
         "",
         "Thank you,",
+        *_signed(case),
         school,
     ]
     return "\n".join(out)
+
+
+def _signed(case: Case) -> list[str]:
+    """The reporter signs the email they send; a leader sending it signs it themselves."""
+    if case.posh_owner != PoshOwner.REPORTER:
+        return []
+    return [_with_role(reporter_name(case), case.answers)]
 
 
 def checklist(case: Case, facts: Facts) -> tuple[str, ...]:

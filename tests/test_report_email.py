@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.facts import DEFAULT_FACTS
-from bot.model import Case, Person, Platform
+from bot.model import Case, Person, Platform, PoshOwner
 from bot.report import build_handoff
 
 AT = datetime(2026, 12, 1, 11, 0, tzinfo=UTC)
@@ -79,3 +79,17 @@ def test_content_tiktok_removed_already_is_asked_to_stay_gone() -> None:
     body = build_handoff(case, DEFAULT_FACTS, AT).body
     assert "TikTok removed what we reported after our report in the app" in body
     assert "does not come back" in body and "Please ask TikTok to remove the account" not in body
+
+
+def test_a_reporter_who_sends_it_signs_it_and_a_leader_signs_it_themselves() -> None:
+    case = _case()
+    case.answers |= {"role": "deputy head"}
+    case.posh_owner = PoshOwner.REPORTER
+    signed = build_handoff(case, DEFAULT_FACTS, AT).body.rstrip()
+    assert signed.endswith("Thank you,\nSam Patel, deputy head\n[your school's name]")
+    case.posh_owner = PoshOwner.LEADERS
+    assert (
+        build_handoff(case, DEFAULT_FACTS, AT)
+        .body.rstrip()
+        .endswith("Thank you,\n[your school's name]")
+    )
