@@ -566,7 +566,9 @@ class Engine:
         elif then in (Then.GOTO, Then.EDIT) and goto is not None:
             if goto in RETURNING:
                 conv.detour.append(conv.step)
-            elif then == Then.GOTO:  # an edit's "back" returns to the summary, not this menu
+            elif then == Then.GOTO or conv.step == Step.SUMMARY:
+                # An edit's "back" returns to the summary (named there, "change the date"),
+                # not to the menu it was chosen from.
                 conv.trail.append(conv.step)
             conv.step = goto
             conv.editing = conv.editing or then == Then.EDIT

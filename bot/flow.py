@@ -135,7 +135,9 @@ POSTERS = (
            "rumour is", "rumoured", "heard its", "assume")),
     Choice("not_pupils", "No, not our pupils", ("not pupils", "not our pupils", "no",
            "someone else", "an adult", "a parent", "ex pupil", "another school",
-           "other school", "different school", "college", "not ours", "not from here")),
+           "other school", "different school", "college", "not ours", "not from here",
+           "former pupil", "ex student", "former student", "old pupil", "colleague",
+           "staff member", "member of staff")),
     Choice("unknown", "We don't know", ("dont know", "do not know", "not sure", "no idea",
            "unknown", "idk", "dunno")),
 )  # fmt: skip
@@ -368,6 +370,10 @@ def accept_poster(answer: Answer) -> Accepted:
     if not values:
         chosen(answer, POSTERS, multi=False)  # raises the one-line hint
     found = set(values)
+    if len(found) > 1 and "not_pupils" not in _posters(_NO.sub(" ", answer.text)):
+        found.discard("not_pupils")  # "maybe a year 10 but no proof": that "no" is no answer
+    if {"not_pupils", "unknown"} <= found:  # "could be a parent actually, not sure"
+        return Accepted("unknown")
     if "not_pupils" in found:  # "likely not our pupils", "i reckon its a parent"
         return Accepted("not_pupils")
     if "suspected" in found or {"pupils", "unknown"} <= found:
@@ -376,6 +382,13 @@ def accept_poster(answer: Answer) -> Accepted:
         if value in found:
             return Accepted(value)
     raise Problem(didnt_catch(answer, POSTERS, multi=False))
+
+
+_NO = re.compile(r"\bno\b", re.IGNORECASE)
+
+
+def _posters(text: str) -> tuple[str, ...]:
+    return pick(text, POSTERS, multi=True).values
 
 
 def _text(what: str) -> Acceptor:
@@ -556,6 +569,7 @@ def _safety_answer(answer: Answer) -> str:
 
 
 def accept_danger(answer: Answer) -> Accepted:
+    _not_about(answer, _IMAGES_TOPIC, _DANGER_TOPIC, "the images question")
     value = _safety_answer(answer)
     if value == "no" and safety.risk_words(answer.text):  # "no but he said he'd bring a knife"
         value = "unsure"
@@ -569,6 +583,8 @@ def accept_danger(answer: Answer) -> Accepted:
 
 def accept_sexual_images(answer: Answer) -> Accepted:
     described = not answer.values and safety.child_sexual_content(answer.text)
+    if not described:
+        _not_about(answer, _DANGER_TOPIC, _IMAGES_TOPIC, "the danger question")
     in_words = described and not pick(answer.text, yes_no(UNSURE), multi=True).values
     value = "yes" if in_words else _safety_answer(answer)  # "sexting pics from year 10"
     if value == "no" and described:  # "no, but nudes of a year 9"
@@ -581,6 +597,21 @@ def accept_sexual_images(answer: Answer) -> Accepted:
     if Flag.SEXUAL_IMAGES in answer.flags:
         return Accepted(value, (safety.kept_flag_notice(Flag.SEXUAL_IMAGES),))
     return Accepted(value)
+
+
+def _not_about(answer: Answer, other: frozenset[str], own: frozenset[str], name: str) -> None:
+    """A safety question takes only an answer to itself: "sorry that was a mistake, nobody is
+    in danger", typed at the images question, is not its No (a `Problem` saying so)."""
+    words = set(words_of(answer.text))
+    if not answer.values and words & other and not words & own:
+        raise Problem(f"That sounds like it's about {name}: to change that answer, type back.")
+
+
+_DANGER_TOPIC = frozenset({"danger", "dangerous", "safe", "unsafe", "hurt", "threat", "threats"})
+_IMAGES_TOPIC = frozenset({
+    "image", "images", "nude", "nudes", "naked", "photo", "photos", "picture", "pictures",
+    "pic", "pics", "video", "videos", "sexual",
+})  # fmt: skip
 
 
 def _ask_images_again(answers: JSON, flags: AbstractSet[Flag]) -> bool:
@@ -871,6 +902,8 @@ def accept_who_calls(answer: Answer) -> Accepted:
 
 
 def accept_summary(answer: Answer) -> Accepted:
+    if not answer.values and parse_links(answer.text)[0]:  # "there's also @ahmed_exposed2"
+        return _links_added(answer)
     try:
         value = chosen(answer, SUMMARY_CHOICES, multi=False)[0]
     except Problem:
@@ -894,13 +927,28 @@ _WHICH_PART = (
 )
 
 
+def _links_added(answer: Answer) -> Accepted:
+    """Links typed at the summary join the report (or, "remove @x", leave it), and the links
+    question follows, so the person sees them all and says "That's all" to return (or first
+    confirms a short handle, if one needs it)."""
+    took = accept_links(answer)
+    goto = took.goto if took.then == Then.GOTO else Step.LINKS
+    also = {**took.also, Step.LINKS: took.value}
+    return Accepted(None, took.notices, then=Then.EDIT, goto=goto, also=also)
+
+
 def _change_named(answer: Answer) -> Accepted:
     """The section a summary answer names once the words asking for a change are gone; a
     `Problem` if it names none ("change": the menu; "2": a menu number, not a section)."""
     named = _CHANGE_WORDS.sub(" ", answer.text.lower()).strip()
+    if _THEIR_NAME.search(named):  # "his name is spelt wrong": the teacher's, not mine
+        named = "targeted"
     if not re.search("[a-z]", named):
         raise Problem("no section named")
     return accept_change(replace(answer, text=named))
+
+
+_THEIR_NAME = re.compile(r"\b(?:his|her|their|teachers?|staff)\s+(?:\w+\s+)?name\b")
 
 
 # What asks for a change, leaving the part to change: "actually can I change the date".
