@@ -735,7 +735,10 @@ class Engine:
             at = localtime.moment(conv.started_at, self.facts)
             when = f"{localtime.day_text(at, weekday=True, year=False)} at {at:%H:%M}"
             answered = any(k in conv.answers for k in SPECS)
-            text = (_RESUME if answered else _RESUME_UNANSWERED).format(when=when)
+            links = conv.answers.get(Step.LINKS) or []
+            about = f" about {links[0]['label']}" if links else ""  # which one, days later
+            about += f" (and {len(links) - 1} more)" if len(links) > 1 else ""
+            text = (_RESUME if answered else _RESUME_UNANSWERED).format(when=when, about=about)
         return Question(
             step=spec.step,
             text=text,
@@ -825,7 +828,7 @@ _STALE = "That button was on an earlier question, so I haven't used it. Here's w
 _MISSING = "One answer is missing, so I can't send the report yet. Please answer this:"
 _FINISHED = "That report has already been sent or cancelled. Type report to start a new one."
 _CANCELLED = "Cancelled. Nothing was saved or sent. {again} whenever you want to start again."
-_RESUME = "You have a report in progress, started {when}. Carry on with it, or start again?"
+_RESUME = "You have a report in progress{about}, started {when}. Carry on with it, or start again?"
 _RESUME_UNANSWERED = (
     "You started a report on {when}, with nothing answered yet. Carry on with it, or start again?"
 )

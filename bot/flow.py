@@ -1003,6 +1003,12 @@ def accept_cancel(answer: Answer) -> Accepted:
 
 
 def accept_resume(answer: Answer) -> Accepted:
+    if not answer.values and parse_links(answer.text)[0]:  # "@x is a new one": never unasked
+        raise Problem(
+            "Your unfinished report is still here. To report that account instead, choose "
+            "Start again (the unfinished one is deleted) and paste it again; or Carry on to "
+            "finish the first one."
+        )
     try:
         value = chosen(answer, RESUME_CHOICES, multi=False)[0]
     except Problem:
