@@ -75,6 +75,14 @@ COMMANDS = {
     "i made a mistake": "mistake",
     "made a mistake": "mistake",
     "change my answer": "mistake",
+    "wait": "pause",  # never an answer ("Your name: wait"): the question waits
+    "wait what": "pause",
+    "hang on": "pause",
+    "hold on": "pause",
+    "one sec": "pause",
+    "one moment": "pause",
+    "just a sec": "pause",
+    "give me a minute": "pause",
     "restart": "restart",
     "start again": "restart",
     "start over": "restart",
@@ -364,7 +372,7 @@ class Engine:
             return Outcome(None, [Notice(self._help(turn.person.platform)), Notice(_START)])
         if turn.step and command != "start":
             return Outcome(None, [Notice(_FINISHED)])
-        if command in ("cancel", "back", "mistake"):
+        if command in ("cancel", "back", "mistake", "pause"):
             return Outcome(None, [Notice("There's no report in progress. " + _START)])
         conv = self._new_conversation(turn)
         text = "" if turn.text.lower() in GREETINGS else turn.text
@@ -394,6 +402,8 @@ class Engine:
         if command == "help":
             help_ = Notice(self._help(turn.person.platform, alerted=conv.case_reference))
             return self._touch(conv, [help_, *self._ask(conv)])
+        if command == "pause":
+            return self._touch(conv, [Notice(_PAUSED), *self._ask(conv, again=True)])
         if command in ("back", "mistake"):
             return self._touch(conv, self._back(conv, menu=command == "mistake"))
         if turn.step and turn.step != conv.step:
@@ -832,6 +842,7 @@ _RESUME = "You have a report in progress{about}, started {when}. Carry on with i
 _RESUME_UNANSWERED = (
     "You started a report on {when}, with nothing answered yet. Carry on with it, or start again?"
 )
+_PAUSED = "Take your time – your answers so far are saved. When you're ready:"
 _RESTARTED = "Starting a new report."
 _RESTARTED_ALERTED = (
     " Your leadership team keep the alert you raised ({ref}) with what you told me, and will "
