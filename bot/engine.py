@@ -72,6 +72,10 @@ COMMANDS = {
     "undo": "back",
     "wrong answer": "mistake",  # "back", or at the summary the menu of parts to change
     "previous question": "back",
+    "oops": "mistake",
+    "undo that": "back",
+    "wait no": "back",
+    "no wait": "back",
     "i made a mistake": "mistake",
     "made a mistake": "mistake",
     "change my answer": "mistake",
@@ -107,7 +111,9 @@ _SENT_NOTED = (
 )
 _SENT_NOTE_KEPT = " What you said is on the case for them too."
 DEFAULT_LEASE = timedelta(minutes=2)  # a courier's claim on what it is sending
-RETURNING = frozenset({Step.CANCEL, Step.RESUME})  # states that go back where they came from
+RETURNING = frozenset(
+    {Step.CANCEL, Step.RESTART, Step.RESUME}
+)  # states that go back where they came from
 
 INTRO = (
     "I'll help you report a TikTok account or video that targets staff or the school, and "
@@ -396,7 +402,12 @@ class Engine:
                 conv.step = Step.RESUME
             return self._touch(conv, self._ask(conv))
         if command == "restart":
-            return await self._restart(turn, conv, now)
+            answered = any(k in conv.answers for k in flow.SPECS)
+            if conv.step in (Step.RESTART, Step.RESUME) or not answered:
+                return await self._restart(turn, conv, now)
+            conv.detour.append(conv.step)  # asked first: a slip of the tongue deletes nothing
+            conv.step = Step.RESTART
+            return self._touch(conv, self._ask(conv))
         if command == "cancel":
             return await self._cancel(conv, now)
         if command == "help":

@@ -16,8 +16,9 @@ conversation itself (the engine applies what it returns).
     ─> NAME ─> ROLE ─> CONTACT ─> WHO_CALLS ─> SUMMARY ─ submit ─> END
                                                  ├─ change ─> CHANGE ─> (a section) ─> SUMMARY
                                                  └─ cancel ─> CANCEL ─ yes ─> END
-    Any step: risk words ─> DANGER, then back.  "cancel" ─> CANCEL.  Starting again while a
-    report is open ─> RESUME ─ carry on ─> (where it was) / start again ─> LINKS.
+    Any step: risk words ─> DANGER, then back.  "cancel" ─> CANCEL.  "start again" part-way
+    ─> RESTART ─ yes ─> LINKS (a new report) / no ─> back.  Starting again while a report is
+    open ─> RESUME ─ carry on ─> (where it was) / start again ─> LINKS.
 """
 
 from __future__ import annotations
@@ -296,10 +297,15 @@ CANCEL_CHOICES = (
     Choice("yes", "Yes, cancel it", (*YES_WORDS, "cancel", "delete it", "cancel it")),
     Choice("no", "No, carry on", (*NO_WORDS, "carry on", "continue", "keep going", "back")),
 )
+RESTART_CHOICES = (
+    Choice("yes", "Yes, start again", (*YES_WORDS, "start again", "restart", "start over")),
+    Choice("no", "No, carry on", (*NO_WORDS, "carry on", "continue", "keep going", "back")),
+)
 RESUME_CHOICES = (
-    Choice("resume", "Carry on", (*YES_WORDS, "carry on", "continue", "resume", "keep going")),
+    Choice("resume", "Carry on", (*YES_WORDS, "carry on", "continue", "resume", "keep going",
+           "finish", "finish it")),
     Choice("restart", "Start again", ("start again", "restart", "new", "new report", "fresh",
-           "start over", "no")),
+           "start over")),  # not "no": "no, I need to finish it" must never delete it
 )  # fmt: skip
 
 
@@ -1002,6 +1008,19 @@ def accept_cancel(answer: Answer) -> Accepted:
     return Accepted(None, then=Then.RETURN)
 
 
+def restart_text(ctx: Context) -> str:
+    text = "Start again? Your answers so far will be deleted."
+    if ctx.urgent_case:
+        text += f" Leadership keep the alert you raised ({ctx.urgent_case})."
+    return text
+
+
+def accept_restart(answer: Answer) -> Accepted:
+    if chosen(answer, RESTART_CHOICES, multi=False)[0] == "yes":
+        return Accepted(None, then=Then.RESTART)
+    return Accepted(None, then=Then.RETURN)
+
+
 def accept_resume(answer: Answer) -> Accepted:
     if not answer.values and parse_links(answer.text)[0]:  # "@x is a new one": never unasked
         raise Problem(
@@ -1320,6 +1339,15 @@ FLOW: tuple[StepSpec, ...] = (
         cancel_text,
         accept_cancel,
         CANCEL_CHOICES,
+        question=False,
+        when=never,
+    ),
+    StepSpec(
+        Step.RESTART,
+        "",
+        restart_text,
+        accept_restart,
+        RESTART_CHOICES,
         question=False,
         when=never,
     ),

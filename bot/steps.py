@@ -50,6 +50,7 @@ class Step(StrEnum):
     SUMMARY = "summary"
     CHANGE = "change"
     CANCEL = "cancel"
+    RESTART = "restart"  # "start again" part-way: asked first, as a cancel is
     RESUME = "resume"
     END = "end"
 
