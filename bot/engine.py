@@ -501,7 +501,7 @@ class Engine:
             raised |= {Flag.SEXUAL_IMAGES}
             replies += written
         if raised & STICKY_FLAGS:
-            urgent = await self.filing.urgent(conv, raised, now)
+            urgent = await self.filing.urgent(conv, raised, now, said=turn.text)
             replies += urgent.replies
             work.add(Work(outbox=urgent.outbox, cases=urgent.cases))
         if ask_danger:
@@ -675,7 +675,7 @@ class Engine:
         written = self._flag_written(conv, text)
         if not written:
             return Work()
-        urgent = await self.filing.urgent(conv, {Flag.SEXUAL_IMAGES}, now)
+        urgent = await self.filing.urgent(conv, {Flag.SEXUAL_IMAGES}, now, said=text)
         return Work([*written, *urgent.replies], urgent.outbox, urgent.cases)
 
     def _flag_written(self, conv: Conversation, text: str) -> list[Reply]:
@@ -821,9 +821,10 @@ class Engine:
 
     def _cancelled_text(self, conv: Conversation) -> str:
         if conv.case_reference:
-            return (
-                "Cancelled. Your answers are deleted, but leadership were already alerted to the "
-                f"safety concern ({conv.case_reference}) and will still follow it up."
+            return (  # the case keeps what was said: saying "deleted" would not be true
+                "Cancelled. Leadership were already alerted to the safety concern "
+                f"({conv.case_reference}), so they keep what you told me and will still follow "
+                "it up. Nothing more will be sent."
             )
         again = "Run reportbot chat" if conv.person.platform == Platform.TERMINAL else "Type report"
         return _CANCELLED.format(again=again)

@@ -63,14 +63,20 @@ class Filing:
 
     # -- before the report is finished -------------------------------------------------------
 
-    async def urgent(self, conv: Conversation, raised: AbstractSet[Flag], now: datetime) -> Work:
-        """Alert leaders at once: open the case now, or add the new flag to the one opened."""
+    async def urgent(
+        self, conv: Conversation, raised: AbstractSet[Flag], now: datetime, said: str = ""
+    ) -> Work:
+        """Alert leaders at once: open the case now, or add the new flag to the one opened.
+        `said`: the reporter's words that raised it, kept for leaders (never sent to POSH),
+        as the DSL needs to know what the threat is, or which account holds the images."""
+        note = said if len(said.split()) >= _WORDS_WORTH_KEEPING else ""
         if conv.case_reference:
             case = await self.store.case(conv.case_reference)
             if case is not None and case.is_open:
                 case.flags = case.flags | frozenset(raised)
                 case.retention_category = longer(case.retention_category, category_for(case))
-                case.record(HistoryEntry(now, _who(conv), "flagged", new=_flags(raised)))
+                flagged = HistoryEntry(now, _who(conv), "flagged", new=_flags(raised), note=note)
+                case.record(flagged)
                 told = Notice(_ALSO_ALERTED.format(ref=case.reference), tone="danger")
                 work = Work([told], [card_update_item(case, now)])
                 work.write(case)
@@ -80,7 +86,7 @@ class Filing:
         case.retention_category = category_for(case)
         case.status = CaseStatus.REPORTING
         case.status_times = {str(CaseStatus.REPORTING): now}
-        case.history = [HistoryEntry(now, _who(conv), "urgent", new=_flags(case.flags))]
+        case.history = [HistoryEntry(now, _who(conv), "urgent", new=_flags(case.flags), note=note)]
         conv.case_reference = case.reference
         lead = self._leadership(conv, case, CaseCard(case.reference), "leadership", now)
         work = Work([Notice(_ALERTED.format(ref=case.reference), tone="danger")], [lead])
@@ -414,6 +420,7 @@ _ALERTED = (
     "Because of that answer, I've alerted your leadership team now (case {ref}), so someone "
     "can act straight away. Carry on with the report when you can – it adds the details."
 )
+_WORDS_WORTH_KEEPING = 3  # "yes" is no account of anything; "he said he'd stab him" is
 _ALSO_ALERTED = "I've told your leadership team about this too (case {ref})."
 _THANKS_LEADERS = (
     "Thank you. I'm sending it to your leadership team now. They will contact POSH, so you "

@@ -26,7 +26,14 @@ from bot.model import (
     PoshOwner,
     Question,
 )
-from bot.report import build_handoff, contact_line, reporter_name, summary_lines, web_addresses
+from bot.report import (
+    build_handoff,
+    contact_line,
+    contact_text,
+    reporter_name,
+    summary_lines,
+    web_addresses,
+)
 from bot.steps import Step
 from bot.timeline import milestones
 from bot.understand import trim
@@ -94,19 +101,26 @@ def _urgent_view(case: Case, facts: Facts) -> CaseView:
         how = _ENDED_HOW.get(ended.action, "did not finish it")
         todo = f"{_reporter(case, start=True)} {how} ({local(ended.at, facts)}). Contact them now."
     links = web_addresses(case.answers.get(Step.LINKS) or [])
+    contact = contact_text(case.answers.get(Step.CONTACT))
+    said = [h.note for h in case.history if h.action in ("urgent", "flagged") and h.note]
     lines = (
         ("Flagged", flags),
         ("Reporting", f"{_reporter(case, start=True)}, {local(case.created_at, facts)}"),
+        *((("Their contact details", contact),) if contact else ()),
+        # What raised it, in their words: what the threat is, which account holds the images.
+        *((("What they said", "\n".join(f"“{n}”" for n in said)),) if said else ()),
         # Leaders act on the link (the IWF takes it), so it is here as soon as it is given.
         ("TikTok links", "\n".join(links) if links else "not given yet"),
         ("What to do", todo),
     )
     flagged = flags[:1].lower() + flags[1:].rstrip(".")  # "someone may be …. It may include …"
+    being = "An unfinished report" if ended else "A report being made"
+    by = "" if ended and not _reporter_known(case) else _by(case)
     return CaseView(
         reference=case.reference,
         title=f"URGENT – TikTok report {case.reference}",
         status=str(case.status),
-        status_line=f"A report being made {_by(case)}flags {flagged}",
+        status_line=f"{being} {by}flags {flagged}",
         lines=lines,
         handoff=None,
         actions=_actions(case),
@@ -124,6 +138,10 @@ def _reporter(case: Case, *, start: bool = False) -> str:
     """The reporter's name; before they have given one (the terminal has none), who they are."""
     known = str(case.answers.get("name") or case.reporter.name)
     return known or ("The" if start else "the") + " person making this report"
+
+
+def _reporter_known(case: Case) -> bool:
+    return bool(case.answers.get("name") or case.reporter.name)
 
 
 def _by(case: Case) -> str:
