@@ -109,6 +109,13 @@ _SENT_NOTED = (
     "Thank you – I've noted that you have contacted POSH about {ref}, and your leadership "
     "team can see it. I'll tell you here when anything changes."
 )
+_OF_THE_CASE = {
+    "images": "POSH never needs the images themselves. I've told your leadership team on "
+    "{ref} and flagged it, so your DSL can act now.",
+    "hand_back": "That's fine – I've asked your leadership team to contact POSH about {ref} "
+    "instead, and they can see everything you told me. You don't need to do anything more.",
+    "update": "Thank you – I've added that to {ref} for your leadership team.",
+}
 _SENT_NOTE_KEPT = " What you said is on the case for them too."
 DEFAULT_LEASE = timedelta(minutes=2)  # a courier's claim on what it is sending
 RETURNING = frozenset(
@@ -424,12 +431,14 @@ class Engine:
     async def _after_report(
         self, turn: Turn, command: str, conv: Conversation, now: datetime
     ) -> Outcome:
-        """The report is filed; the reporter may say they have contacted POSH. Anything else
-        is what it would be with no conversation at all."""
+        """The report is filed; the reporter may say they have contacted POSH, or write of
+        the case (`_of_the_case`). Anything else is what it would be with no conversation."""
+        if turn.text and safety.child_sexual_content(turn.text):  # "i emailed them the pic"
+            return await self._of_the_case(turn, conv, "images", now)
         try:
             said = SPECS[Step.END].accept(Answer(turn.text, _values(turn), self._context(conv)))
         except Problem:
-            return await self._without_conversation(turn, command, now)
+            return await self._of_the_case(turn, conv, flow.after_handoff(turn.text), now)
         if said.then == Then.STAY:  # tried, and did not get through: how else to reach POSH
             return self._touch(conv, list(said.notices))
         sent = CaseAction("sent", conv.case_reference)
@@ -442,6 +451,20 @@ class Engine:
         return Outcome.of(
             None, work, Notice(thanks.format(ref=conv.case_reference), tone="success")
         )
+
+    async def _of_the_case(
+        self, turn: Turn, conv: Conversation, kind: str, now: datetime
+    ) -> Outcome:
+        """After the handoff: a child's images mentioned, the case handed back to leaders, or
+        news of it, kept on the case (the conversation waits on); else a new conversation."""
+        work = await self.filing.after_handoff(conv, turn.text, kind, now) if kind else Work()
+        if not work.cases:
+            return await self._without_conversation(turn, _command_of(turn.text), now)
+        ref = conv.case_reference
+        replies: list[Reply] = [Notice(_OF_THE_CASE[kind].format(ref=ref), tone="success")]
+        if kind == "images":
+            replies = [safety.no_copies_notice(), Notice(_OF_THE_CASE[kind].format(ref=ref))]
+        return Outcome(conv if kind != "hand_back" else None, replies, work)
 
     def _touch(self, conv: Conversation, replies: list[Reply]) -> Outcome:
         conv.updated_at = self.clock.now()

@@ -110,6 +110,30 @@ class Filing:
         work.write(case)
         return work
 
+    async def after_handoff(self, conv: Conversation, said: str, kind: str, now: datetime) -> Work:
+        """The reporter writes again of the case they filed: `kind` "images" (a child's images:
+        the case is flagged), "hand_back" (leaders are to contact POSH instead) or "update".
+        Their words go on the case, its card is updated, and leaders get a notice. Nothing
+        (no work) for a case no longer open: the message is then a new one."""
+        case = await self.store.case(conv.case_reference)
+        if case is None or not case.is_open:
+            return Work()
+        if kind == "hand_back":
+            case.posh_owner = PoshOwner.LEADERS
+        if kind == "images":
+            case.flags = case.flags | {Flag.SEXUAL_IMAGES}
+            case.retention_category = longer(case.retention_category, category_for(case))
+        note = lifecycle.written(said[: lifecycle.MAX_NOTE], "note")
+        case.record(HistoryEntry(now, _who(conv), f"reporter_{kind}", note=note))
+        text = _TO_LEADERS[kind].format(name=_who(conv), ref=case.reference)
+        said_it = f"{text} They said: “{note}”"
+        notice = Notice(said_it, tone="danger" if kind == "images" else "warning")
+        key = f"reporter_{kind}:{case.reference}:{now.timestamp()}"
+        told = outbox_item(conv.person, Audience.LEADERSHIP, conv.address, notice, key, now)
+        work = Work(outbox=[card_update_item(case, now), told])
+        work.write(case)
+        return work
+
     async def flagged_case(self, conv: Conversation) -> Case | None:
         """An open case of an account in these links that is flagged for sexual images of a
         child: a second report of it must not ask for images either."""
@@ -420,6 +444,13 @@ _ALERTED = (
     "Because of that answer, I've alerted your leadership team now (case {ref}), so someone "
     "can act straight away. Carry on with the report when you can – it adds the details."
 )
+_TO_LEADERS = {
+    "images": "URGENT: {name}, who reported {ref}, has written about sexual images of someone "
+    "under 18. The case is now flagged for it: the DSL should act now.",
+    "hand_back": "{name} asked the leadership team to contact POSH about {ref} instead of "
+    "them: someone please take it on.",
+    "update": "{name} has news of {ref}.",
+}
 _WORDS_WORTH_KEEPING = 3  # "yes" is no account of anything; "he said he'd stab him" is
 _ALSO_ALERTED = "I've told your leadership team about this too (case {ref})."
 _THANKS_LEADERS = (

@@ -1079,6 +1079,29 @@ def accept_end(answer: Answer) -> Accepted:
     raise Problem("")
 
 
+def after_handoff(text: str) -> str:
+    """What a reporter's message after the handoff says of their case, besides contacting
+    POSH: "hand_back" (leaders to contact POSH instead), "update" (news of the content), or ""
+    (neither: a new conversation). A child's images are read first, by the engine."""
+    words = set(words_of(text))
+    if words & {"another", "new"} or "tiktok.com" in text.lower() or "@" in text:
+        return ""  # another account, or more of it: a new report (joined if the same one)
+    if _HAND_BACK.search(text):  # "can leadership do it instead? i'm not confident"
+        return "hand_back"
+    return "update" if words & _UPDATE else ""
+
+
+_HAND_BACK = re.compile(
+    r"\b(?:leadership|leaders|slt|someone else|you do it|not confident|can'?t do it|"
+    r"can'?t face|rather not)\b",
+    re.IGNORECASE,
+)
+_UPDATE = frozenset({
+    "update", "removed", "down", "gone", "deleted", "reposted", "back", "still", "banned",
+    "suspended", "again",
+})  # fmt: skip
+
+
 def _reached_posh(typed: list[str]) -> bool:
     """A word of contact followed closely by POSH ("rang them", "spoke to the helpline"), so
     "they called me a liar" is not one."""

@@ -41,6 +41,9 @@ ACTION_LABELS = {
     "report_cancelled": "Report cancelled before it was finished",
     "report_expired": "Report left unfinished",
     "report_restarted": "Report abandoned for a new one",
+    "reporter_images": "The reporter wrote of a child's sexual images",
+    "reporter_hand_back": "The reporter asked leaders to contact POSH",
+    "reporter_update": "News from the reporter",
 } | {verb: move.label for verb, move in lifecycle.MOVES.items() if verb != "assign"}
 
 
