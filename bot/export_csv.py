@@ -15,7 +15,7 @@ from bot import flow, lifecycle, localtime
 from bot.facts import DEFAULT_FACTS, Facts
 from bot.model import Case, CaseStatus
 from bot.steps import Step
-from bot.timeline import STAGES, in_app_day, milestones
+from bot.timeline import STAGES, in_app_day, in_app_day_unknown, milestones
 
 CSV_COLUMNS = (
     "reference",
@@ -49,6 +49,8 @@ def csv_row(case: Case, facts: Facts = DEFAULT_FACTS) -> dict[str, str]:
     day = in_app_day(case, times)
     if day:
         row[CaseStatus.REPORTED_IN_APP] = day.isoformat()  # a day, not a moment
+    if in_app_day_unknown(case):
+        row[CaseStatus.REPORTED_IN_APP] = "day not known"
     row |= {"reference": case.reference, "status": lifecycle.STATUS_LABELS[case.status]}
     if case.status != CaseStatus.DELETED:
         row |= {

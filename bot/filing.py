@@ -44,6 +44,7 @@ from bot.ports import Store
 from bot.report import FLAG_TEXT, active_answers, build_handoff, contact_line, reporter_name
 from bot.retention import category_for, longer
 from bot.steps import Step
+from bot.timeline import IN_APP_DAY_UNKNOWN
 from bot.work import Work
 
 
@@ -215,10 +216,12 @@ class Filing:
         if case.answers.get(Step.IN_APP) != "yes" or case.status != CaseStatus.NEW:
             return
         when = when_from_iso(case.answers.get(Step.IN_APP_WHEN))
-        day = when.end or localtime.day(now, self.facts)
-        lifecycle.apply(case, "in_app", who, now, f"reported in the app {day}")
+        if when.end is None:  # "don't know": no day is claimed for it, in any record
+            lifecycle.apply(case, "in_app", who, now, IN_APP_DAY_UNKNOWN)
+            return
+        lifecycle.apply(case, "in_app", who, now, f"reported in the app {when.end}")
         # The clock for "time to removal" starts when TikTok was told, not when we were.
-        reported = localtime.midnight(day, self.facts)
+        reported = localtime.midnight(when.end, self.facts)
         case.status_times[CaseStatus.REPORTED_IN_APP] = min(reported, now)
 
     async def _duplicate_of(self, case: Case) -> Case | None:

@@ -105,6 +105,16 @@ def in_app_day(case: Case, times: dict[str, datetime]) -> date | None:
     return at.date()
 
 
+IN_APP_DAY_UNKNOWN = "reported in the app; staff did not know the day"  # its move's note
+
+
+def in_app_day_unknown(case: Case) -> bool:
+    """Staff said it was reported in the app but not when (`bot.filing`): no record gives it
+    a day."""
+    first = next((h for h in case.history if h.action == "in_app"), None)
+    return first is not None and first.note == IN_APP_DAY_UNKNOWN
+
+
 def report_started(times: dict[str, datetime]) -> datetime:
     """The first report: to the school, or in the app if staff reported it there first."""
     in_app = times.get(S.REPORTED_IN_APP)
@@ -134,13 +144,15 @@ def timeline(case: Case, facts: Facts = DEFAULT_FACTS) -> list[tuple[str, str]]:
     """(stage, when) for each stage reached, then the durations leaders are asked for."""
     times = milestones(case)
     day = in_app_day(case, times)
+    unknown = in_app_day_unknown(case)
     rows = [
-        (label, f"{localtime.day_text(day, weekday=True)} (the day staff gave)")
-        if stage == S.REPORTED_IN_APP and day
-        else (label, localtime.local(times[stage], facts))
+        (label, _when_reached(stage, times, day, unknown, facts))
         for stage, label in STAGES
         if stage in times
     ]
+    reopened = [h.at for h in case.history if h.action == "reopen"]
+    if reopened:  # the stages are each first reached; a reopen is said, with its time
+        rows.append(("Reopened", localtime.local(reopened[-1], facts)))
     for label, span in (
         ("Report to POSH", to_posh(times)),
         ("POSH to removal", posh_to_removal(times)),
@@ -149,6 +161,17 @@ def timeline(case: Case, facts: Facts = DEFAULT_FACTS) -> list[tuple[str, str]]:
         if span is not None:
             rows.append((label, duration_text(span)))
     return rows
+
+
+def _when_reached(
+    stage: str, times: dict[str, datetime], day: date | None, unknown: bool, facts: Facts
+) -> str:
+    if stage == S.REPORTED_IN_APP and unknown:
+        by = localtime.moment(times[stage], facts).date()
+        return f"day not known (by {localtime.day_text(by, weekday=True)})"
+    if stage == S.REPORTED_IN_APP and day:
+        return f"{localtime.day_text(day, weekday=True)} (the day staff gave)"
+    return localtime.local(times[stage], facts)
 
 
 # --- the history, worded for people ------------------------------------------------------------

@@ -792,3 +792,23 @@ async def test_a_child_s_images_in_a_correction_at_the_summary_flag_it_and_show_
     assert "Submit it now?" in told and "Which part" not in told
     conv = await bot.store.conversation(STAFF.key)
     assert conv is not None and Flag.SEXUAL_IMAGES in conv.flags
+
+
+async def test_an_in_app_report_of_unknown_day_is_given_no_day_in_any_record() -> None:
+    """Found by an exploratory test: "don't know" became today, "(the day staff gave)", in
+    the timeline, the CSV and the figures."""
+    from bot.export_csv import csv_row
+    from bot.timeline import timeline
+
+    bot = Bot()
+    await bot.say(action="start")
+    at = HAPPY.index("yesterday") + 1  # the in-app question
+    for answer in [*HAPPY[:at], "yes", "dont know", "no violation", *HAPPY[at + 1 :]]:
+        await bot.say(answer)
+    await bot.say("submit")
+    [case] = await bot.store.cases()
+    rows = dict(timeline(case))
+    assert rows["Reported in the TikTok app"].startswith("day not known (by ")
+    assert "the day staff gave" not in str(rows)
+    assert csv_row(case)["reported_in_app"] == "day not known"
+    assert case.status_times["reported_in_app"] == case.history[-1].at  # not back-dated

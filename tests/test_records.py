@@ -622,3 +622,12 @@ def test_a_case_is_listed_by_its_account_before_a_short_link() -> None:
     assert " – @mr.jones.fake – " in case_line(d, FACTS)
     d.handles = ("https://vm.tiktok.com/ZMa/",)
     assert " – https://vm.tiktok.com/ZMa/ – " in case_line(d, FACTS)
+
+
+def test_a_reopened_case_s_timeline_says_it_was_reopened() -> None:
+    """Found by an exploratory test: the printed timeline of a reopened case ended "Closed"."""
+    a = seeded()[0]
+    lifecycle.apply(a, "reopen", LEAD, utc(2026, 7, 10, 9), "it came back")
+    rows = timeline(a)
+    assert rows[-1][0] != "Reopened"  # the durations come last
+    assert dict(rows)["Reopened"] == "Fri 10 Jul 2026, 10:00"
