@@ -633,6 +633,12 @@ class Engine:
                 continue
             conv.step = spec.step
             return
+        pending = self._missing(conv)
+        if pending is not None:  # an answer made an earlier question apply: it first (pupils
+            # targeted after sexualised content: the images question again), then the summary
+            conv.step, conv.editing = pending, False
+            conv.detour.append(Step.SUMMARY)
+            return
         conv.step, conv.editing = Step.SUMMARY, False
 
     def _back(self, conv: Conversation, *, menu: bool = False) -> list[Reply]:

@@ -657,6 +657,36 @@ def accept_target(answer: Answer) -> Accepted:
     )
 
 
+def accept_target_staff(answer: Answer) -> Accepted:
+    """ "me" or "myself" is the person reporting: POSH is told so, not "– myself"."""
+    text, notices = free_text(answer, "the staff member's name and role")
+    if set(words_of(text)) <= _ME and words_of(text):
+        return Accepted(ME_TARGETED, (Notice("Noted: it targets you, the person reporting it."),))
+    return Accepted(text, tuple(notices))
+
+
+def accept_target_other(answer: Answer) -> Accepted:
+    """ "a sixth form student" is a pupil: the report is one that targets pupils (the DSL, and
+    for sexualised content the images question again)."""
+    text, notices = free_text(answer, "who is targeted")
+    pupil = words_of(text) and (
+        pick(text, TARGETS[2:3], multi=False).values or _SCHOOL_CHILD.search(text)
+    )
+    targets = list(answer.answers.get(Step.TARGET) or [])
+    if not pupil or "pupils" in targets:
+        return Accepted(text, tuple(notices))
+    also: dict[str, object] = {Step.TARGET: [*targets, "pupils"]}
+    flags = frozenset({Flag.PUPILS_TARGETED})
+    return Accepted(text, (*notices, safety.pupils_notice()), raise_flags=flags, also=also)
+
+
+_SCHOOL_CHILD = re.compile(
+    r"\b(?:sixth\s*form(?:er)?s?|year\s*\d{1,2}|yr\s*\d{1,2}|y\d{1,2})\b", re.I
+)
+ME_TARGETED = "the person making this report"
+_ME = frozenset({"me", "myself", "i", "am", "its", "it", "is", "im", "it's", "mine", "this"})
+
+
 # The member of staff named in the answer that says staff are targeted: "Mr Okafor, head of
 # science" is that answer and the next question's (which is then not asked).
 _STAFF_NAMED = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Sir)\.?\s+[A-Z][\w.'’-]*(?:[ ,]+\S+)*")
@@ -1222,7 +1252,7 @@ FLOW: tuple[StepSpec, ...] = (
         Step.TARGET_STAFF,
         "target",
         "Which member of staff? Their name and role, e.g. “Ms J Patel, Head of Year 9”.",
-        _text("the staff member's name and role"),
+        accept_target_staff,
         when=_has(Step.TARGET, "staff"),
         follow_up=True,
     ),
@@ -1230,7 +1260,7 @@ FLOW: tuple[StepSpec, ...] = (
         Step.TARGET_OTHER,
         "target",
         "Who else is targeted? (Please don't name pupils.)",
-        _text("who is targeted"),
+        accept_target_other,
         when=_has(Step.TARGET, "other"),
         follow_up=True,
     ),
