@@ -789,10 +789,13 @@ class Engine:
             about = f" about {links[0]['label']}" if links else ""  # which one, days later
             about += f" (and {len(links) - 1} more)" if len(links) > 1 else ""
             text = (_RESUME if answered else _RESUME_UNANSWERED).format(when=when, about=about)
+        choices = spec.choices_for(ctx)
+        if conv.editing:
+            text += _now_chosen(conv.answers.get(spec.step), choices, spec.multi)
         return Question(
             step=spec.step,
             text=text,
-            choices=spec.choices_for(ctx),
+            choices=choices,
             multi=spec.multi,
             hint=spec.hint,
             accepts_text=spec.accepts_text,
@@ -857,6 +860,15 @@ class Engine:
             )
         again = "Run reportbot chat" if conv.person.platform == Platform.TERMINAL else "Type report"
         return _CANCELLED.format(again=again)
+
+
+def _now_chosen(value: object, choices: tuple[Choice, ...], multi: bool) -> str:
+    """Changing a choice answer: what it is now, so that a change keeps what should stay."""
+    chosen = value if isinstance(value, list) else [value]
+    if not chosen or not {str(v) for v in chosen} <= {c.value for c in choices}:
+        return ""
+    keep = " Choose every one that applies, including any to keep." if multi else ""
+    return f" Now: {flow.label(choices, value)}.{keep}"
 
 
 def _answering(conv: Conversation | None) -> bool:
