@@ -27,7 +27,7 @@ from bot.facts import Facts
 from bot.filing import Filing, expired_text
 from bot.flow import FLOW, SPECS
 from bot.leaders import LeaderDesk, is_case_command
-from bot.lifecycle import CaseAction
+from bot.lifecycle import MAX_NOTE, CaseAction
 from bot.links import parse_links
 from bot.model import (
     Audience,
@@ -56,7 +56,7 @@ from bot.school import (
     installed,
     is_school_command,
 )
-from bot.steps import Accepted, Answer, Context, Step, StepSpec, Then
+from bot.steps import FIRST_WORDS, Accepted, Answer, Context, Step, StepSpec, Then
 from bot.understand import clean, pick
 from bot.work import Work
 
@@ -108,6 +108,13 @@ CONFLICT_RETRIES = 5
 _SENT_NOTED = (
     "Thank you – I've noted that you have contacted POSH about {ref}, and your leadership "
     "team can see it. I'll tell you here when anything changes."
+)
+# A first message this long, with its links, is the whole story told at once: leaders get it
+# as it was written (never POSH: it may name pupils), and the questions fill in the report.
+_A_WHOLE_ACCOUNT = 15
+_FIRST_WORDS_KEPT = (
+    "Thank you – I've kept what you wrote for your leadership team. A few quick questions "
+    "will fill in the report for POSH; some may repeat what you said."
 )
 _OF_THE_CASE = {
     "images": "POSH never needs the images themselves. I've told your leadership team on "
@@ -577,6 +584,9 @@ class Engine:
         except Problem as p:
             return [Notice(str(p), tone="warning")]
         self._apply(conv, accepted)
+        if len(text.split()) >= _A_WHOLE_ACCOUNT:  # everything in a rush: kept for leaders
+            conv.answers[FIRST_WORDS] = text[:MAX_NOTE]
+            return [*accepted.notices, Notice(_FIRST_WORDS_KEPT)]
         return list(accepted.notices)
 
     def _apply(self, conv: Conversation, accepted: Accepted) -> frozenset[Flag]:

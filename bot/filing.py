@@ -43,7 +43,7 @@ from bot.outbox import card_update_item, outbox_item
 from bot.ports import Store
 from bot.report import FLAG_TEXT, active_answers, build_handoff, contact_line, reporter_name
 from bot.retention import category_for, longer
-from bot.steps import Step
+from bot.steps import FIRST_WORDS, Step
 from bot.timeline import IN_APP_DAY_UNKNOWN
 from bot.work import Work
 
@@ -209,6 +209,9 @@ class Filing:
             case.status = CaseStatus.NEW
             case.status_times[str(CaseStatus.NEW)] = now
             case.record(HistoryEntry(now, _who(conv), "reported", old=old, new=CaseStatus.NEW))
+            first = str(conv.answers.get(FIRST_WORDS) or "")
+            if first:  # the whole story typed at the start (`bot.engine`): leaders read it
+                case.record(HistoryEntry(now, _who(conv), "note", note=f"First message: {first}"))
         self._in_app(case, _who(conv), now)
 
     def _in_app(self, case: Case, who: str, now: datetime) -> None:

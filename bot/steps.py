@@ -55,6 +55,11 @@ class Step(StrEnum):
     END = "end"
 
 
+# Not a step: the first message, kept in a conversation's answers when it told the whole
+# story at once (bot.engine), for the case's history (bot.filing).
+FIRST_WORDS = "first_words"
+
+
 class Then(StrEnum):
     """Where the conversation goes after an answer."""
 

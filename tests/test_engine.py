@@ -35,6 +35,7 @@ from bot.model import (
     Turn,
 )
 from bot.ports import UnitOfWork, each_alone, one_at_a_time
+from bot.report import build_handoff
 from bot.views import Resolved, ResolvedCard, case_view
 from storage.memory import MemoryStore
 
@@ -812,3 +813,21 @@ async def test_an_in_app_report_of_unknown_day_is_given_no_day_in_any_record() -
     assert "the day staff gave" not in str(rows)
     assert csv_row(case)["reported_in_app"] == "day not known"
     assert case.status_times["reported_in_app"] == case.history[-1].at  # not back-dated
+
+
+async def test_a_first_message_telling_everything_is_kept_for_leaders_not_posh() -> None:
+    """Found by an exploratory test: a rushed first message kept only its links, and the
+    person was asked everything again with no word about the rest."""
+    rushed = (
+        "URGENT fake acct tiktok.com/@missjones_pe2 pretending to be miss jones PE, sexual "
+        "comments about her, posted today, pupils yr 11 we think, DSL knows"
+    )
+    bot = Bot()
+    told = texts(await bot.say(rushed, action="start"))
+    assert "Got 1: @missjones_pe2" in told and "I've kept what you wrote" in told
+    for answer in HAPPY[1:]:
+        await bot.say(answer)
+    await bot.say("submit")
+    [case] = await bot.store.cases()
+    assert [h.note for h in case.history if h.action == "note"] == [f"First message: {rushed}"]
+    assert "miss jones PE" not in build_handoff(case, Settings().facts, START).body
