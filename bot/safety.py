@@ -32,10 +32,10 @@ from bot.understand import similar, words_of
 # Someone, perhaps the reporter, who may want to end their life: risk words, and distress.
 WANTING_TO_DIE = (
     r"suicid(?:e|al)",
-    r"(?:want|wanna|going)\s+(?:to\s+)?die",
+    r"(?:wants?|wanted|wanting|wanna|going)\s+(?:to\s+)?die",
     r"hang\s+(?:my|him|her|them)sel(?:f|ves)",
     r"take\s+(?:my|his|her|their)\s+own\s+life",
-    r"ending\s+it\s+all",
+    r"ending\s+it(?:\s+all)?",  # "i feel like ending it"; not "ending its run"
     r"do\s*n[o']?t\s+want\s+to\s+(?:be\s+here|live|go\s+on)(?:\s+any\s*more)?",
 )
 

@@ -20,6 +20,11 @@ from bot.safety import distress_notice, distressed, risk_words
         "only me. I'm not coping",
         "I cant cope with this",
         "i can't take any more",
+        # found by an exploratory test (F24): other forms of wanting to die
+        "i wanted to die when i saw it",
+        "i feel like ending it",
+        "i feel suicidal",
+        "i can't cope anymore",
     ],
 )
 def test_words_of_someone_not_coping_bring_support(text: str) -> None:
@@ -36,6 +41,8 @@ def test_words_of_someone_not_coping_bring_support(text: str) -> None:
         "die-cast",
         "they said they can't take it down",  # found in review
         "I'm not ok with this",
+        "they're ending its run of posts",
+        "the die was cast",
     ],
 )
 def test_ordinary_answers_are_not_distress(text: str) -> None:
@@ -53,6 +60,13 @@ def test_ordinary_answers_are_not_distress(text: str) -> None:
         "an acid attack",
         "burn your house down",
         "watch your back miss",
+        # found by an exploratory test (F24), typed at "what it shows" after No to danger
+        "he says he wants to die because of this",
+        "she wanted to die after the last video",
+        "i feel like ending it",
+        "I don't want to be here anymore",
+        "they posted her home address and said they are coming round tonight",
+        "they said they'd burn his house down",
     ],
 )
 def test_threats_said_another_way_are_risk_words(text: str) -> None:
