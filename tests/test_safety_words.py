@@ -67,10 +67,36 @@ def test_ordinary_answers_are_not_distress(text: str) -> None:
         "I don't want to be here anymore",
         "they posted her home address and said they are coming round tonight",
         "they said they'd burn his house down",
+        "someone is in danger",
+        "the teacher is in danger",
+        "they will hurt him after school",
+        "they'll jump her at the gates",
+        "someone is going to get hurt",
+        "we're gonna get you miss",
+        "we are coming for you",
+        "they're going to get her after school",
+        "we'll get you for this.",
     ],
 )
 def test_threats_said_another_way_are_risk_words(text: str) -> None:
     assert risk_words(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "she is not in danger",
+        "we're going to get them to take it down",
+        "I'll get him to call POSH",
+        "we will get her account removed",
+        "we're going to get him suspended",
+        "it will hurt the school's reputation",
+        "she was really hurt by the comments",
+        "parents are coming for a meeting",
+    ],
+)
+def test_ordinary_answers_are_not_risk_words(text: str) -> None:
+    assert not risk_words(text)
 
 
 def test_the_support_notice_names_each_line_from_the_facts() -> None:
