@@ -74,6 +74,11 @@ RISK_PATTERNS = (
     r"(?:gonna|going\s+to|will|'ll)\s+get\s+(?:you|u|her|him)"  # not "get her account removed"
     r"(?=\s*(?:$|[.,!?]|(?:miss|sir|mr|mrs|ms|after|at|outside|when|tonight|for|and)\b))",
     r"coming\s+for\s+(?:you|u|her|him|them)",
+    # Fear for someone's safety, and words that can mean self-harm: the danger question is asked.
+    r"(?:scared|afraid|frightened|terrified)\s+(?:to|of)\s+(?:come|coming|go|going|walk\w*)"
+    r"\s+(?:in|into|to|home|out)",
+    r"(?:scared|afraid|fears?|fearing)\s+for\s+(?:my|his|her|their|our)\s+(?:life|lives|safety)",
+    r"do\s+something\s+(?:stupid|silly|daft)",
     *WANTING_TO_DIE,
 )
 _RISK = re.compile(r"\b(?:" + "|".join(RISK_PATTERNS) + r")\b", re.IGNORECASE)

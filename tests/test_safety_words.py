@@ -76,6 +76,11 @@ def test_ordinary_answers_are_not_distress(text: str) -> None:
         "we are coming for you",
         "they're going to get her after school",
         "we'll get you for this.",
+        # fear for someone's safety, and a hint of self-harm: the danger question is asked
+        "she is scared to come into school",
+        "he's afraid to go home",
+        "scared for her safety",
+        "i'm worried he might do something stupid",
     ],
 )
 def test_threats_said_another_way_are_risk_words(text: str) -> None:
@@ -92,7 +97,9 @@ def test_threats_said_another_way_are_risk_words(text: str) -> None:
         "we're going to get him suspended",
         "it will hurt the school's reputation",
         "she was really hurt by the comments",
+        "scared to go on tiktok now",
         "parents are coming for a meeting",
+        "please do something about it",
     ],
 )
 def test_ordinary_answers_are_not_risk_words(text: str) -> None:
