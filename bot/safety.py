@@ -96,6 +96,10 @@ DISTRESS_PATTERNS = (
     r"(?:i'?m|i\s+am)\s+not\s+(?:ok|okay|alright|all\s+right)(?!\s+(?:with|about|that|if))",
     r"falling\s+apart",
     r"breaking\s+down",
+    # F24 (an exploratory test): "i've been crying all day, i can't face going in"
+    r"crying\s+all\s+(?:day|night|week|morning|the\s+time)",
+    r"can\s*(?:no|')?t\s+(?:stop\s+crying|face)",
+    r"i(?:\s+(?:might|may|could|will)|'ll)\s+do\s+something\s+(?:stupid|silly|daft)",
     *WANTING_TO_DIE,
     r"kill(?:ing)?\s+myself",
     r"end(?:ing)?\s+my\s+life",

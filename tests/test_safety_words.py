@@ -25,6 +25,11 @@ from bot.safety import distress_notice, distressed, risk_words
         "i feel like ending it",
         "i feel suicidal",
         "i can't cope anymore",
+        "i've been crying all day, i can't face going in",
+        "I cant stop crying",
+        "i cannot face work tomorrow",
+        "i think i might do something stupid",
+        "I’ll do something stupid",
     ],
 )
 def test_words_of_someone_not_coping_bring_support(text: str) -> None:
@@ -43,6 +48,8 @@ def test_words_of_someone_not_coping_bring_support(text: str) -> None:
         "I'm not ok with this",
         "they're ending its run of posts",
         "the die was cast",
+        "i'm worried he might do something stupid",  # a risk word: someone else
+        "the baby was crying in the video",
     ],
 )
 def test_ordinary_answers_are_not_distress(text: str) -> None:
