@@ -286,17 +286,76 @@ def _children(words: list[str]) -> tuple[list[int], list[int]]:
 
 
 _AGE_TOKEN = re.compile(r"(\d{1,2})(?:yo|yos|yr|yrs|yrold|yearold|yearolds)")
+# An age at the time, under 18: "when I was 15", "she's 16", "me aged 17", "of her at 16",
+# "from when she was at school herself", "from my school days". Images of someone under 18
+# when they were taken are a child's, whatever their age now.
+_AGE_NAMES = ("ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen")
+_CHILD_AGES = {str(n) for n in range(18)} | set(_AGE_NAMES)
+_TEEN_AGES = {str(n) for n in range(13, 18)} | set(_AGE_NAMES[3:])  # "at 10" may be a time
+_SUBJECTS = frozenset({"i", "she", "he", "they", "we", "you"})
+_BEING = frozenset({"was", "were", "is", "are", "am"})
+_SUBJECT_BEING = frozenset({"im", "shes", "hes", "theyre", "youre"})  # "I'm", "she's"
+_ONLY = frozenset({"only", "just", "still", "barely", "about", "around", "nearly", "like"})
+_NOT_AN_AGE = frozenset({
+    "minutes", "mins", "hours", "hrs", "days", "weeks", "months", "times", "of", "percent",
+    "posts", "videos", "photos", "pics", "pictures", "comments", "accounts", "people",
+    "teachers", "staff",
+})  # fmt: skip
+_OBJECTS = frozenset({"me", "her", "him", "them", "us"})
+_TIMES = frozenset({"am", "pm", "oclock", "last", "this", "tonight", "today", "yesterday"})
+_SELVES = frozenset({"myself", "herself", "himself", "themselves", "ourselves", "yourself"})
+_POSSESSIVES = frozenset({"my", "her", "his", "their", "your"})
+
+
+def _an_age(words: list[str], i: int) -> int:
+    """1 if words[i] is an age under 18, 3 with "years old" after it; 0 if it is not one, or
+    counts something else ("15 minutes", "16 years into teaching")."""
+    if i >= len(words) or words[i] not in _CHILD_AGES:
+        return 0
+    rest = words[i + 1 : i + 3]
+    if rest[:1] and rest[0] in ("years", "yrs", "year"):
+        return 3 if rest[1:] in (["old"], ["of"]) else 0
+    return 0 if rest[:1] and rest[0] in _NOT_AN_AGE else 1
+
+
+def _age_at_the_time(words: list[str], i: int) -> int:
+    """How many words at i say someone was (or is) under 18: see `_CHILD_AGES` above."""
+    w, nxt = words[i], words[i + 1] if i + 1 < len(words) else ""
+    if w in ("aged", "age") and (n := _an_age(words, i + 1)):  # "aged 17"
+        return 1 + n
+    if w == "at" and _before(words, i) in _OBJECTS and nxt in _TEEN_AGES:  # "of her at 16"
+        after = words[i + 2] if i + 2 < len(words) else ""
+        return 0 if after in _TIMES or after.isdigit() else 2
+    if w in ("from", "in", "during") and nxt in _POSSESSIVES:  # "from my school days"
+        days = words[i + 2 : i + 4]
+        return 3 if days[:1] == ["schooldays"] else 4 if days == ["school", "days"] else 0
+    if w in _SUBJECT_BEING:  # "she's 16"
+        j = i + 1
+    elif w in _SUBJECTS and nxt in _BEING:  # "when I was 15"
+        j = i + 2
+    else:
+        return 0
+    if j < len(words) and words[j] in _ONLY:  # "she was only 14"
+        j += 1
+    if n := _an_age(words, j):
+        return j + n - i
+    if words[j : j + 2] in (["at", "school"], ["in", "school"]):  # her schooldays, not her work
+        then = words[i - 2 : i] in (["from", "when"], ["back", "when"])
+        themselves = j + 2 < len(words) and words[j + 2] in _SELVES
+        return j + 2 - i if then or themselves else 0
+    return 0
 
 
 def _age_words(words: list[str], i: int) -> int:
-    """How many words at i give an age under 18 ("14 year old", "15yo"), or sixth form."""
+    """How many words at i give an age under 18 ("14 year old", "15yo", "when I was 15"), or
+    sixth form."""
     w, rest = words[i], words[i + 1 : i + 3]
     if w == "sixth" and rest[:1] and rest[0] in ("form", "former", "formers"):
         return 2
     if w.isdigit() and int(w) < 18 and rest[:1] and rest[0] in ("year", "years", "yr", "yrs"):
         return 3 if rest[1:] == ["old"] or rest[1:] == ["olds"] else 0
     token = _AGE_TOKEN.fullmatch(w)
-    return 1 if token and int(token.group(1)) < 18 else 0
+    return 1 if token and int(token.group(1)) < 18 else _age_at_the_time(words, i)
 
 
 def _sexual(words: list[str]) -> list[int]:

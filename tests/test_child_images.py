@@ -51,6 +51,29 @@ CHILD_CONTENT = [
     "a year 9 girl sent nudes, they are real, not ai",
     "the account posts edits of Mr Smith, and a year 9 girl sent nudes to it",
     "deepfake nudes of a year 9 girl",
+    # F21 (an exploratory test): under 18 when they were taken, whatever their age now
+    "nude photos of me when I was 15",
+    "topless photos of me aged 17",
+    "nudes of miss jones from when she was at school herself",
+    "nude photos of me when i was fifteen",
+    "explicit pics of her at 16",
+    "nudes of her, she's 16",
+    "she was only 14 in the naked pictures",
+    "naked photos of me from my school days",
+    "nude pics of me when i was 16 years old",
+    # already flagged, and kept so (F21)
+    "deepfake nudes of year 8 pupils",
+    "AI nudes of a year 10 girl",
+    "fake nudes of year 9s",
+    "a sixth former in her bra",
+    "a year 12 girl topless",
+    "one of our girls naked",
+    "a student in her underwear",
+    "edited nude of a 15yo",
+    "nude pics of a yr9",
+    "naked pictures of our head girl",
+    "upskirt video of a girl in my form",
+    "a naked picture of my daughter, she's in year 7 here",
 ]
 NOT_CHILD_CONTENT = [
     "sexual comments about Miss Davies, head of year 9",
@@ -84,6 +107,20 @@ NOT_CHILD_CONTENT = [
     "nudes of a teacher shared by pupils",
     "year 10 boys made a fake account and posted a fake nude of her",
     "no not of a child, its fake nudes of our deputy head sent round by year 9s",
+    # F21: an adult's age, or numbers that are not an age
+    "nude photos of me",
+    "nude photos of me when I was 25",
+    "topless photos of me aged 30",
+    "a year 8 boy made a topless edit of Mr X",
+    "year 10 boys made fake nudes of me when I was at school",
+    "fake nudes of me, I was 15 minutes into a lesson when I saw them",
+    "nude edits of miss jones posted at 10 last night",
+    "sexual edits of me, I was 16 years into teaching",
+    "fake nudes of me and Mr Cole, we were 2 teachers on duty",
+    "fake nudes of my form tutor",
+    "naked pictures of her in the form of a meme, made by year 8s",
+    "no, they're of me",
+    "no, I'm 34, they're fake nudes",
 ]
 
 
