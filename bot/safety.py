@@ -136,8 +136,14 @@ CHILD_WORDS = frozenset({
     "pupil", "pupils", "student", "students", "girl", "girls", "boy", "boys", "child",
     "children", "kid", "kids", "minor", "minors", "underage", "schoolgirl", "schoolgirls",
     "schoolboy", "schoolboys", "teen", "teens", "teenager", "teenagers", "daughter", "son",
-    "juvenile", "juveniles", "youngster", "youngsters",
+    "juvenile", "juveniles", "youngster", "youngsters", "tutee", "tutees", "lad", "lads",
 })  # fmt: skip
+# A class of pupils: "one of my form group", "my tutor group", "someone in my form" (not "my
+# form tutor", "in my form room", "the form of a meme").
+_GROUP_WORDS = frozenset({"form", "tutor", "reg", "registration"})
+_GROUPS = frozenset({"group", "groups", "class", "classes"})
+_FORM_OWNERS = frozenset({"my", "our", "his", "her", "their", "your"})
+_NOT_A_FORM = frozenset({"tutor", "tutors", "teacher", "teachers", "room", "rooms", "time"})
 # School years, as typed: "year 9", "yr 9", "y9", "year9", "year 11s", "year nine".
 _YEAR_NUMBERS = (
     *(str(n) for n in range(1, 14)),
@@ -180,10 +186,11 @@ _MADE_UP = frozenset({
 })  # fmt: skip
 _NOT_ACCOUNT = frozenset({"account", "accounts", "profile", "profiles", "page", "tiktok"})
 _NEAR_IMAGES = 3  # words either side of the images word that say whose, or made up
-# Nudity said in two words: "no clothes on", "dick pics", "clothes off".
+# Nudity said in two words: "no clothes on", "dick pics", "clothes off", "his top off".
 _TWO_WORD_NUDITY = frozenset({
     ("no", "clothes"), ("without", "clothes"), ("clothes", "off"), ("dick", "pic"),
     ("dick", "pics"), ("semi", "nude"), ("semi", "nudes"), ("semi", "naked"),
+    ("top", "off"), ("tops", "off"), ("shirt", "off"), ("shirts", "off"),
 })  # fmt: skip
 SEXUAL_WORDS = NUDITY_WORDS | {
     "sexual", "sexaul", "sexul", "sexuel", "sexually", "sexualised", "sexualized",
@@ -235,6 +242,14 @@ def _before(words: list[str], i: int) -> str:
     return words[j] if j >= 0 else ""
 
 
+def _my_form(words: list[str], i: int) -> bool:
+    """Whether words[i] is "form" meaning a form group: "someone in my form", not "my form
+    tutor" (`_NOT_A_FORM`)."""
+    nxt = words[i + 1] if i + 1 < len(words) else ""
+    owner = words[i - 1] if i > 0 else ""
+    return words[i] == "form" and owner in _FORM_OWNERS and nxt not in _NOT_A_FORM
+
+
 def _children(words: list[str]) -> tuple[list[int], list[int]]:
     """Where a child is named as someone the content may be about (see the lists above), and
     where as its maker or sender ("made by year 10 boys", "a year 9 girl sent …")."""
@@ -246,10 +261,14 @@ def _children(words: list[str]) -> tuple[list[int], list[int]]:
         if aged:  # "a 14 year old", "14yo", "a sixth former"
             spans.append((i, i + aged))
             i += aged
-        elif (w in _YEAR_WORDS and nxt in _YEAR_NUMBER) or (w == "under" and nxt in _UNDER_AGE):
+        elif (
+            (w in _YEAR_WORDS and nxt in _YEAR_NUMBER)
+            or (w == "under" and nxt in _UNDER_AGE)
+            or (w in _GROUP_WORDS and nxt in _GROUPS)
+        ):
             spans.append((i, i + 2))
             i += 2
-        elif w in _SCHOOL_YEAR or _is(w, CHILD_WORDS):
+        elif w in _SCHOOL_YEAR or _is(w, CHILD_WORDS) or _my_form(words, i):
             spans.append((i, i + 1))
             i += 1
         else:
@@ -275,7 +294,8 @@ def _children(words: list[str]) -> tuple[list[int], list[int]]:
         ):
             agents.append(start)
             continue
-        staff_year = words[start] in _YEAR_WORDS or words[start] in _SCHOOL_YEAR
+        first = words[start]  # "head of year 9", "year 9 tutor", "form group tutor"
+        staff_year = first in _YEAR_WORDS or first in _SCHOOL_YEAR or first in _GROUP_WORDS
         if staff_year and (
             (after and after[0] in _STAFF_AFTER)
             or (start >= 2 and words[start - 1] == "of" and words[start - 2] in _STAFF_BEFORE)
@@ -365,7 +385,7 @@ def _sexual(words: list[str]) -> list[int]:
     found = []
     for i, w in enumerate(words):
         nxt = words[i + 1] if i + 1 < len(words) else ""
-        if (w, nxt) in _TWO_WORD_NUDITY:
+        if (w, nxt) in _TWO_WORD_NUDITY and words[i - 1 : i] != ["to"]:  # not "to top off"
             found.append(i)
             continue
         if not _is(w, SEXUAL_WORDS) or _before(words, i) in _NEGATING:

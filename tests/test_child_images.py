@@ -61,6 +61,13 @@ CHILD_CONTENT = [
     "she was only 14 in the naked pictures",
     "naked photos of me from my school days",
     "nude pics of me when i was 16 years old",
+    # F21: children named by their role at school, and nudity said another way
+    "sexual video of one of my form group",
+    "topless pic of one of my tutees",
+    "nude pics of someone in my form",
+    "naked photos of a kid in her tutor group",
+    "photos of a lad in year 8 with his top off in the changing rooms",
+    "videos of year 7 lads with their shirts off",
     # already flagged, and kept so (F21)
     "deepfake nudes of year 8 pupils",
     "AI nudes of a year 10 girl",
@@ -118,6 +125,9 @@ NOT_CHILD_CONTENT = [
     "sexual edits of me, I was 16 years into teaching",
     "fake nudes of me and Mr Cole, we were 2 teachers on duty",
     "fake nudes of my form tutor",
+    "nude edits of her, posted in my form room",
+    "deepfake nudes of our year 10 form group tutor",
+    "photos of year 9 pupils on a trip, and to top off the week a video of a fight",
     "naked pictures of her in the form of a meme, made by year 8s",
     "no, they're of me",
     "no, I'm 34, they're fake nudes",
