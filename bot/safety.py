@@ -413,13 +413,27 @@ def _of_an_adult(words: list[str], at: int) -> bool:
     return False
 
 
+# A No to the under-18 question that says whose the images are, and that they were under 18
+# then: "no, they're of me, but from when I was 17". No word in it says "sexual": the question
+# did. Not "no idea, probably a 14 year old" (who made the account).
+_DENIALS = frozenset({"no", "nope", "nah", "not"})
+_WHOSE = re.compile(r"\b(?:theyre|its|are|were|is|was) of (?:me|her|him|them|us)\b|\bin them\b")
+
+
+def _no_but_a_child_then(words: list[str]) -> bool:
+    if not words or words[0] not in _DENIALS:
+        return False
+    whose = _WHOSE.search(" ".join(words))
+    return bool(whose) and any(_age_words(words, c) for c in _children(words)[0])
+
+
 def child_sexual_content(text: str) -> bool:
     """Whether the text speaks of sexual content involving a child or pupil: "nude photos of a
     year 9 girl", "rates year 11 girls … in their underwear", "explicit video of a year 8 boy"."""
     words = words_of(text)
     sexual = _sexual(words)
     if not sexual:
-        return False
+        return _no_but_a_child_then(words)
     if "csam" in words:  # child sexual abuse material: a child's, by its name
         return True
     children, makers = _children(words)

@@ -134,6 +134,35 @@ NOT_CHILD_CONTENT = [
 ]
 
 
+# Typed at "Could it include sexual images of someone under 18?" (F21): a No that means "not a
+# child now", by an age at the time. bot.flow reads the answer as Not sure, and flags it.
+NO_BUT_A_CHILD_THEN = [
+    "no, they're of me, but they're from when I was 17, my ex posted them years ago",
+    "No. They are of her from when she was 16",
+    "nope, I was 15 in them",
+    "not now, they're of me aged 16",
+]
+# A No with an age in it, at that question or another: not a child's images.
+NO_AND_AN_AGE = [
+    "no idea who, probably a 14 year old",
+    "no, he was 15 when he made it",
+    "no, the account is run by a 14 year old",
+    "no one yet, she's 15 and scared of him",
+    "no, they're of me when I was 25",
+    "they're of me, from when I was 17",  # no answer to the question: it is asked again
+]
+
+
+@pytest.mark.parametrize("text", NO_BUT_A_CHILD_THEN)
+def test_a_no_that_says_they_were_under_18_at_the_time_is_read(text: str) -> None:
+    assert child_sexual_content(text)
+
+
+@pytest.mark.parametrize("text", NO_AND_AN_AGE)
+def test_a_no_with_an_age_that_is_not_the_images_is_not(text: str) -> None:
+    assert not child_sexual_content(text)
+
+
 @pytest.mark.parametrize("text", CHILD_CONTENT)
 def test_a_child_in_sexual_content_is_read(text: str) -> None:
     assert child_sexual_content(text)
