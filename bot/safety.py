@@ -242,6 +242,28 @@ def _before(words: list[str], i: int) -> str:
     return words[j] if j >= 0 else ""
 
 
+# Whom an age is said of ("when I was 15", "she's 16"), and whom the images are of ("of me",
+# "of Miss Jones"): when they differ, the age is someone else's, perhaps whoever made them.
+_PRONOUN_OF = {
+    "i": "me", "im": "me", "she": "her", "shes": "her", "he": "him", "hes": "him",
+    "they": "them", "theyre": "them", "we": "us",
+}  # fmt: skip
+_TITLES = {"miss": "her", "mrs": "her", "ms": "her", "mr": "him", "sir": "him"}
+
+
+def _whose(words: list[str]) -> set[str]:
+    """Whom the text says something is of: "nudes of me" → {"me"}, "of Mr Smith" → {"him"},
+    "of me and her" → {"me", "her"}."""
+    found: set[str] = set()
+    for i, w in enumerate(words):
+        if w not in _OBJECTS and w not in _TITLES:
+            continue
+        before = words[i - 1] if i else ""
+        if before == "of" or (before == "and" and i >= 2 and words[i - 2] in found):
+            found.add(_TITLES.get(w, w))
+    return found
+
+
 def _my_form(words: list[str], i: int) -> bool:
     """Whether words[i] is "form" meaning a form group: "someone in my form", not "my form
     tutor" (`_NOT_A_FORM`)."""
@@ -281,10 +303,14 @@ def _children(words: list[str]) -> tuple[list[int], list[int]]:
             groups.append((start, end))
     found: list[int] = []
     agents: list[int] = []
+    whose = _whose(words)
     for start, end in groups:
         before = _before(words, start)
         after = [w for w in words[end:] if w not in _AUXILIARIES][:2]
         if before in _NEGATING:
+            continue
+        said_of = _PRONOUN_OF.get(words[start])  # "he's 15": the images are of him?
+        if said_of and whose and said_of not in whose:  # "fake nudes of me, he's 15"
             continue
         if (
             before in _AGENT_BEFORE

@@ -61,6 +61,8 @@ CHILD_CONTENT = [
     "she was only 14 in the naked pictures",
     "naked photos of me from my school days",
     "nude pics of me when i was 16 years old",
+    "nude pics of me and her, she was 15",
+    "fake nudes of Miss Kay, she was 16 in the photo they edited",
     # F21: children named by their role at school, and nudity said another way
     "sexual video of one of my form group",
     "topless pic of one of my tutees",
@@ -131,6 +133,10 @@ NOT_CHILD_CONTENT = [
     "naked pictures of her in the form of a meme, made by year 8s",
     "no, they're of me",
     "no, I'm 34, they're fake nudes",
+    # the age of whoever made them, not of whoever is in them
+    "a year 10 boy made fake nudes of me, he's 15",
+    "fake nudes of Mr Smith, she was 14 when she made them",
+    "sexual edits of miss jones, he is 13",
 ]
 
 
