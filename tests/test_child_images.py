@@ -6,14 +6,16 @@ free text on its own, and what a journey cannot see (capital letters, the card's
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from bot.facts import DEFAULT_FACTS
+from bot.flow import accept_sexual_images
 from bot.model import Case, CaseStatus, Flag, Person, Platform
 from bot.report import checklist, report_text
 from bot.safety import child_sexual_content, screenshot_caveat
+from bot.steps import Answer, Context
 from bot.views import case_view
 
 # What staff typed (the first three are from the exploratory tester's reports).
@@ -162,6 +164,20 @@ NO_AND_AN_AGE = [
 @pytest.mark.parametrize("text", NO_BUT_A_CHILD_THEN)
 def test_a_no_that_says_they_were_under_18_at_the_time_is_read(text: str) -> None:
     assert child_sexual_content(text)
+
+
+def test_at_the_images_question_a_no_about_their_age_then_flags_the_report() -> None:
+    """F21, typed at "Could it include sexual images of someone under 18?": bot.flow reads
+    the No as Not sure, flags the report and says what to do, as for any Not sure."""
+    sam = Person(Platform.TERMINAL, "local", "sam")
+    ctx = Context(
+        answers={}, flags=frozenset(), person=sam, facts=DEFAULT_FACTS, today=date.today()
+    )
+    text = "no, they're of me, but they're from when I was 17, my ex posted them years ago"
+    accepted = accept_sexual_images(Answer(text, (), ctx))
+    assert accepted.value == "unsure" and accepted.raise_flags == {Flag.SEXUAL_IMAGES}
+    assert DEFAULT_FACTS.iwf_report_url in accepted.notices[0].text
+    assert accept_sexual_images(Answer("no, they're of me", (), ctx)).value == "no"
 
 
 @pytest.mark.parametrize("text", NO_AND_AN_AGE)
