@@ -14,7 +14,8 @@ Staff do not always answer the under-18 question as they mean it: "no", and then
 for a child and sexual content named together, and the engine then flags the report exactly
 as a Yes would. It is a short, readable list with rapidfuzz's small typos (bot.understand), not
 a model, and it leans towards flagging; what it leaves out on purpose is written beside it
-(a head of year 9, pupils who made the account).
+(a head of year 9, pupils who made the account). An age at the time counts ("nudes of me when I
+was 15"): images of someone under 18 when they were taken are a child's, whatever their age now.
 
 Advice to take screenshots is given only with `screenshot_caveat` beside it: the evidence
 question is asked before anyone may know what the account holds.
