@@ -68,10 +68,11 @@ RISK_PATTERNS = (
     r"get\s+what'?s\s+coming",
     r"home\s+address",
     # Said outright, and threats in the future tense (F24, an exploratory test): not "she is
-    # not in danger", "it will hurt the school's reputation", "we'll get them to take it down".
-    r"(?<!not\s)in\s+(?:\w+\s+)?danger",
+    # not in danger", "in no danger", "it will hurt the school's reputation", "we'll get them to
+    # take it down".
+    r"(?<!not\s)in\s+(?!no\s)(?:\w+\s+)?danger",
     r"(?:will|'ll|would|'d)\s+(?:hurt|attack|jump|beat)\s+(?:you|u|him|her|them|me|us|some\w+)",
-    r"get(?:s|ting)?\s+hurt",
+    r"(?:get|gets|getting|got)\s+hurt",
     r"(?:gonna|going\s+to|will|'ll)\s+get\s+(?:you|u|her|him)"  # not "get her account removed"
     r"(?=\s*(?:$|[.,!?]|(?:miss|sir|mr|mrs|ms|after|at|outside|when|tonight|for|and)\b))",
     r"coming\s+for\s+(?:you|u|her|him|them)",

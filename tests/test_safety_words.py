@@ -79,6 +79,7 @@ def test_ordinary_answers_are_not_distress(text: str) -> None:
         "they will hurt him after school",
         "they'll jump her at the gates",
         "someone is going to get hurt",
+        "a boy got hurt after school over it",
         "we're gonna get you miss",
         "we are coming for you",
         "they're going to get her after school",
@@ -98,6 +99,7 @@ def test_threats_said_another_way_are_risk_words(text: str) -> None:
     "text",
     [
         "she is not in danger",
+        "he's in no danger",
         "we're going to get them to take it down",
         "I'll get him to call POSH",
         "we will get her account removed",
