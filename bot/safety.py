@@ -14,7 +14,8 @@ Staff do not always answer the under-18 question as they mean it: "no", and then
 for a child and sexual content named together, and the engine then flags the report exactly
 as a Yes would. It is a short, readable list with rapidfuzz's small typos (bot.understand), not
 a model, and it leans towards flagging; what it leaves out on purpose is written beside it
-(a head of year 9, pupils who made the account).
+(a head of year 9, pupils who made the account). An age at the time counts ("nudes of me when I
+was 15"): images of someone under 18 when they were taken are a child's, whatever their age now.
 
 Advice to take screenshots is given only with `screenshot_caveat` beside it: the evidence
 question is asked before anyone may know what the account holds.
@@ -32,10 +33,10 @@ from bot.understand import similar, words_of
 # Someone, perhaps the reporter, who may want to end their life: risk words, and distress.
 WANTING_TO_DIE = (
     r"suicid(?:e|al)",
-    r"(?:want|wanna|going)\s+(?:to\s+)?die",
+    r"(?:wants?|wanted|wanting|wanna|going)\s+(?:to\s+)?die",
     r"hang\s+(?:my|him|her|them)sel(?:f|ves)",
     r"take\s+(?:my|his|her|their)\s+own\s+life",
-    r"ending\s+it\s+all",
+    r"ending\s+it(?:\s+all)?",  # "i feel like ending it"; not "ending its run"
     r"do\s*n[o']?t\s+want\s+to\s+(?:be\s+here|live|go\s+on)(?:\s+any\s*more)?",
 )
 
@@ -66,6 +67,20 @@ RISK_PATTERNS = (
     r"watch\s+(?:your|her|his|their)\s+back",
     r"get\s+what'?s\s+coming",
     r"home\s+address",
+    # Said outright, and threats in the future tense (F24, an exploratory test): not "she is
+    # not in danger", "in no danger", "it will hurt the school's reputation", "we'll get them to
+    # take it down".
+    r"(?<!not\s)in\s+(?!no\s)(?:\w+\s+)?danger",
+    r"(?:will|'ll|would|'d)\s+(?:hurt|attack|jump|beat)\s+(?:you|u|him|her|them|me|us|some\w+)",
+    r"(?:get|gets|getting|got)\s+hurt",
+    r"(?:gonna|going\s+to|will|'ll)\s+get\s+(?:you|u|her|him)"  # not "get her account removed"
+    r"(?=\s*(?:$|[.,!?]|(?:miss|sir|mr|mrs|ms|after|at|outside|when|tonight|for|and)\b))",
+    r"coming\s+for\s+(?:you|u|her|him|them)",
+    # Fear for someone's safety, and words that can mean self-harm: the danger question is asked.
+    r"(?:scared|afraid|frightened|terrified)\s+(?:to|of)\s+(?:come|coming|go|going|walk\w*)"
+    r"\s+(?:in|into|to|home|out)",
+    r"(?:scared|afraid|fears?|fearing)\s+for\s+(?:my|his|her|their|our)\s+(?:life|lives|safety)",
+    r"do\s+something\s+(?:stupid|silly|daft)",
     *WANTING_TO_DIE,
 )
 _RISK = re.compile(r"\b(?:" + "|".join(RISK_PATTERNS) + r")\b", re.IGNORECASE)
@@ -83,6 +98,10 @@ DISTRESS_PATTERNS = (
     r"(?:i'?m|i\s+am)\s+not\s+(?:ok|okay|alright|all\s+right)(?!\s+(?:with|about|that|if))",
     r"falling\s+apart",
     r"breaking\s+down",
+    # F24 (an exploratory test): "i've been crying all day, i can't face going in"
+    r"crying\s+all\s+(?:day|night|week|morning|the\s+time)",
+    r"can\s*(?:no|')?t\s+(?:stop\s+crying|face)",
+    r"i(?:\s+(?:might|may|could|will)|'ll)\s+do\s+something\s+(?:stupid|silly|daft)",
     *WANTING_TO_DIE,
     r"kill(?:ing)?\s+myself",
     r"end(?:ing)?\s+my\s+life",
@@ -119,8 +138,14 @@ CHILD_WORDS = frozenset({
     "pupil", "pupils", "student", "students", "girl", "girls", "boy", "boys", "child",
     "children", "kid", "kids", "minor", "minors", "underage", "schoolgirl", "schoolgirls",
     "schoolboy", "schoolboys", "teen", "teens", "teenager", "teenagers", "daughter", "son",
-    "juvenile", "juveniles", "youngster", "youngsters",
+    "juvenile", "juveniles", "youngster", "youngsters", "tutee", "tutees", "lad", "lads",
 })  # fmt: skip
+# A class of pupils: "one of my form group", "my tutor group", "someone in my form" (not "my
+# form tutor", "in my form room", "the form of a meme").
+_GROUP_WORDS = frozenset({"form", "tutor", "reg", "registration"})
+_GROUPS = frozenset({"group", "groups", "class", "classes"})
+_FORM_OWNERS = frozenset({"my", "our", "his", "her", "their", "your"})
+_NOT_A_FORM = frozenset({"tutor", "tutors", "teacher", "teachers", "room", "rooms", "time"})
 # School years, as typed: "year 9", "yr 9", "y9", "year9", "year 11s", "year nine".
 _YEAR_NUMBERS = (
     *(str(n) for n in range(1, 14)),
@@ -163,10 +188,11 @@ _MADE_UP = frozenset({
 })  # fmt: skip
 _NOT_ACCOUNT = frozenset({"account", "accounts", "profile", "profiles", "page", "tiktok"})
 _NEAR_IMAGES = 3  # words either side of the images word that say whose, or made up
-# Nudity said in two words: "no clothes on", "dick pics", "clothes off".
+# Nudity said in two words: "no clothes on", "dick pics", "clothes off", "his top off".
 _TWO_WORD_NUDITY = frozenset({
     ("no", "clothes"), ("without", "clothes"), ("clothes", "off"), ("dick", "pic"),
     ("dick", "pics"), ("semi", "nude"), ("semi", "nudes"), ("semi", "naked"),
+    ("top", "off"), ("tops", "off"), ("shirt", "off"), ("shirts", "off"),
 })  # fmt: skip
 SEXUAL_WORDS = NUDITY_WORDS | {
     "sexual", "sexaul", "sexul", "sexuel", "sexually", "sexualised", "sexualized",
@@ -218,6 +244,36 @@ def _before(words: list[str], i: int) -> str:
     return words[j] if j >= 0 else ""
 
 
+# Whom an age is said of ("when I was 15", "she's 16"), and whom the images are of ("of me",
+# "of Miss Jones"): when they differ, the age is someone else's, perhaps whoever made them.
+_PRONOUN_OF = {
+    "i": "me", "im": "me", "she": "her", "shes": "her", "he": "him", "hes": "him",
+    "they": "them", "theyre": "them", "we": "us",
+}  # fmt: skip
+_TITLES = {"miss": "her", "mrs": "her", "ms": "her", "mr": "him", "sir": "him"}
+
+
+def _whose(words: list[str]) -> set[str]:
+    """Whom the text says something is of: "nudes of me" → {"me"}, "of Mr Smith" → {"him"},
+    "of me and her" → {"me", "her"}."""
+    found: set[str] = set()
+    for i, w in enumerate(words):
+        if w not in _OBJECTS and w not in _TITLES:
+            continue
+        before = words[i - 1] if i else ""
+        if before == "of" or (before == "and" and i >= 2 and words[i - 2] in found):
+            found.add(_TITLES.get(w, w))
+    return found
+
+
+def _my_form(words: list[str], i: int) -> bool:
+    """Whether words[i] is "form" meaning a form group: "someone in my form", not "my form
+    tutor" (`_NOT_A_FORM`)."""
+    nxt = words[i + 1] if i + 1 < len(words) else ""
+    owner = words[i - 1] if i > 0 else ""
+    return words[i] == "form" and owner in _FORM_OWNERS and nxt not in _NOT_A_FORM
+
+
 def _children(words: list[str]) -> tuple[list[int], list[int]]:
     """Where a child is named as someone the content may be about (see the lists above), and
     where as its maker or sender ("made by year 10 boys", "a year 9 girl sent …")."""
@@ -229,10 +285,14 @@ def _children(words: list[str]) -> tuple[list[int], list[int]]:
         if aged:  # "a 14 year old", "14yo", "a sixth former"
             spans.append((i, i + aged))
             i += aged
-        elif (w in _YEAR_WORDS and nxt in _YEAR_NUMBER) or (w == "under" and nxt in _UNDER_AGE):
+        elif (
+            (w in _YEAR_WORDS and nxt in _YEAR_NUMBER)
+            or (w == "under" and nxt in _UNDER_AGE)
+            or (w in _GROUP_WORDS and nxt in _GROUPS)
+        ):
             spans.append((i, i + 2))
             i += 2
-        elif w in _SCHOOL_YEAR or _is(w, CHILD_WORDS):
+        elif w in _SCHOOL_YEAR or _is(w, CHILD_WORDS) or _my_form(words, i):
             spans.append((i, i + 1))
             i += 1
         else:
@@ -245,10 +305,14 @@ def _children(words: list[str]) -> tuple[list[int], list[int]]:
             groups.append((start, end))
     found: list[int] = []
     agents: list[int] = []
+    whose = _whose(words)
     for start, end in groups:
         before = _before(words, start)
         after = [w for w in words[end:] if w not in _AUXILIARIES][:2]
         if before in _NEGATING:
+            continue
+        said_of = _PRONOUN_OF.get(words[start])  # "he's 15": the images are of him?
+        if said_of and whose and said_of not in whose:  # "fake nudes of me, he's 15"
             continue
         if (
             before in _AGENT_BEFORE
@@ -258,7 +322,8 @@ def _children(words: list[str]) -> tuple[list[int], list[int]]:
         ):
             agents.append(start)
             continue
-        staff_year = words[start] in _YEAR_WORDS or words[start] in _SCHOOL_YEAR
+        first = words[start]  # "head of year 9", "year 9 tutor", "form group tutor"
+        staff_year = first in _YEAR_WORDS or first in _SCHOOL_YEAR or first in _GROUP_WORDS
         if staff_year and (
             (after and after[0] in _STAFF_AFTER)
             or (start >= 2 and words[start - 1] == "of" and words[start - 2] in _STAFF_BEFORE)
@@ -269,17 +334,76 @@ def _children(words: list[str]) -> tuple[list[int], list[int]]:
 
 
 _AGE_TOKEN = re.compile(r"(\d{1,2})(?:yo|yos|yr|yrs|yrold|yearold|yearolds)")
+# An age at the time, under 18: "when I was 15", "she's 16", "me aged 17", "of her at 16",
+# "from when she was at school herself", "from my school days". Images of someone under 18
+# when they were taken are a child's, whatever their age now.
+_AGE_NAMES = ("ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen")
+_CHILD_AGES = {str(n) for n in range(18)} | set(_AGE_NAMES)
+_TEEN_AGES = {str(n) for n in range(13, 18)} | set(_AGE_NAMES[3:])  # "at 10" may be a time
+_SUBJECTS = frozenset({"i", "she", "he", "they", "we", "you"})
+_BEING = frozenset({"was", "were", "is", "are", "am"})
+_SUBJECT_BEING = frozenset({"im", "shes", "hes", "theyre", "youre"})  # "I'm", "she's"
+_ONLY = frozenset({"only", "just", "still", "barely", "about", "around", "nearly", "like"})
+_NOT_AN_AGE = frozenset({
+    "minutes", "mins", "hours", "hrs", "days", "weeks", "months", "times", "of", "percent",
+    "posts", "videos", "photos", "pics", "pictures", "comments", "accounts", "people",
+    "teachers", "staff",
+})  # fmt: skip
+_OBJECTS = frozenset({"me", "her", "him", "them", "us"})
+_TIMES = frozenset({"am", "pm", "oclock", "last", "this", "tonight", "today", "yesterday"})
+_SELVES = frozenset({"myself", "herself", "himself", "themselves", "ourselves", "yourself"})
+_POSSESSIVES = frozenset({"my", "her", "his", "their", "your"})
+
+
+def _an_age(words: list[str], i: int) -> int:
+    """1 if words[i] is an age under 18, 3 with "years old" after it; 0 if it is not one, or
+    counts something else ("15 minutes", "16 years into teaching")."""
+    if i >= len(words) or words[i] not in _CHILD_AGES:
+        return 0
+    rest = words[i + 1 : i + 3]
+    if rest[:1] and rest[0] in ("years", "yrs", "year"):
+        return 3 if rest[1:] in (["old"], ["of"]) else 0
+    return 0 if rest[:1] and rest[0] in _NOT_AN_AGE else 1
+
+
+def _age_at_the_time(words: list[str], i: int) -> int:
+    """How many words at i say someone was (or is) under 18: see `_CHILD_AGES` above."""
+    w, nxt = words[i], words[i + 1] if i + 1 < len(words) else ""
+    if w in ("aged", "age") and (n := _an_age(words, i + 1)):  # "aged 17"
+        return 1 + n
+    if w == "at" and _before(words, i) in _OBJECTS and nxt in _TEEN_AGES:  # "of her at 16"
+        after = words[i + 2] if i + 2 < len(words) else ""
+        return 0 if after in _TIMES or after.isdigit() else 2
+    if w in ("from", "in", "during") and nxt in _POSSESSIVES:  # "from my school days"
+        days = words[i + 2 : i + 4]
+        return 3 if days[:1] == ["schooldays"] else 4 if days == ["school", "days"] else 0
+    if w in _SUBJECT_BEING:  # "she's 16"
+        j = i + 1
+    elif w in _SUBJECTS and nxt in _BEING:  # "when I was 15"
+        j = i + 2
+    else:
+        return 0
+    if j < len(words) and words[j] in _ONLY:  # "she was only 14"
+        j += 1
+    if n := _an_age(words, j):
+        return j + n - i
+    if words[j : j + 2] in (["at", "school"], ["in", "school"]):  # her schooldays, not her work
+        then = words[i - 2 : i] in (["from", "when"], ["back", "when"])
+        themselves = j + 2 < len(words) and words[j + 2] in _SELVES
+        return j + 2 - i if then or themselves else 0
+    return 0
 
 
 def _age_words(words: list[str], i: int) -> int:
-    """How many words at i give an age under 18 ("14 year old", "15yo"), or sixth form."""
+    """How many words at i give an age under 18 ("14 year old", "15yo", "when I was 15"), or
+    sixth form."""
     w, rest = words[i], words[i + 1 : i + 3]
     if w == "sixth" and rest[:1] and rest[0] in ("form", "former", "formers"):
         return 2
     if w.isdigit() and int(w) < 18 and rest[:1] and rest[0] in ("year", "years", "yr", "yrs"):
         return 3 if rest[1:] == ["old"] or rest[1:] == ["olds"] else 0
     token = _AGE_TOKEN.fullmatch(w)
-    return 1 if token and int(token.group(1)) < 18 else 0
+    return 1 if token and int(token.group(1)) < 18 else _age_at_the_time(words, i)
 
 
 def _sexual(words: list[str]) -> list[int]:
@@ -289,7 +413,7 @@ def _sexual(words: list[str]) -> list[int]:
     found = []
     for i, w in enumerate(words):
         nxt = words[i + 1] if i + 1 < len(words) else ""
-        if (w, nxt) in _TWO_WORD_NUDITY:
+        if (w, nxt) in _TWO_WORD_NUDITY and words[i - 1 : i] != ["to"]:  # not "to top off"
             found.append(i)
             continue
         if not _is(w, SEXUAL_WORDS) or _before(words, i) in _NEGATING:
@@ -317,13 +441,27 @@ def _of_an_adult(words: list[str], at: int) -> bool:
     return False
 
 
+# A No to the under-18 question that says whose the images are, and that they were under 18
+# then: "no, they're of me, but from when I was 17". No word in it says "sexual": the question
+# did. Not "no idea, probably a 14 year old" (who made the account).
+_DENIALS = frozenset({"no", "nope", "nah", "not"})
+_WHOSE = re.compile(r"\b(?:theyre|its|are|were|is|was) of (?:me|her|him|them|us)\b|\bin them\b")
+
+
+def _no_but_a_child_then(words: list[str]) -> bool:
+    if not words or words[0] not in _DENIALS:
+        return False
+    whose = _WHOSE.search(" ".join(words))
+    return bool(whose) and any(_age_words(words, c) for c in _children(words)[0])
+
+
 def child_sexual_content(text: str) -> bool:
     """Whether the text speaks of sexual content involving a child or pupil: "nude photos of a
     year 9 girl", "rates year 11 girls … in their underwear", "explicit video of a year 8 boy"."""
     words = words_of(text)
     sexual = _sexual(words)
     if not sexual:
-        return False
+        return _no_but_a_child_then(words)
     if "csam" in words:  # child sexual abuse material: a child's, by its name
         return True
     children, makers = _children(words)

@@ -6,14 +6,16 @@ free text on its own, and what a journey cannot see (capital letters, the card's
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from bot.facts import DEFAULT_FACTS
+from bot.flow import accept_sexual_images
 from bot.model import Case, CaseStatus, Flag, Person, Platform
 from bot.report import checklist, report_text
 from bot.safety import child_sexual_content, screenshot_caveat
+from bot.steps import Answer, Context
 from bot.views import case_view
 
 # What staff typed (the first three are from the exploratory tester's reports).
@@ -51,6 +53,38 @@ CHILD_CONTENT = [
     "a year 9 girl sent nudes, they are real, not ai",
     "the account posts edits of Mr Smith, and a year 9 girl sent nudes to it",
     "deepfake nudes of a year 9 girl",
+    # F21 (an exploratory test): under 18 when they were taken, whatever their age now
+    "nude photos of me when I was 15",
+    "topless photos of me aged 17",
+    "nudes of miss jones from when she was at school herself",
+    "nude photos of me when i was fifteen",
+    "explicit pics of her at 16",
+    "nudes of her, she's 16",
+    "she was only 14 in the naked pictures",
+    "naked photos of me from my school days",
+    "nude pics of me when i was 16 years old",
+    "nude pics of me and her, she was 15",
+    "fake nudes of Miss Kay, she was 16 in the photo they edited",
+    # F21: children named by their role at school, and nudity said another way
+    "sexual video of one of my form group",
+    "topless pic of one of my tutees",
+    "nude pics of someone in my form",
+    "naked photos of a kid in her tutor group",
+    "photos of a lad in year 8 with his top off in the changing rooms",
+    "videos of year 7 lads with their shirts off",
+    # already flagged, and kept so (F21)
+    "deepfake nudes of year 8 pupils",
+    "AI nudes of a year 10 girl",
+    "fake nudes of year 9s",
+    "a sixth former in her bra",
+    "a year 12 girl topless",
+    "one of our girls naked",
+    "a student in her underwear",
+    "edited nude of a 15yo",
+    "nude pics of a yr9",
+    "naked pictures of our head girl",
+    "upskirt video of a girl in my form",
+    "a naked picture of my daughter, she's in year 7 here",
 ]
 NOT_CHILD_CONTENT = [
     "sexual comments about Miss Davies, head of year 9",
@@ -84,7 +118,71 @@ NOT_CHILD_CONTENT = [
     "nudes of a teacher shared by pupils",
     "year 10 boys made a fake account and posted a fake nude of her",
     "no not of a child, its fake nudes of our deputy head sent round by year 9s",
+    # F21: an adult's age, or numbers that are not an age
+    "nude photos of me",
+    "nude photos of me when I was 25",
+    "topless photos of me aged 30",
+    "a year 8 boy made a topless edit of Mr X",
+    "year 10 boys made fake nudes of me when I was at school",
+    "fake nudes of me, I was 15 minutes into a lesson when I saw them",
+    "nude edits of miss jones posted at 10 last night",
+    "sexual edits of me, I was 16 years into teaching",
+    "fake nudes of me and Mr Cole, we were 2 teachers on duty",
+    "fake nudes of my form tutor",
+    "nude edits of her, posted in my form room",
+    "deepfake nudes of our year 10 form group tutor",
+    "photos of year 9 pupils on a trip, and to top off the week a video of a fight",
+    "naked pictures of her in the form of a meme, made by year 8s",
+    "no, they're of me",
+    "no, I'm 34, they're fake nudes",
+    # the age of whoever made them, not of whoever is in them
+    "a year 10 boy made fake nudes of me, he's 15",
+    "fake nudes of Mr Smith, she was 14 when she made them",
+    "sexual edits of miss jones, he is 13",
 ]
+
+
+# Typed at "Could it include sexual images of someone under 18?" (F21): a No that means "not a
+# child now", by an age at the time. bot.flow reads the answer as Not sure, and flags it.
+NO_BUT_A_CHILD_THEN = [
+    "no, they're of me, but they're from when I was 17, my ex posted them years ago",
+    "No. They are of her from when she was 16",
+    "nope, I was 15 in them",
+    "not now, they're of me aged 16",
+]
+# A No with an age in it, at that question or another: not a child's images.
+NO_AND_AN_AGE = [
+    "no idea who, probably a 14 year old",
+    "no, he was 15 when he made it",
+    "no, the account is run by a 14 year old",
+    "no one yet, she's 15 and scared of him",
+    "no, they're of me when I was 25",
+    "they're of me, from when I was 17",  # no answer to the question: it is asked again
+]
+
+
+@pytest.mark.parametrize("text", NO_BUT_A_CHILD_THEN)
+def test_a_no_that_says_they_were_under_18_at_the_time_is_read(text: str) -> None:
+    assert child_sexual_content(text)
+
+
+def test_at_the_images_question_a_no_about_their_age_then_flags_the_report() -> None:
+    """F21, typed at "Could it include sexual images of someone under 18?": bot.flow reads
+    the No as Not sure, flags the report and says what to do, as for any Not sure."""
+    sam = Person(Platform.TERMINAL, "local", "sam")
+    ctx = Context(
+        answers={}, flags=frozenset(), person=sam, facts=DEFAULT_FACTS, today=date.today()
+    )
+    text = "no, they're of me, but they're from when I was 17, my ex posted them years ago"
+    accepted = accept_sexual_images(Answer(text, (), ctx))
+    assert accepted.value == "unsure" and accepted.raise_flags == {Flag.SEXUAL_IMAGES}
+    assert DEFAULT_FACTS.iwf_report_url in accepted.notices[0].text
+    assert accept_sexual_images(Answer("no, they're of me", (), ctx)).value == "no"
+
+
+@pytest.mark.parametrize("text", NO_AND_AN_AGE)
+def test_a_no_with_an_age_that_is_not_the_images_is_not(text: str) -> None:
+    assert not child_sexual_content(text)
 
 
 @pytest.mark.parametrize("text", CHILD_CONTENT)
