@@ -302,7 +302,11 @@ async def cases_command(args: argparse.Namespace, settings: Settings) -> int:
             done = casework.assigned(case, casework.assign(case, args.to, who, now, args.reason))
         else:
             casework.add_note(case, who, now, args.text)
+        said, what = (args.text, "note") if action == "note" else (args.reason, "reason")
+        warned = casework.safety_said(case, said, who, now, runtime.facts, what)
         await _save(runtime, case)
+        for notice in warned:  # a child's images described: said first, and on stdout
+            say(notice + "\n")
         if done:
             say(done)
         say(case_line(case, runtime.facts))

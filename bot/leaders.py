@@ -21,6 +21,7 @@ import re
 from datetime import datetime
 
 from bot import lifecycle, localtime, references
+from bot.case_words import read_words
 from bot.errors import InvalidMove, ReasonNeeded
 from bot.facts import Facts
 from bot.lifecycle import CaseAction, in_scope, pages_in_scope, reporter_may
@@ -148,7 +149,7 @@ class LeaderDesk:
             return Work([Notice(f"{e} Send me: {verb} {ref} because …")])
         except InvalidMove as e:  # refused: nothing changed, so nothing is written or posted
             return Work([Notice(str(e), tone="warning")])
-        work = Work()
+        work = Work([*read_words(case, reason, who(turn.person), now, self.facts, "reason")])
         work.write(case)
         if not from_button:
             label = lifecycle.STATUS_LABELS[case.status]
@@ -171,7 +172,8 @@ class LeaderDesk:
             lifecycle.note(case, who(turn.person), now, text)
         except InvalidMove as e:
             return Work([Notice(str(e), tone="warning")])
-        work = Work([Notice(f"Note added to {ref}.", tone="success")])
+        flagged = read_words(case, text, who(turn.person), now, self.facts)
+        work = Work([*flagged, Notice(f"Note added to {ref}.", tone="success")])
         work.write(case)
         work.outbox.append(card_update_item(case, now))
         return work

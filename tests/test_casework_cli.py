@@ -497,3 +497,25 @@ def test_a_reader_that_stops_early_gets_no_traceback(
         assert process.wait(timeout=60) == 141, argv
         assert process.stderr.read() == b"", argv
         process.stderr.close()
+
+
+def test_a_note_describing_a_child_s_nude_video_flags_the_case_on_the_command_line(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by an exploratory test: a plain "Note added", and the case stayed as it was."""
+    env.file_report(capsys)
+    note = "Karen says a nude video of a year 10 girl is now on the account"
+    assert env.run("cases", "note", REF, note) == 0
+    said = capsys.readouterr().out
+    assert said.startswith("(!!) Sexual images of someone under 18\n")
+    assert "don't copy, screenshot" in said and "Internet Watch Foundation" in said
+    assert f"{REF} is now flagged for it" in said
+    assert f"URGENT (child images) – {REF} – New" in said
+    assert env.run("cases", "show", REF) == 0
+    shown = capsys.readouterr().out
+    assert f"“{note}”" in shown  # the note is kept
+    assert "Flagged: possible sexual images of someone under 18 – “said in a note”" in shown
+    assert "The web address only – never send, show or describe the images" in shown
+    assert "Retention: child_protection: 25 years" in shown
+    assert env.run("cases", "note", REF, "Sam has screenshots saved") == 0
+    assert "(!!) Don't keep copies" in capsys.readouterr().out
