@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot import lifecycle
+from bot import leader_words, lifecycle
 from bot.case_words import read_words
 from bot.errors import CaseworkError, InvalidMove, ReasonNeeded
 from bot.facts import Facts
@@ -23,8 +23,8 @@ OPERATOR_VERBS = ("in_app", "sent", "with_tiktok", "removed", "refused", "close"
 
 def move(case: Case, verb: str, who: str, at: datetime, reason: str = "") -> HistoryEntry:
     """Move a case for the terminal operator; raises `InvalidMove` or `CaseworkError`. The
-    verb is read in any case of letters, as chat reads it ("Removed" is "removed")."""
-    verb = verb.strip().lower()
+    verb is read as chat reads it: "Removed", "in-app", "closed", "with tiktok", "clsoe"."""
+    verb = leader_words.verb_of(verb, typos=True) or verb.strip().lower()  # "in-app", "closed"
     if verb == "assign":
         raise CaseworkError(f"To take a case on, use: reportbot cases assign {case.reference}")
     if verb not in lifecycle.MOVES:
