@@ -8,6 +8,7 @@ from test_engine import HAPPY, LEAD, STAFF, Bot, question, texts
 
 from bot.config import Settings
 from bot.model import Audience, CaseCard, CaseList, CaseStatus, Flag, Notice, Question, Reply
+from bot.report import build_handoff
 from bot.timeline import history_rows
 from bot.views import case_line, case_view
 
@@ -215,3 +216,14 @@ async def test_removed_is_an_outcome_that_leaves_the_open_list_and_says_so() -> 
     told = texts(await bot.say("removed 0001", person=LEAD, is_leader=True))
     assert "It is now “Removed”. That is its outcome, so it leaves the open cases" in told
     assert _listed(await bot.say("cases", person=LEAD)) == ()
+
+
+async def test_the_email_to_posh_of_a_case_flagged_by_a_note_claims_no_reporter_s_answer() -> None:
+    bot = Bot()
+    await bot.report()
+    await bot.say("note 0001 there is a nude photo of a year 8 boy", person=LEAD, is_leader=True)
+    case = await bot.store.case("TT-2026-0001")
+    assert case is not None
+    email = build_handoff(case, FACTS, bot.clock.now()).body
+    assert "From what staff told us, it may include sexual images of someone under 18" in email
+    assert "reporter's answers" not in email and "nude photo" not in email
