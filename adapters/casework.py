@@ -124,14 +124,35 @@ def _cases_parser(sub: SubParsers, common: argparse.ArgumentParser) -> None:
     m = acts.add_parser("move", parents=[common], help="record a change of status")
     m.add_argument("reference", metavar="REF")
     m.add_argument("verb", metavar="VERB", help=", ".join(casework.OPERATOR_VERBS))
-    m.add_argument("--reason", default="", help="why (needed for refused, close, reopen)")
+    _reason(m)
     a = acts.add_parser("assign", parents=[common], help="who is contacting POSH")
     a.add_argument("reference", metavar="REF")
+    a.add_argument("name", nargs="*", help=argparse.SUPPRESS)  # `assign 1 Mrs Green`
     a.add_argument("--to", default="", metavar="NAME", help="someone else (default: you)")
     a.add_argument("--reason", default="")
     n = acts.add_parser("note", parents=[common], help="add a note to the history")
     n.add_argument("reference", metavar="REF")
-    n.add_argument("text")
+    n.add_argument("text", nargs="+", help="the note (quotes are not needed)")
+    # What leaders type without reading the help: `cases list`, `cases close 1 because …`.
+    # Accepted, not listed (no help=), so the help stays one way of saying each thing.
+    for alias in LIST_ALIASES:
+        acts.add_parser(alias, parents=[common])
+    for alias in MOVE_ALIASES:
+        v = acts.add_parser(alias, parents=[common])
+        v.add_argument("reference", metavar="REF")
+        _reason(v)
+
+
+LIST_ALIASES = ("list", "open")
+MOVE_ALIASES = (
+    "in_app", "in-app", "sent", "with_tiktok", "with-tiktok", "removed", "remove", "refused",
+    "close", "closed", "reopen",
+)  # fmt: skip
+
+
+def _reason(p: argparse.ArgumentParser) -> None:
+    p.add_argument("words", nargs="*", help="why, if --reason is not given", metavar="REASON")
+    p.add_argument("--reason", default="", help="why (needed for refused, close, reopen)")
 
 
 def _retention_parser(sub: SubParsers, common: argparse.ArgumentParser) -> None:
@@ -285,10 +306,12 @@ def _schedule(settings: Settings) -> dict[str, int]:
 
 
 async def cases_command(args: argparse.Namespace, settings: Settings) -> int:
-    reading = args.cases_action in (None, "show")
+    action = args.cases_action
+    if action in MOVE_ALIASES:  # `cases close 1 because …` is `cases move 1 close …`
+        action, args.verb = "move", action
+    reading = action in (None, "show", *LIST_ALIASES)
     async with _runtime(args, settings, read_only=reading) as runtime:
-        action = args.cases_action
-        if action is None:
+        if action is None or action in LIST_ALIASES:
             return await _list(runtime, args.all)
         case = await _case(runtime, args.reference)
         if action == "show":
@@ -297,12 +320,19 @@ async def cases_command(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         who, now, done = operator(), runtime.clock.now(), ""
         if action == "move":
+            args.reason = args.reason or " ".join(args.words)
             casework.move(case, args.verb, who, now, args.reason)
         elif action == "assign":
-            done = casework.assigned(case, casework.assign(case, args.to, who, now, args.reason))
+            to = args.to or " ".join(args.name)
+            done = casework.assigned(case, casework.assign(case, to, who, now, args.reason))
         else:
+            args.text = " ".join(args.text)
             casework.add_note(case, who, now, args.text)
+        said, what = (args.text, "note") if action == "note" else (args.reason, "reason")
+        warned = casework.safety_said(case, said, who, now, runtime.facts, what)
         await _save(runtime, case)
+        for notice in warned:  # a child's images described: said first, and on stdout
+            say(notice + "\n")
         if done:
             say(done)
         say(case_line(case, runtime.facts))
@@ -317,10 +347,13 @@ async def _list(runtime: Runtime, everything: bool) -> int:
     say(f"{'All' if everything else 'Open'} cases ({len(found)}), times in UK time:")
     for case in found:
         say("  " + case_line(case, runtime.facts))
+    if not everything:
+        say(_ENDED)
     return 0
 
 
 _NO_OPEN = "There are no open cases. (reportbot cases --all lists ended ones too.)"
+_ENDED = "Removed, refused and closed cases are not open: reportbot cases --all lists them too."
 
 
 # --- export and stats --------------------------------------------------------------------------

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot import lifecycle
+from bot import leader_words, lifecycle
+from bot.case_words import read_words
 from bot.errors import CaseworkError, InvalidMove, ReasonNeeded
+from bot.facts import Facts
 from bot.model import Case, HistoryEntry, OutboxItem, Platform
 from bot.outbox import card_update_item
 from bot.understand import clean
@@ -21,8 +23,8 @@ OPERATOR_VERBS = ("in_app", "sent", "with_tiktok", "removed", "refused", "close"
 
 def move(case: Case, verb: str, who: str, at: datetime, reason: str = "") -> HistoryEntry:
     """Move a case for the terminal operator; raises `InvalidMove` or `CaseworkError`. The
-    verb is read in any case of letters, as chat reads it ("Removed" is "removed")."""
-    verb = verb.strip().lower()
+    verb is read as chat reads it: "Removed", "in-app", "closed", "with tiktok", "clsoe"."""
+    verb = leader_words.verb_of(verb, typos=True) or verb.strip().lower()  # "in-app", "closed"
     if verb == "assign":
         raise CaseworkError(f"To take a case on, use: reportbot cases assign {case.reference}")
     if verb not in lifecycle.MOVES:
@@ -52,6 +54,15 @@ def add_note(case: Case, who: str, at: datetime, text: str) -> HistoryEntry:
     if not clean(text).strip():
         raise CaseworkError("The note is empty: write what happened, in quotes.")
     return lifecycle.note(case, who, at, text)
+
+
+def safety_said(
+    case: Case, text: str, who: str, at: datetime, facts: Facts, what: str = "note"
+) -> list[str]:
+    """What the operator's note or reason says of a child's sexual images, read as chat reads
+    it (`bot.case_words`: the case flagged in place); the notices as the terminal prints them."""
+    notices = read_words(case, clean(text).strip(), who, at, facts, what)
+    return [f"(!!) {n.title}\n{n.text}" if n.title else f"(!) {n.text}" for n in notices]
 
 
 def card_update(case: Case, now: datetime) -> OutboxItem | None:

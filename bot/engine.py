@@ -26,7 +26,8 @@ from bot.errors import Conflict, Problem, StorageError, error_reference, log_bug
 from bot.facts import Facts
 from bot.filing import Filing, expired_text
 from bot.flow import FLOW, SPECS
-from bot.leaders import LeaderDesk, is_case_command
+from bot.leader_words import reference_in
+from bot.leaders import LeaderDesk
 from bot.lifecycle import MAX_NOTE, CaseAction
 from bot.links import parse_links
 from bot.model import (
@@ -94,6 +95,14 @@ COMMANDS = {
     "status": "my_reports",
     "cases": "cases",
     "open cases": "cases",
+    "list": "cases",
+    "list cases": "cases",
+    "show cases": "cases",
+    "case list": "cases",
+    "what's open": "cases",
+    "whats open": "cases",
+    "what is open": "cases",
+    "what cases are open": "cases",
     "stats": "stats",
     "figures": "stats",
     "report": "start",
@@ -164,7 +173,9 @@ def _retired(step: str, conv: Conversation) -> bool:
 
 
 def _command_text(text: str) -> str:
-    return " ".join(text.strip().lower().rstrip(".!").split())
+    """As a command is looked up: "What’s open?" is "what's open" ("?" alone is help)."""
+    typed = " ".join(text.strip().lower().replace("’", "'").rstrip(".!").split())
+    return typed if typed == "?" else typed.rstrip("?").rstrip()
 
 
 def _command_of(text: str) -> str:
@@ -350,8 +361,10 @@ class Engine:
             return Outcome.of(conv, await self.records.press(turn, action, now))
         if action is not None:
             return Outcome.of(conv, await self.desk.press(turn, action, now))
-        if is_case_command(turn.text):
-            return Outcome.of(conv, await self.desk.command(turn, now), *self._reask(conv))
+        typed = await self.desk.recognise(turn, now, lambda: self._takes(turn, conv))
+        if typed is not None:
+            work = await self.desk.command(turn, now, typed)
+            return Outcome.of(conv, work, *self._reask(conv))
         if is_records_command(turn.text):
             work = await self.records.command(turn, now)
             return Outcome.of(conv, work, *self._reask(conv))
@@ -360,6 +373,9 @@ class Engine:
             work = await self.school.command(turn, current)
             return Outcome.of(conv, work, *self._reask(conv))
         command = self._command(turn)
+        if not command and reference_in(turn.text) and not self._filed_takes(turn, conv):
+            # Words that name a case are never a report's answer, nor a new report's start.
+            return Outcome(conv, [await self.desk.did_you_mean(turn, now), *self._reask(conv)])
         if command in ("my_reports", "cases"):
             listing = await self.desk.listing(turn, mine=command == "my_reports")
             return Outcome(conv, [listing, *self._reask(conv)])
@@ -371,9 +387,26 @@ class Engine:
             if turn.person.name or turn.person.email:  # a profile lookup may have failed
                 conv.person = turn.person
             result = await self._with_conversation(turn, command, conv, now)
+        if command == "help":  # a leader's commands, after the help and before the question
+            result.to_person[1:1] = await self.desk.leader_help(turn.person)
         if safety.distressed(turn.text):  # "i can't cope": support first, whatever follows
             result.to_person.insert(0, self._support(result.conversation))
         return result
+
+    def _takes(self, turn: Turn, conv: Conversation | None) -> bool:
+        """Whether the question waiting would take the words as its answer (with no report,
+        a new one's first question takes only links): then they are not a leader's command."""
+        if conv is None:
+            return bool(parse_links(turn.text)[0])
+        try:
+            SPECS[Step(conv.step)].accept(Answer(turn.text, _values(turn), self._context(conv)))
+        except Problem:
+            return False
+        return True
+
+    def _filed_takes(self, turn: Turn, conv: Conversation | None) -> bool:
+        """A filed report's reporter says how POSH went ("rang them about TT-…"): theirs."""
+        return conv is not None and conv.step == Step.END and self._takes(turn, conv)
 
     def _support(self, conv: Conversation | None) -> Notice:
         """The support notice: whole the first time in a report, short after that."""

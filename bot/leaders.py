@@ -6,7 +6,9 @@
     sent|with_tiktok|removed|refused|close|reopen TT-2026-0007 [reason]
 
 A reference may be typed as `bot.references` reads it: tt 2026 7, TT–2026–0007, or 0007 alone
-for this year's case.
+for this year's case; the verb as leaders say it (the card's labels, "taken down", a typo) and
+the case by a short number ("show 2") as `bot.leader_words` reads them. A note or a reason is
+read for a child's sexual images as a reporter's words are (`bot.case_words`).
 
 Leaders are the members of the leadership channel or team: the desk asks the platform
 (`bot.ports.Membership`) only when a leader's request comes, since that can cost a look-up. A
@@ -17,10 +19,11 @@ changes nothing.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from datetime import datetime
 
-from bot import lifecycle, localtime, references
+from bot import leader_words, lifecycle, localtime, references
+from bot.case_words import read_words
 from bot.errors import InvalidMove, ReasonNeeded
 from bot.facts import Facts
 from bot.lifecycle import CaseAction, in_scope, pages_in_scope, reporter_may
@@ -35,6 +38,7 @@ from bot.model import (
     Notice,
     OutboxItem,
     Person,
+    Platform,
     Reply,
     Turn,
 )
@@ -46,17 +50,40 @@ from bot.timeline import history_rows
 from bot.views import case_line
 from bot.work import Work
 
-COMMAND = re.compile(
-    r"^\s*(show|note|assign|in_app|sent|with_tiktok|removed|refused|close|reopen)\s+"
-    rf"({references.PATTERN}|{references.NUMBER})\b[\s:,.\u2013\u2014-]*(.*)$",
-    re.IGNORECASE | re.DOTALL,
-)
-
 NOT_LEADER = (
     "Only members of the leadership channel can update cases, so nothing was changed. "
     "If you think you should be able to, ask your headteacher or DSL."
 )
 NOT_LEADER_VIEW = "Only members of the leadership channel can see other people's cases."
+DID_YOU_MEAN = (
+    "Did you mean one of these?\n"
+    "show {ref} · note {ref} … · assign {ref}\n"
+    "in_app / sent / with_tiktok / removed {ref}\n"
+    "refused / close / reopen {ref} because …\n"
+    "(The card's button labels work too, e.g. “sent to POSH {ref}”. Type cases for the open "
+    "cases, or help.)"
+)
+NOT_AN_ANSWER = (
+    "That names a case ({ref}), so I haven't taken it as an answer. To see your report, type "
+    "show {ref}; once you have contacted POSH about it, sent {ref}; or my reports for all yours."
+)
+LEADER_HELP = (
+    "cases – the open cases · show REF – a case and its history · stats – the figures\n"
+    "assign REF – you contact POSH · note REF … – add a note\n"
+    "sent / with_tiktok / removed REF – move it on\n"
+    "refused / close / reopen REF because … – a decision, with its reason\n"
+    "REF is TT-2026-0007, or this year's number: 0007 (or 7, #7, case 7)."
+)
+CHAT_FILES = "\nexport [REF] · retention review · retention delete REF because … · sar NAME"
+TERMINAL_FILES = (
+    "\nretention review here; files and deletions on the command line: reportbot export, "
+    "reportbot sar NAME, reportbot retention delete REF --reason … --confirm"
+)
+OUTCOMES = frozenset({CaseStatus.REMOVED, CaseStatus.REFUSED})
+OUTCOME = (
+    " That is its outcome, so it leaves the open cases (show still finds it); close it with a "
+    "reason when nothing more is to be done, or reopen it if the content comes back."
+)
 UNCHECKED = (
     "Sorry – I couldn't check just now whether you're in the leadership team, so nothing was "
     "changed. Please try again in a minute."
@@ -64,7 +91,9 @@ UNCHECKED = (
 
 
 def is_case_command(text: str) -> bool:
-    return bool(COMMAND.match(text))
+    """A case command by its words alone (a short number needs `LeaderDesk.recognise`)."""
+    typed = leader_words.read(text)
+    return typed is not None and not typed.short
 
 
 class LeaderDesk:
@@ -81,17 +110,49 @@ class LeaderDesk:
             turn, action.verb, action.reference, turn.text.strip(), now, from_button=True
         )
 
-    async def command(self, turn: Turn, now: datetime) -> Work:
-        match = COMMAND.match(turn.text)
-        assert match, "call is_case_command first"
-        verb, rest = match.group(1).lower(), match.group(3).strip()
+    async def recognise(
+        self, turn: Turn, now: datetime, answers: Callable[[], bool]
+    ) -> leader_words.Typed | None:
+        """The case command the turn's words are, if any. A short number ("show 2", "note 1
+        …") only if no question waiting would take the words (`answers`), a case of that
+        number is the person's to see, and they lead: "sent 2 videos" stays an answer."""
+        typed = leader_words.read(turn.text)
+        if typed is None or not typed.short:
+            return typed
+        if answers() or await self.find(self._reference(typed, now), turn.person) is None:
+            return None
+        return typed if await self.leads(turn.person, self._reference(typed, now)) else None
+
+    def _reference(self, typed: leader_words.Typed, now: datetime) -> str:
         # A number alone is this year's case, in the year cases are numbered in (bot.filing).
-        ref = references.canonical(match.group(2), localtime.moment(now, self.facts).year)
-        if verb == "show":
+        return references.canonical(typed.reference, localtime.moment(now, self.facts).year)
+
+    async def command(
+        self, turn: Turn, now: datetime, typed: leader_words.Typed | None = None
+    ) -> Work:
+        """The command `recognise` read (or, not given, the turn's words say)."""
+        typed = typed or leader_words.read(turn.text)
+        assert typed is not None, "call recognise first"
+        ref, rest = self._reference(typed, now), typed.rest
+        if typed.verb == "show":
             return await self._show(turn, ref, now)
-        if verb == "note":
+        if typed.verb == "note":
             return await self._note(turn, ref, rest, now)
-        return await self._move(turn, verb, ref, rest, now, from_button=False)
+        return await self._move(turn, typed.verb, ref, rest, now, from_button=False)
+
+    async def did_you_mean(self, turn: Turn, now: datetime) -> Notice:
+        """Words with a case's reference that are no command: never a report's answer."""
+        ref = references.canonical(leader_words.reference_in(turn.text))
+        if await self.leads(turn.person, ref):
+            return Notice(DID_YOU_MEAN.format(ref=ref))
+        return Notice(NOT_AN_ANSWER.format(ref=ref))
+
+    async def leader_help(self, person: Person) -> list[Notice]:
+        """For `help`: a leader's commands, in brief (none for others)."""
+        if not await self.leads(person):
+            return []
+        files = TERMINAL_FILES if person.platform == Platform.TERMINAL else CHAT_FILES
+        return [Notice(LEADER_HELP + files, title="For leaders")]
 
     async def leads(self, person: Person, reference: str = "") -> bool | None:
         """Asked only for a leader's request: the platform may have to look it up."""
@@ -148,11 +209,12 @@ class LeaderDesk:
             return Work([Notice(f"{e} Send me: {verb} {ref} because …")])
         except InvalidMove as e:  # refused: nothing changed, so nothing is written or posted
             return Work([Notice(str(e), tone="warning")])
-        work = Work()
+        work = Work([*read_words(case, reason, who(turn.person), now, self.facts, "reason")])
         work.write(case)
         if not from_button:
             label = lifecycle.STATUS_LABELS[case.status]
-            work.replies.append(Notice(f"{ref}: done. It is now “{label}”.", tone="success"))
+            ended = OUTCOME if case.status in OUTCOMES else ""
+            work.replies.append(Notice(f"{ref}: done. It is now “{label}”.{ended}", tone="success"))
         work.outbox.append(card_update_item(case, now))
         if case.reporter.key != turn.person.key:
             work.outbox += tell_reporter(case, verb, who(turn.person), now)
@@ -171,7 +233,8 @@ class LeaderDesk:
             lifecycle.note(case, who(turn.person), now, text)
         except InvalidMove as e:
             return Work([Notice(str(e), tone="warning")])
-        work = Work([Notice(f"Note added to {ref}.", tone="success")])
+        flagged = read_words(case, text, who(turn.person), now, self.facts)
+        work = Work([*flagged, Notice(f"Note added to {ref}.", tone="success")])
         work.write(case)
         work.outbox.append(card_update_item(case, now))
         return work
@@ -185,6 +248,8 @@ class LeaderDesk:
             refused = await self.refusal(turn.person, ref, NOT_LEADER_VIEW)
             if refused is not None:
                 return Work([refused])
+        else:  # their own report: a leader (the terminal's operator) still sees the card
+            leads = bool(await self.leads(turn.person, ref))
         case.record(HistoryEntry(now, who(turn.person), "viewed"))
         if not leads:  # the reporter: their report and how far it has got, no notes
             view = self._reporter_view(case, now)

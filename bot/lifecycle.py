@@ -19,6 +19,7 @@ each front end only words how to ask again:
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -131,7 +132,7 @@ def apply(case: Case, verb: str, who: str, at: datetime, reason: str = "") -> Hi
     if move is None:
         raise InvalidMove(f"I don't know how to “{verb}” a case.")
     _still_held(case)
-    reason = written(reason, "reason")
+    reason = decided(reason)
     if move.needs_reason and not reason:
         raise ReasonNeeded(f"“{move.label}” is a decision, so it needs a reason on record.")
     if case.status not in move.sources:
@@ -154,7 +155,7 @@ def hand_over(case: Case, to: str, who: str, at: datetime, reason: str = "") -> 
     if not to or to == who:
         return apply(case, "assign", who, at, reason)
     _still_held(case)
-    reason = written(reason, "reason")
+    reason = decided(reason)
     if case.status not in MOVES["assign"].sources:
         now = STATUS_LABELS[case.status]
         raise InvalidMove(f"{case.reference} is now “{now}”, so it can't be assigned.")
@@ -190,6 +191,15 @@ def written(text: str, what: str) -> str:
             f"characters, so please add the rest as {rest}."
         )
     return text
+
+
+_BECAUSE = re.compile(r"^(?:because|cos|coz|bc)\b[\s:,.\u2013\u2014-]*", re.IGNORECASE)
+
+
+def decided(reason: str) -> str:
+    """A decision's reason as it goes on record: "close REF because it was sorted" keeps
+    "it was sorted" (the word that introduced it is how it was said, not the reason)."""
+    return _BECAUSE.sub("", written(reason, "reason"), count=1)
 
 
 def _still_held(case: Case) -> None:

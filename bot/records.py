@@ -4,7 +4,8 @@
     export TT-2026-0007                  the case's printable report  reportbot export --case
     retention review                     cases due for review         reportbot retention review
     retention delete TT-2026-0007 because …   asks to confirm with a button; only the press
-                                         deletes                      … delete --reason --confirm
+                                         deletes (the terminal, with no buttons: the command
+                                         to run)                      … delete --reason --confirm
     sar NAME                             what the bot holds about NAME   reportbot sar --out
 
 Leaders only, asked of the platform as every leader's request is (`LeaderDesk.refusal`). A
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shlex
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -74,6 +76,10 @@ RETENTION_HELP = (
 IN_PRIVATE = (
     "Files and deletions hold safeguarding records, so I do them only in our personal chat: "
     "message me there (find me under Chat or Apps) with the same words."
+)
+DELETE_IN_TERMINAL = (
+    "Here, a deletion is confirmed on the command line, where nothing can be pressed by "
+    "mistake. Run:\n{command}"
 )
 TOO_SHORT = "Please give at least {n} letters of a name or an email: sar NAME."
 NOTHING_TO_CONFIRM = "There is no deletion of {ref} waiting for you to confirm. " + HOW_TO_DELETE
@@ -185,6 +191,9 @@ class RecordsDesk:
         problem = _not_yet(case, reason)
         if problem:
             return Work([Notice(problem, tone="warning")])
+        if turn.person.platform == Platform.TERMINAL:  # no button to press: the command line's
+            command = f"reportbot retention delete {ref} --reason {shlex.quote(reason)} --confirm"
+            return Work([Notice(DELETE_IN_TERMINAL.format(command=command))])
         work = Work([_confirm(ref)])
         work.meta[_pending(turn, ref)] = {"reason": reason, "at": now.isoformat()}
         return work

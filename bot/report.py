@@ -22,11 +22,12 @@ from bot.steps import Step
 
 FLAG_TEXT = {
     Flag.DANGER: "Staff said someone may be in immediate danger; they were told to call 999.",
-    # Only what the bot knows: what the reporter answered, and what it told them to do.
+    # Only what the bot knows: what staff said (a reporter's answers, or a leader's note on
+    # the case, bot.case_words), and what it told them to do.
     Flag.SEXUAL_IMAGES: (
-        "From the reporter's answers, it may include sexual images of someone under 18. We "
+        "From what staff told us, it may include sexual images of someone under 18. We "
         "have not included any images, or any description of them, in this report; please "
-        "treat the web address only as evidence. The reporter was told not to view, copy or "
+        "treat the web address only as evidence. Staff were told not to view, copy or "
         "share them, to tell the DSL now, and that the web address is for the IWF."
     ),
     Flag.PUPILS_TARGETED: "Pupils are targeted: staff were told to tell the DSL today.",

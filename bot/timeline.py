@@ -196,9 +196,28 @@ def _state(value: str) -> str:
         return value
 
 
+# What an urgent alert or a flag was raised for, in words (stored as the flags' codes).
+FLAG_WORDS = {
+    "danger": "someone may be in immediate danger",
+    "sexual_images": "possible sexual images of someone under 18",
+    "pupils_targeted": "pupils targeted",
+}
+_FLAGGING = frozenset({"urgent", "flagged"})
+
+
+def _flagged(h: HistoryEntry) -> str:
+    """ "Urgent alert to leaders: possible sexual images of someone under 18", not its codes."""
+    codes = [c.strip() for c in h.new.split(",") if c.strip()]
+    words = " and ".join(FLAG_WORDS.get(c, c) for c in codes)
+    return ACTION_LABELS[h.action] + (f": {words}" if words else "")
+
+
 def history_rows(case: Case) -> list[Row]:
     rows = []
     for h in case.history:
+        if h.action in _FLAGGING:
+            rows.append(Row(h.at, h.who, _flagged(h), "", h.note))
+            continue
         if h.action == "linked_report":
             change = f"→ {h.new}"
         elif h.old or h.new:

@@ -218,8 +218,18 @@ def minimal_view(view: CaseView) -> CaseView:
     return replace(view, alert=minimal_text(view.reference))
 
 
+URGENT_WORDS = {Flag.DANGER: "danger", Flag.SEXUAL_IMAGES: "child images"}
+"""Why a case is urgent, in a word or two, where a list line leads with URGENT."""
+
+
+def _urgent_mark(case: Case) -> str:
+    why = [URGENT_WORDS[f] for f in sorted(case.flags) if f in URGENT_WORDS]
+    return f"URGENT ({', '.join(why)}) – " if why and case.is_open else ""
+
+
 def case_line(case: Case, facts: Facts) -> str:
-    """One line per case for lists: reference, status, first account, date."""
+    """One line per case for lists: reference, status, first account, date; an open urgent
+    case leads with URGENT and why, so it is not missed in a long list."""
     # An account names a case better than a short link does (handles sort links first).
     accounts = [h for h in case.handles if not h.startswith("http")]
     label = f"@{accounts[0]}" if accounts else case.handles[0] if case.handles else "no link"
@@ -227,7 +237,8 @@ def case_line(case: Case, facts: Facts) -> str:
     if case.status == CaseStatus.DELETED:
         return f"{case.reference} – deleted"
     extra = f", +{case.extra_reports}" if case.extra_reports else ""
-    return f"{case.reference} – {status}{extra} – {label} – {local(case.created_at, facts)}"
+    when = local(case.created_at, facts)
+    return f"{_urgent_mark(case)}{case.reference} – {status}{extra} – {label} – {when}"
 
 
 # --- replies as senders receive them ------------------------------------------------------------

@@ -497,3 +497,90 @@ def test_a_reader_that_stops_early_gets_no_traceback(
         assert process.wait(timeout=60) == 141, argv
         assert process.stderr.read() == b"", argv
         process.stderr.close()
+
+
+def test_a_note_describing_a_child_s_nude_video_flags_the_case_on_the_command_line(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by an exploratory test: a plain "Note added", and the case stayed as it was."""
+    env.file_report(capsys)
+    note = "Karen says a nude video of a year 10 girl is now on the account"
+    assert env.run("cases", "note", REF, note) == 0
+    said = capsys.readouterr().out
+    assert said.startswith("(!!) Sexual images of someone under 18\n")
+    assert "don't copy, screenshot" in said and "Internet Watch Foundation" in said
+    assert f"{REF} is now flagged for it" in said
+    assert f"URGENT (child images) – {REF} – New" in said
+    assert env.run("cases", "show", REF) == 0
+    shown = capsys.readouterr().out
+    assert f"“{note}”" in shown  # the note is kept
+    assert "Flagged: possible sexual images of someone under 18 – “said in a note”" in shown
+    assert "The web address only – never send, show or describe the images" in shown
+    assert "Retention: child_protection: 25 years" in shown
+    assert env.run("cases", "note", REF, "Sam has screenshots saved") == 0
+    assert "(!!) Don't keep copies" in capsys.readouterr().out
+
+
+def test_the_terminal_s_operator_is_a_leader_in_chat(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by an exploratory test: `show` gave the reporter's view to the operator who had
+    made the report, help named no leader's command, and a deletion offered buttons the
+    terminal cannot press (typing 1 answered the report in progress instead)."""
+    env.file_report(capsys)
+    typed = [
+        f"show {REF}",
+        "help",
+        f"close {REF} because tiktok removed it",
+        f"retention delete {REF} because a test",
+    ]
+    env.monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(typed) + "\n"))
+    assert env.run("chat") == 0
+    out = capsys.readouterr().out
+    assert f"Your report {REF}" not in out
+    assert f"TikTok report {REF}" in out and "History\n" in out
+    assert "For leaders\n" in out and "show REF – a case and its history" in out
+    assert f"reportbot retention delete {REF} --reason 'a test' --confirm" in out
+    assert "Delete it" not in out
+    assert env.run("cases", "show", REF) == 0
+    shown = capsys.readouterr().out
+    assert "Close (New → Closed) – “tiktok removed it”" in shown
+    assert env.run("retention", "delete", REF, "--reason", "a test", "--confirm") == 0
+
+
+def test_cases_commands_take_what_leaders_type_without_the_help(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by an exploratory test: argparse's "unrecognized arguments" and "invalid
+    choice" for each of these."""
+    env.file_report(capsys)
+    env.as_user("dee.head")
+    assert env.run("cases", "note", "1", "POSH", "called", "back") == 0
+    assert env.run("cases", "assign", "1", "Mrs", "Green") == 0
+    assert "Mrs Green is now contacting POSH (recorded by dee.head)" in capsys.readouterr().out
+    for listing in ("list", "open"):
+        assert env.run("cases", listing) == 0
+        assert "Open cases (1)" in capsys.readouterr().out
+    assert env.run("cases", "move", "1", "in-app") == 0
+    assert env.run("cases", "move", "1", "sent") == 0
+    assert env.run("cases", "move", "1", "with-tiktok") == 0
+    assert env.run("cases", "move", "1", "remove") == 0
+    assert f"{REF} – Removed" in capsys.readouterr().out
+    assert env.run("cases", "close", REF, "because", "TikTok", "took", "it", "down") == 0
+    assert env.run("cases", "reopen", "1", "--reason", "it came back") == 0
+    assert env.run("cases", "move", "1", "closed", "dealt", "with") == 0
+    assert env.run("cases", "show", REF) == 0
+    shown = capsys.readouterr().out
+    assert "dee.head: Note – “POSH called back”" in shown
+    assert "Close (Removed → Closed) – “TikTok took it down”" in shown
+    assert "Reopen (Closed → New) – “it came back”" in shown
+    assert "Close (New → Closed) – “dealt with”" in shown
+
+
+def test_the_open_list_says_where_ended_cases_are(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A removed case has its outcome, so it leaves the open list; the list says where it is."""
+    env.file_report(capsys)
+    assert env.run("cases") == 0
+    assert "reportbot cases --all lists them too" in capsys.readouterr().out

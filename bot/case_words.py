@@ -1,0 +1,48 @@
+"""What a leader writes on a case – a note, or a decision's reason – read as a reporter's
+words are read (`bot.safety`): chat (`bot.leaders`) and the command line (`bot.casework`)
+both call `read_words` once the words are on record.
+
+A note that describes sexual images of a child ("she says there is now a nude photo of a
+year 8 boy on the account") flags the case as a reporter's answer would: it is kept as a
+child-protection record, its POSH handoff asks for the web address only and never for
+screenshots, its card says URGENT while it is open, and the writer gets the safety notice.
+On a case already flagged, words about saving or sending copies get the no-copies notice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot import safety
+from bot.facts import Facts
+from bot.model import Case, Flag, HistoryEntry, Notice
+from bot.retention import category_for, longer
+
+FLAGGED = (
+    "{ref} is now flagged for it: it is kept as a child-protection record, its POSH handoff "
+    "asks for the web address only (never screenshots), and leaders' card shows it as URGENT."
+)
+FLAGGED_ENDED = (
+    "{ref} is now flagged for it: it is kept as a child-protection record, and its POSH "
+    "handoff asks for the web address only (never screenshots)."
+)
+
+
+def read_words(
+    case: Case, text: str, who: str, at: datetime, facts: Facts, what: str = "note"
+) -> list[Notice]:
+    """Flag the case in place if `text` (a note, or a `what` = "reason") describes a child's
+    sexual images; returns the notices the writer is shown (none for other words)."""
+    if not text:
+        return []
+    if Flag.SEXUAL_IMAGES in case.flags:
+        return [safety.no_copies_notice()] if safety.mentions_copies(text) else []
+    if not safety.child_sexual_content(text):
+        return []
+    case.flags = case.flags | {Flag.SEXUAL_IMAGES}
+    case.retention_category = longer(case.retention_category, category_for(case))
+    case.record(
+        HistoryEntry(at, who, "flagged", new=str(Flag.SEXUAL_IMAGES), note=f"said in a {what}")
+    )
+    done = (FLAGGED if case.is_open else FLAGGED_ENDED).format(ref=case.reference)
+    return [safety.sexual_images_notice(facts, written=True), Notice(done, tone="warning")]
