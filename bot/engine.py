@@ -765,11 +765,12 @@ class Engine:
     def _written_images(self, conv: Conversation, text: str) -> bool:
         """Someone's own words describe sexual content involving a child (bot.safety), on a
         report not yet flagged for it: it is flagged as if they had answered Yes."""
-        return (
-            bool(text)
-            and Flag.SEXUAL_IMAGES not in conv.flags
-            and safety.child_sexual_content(text)
-        )
+        if not text or Flag.SEXUAL_IMAGES in conv.flags:
+            return False
+        if safety.child_sexual_content(text):
+            return True
+        # "including the one where she is in her underwear", on a report that targets pupils
+        return Flag.PUPILS_TARGETED in conv.flags and safety.sexual_images_named(text)
 
     def _skip_retired(self, conv: Conversation) -> None:
         """The question about to be asked no longer applies (a flag was raised after the

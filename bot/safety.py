@@ -472,6 +472,21 @@ def child_sexual_content(text: str) -> bool:
     return any(abs(c - s) <= NEAR for c in makers for s in own)
 
 
+def sexual_images_named(text: str) -> bool:
+    """Sexual or nude images named, no age said and not said to be an adult's ("the one where
+    she is in her underwear"): on a report that targets pupils, a child's (bot.engine)."""
+    words = words_of(text)
+    return bool(_sexual(words)) and not set(words) & _NAMED_ADULT
+
+
+# An adult named in the words ("fake nudes of miss jones", "nude photos of me"): whoever
+# "her" is on a report that targets pupils, these are not a pupil.
+_NAMED_ADULT = frozenset({
+    "mr", "mrs", "ms", "miss", "mx", "dr", "sir", "teacher", "teachers", "staff", "me",
+    "myself", "head", "headteacher", "adult", "adults",
+})  # fmt: skip
+
+
 def screenshot_caveat_in_question(facts: Facts) -> str:
     """`screenshot_caveat`, short, in the question that asks whether there are screenshots."""
     return (

@@ -14,7 +14,7 @@ from bot.facts import DEFAULT_FACTS
 from bot.flow import accept_sexual_images
 from bot.model import Case, CaseStatus, Flag, Person, Platform
 from bot.report import checklist, report_text
-from bot.safety import child_sexual_content, screenshot_caveat
+from bot.safety import child_sexual_content, screenshot_caveat, sexual_images_named
 from bot.steps import Answer, Context
 from bot.views import case_view
 
@@ -276,3 +276,20 @@ def test_urgent_alert_names_the_link_and_the_reporter_and_reads_as_sentences() -
     assert view.status_line.endswith(
         "flags someone may be in immediate danger. It may include sexual images of someone under 18"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("including the one where she is in her underwear", True),
+        ("a topless photo of her", True),
+        ("she is naked in one of the videos", True),
+        ("fake nudes of miss jones", False),  # an adult's, said so
+        ("topless photo of Mr Smith", False),
+        ("nude photos of me", False),  # the reporter, an adult
+        ("mean comments about her hair", False),
+    ],
+)
+def test_sexual_images_named_without_an_age(text: str, named: bool) -> None:
+    """For a report that targets pupils (bot.engine): such images, no age said, are a child's."""
+    assert sexual_images_named(text) is named
