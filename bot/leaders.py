@@ -19,6 +19,7 @@ changes nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 
@@ -88,6 +89,23 @@ UNCHECKED = (
     "Sorry – I couldn't check just now whether you're in the leadership team, so nothing was "
     "changed. Please try again in a minute."
 )
+
+
+def _assignee(rest: str) -> tuple[str, str]:
+    """ "to Mrs Green because she knows POSH" -> ("Mrs Green", "she knows POSH"); "Mrs Green"
+    alone names her too. "to me", or only a reason ("because …"), assign the sender."""
+    parts = _BECAUSE.split(rest, maxsplit=1)
+    name, why = parts[0], parts[1] if len(parts) > 1 else ""
+    name = re.sub(r"^to\s+", "", name.strip(" ,:;-"), flags=re.I).strip()
+    if not name or name.lower() in ("me", "myself"):
+        return "", why.strip()
+    if len(name.split()) > _NAME_WORDS:
+        return "", rest
+    return name, why.strip()
+
+
+_BECAUSE = re.compile(r"\s*[,:;-]?\s*\bbecause\b\s*", re.I)
+_NAME_WORDS = 5  # "Mrs Green", "Sam Patel, deputy head": longer than this is a reason
 
 
 def is_case_command(text: str) -> bool:
@@ -203,7 +221,11 @@ class LeaderDesk:
         if case is None:
             return Work([self._not_found(ref, now)])
         try:
-            lifecycle.apply(case, verb, who(turn.person), now, reason)
+            to, reason = _assignee(reason) if verb == "assign" else ("", reason)
+            if to:  # "assign TT-2026-0001 to Mrs Green": she contacts POSH, not the sender
+                lifecycle.hand_over(case, to, who(turn.person), now, reason)
+            else:
+                lifecycle.apply(case, verb, who(turn.person), now, reason)
         except ReasonNeeded as e:
             # A decision needs its reason on record (KCSIE); a button press carries none.
             return Work([Notice(f"{e} Send me: {verb} {ref} because …")])
@@ -211,13 +233,18 @@ class LeaderDesk:
             return Work([Notice(str(e), tone="warning")])
         work = Work([*read_words(case, reason, who(turn.person), now, self.facts, "reason")])
         work.write(case)
-        if not from_button:
+        if not from_button and verb == "assign":
+            taker = "You are" if case.assignee == who(turn.person) else f"{case.assignee} is"
+            said = f"{ref}: {taker} contacting POSH."
+            work.replies.append(Notice(said, tone="success"))
+        elif not from_button:
             label = lifecycle.STATUS_LABELS[case.status]
             ended = OUTCOME if case.status in OUTCOMES else ""
             work.replies.append(Notice(f"{ref}: done. It is now “{label}”.{ended}", tone="success"))
         work.outbox.append(card_update_item(case, now))
         if case.reporter.key != turn.person.key:
-            work.outbox += tell_reporter(case, verb, who(turn.person), now)
+            by = case.assignee if verb == "assign" else who(turn.person)  # who is contacting POSH
+            work.outbox += tell_reporter(case, verb, by, now)
         return work
 
     async def _note(self, turn: Turn, ref: str, text: str, now: datetime) -> Work:

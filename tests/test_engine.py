@@ -831,3 +831,18 @@ async def test_a_first_message_telling_everything_is_kept_for_leaders_not_posh()
     [case] = await bot.store.cases()
     assert [h.note for h in case.history if h.action == "note"] == [f"First message: {rushed}"]
     assert "miss jones PE" not in build_handoff(case, Settings().facts, START).body
+
+
+async def test_a_leader_assigns_a_case_to_someone_named_in_chat() -> None:
+    """Found by an exploratory test: "assign TT-… to Mrs Green" assigned the leader typing it,
+    with "to Mrs Green" as the reason."""
+    bot = Bot()
+    await bot.report()
+    told = texts(await bot.say("assign TT-2026-0001 to Mrs Green", person=LEAD, is_leader=True))
+    assert "TT-2026-0001: Mrs Green is contacting POSH." in told
+    case = await bot.store.case("TT-2026-0001")
+    assert case is not None and case.assignee == "Mrs Green" and case.history[-1].note == ""
+    await bot.say("assign 0001 because I know the account", person=LEAD, is_leader=True)
+    case = await bot.store.case("TT-2026-0001")
+    assert case is not None and case.assignee == LEAD.name
+    assert case.history[-1].note == "I know the account"
