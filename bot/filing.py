@@ -71,6 +71,9 @@ class Filing:
         `said`: the reporter's words that raised it, kept for leaders (never sent to POSH),
         as the DSL needs to know what the threat is, or which account holds the images."""
         note = said if len(said.split()) >= _WORDS_WORTH_KEEPING else ""
+        if not conv.case_reference:  # the same account again after an unfinished alert: one case
+            left = await self._unfinished_of(conv)
+            conv.case_reference = left.reference if left else ""
         if conv.case_reference:
             case = await self.store.case(conv.case_reference)
             if case is not None and case.is_open:
@@ -166,7 +169,7 @@ class Filing:
     async def submit(self, turn: Turn, conv: Conversation, now: datetime) -> Filed:
         filed = Filed()
         early = await self.store.case(conv.case_reference) if conv.case_reference else None
-        case = early or await self._new_case(conv, now)
+        case = early or await self._unfinished_of(conv) or await self._new_case(conv, now)
         self._fill(case, conv, now)
         original = await self._duplicate_of(case)
         adds = ""
@@ -178,6 +181,19 @@ class Filing:
         if original is None and case.posh_owner == PoshOwner.REPORTER:
             filed.after = _ended(conv, case, now)
         return filed
+
+    async def _unfinished_of(self, conv: Conversation) -> Case | None:
+        """An urgent case this person left unfinished (cancelled, left, replaced) about an
+        account in this report: this report completes it, not a second urgent case."""
+        handles = handles_of(conv.answers.get(Step.LINKS) or [])
+        if not handles:
+            return None
+        for case in await self.store.cases(open_only=True, handles=handles):
+            ended = any(h.action.startswith("report_") for h in case.history)
+            mine = case.reporter.key == conv.person.key
+            if case.status == CaseStatus.REPORTING and ended and mine:
+                return case
+        return None
 
     async def _new_case(self, conv: Conversation, now: datetime) -> Case:
         year = localtime.moment(now, self.facts).year
