@@ -439,8 +439,8 @@ def accept_links(answer: Answer) -> Accepted:
         gone = picked.values == ("none",) and _says_gone(answer.text)
         word = picked.values[0] if len(picked.values) == 1 and (picked.exact or gone) else ""
     if word == "clear":  # said what went, so a slip ("2" for two accounts) is seen at once
-        gone = f"Cleared {_labels(held)}. " if held else "Cleared. "
-        return Accepted([], (Notice(gone + "Paste the links again."),), then=Then.STAY)
+        cleared = f"Cleared {_labels(held)}. " if held else "Cleared. "
+        return Accepted([], (Notice(cleared + "Paste the links again."),), then=Then.STAY)
     if word == "none":
         return Accepted([])
     if word == "done":

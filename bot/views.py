@@ -22,6 +22,7 @@ from bot.model import (
     Choice,
     Flag,
     Handoff,
+    HistoryEntry,
     Notice,
     PoshOwner,
     Question,
@@ -94,7 +95,7 @@ def _urgent_view(case: Case, facts: Facts) -> CaseView:
     """Content-minimal: who, what was flagged, what to do now. The report itself follows."""
     flags = " ".join(URGENT_TEXT[f] for f in sorted(case.flags) if f in URGENT_TEXT)
     name = _reporter(case)
-    ended = next((h for h in reversed(case.history) if h.action.startswith("report_")), None)
+    ended = _ended(case)
     if ended is None:
         todo = f"Contact {name} now. Their full report will follow here when they finish it."
     else:
@@ -132,6 +133,11 @@ def _urgent_view(case: Case, facts: Facts) -> CaseView:
         reporter_id=case.reporter.user_id,
         urgent=True,
     )
+
+
+def _ended(case: Case) -> HistoryEntry | None:
+    """How an urgent report being made ended unfinished (cancelled, left, replaced), if it did."""
+    return next((h for h in reversed(case.history) if h.action.startswith("report_")), None)
 
 
 def _reporter(case: Case, *, start: bool = False) -> str:
@@ -234,6 +240,8 @@ def case_line(case: Case, facts: Facts) -> str:
     accounts = [h for h in case.handles if not h.startswith("http")]
     label = f"@{accounts[0]}" if accounts else case.handles[0] if case.handles else "no link"
     status = lifecycle.STATUS_LABELS[case.status]
+    if case.status == CaseStatus.REPORTING and _ended(case):  # cancelled, left or replaced
+        status = "Urgent – report not finished"
     if case.status == CaseStatus.DELETED:
         return f"{case.reference} – deleted"
     extra = f", +{case.extra_reports}" if case.extra_reports else ""

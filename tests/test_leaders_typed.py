@@ -4,10 +4,21 @@ child's sexual images (flagged as a reporter's words would flag a report)."""
 
 from __future__ import annotations
 
+from store_helpers import make_case
 from test_engine import HAPPY, LEAD, STAFF, Bot, question, texts
 
 from bot.config import Settings
-from bot.model import Audience, CaseCard, CaseList, CaseStatus, Flag, Notice, Question, Reply
+from bot.model import (
+    Audience,
+    CaseCard,
+    CaseList,
+    CaseStatus,
+    Flag,
+    HistoryEntry,
+    Notice,
+    Question,
+    Reply,
+)
 from bot.report import build_handoff
 from bot.timeline import history_rows
 from bot.views import case_line, case_view
@@ -227,3 +238,12 @@ async def test_the_email_to_posh_of_a_case_flagged_by_a_note_claims_no_reporter_
     email = build_handoff(case, FACTS, bot.clock.now()).body
     assert "From what staff told us, it may include sexual images of someone under 18" in email
     assert "reporter's answers" not in email and "nude photo" not in email
+
+
+async def test_an_urgent_report_left_unfinished_says_so_in_lists() -> None:
+    """Found by an exploratory test: a cancelled or expired urgent report was listed as "still
+    being made"."""
+    case = make_case("TT-2026-0001", status=CaseStatus.REPORTING, flags=frozenset({Flag.DANGER}))
+    assert "Urgent – report still being made" in case_line(case, FACTS)
+    case.record(HistoryEntry(case.created_at, "Lee", "report_cancelled"))
+    assert "Urgent – report not finished" in case_line(case, FACTS)
