@@ -43,7 +43,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.compose import DATABASE_URL, Runtime, many_schools, runtime_for
-from bot import case_report, casework, localtime, references, reminders, retention, subject_access
+from bot import (
+    case_report,
+    casework,
+    leader_words,
+    localtime,
+    references,
+    reminders,
+    retention,
+    subject_access,
+)
 from bot.config import Settings
 from bot.errors import (
     CaseworkError,
@@ -323,7 +332,8 @@ async def cases_command(args: argparse.Namespace, settings: Settings) -> int:
             args.reason = args.reason or " ".join(args.words)
             casework.move(case, args.verb, who, now, args.reason)
         elif action == "assign":
-            to = args.to or " ".join(args.name)
+            to, why = (args.to, "") if args.to else leader_words.assignee(" ".join(args.name))
+            args.reason = args.reason or why  # "cases assign 1 to Mrs Green because …"
             done = casework.assigned(case, casework.assign(case, to, who, now, args.reason))
         else:
             args.text = " ".join(args.text)

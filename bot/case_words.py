@@ -11,6 +11,7 @@ On a case already flagged, words about saving or sending copies get the no-copie
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from bot import safety
@@ -37,12 +38,19 @@ def read_words(
         return []
     if Flag.SEXUAL_IMAGES in case.flags:
         return [safety.no_copies_notice()] if safety.mentions_copies(text) else []
-    if not safety.child_sexual_content(text):
+    if not safety.describes_child_images(text, case.flags):
         return []
-    case.flags = case.flags | {Flag.SEXUAL_IMAGES}
-    case.retention_category = longer(case.retention_category, category_for(case))
-    case.record(
-        HistoryEntry(at, who, "flagged", new=str(Flag.SEXUAL_IMAGES), note=f"said in a {what}")
-    )
+    flag_child_images(case, HistoryEntry(at, who, "flagged", note=f"{SAID_IN} {what}"))
     done = (FLAGGED if case.is_open else FLAGGED_ENDED).format(ref=case.reference)
     return [safety.sexual_images_notice(facts, written=True), Notice(done, tone="warning")]
+
+
+SAID_IN = "said in a"  # a leader's note or reason flagged it: not the reporter's own words
+
+
+def flag_child_images(case: Case, entry: HistoryEntry) -> None:
+    """The case flagged for a child's sexual images, wherever it was said: kept as a
+    child-protection record, and `entry` (with the flag) on its history."""
+    case.flags = case.flags | {Flag.SEXUAL_IMAGES}
+    case.retention_category = longer(case.retention_category, category_for(case))
+    case.record(replace(entry, new=str(Flag.SEXUAL_IMAGES)))

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from bot import flow, localtime, safety
+from bot import flow, localtime, references, safety
 from bot import retention as retention_
 from bot.errors import Conflict, Problem, StorageError, error_reference, log_bug
 from bot.facts import Facts
@@ -57,7 +57,7 @@ from bot.school import (
     installed,
     is_school_command,
 )
-from bot.steps import FIRST_WORDS, Accepted, Answer, Context, Step, StepSpec, Then
+from bot.steps import FIRST_WORDS, RISK_SAID, Accepted, Answer, Context, Step, StepSpec, Then
 from bot.understand import clean, pick
 from bot.work import Work
 
@@ -122,8 +122,8 @@ _SENT_NOTED = (
 # as it was written (never POSH: it may name pupils), and the questions fill in the report.
 _A_WHOLE_ACCOUNT = 15
 _FIRST_WORDS_KEPT = (
-    "Thank you – I've kept what you wrote for your leadership team. A few quick questions "
-    "will fill in the report for POSH; some may repeat what you said."
+    "Thank you. When you send the report, what you wrote goes with it to your leadership "
+    "team. A few quick questions will fill in the report for POSH; some may repeat it."
 )
 _OF_THE_CASE = {
     "images": "POSH never needs the images themselves. I've told your leadership team on "
@@ -350,6 +350,8 @@ class Engine:
                 return Outcome(conv, [*notices, *self._ask(conv)], before, read_version)
             turn = replace(turn, has_files=False)
         result = await self._dispatch(turn, conv, now)
+        if safety.distressed(turn.text):  # "i can't cope": support first, on every path
+            result.to_person.insert(0, self._support(result.conversation))
         result.to_person[:0] = notices
         result.changes = before.add(result.changes)
         result.read_version = read_version
@@ -373,7 +375,8 @@ class Engine:
             work = await self.school.command(turn, current)
             return Outcome.of(conv, work, *self._reask(conv))
         command = self._command(turn)
-        if not command and reference_in(turn.text) and not self._filed_takes(turn, conv):
+        names_case = reference_in(turn.text) and not _says_safety(turn.text, conv)
+        if not command and names_case and not self._filed_takes(turn, conv):
             # Words that name a case are never a report's answer, nor a new report's start.
             return Outcome(conv, [await self.desk.did_you_mean(turn, now), *self._reask(conv)])
         if command in ("my_reports", "cases"):
@@ -389,8 +392,6 @@ class Engine:
             result = await self._with_conversation(turn, command, conv, now)
         if command == "help":  # a leader's commands, after the help and before the question
             result.to_person[1:1] = await self.desk.leader_help(turn.person)
-        if safety.distressed(turn.text):  # "i can't cope": support first, whatever follows
-            result.to_person.insert(0, self._support(result.conversation))
         return result
 
     def _takes(self, turn: Turn, conv: Conversation | None) -> bool:
@@ -405,8 +406,12 @@ class Engine:
         return True
 
     def _filed_takes(self, turn: Turn, conv: Conversation | None) -> bool:
-        """A filed report's reporter says how POSH went ("rang them about TT-…"): theirs."""
-        return conv is not None and conv.step == Step.END and self._takes(turn, conv)
+        """A filed report's reporter says how POSH went ("rang them about TT-…"): theirs, if
+        the reference named is their case's."""
+        if conv is None or conv.step != Step.END or not self._takes(turn, conv):
+            return False
+        named = reference_in(turn.text)
+        return not named or references.canonical(named) == conv.case_reference
 
     def _support(self, conv: Conversation | None) -> Notice:
         """The support notice: whole the first time in a report, short after that."""
@@ -435,7 +440,7 @@ class Engine:
         opened = await self._flagged_by_words(conv, text, now)
         replies: list[Reply] = [Notice(self._intro()), *taken, *opened.replies]
         if self._risky(conv, text):
-            return Outcome(conv, [*replies, *self._risk_detour(conv)], opened)
+            return Outcome(conv, [*replies, *self._risk_detour(conv, text)], opened)
         return Outcome(conv, [*replies, *self._ask(conv)], opened)
 
     async def _with_conversation(
@@ -473,7 +478,7 @@ class Engine:
     ) -> Outcome:
         """The report is filed; the reporter may say they have contacted POSH, or write of
         the case (`_of_the_case`). Anything else is what it would be with no conversation."""
-        if turn.text and safety.child_sexual_content(turn.text):  # "i emailed them the pic"
+        if turn.text and await self._case_images(conv, turn.text):  # "i emailed them the pic"
             return await self._of_the_case(turn, conv, "images", now)
         try:
             said = SPECS[Step.END].accept(Answer(turn.text, _values(turn), self._context(conv)))
@@ -492,6 +497,13 @@ class Engine:
             None, work, Notice(thanks.format(ref=conv.case_reference), tone="success")
         )
 
+    async def _case_images(self, conv: Conversation, text: str) -> bool:
+        """Words after the handoff describe a child's images, read with the filed case's flags
+        (the conversation keeps none)."""
+        case = await self.store.case(conv.case_reference)
+        flags = case.flags if case else frozenset()
+        return Flag.SEXUAL_IMAGES not in flags and safety.describes_child_images(text, flags)
+
     async def _of_the_case(
         self, turn: Turn, conv: Conversation, kind: str, now: datetime
     ) -> Outcome:
@@ -502,8 +514,9 @@ class Engine:
             return await self._without_conversation(turn, _command_of(turn.text), now)
         ref = conv.case_reference
         replies: list[Reply] = [Notice(_OF_THE_CASE[kind].format(ref=ref), tone="success")]
-        if kind == "images":
-            replies = [safety.no_copies_notice(), Notice(_OF_THE_CASE[kind].format(ref=ref))]
+        if kind == "images":  # the whole notice (don't view, DSL, police, IWF), then the case
+            notice = safety.sexual_images_notice(self.facts, written=True)
+            replies = [notice, Notice(_OF_THE_CASE[kind].format(ref=ref))]
         return Outcome(conv if kind != "hand_back" else None, replies, work)
 
     def _touch(self, conv: Conversation, replies: list[Reply]) -> Outcome:
@@ -526,7 +539,7 @@ class Engine:
         ask_danger = risk and conv.step != Step.DANGER and self._danger_unasked(conv)
         if ask_danger and not spec.question:  # cancel, submit, change, resume: danger first
             conv.detour.append(conv.step)
-            return self._touch(conv, self._risk_detour(conv))
+            return self._touch(conv, self._risk_detour(conv, turn.text))
         # Said again once asked: the 999 line each time (the danger question has its own).
         warn: list[Reply] = []
         if risk and not ask_danger and conv.step != Step.DANGER:
@@ -536,7 +549,7 @@ class Engine:
         except Problem as p:
             if ask_danger:
                 conv.detour.append(conv.step)
-                return self._touch(conv, self._risk_detour(conv))
+                return self._touch(conv, self._risk_detour(conv, turn.text))
             return await self._rejected(conv, turn.text, warn, Notice(str(p), tone="warning"), now)
         ends = accepted.then in (Then.SUBMIT, Then.CANCEL, Then.RESTART)
         if (ends or spec.step == Step.SUMMARY) and self._written_images(conv, turn.text):
@@ -564,13 +577,15 @@ class Engine:
             raised |= {Flag.SEXUAL_IMAGES}
             replies += written
         if raised & STICKY_FLAGS:
-            urgent = await self.filing.urgent(conv, raised, now, said=turn.text)
+            said = turn.text if len(turn.text.split()) > 1 else ""  # "yes": the risk words
+            said = said or str(conv.answers.get(RISK_SAID) or "")
+            urgent = await self.filing.urgent(conv, raised, now, said=said)
             replies += urgent.replies
             work.add(Work(outbox=urgent.outbox, cases=urgent.cases))
         if ask_danger:
             if conv.step != Step.DANGER:  # threats chosen: the danger question is next anyway
                 conv.detour.append(conv.step)
-            return Outcome(conv, [*replies, *self._risk_detour(conv)], work)
+            return Outcome(conv, [*replies, *self._risk_detour(conv, turn.text)], work)
         self._touch(conv, [])
         return Outcome(conv, [*replies, *self._ask(conv)], work)
 
@@ -663,6 +678,10 @@ class Engine:
             conv.step = conv.detour.pop() if conv.detour else Step.LINKS
 
     def _advance(self, conv: Conversation) -> None:
+        self._next_in_flow(conv)
+        self._earlier_first(conv)
+
+    def _next_in_flow(self, conv: Conversation) -> None:
         conv.trail.append(conv.step)
         current = SPECS[Step(conv.step)]
         later = FLOW[FLOW.index(current) + 1 :] if current.question else ()
@@ -676,13 +695,17 @@ class Engine:
                 continue
             conv.step = spec.step
             return
-        pending = self._missing(conv)
-        if pending is not None:  # an answer made an earlier question apply: it first (pupils
-            # targeted after sexualised content: the images question again), then the summary
-            conv.step, conv.editing = pending, False
-            conv.detour.append(Step.SUMMARY)
-            return
         conv.step, conv.editing = Step.SUMMARY, False
+
+    def _earlier_first(self, conv: Conversation) -> None:
+        """An answer made a question of an earlier part apply (a pupil named under Someone
+        else, on sexualised content: the images question again): it is asked now, and the
+        question that was next follows it."""
+        pending = self._missing(conv)
+        if pending is None or pending == conv.step or not _before(pending, Step(conv.step)):
+            return
+        conv.detour.append(conv.step)
+        conv.step = pending
 
     def _back(self, conv: Conversation, *, menu: bool = False) -> list[Reply]:
         """The last question again; at the summary, "I made a mistake" (`menu`) asks which
@@ -690,6 +713,9 @@ class Engine:
         if menu and conv.step == Step.SUMMARY:
             conv.trail.append(conv.step)
             conv.step = Step.CHANGE
+            return self._ask(conv)
+        if conv.step in RETURNING and conv.detour:  # "no wait" at "Start again?": carry on
+            conv.step = conv.detour.pop()
             return self._ask(conv)
         conv.detour.clear()
         # Past the questions that no longer apply: a report flagged since (a child's images
@@ -767,10 +793,7 @@ class Engine:
         report not yet flagged for it: it is flagged as if they had answered Yes."""
         if not text or Flag.SEXUAL_IMAGES in conv.flags:
             return False
-        if safety.child_sexual_content(text):
-            return True
-        # "including the one where she is in her underwear", on a report that targets pupils
-        return Flag.PUPILS_TARGETED in conv.flags and safety.sexual_images_named(text)
+        return safety.describes_child_images(text, conv.flags)
 
     def _skip_retired(self, conv: Conversation) -> None:
         """The question about to be asked no longer applies (a flag was raised after the
@@ -786,9 +809,11 @@ class Engine:
         """Risk words ask the danger question once: not again after that, nor once flagged."""
         return not conv.risk_checked and Flag.DANGER not in conv.flags
 
-    def _risk_detour(self, conv: Conversation) -> list[Reply]:
-        """Risk words in an answer: the 999 notice at once, then the danger question."""
+    def _risk_detour(self, conv: Conversation, said: str) -> list[Reply]:
+        """Risk words in an answer: the 999 notice at once, then the danger question (the
+        words kept, for the alert a Yes or Not sure raises)."""
         conv.risk_checked = True
+        conv.answers[RISK_SAID] = said[:MAX_NOTE]
         if not conv.detour and conv.step != Step.DANGER:
             conv.detour.append(conv.step)
         conv.step = Step.DANGER
@@ -918,6 +943,16 @@ def _now_chosen(value: object, choices: tuple[Choice, ...], multi: bool) -> str:
 def _answering(conv: Conversation | None) -> bool:
     """A report is under way: "settings page" may be an answer, not a command."""
     return conv is not None and conv.step != Step.END
+
+
+def _says_safety(text: str, conv: Conversation | None) -> bool:
+    """Words the safety checks must read, whatever else they name (a case's reference)."""
+    flags = conv.flags if conv else frozenset()
+    return bool(
+        safety.describes_child_images(text, flags)
+        or safety.risk_words(text)
+        or safety.distressed(text)
+    )
 
 
 def _before(step: Step, other: Step) -> bool:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot import flow, lifecycle, localtime, safety
+from bot.case_words import flag_child_images
 from bot.dates import when_from_iso
 from bot.facts import Facts
 from bot.lifecycle import in_scope
@@ -70,7 +71,8 @@ class Filing:
         """Alert leaders at once: open the case now, or add the new flag to the one opened.
         `said`: the reporter's words that raised it, kept for leaders (never sent to POSH),
         as the DSL needs to know what the threat is, or which account holds the images."""
-        note = said if len(said.split()) >= _WORDS_WORTH_KEEPING else ""
+        kept = len(said.split()) >= _WORDS_WORTH_KEEPING
+        note = lifecycle.written(said[: lifecycle.MAX_NOTE], "note") if kept else ""
         if not conv.case_reference:  # the same account again after an unfinished alert: one case
             left = await self._unfinished_of(conv)
             conv.case_reference = left.reference if left else ""
@@ -124,16 +126,20 @@ class Filing:
             return Work()
         if kind == "hand_back":
             case.posh_owner = PoshOwner.LEADERS
-        if kind == "images":
-            case.flags = case.flags | {Flag.SEXUAL_IMAGES}
-            case.retention_category = longer(case.retention_category, category_for(case))
         note = lifecycle.written(said[: lifecycle.MAX_NOTE], "note")
-        case.record(HistoryEntry(now, _who(conv), f"reporter_{kind}", note=note))
+        entry = HistoryEntry(now, _who(conv), f"reporter_{kind}", note=note)
+        if kind == "images":
+            flag_child_images(case, entry)
+        else:
+            case.record(entry)
+        # Their words are on the case (`show`), never in a notice: the channel may not be
+        # private, and a deleted case's notice could not be taken back.
         text = _TO_LEADERS[kind].format(name=_who(conv), ref=case.reference)
-        said_it = f"{text} They said: “{note}”"
-        notice = Notice(said_it, tone="danger" if kind == "images" else "warning")
+        notice = Notice(text, tone="danger" if kind == "images" else "warning")
         key = f"reporter_{kind}:{case.reference}:{now.timestamp()}"
-        told = outbox_item(conv.person, Audience.LEADERSHIP, conv.address, notice, key, now)
+        told = outbox_item(
+            conv.person, Audience.LEADERSHIP, conv.address, notice, key, now, case.reference
+        )
         work = Work(outbox=[card_update_item(case, now), told])
         work.write(case)
         return work
@@ -225,7 +231,7 @@ class Filing:
             case.status = CaseStatus.NEW
             case.status_times[str(CaseStatus.NEW)] = now
             case.record(HistoryEntry(now, _who(conv), "reported", old=old, new=CaseStatus.NEW))
-            first = str(conv.answers.get(FIRST_WORDS) or "")
+            first = lifecycle.written(str(conv.answers.get(FIRST_WORDS) or ""), "note")
             if first:  # the whole story typed at the start (`bot.engine`): leaders read it
                 case.record(HistoryEntry(now, _who(conv), "note", note=f"First message: {first}"))
         self._in_app(case, _who(conv), now)
@@ -468,10 +474,10 @@ _ALERTED = (
 )
 _TO_LEADERS = {
     "images": "URGENT: {name}, who reported {ref}, has written about sexual images of someone "
-    "under 18. The case is now flagged for it: the DSL should act now.",
+    "under 18. The case is now flagged for it: the DSL should act now (show {ref}).",
     "hand_back": "{name} asked the leadership team to contact POSH about {ref} instead of "
-    "them: someone please take it on.",
-    "update": "{name} has news of {ref}.",
+    "them: someone please take it on (show {ref}).",
+    "update": "{name} has news of {ref}: show {ref} to read it.",
 }
 _WORDS_WORTH_KEEPING = 3  # "yes" is no account of anything; "he said he'd stab him" is
 _ALSO_ALERTED = "I've told your leadership team about this too (case {ref})."

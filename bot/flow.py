@@ -624,11 +624,12 @@ _IMAGES_TOPIC = frozenset({
 def _ask_images_again(answers: JSON, flags: AbstractSet[Flag]) -> bool:
     """Sexualised content that targets pupils, yet "no" to images of an under-18: pupils are
     under 18, so the question is asked again, in words that name them."""
+    pupils = "pupils" in (answers.get(Step.TARGET) or ()) or Flag.PUPILS_TARGETED in flags
     return (
         Flag.SEXUAL_IMAGES not in flags
         and answers.get(Step.SEXUAL_IMAGES) == "no"
         and "sexualised" in (answers.get(Step.HARM) or ())
-        and "pupils" in (answers.get(Step.TARGET) or ())
+        and pupils  # chosen, or named under Someone else ("a sixth form student")
     )
 
 
@@ -661,31 +662,24 @@ def accept_target(answer: Answer) -> Accepted:
 def accept_target_staff(answer: Answer) -> Accepted:
     """ "me" or "myself" is the person reporting: POSH is told so, not "– myself"."""
     text, notices = free_text(answer, "the staff member's name and role")
-    if set(words_of(text)) <= _ME and words_of(text):
+    words = set(words_of(text))
+    if words & {"me", "myself"} and words <= _ME:
         return Accepted(ME_TARGETED, (Notice("Noted: it targets you, the person reporting it."),))
     return Accepted(text, tuple(notices))
 
 
 def accept_target_other(answer: Answer) -> Accepted:
-    """ "a sixth form student" is a pupil: the report is one that targets pupils (the DSL, and
-    for sexualised content the images question again)."""
+    """ "a sixth form student" is a pupil: the report is one that targets pupils (the DSL,
+    and for sexualised content the images question again), its answer kept as typed."""
     text, notices = free_text(answer, "who is targeted")
-    pupil = words_of(text) and (
-        pick(text, TARGETS[2:3], multi=False).values or _SCHOOL_CHILD.search(text)
-    )
-    targets = list(answer.answers.get(Step.TARGET) or [])
-    if not pupil or "pupils" in targets:
+    if Flag.PUPILS_TARGETED in answer.flags or not safety.names_a_child(text):
         return Accepted(text, tuple(notices))
-    also: dict[str, object] = {Step.TARGET: [*targets, "pupils"]}
     flags = frozenset({Flag.PUPILS_TARGETED})
-    return Accepted(text, (*notices, safety.pupils_notice()), raise_flags=flags, also=also)
+    return Accepted(text, (*notices, safety.pupils_notice()), raise_flags=flags)
 
 
-_SCHOOL_CHILD = re.compile(
-    r"\b(?:sixth\s*form(?:er)?s?|year\s*\d{1,2}|yr\s*\d{1,2}|y\d{1,2})\b", re.I
-)
 ME_TARGETED = "the person making this report"
-_ME = frozenset({"me", "myself", "i", "am", "its", "it", "is", "im", "it's", "mine", "this"})
+_ME = frozenset({"me", "myself", "its", "it", "is", "im", "i", "am", "just"})
 
 
 # The member of staff named in the answer that says staff are targeted: "Mr Okafor, head of
@@ -1096,13 +1090,12 @@ def accept_end(answer: Answer) -> Accepted:
     said = bool(words & _DID) and words <= _SAYING_DONE
     if picked or (found.exact and found.values) or said:
         return Accepted(None, then=Then.SENT)
-    if words & _NEW_REPORT or "tiktok.com" in answer.text.lower() or "@" in answer.text:
+    if _another_account(answer.text):
         raise Problem("")  # another account to report: a new conversation
-    not_yet = words & _NOT_YET and (words & (_DID | _TRIED) or words <= _NOT_YET | _SAYING_DONE)
-    if not_yet:  # "haven't called them yet", "not yet"
-        return Accepted(None, (Notice(end_text(answer.ctx)),), then=Then.STAY)
     if words & _NOT_REACHED and words & (_DID | _TRIED):  # "I rang but they were closed"
         return Accepted(None, (Notice(_try_again(answer.ctx)),), then=Then.STAY)
+    if _not_yet(words):  # "haven't called them yet", "not yet", "will ring them tomorrow"
+        return Accepted(None, (Notice(end_text(answer.ctx)),), then=Then.STAY)
     if _reached_posh(typed):  # "rang them, they said 48 hours"
         return Accepted(trim(answer.text, MAX_TEXT).text, then=Then.SENT)
     if words and words <= _SAYING_DONE:  # "ok thanks": not a new report
@@ -1114,19 +1107,36 @@ def after_handoff(text: str) -> str:
     """What a reporter's message after the handoff says of their case, besides contacting
     POSH: "hand_back" (leaders to contact POSH instead), "update" (news of the content), or ""
     (neither: a new conversation). A child's images are read first, by the engine."""
-    words = set(words_of(text))
-    if words & {"another", "new"} or "tiktok.com" in text.lower() or "@" in text:
+    if _another_account(text):
         return ""  # another account, or more of it: a new report (joined if the same one)
-    if _HAND_BACK.search(text):  # "can leadership do it instead? i'm not confident"
-        return "hand_back"
-    return "update" if words & _UPDATE else ""
+    if _HAND_BACK.search(text) and not set(words_of(text)) & _SAID_OF_LEADERS:
+        return "hand_back"  # "can leadership do it instead? i'm not confident"
+    return "update" if set(words_of(text)) & _UPDATE else ""
 
 
+def _another_account(text: str) -> bool:
+    """Another account, or more of this one, after the handoff: a new report's start."""
+    return bool(set(words_of(text)) & _NEW_REPORT) or "tiktok.com" in text.lower() or "@" in text
+
+
+def _not_yet(words: AbstractSet[str]) -> bool:
+    """Not contacted yet: said so ("haven't called them yet"), or said of later ("will ring
+    them tomorrow") with no contact said ("rang them, they will get back to me" is done)."""
+    told_of = words & (_DID | _TRIED) or words <= _NOT_YET | _LATER | _SAYING_DONE
+    if words & _NOT_YET:
+        return bool(told_of)
+    return bool(words & _LATER) and not words & _DID and bool(told_of)
+
+
+# A request that leaders contact POSH instead, not news of them ("I've told SLT").
 _HAND_BACK = re.compile(
-    r"\b(?:leadership|leaders|slt|someone else|you do it|not confident|can'?t do it|"
-    r"can'?t face|rather not)\b",
+    r"\b(?:(?:can|could|would|will)\s+(?:the\s+)?(?:leadership|leaders|slt|someone(?:\s+else)?|"
+    r"you)(?:\s+team)?\s+(?:do|call|ring|phone|contact|email|take)|you do it|"
+    r"can'?t do it|not confident (?:to|about|calling|ringing|doing|enough)|"
+    r"can'?t face (?:it|calling|ringing)|rather not (?:call|ring|do))\b",
     re.IGNORECASE,
 )
+_SAID_OF_LEADERS = frozenset({"told", "said", "know", "knows"})
 _UPDATE = frozenset({
     "update", "removed", "down", "gone", "deleted", "reposted", "back", "still", "banned",
     "suspended", "again",
@@ -1152,17 +1162,17 @@ def _try_again(ctx: Context) -> str:
 
 _ANOTHER = "To report something else, type report."
 _POSH_WORDS = frozenset({"them", "posh", "poshs", "helpline", "helplines", "saferinternet"})
-_REACHED = _DID | {"reached", "through", "talked", "emailed"}  # "got through to them"
-_TRIED = frozenset({"tried", "calling", "ringing", "phoning", "call", "ring", "get", "through"})
+_REACHED = _DID | {"reached", "through", "talked"}  # "got through to them"
+_TRIED = frozenset({"tried", "calling", "ringing", "phoning", "call", "ring", "get"})
 _NOT_REACHED = frozenset({
     "closed", "voicemail", "engaged", "busy", "couldnt", "cant", "didnt", "wasnt", "unable",
     "nobody", "answer",
 })  # fmt: skip
-_NOT_YET = frozenset({
-    "havent", "hasnt", "not", "yet", "will", "ill", "going", "gonna", "later", "tomorrow",
-    "soon", "need", "must", "should", "do",
+_NOT_YET = frozenset({"havent", "hasnt", "not", "yet"})
+_LATER = frozenset({
+    "will", "ill", "going", "gonna", "later", "tomorrow", "soon", "need", "must", "should", "do",
 })  # fmt: skip
-_NEW_REPORT = frozenset({"another", "new", "report", "account", "video"})
+_NEW_REPORT = frozenset({"another", "new"})  # "I have another account to report"
 
 
 def _has(step: Step, value: str) -> Condition:

@@ -149,3 +149,25 @@ def _with_number(text: str) -> Typed | None:
 
 def _rest(after: str) -> str:
     return after[_AFTER.match(after).end() :].strip()  # type: ignore[union-attr]
+
+
+def assignee(rest: str) -> tuple[str, str]:
+    """Who an assignment names, and its reason: "to Mrs Green because she knows POSH" ->
+    ("Mrs Green", "she knows POSH"); "Mrs Green" alone names her too (a title, or a capital
+    first). "to me", "please", "asap" or only a reason assign the sender ("", why)."""
+    parts = _BECAUSE.split(rest.strip(), maxsplit=1)
+    named, why = parts[0].strip(" ,:;-"), parts[1].strip() if len(parts) > 1 else ""
+    to = re.match(r"to\s+(.+)$", named, re.I | re.S)
+    name = (to.group(1) if to else named).strip()
+    words = name.split()
+    title = re.match(r"(?:mr|mrs|ms|miss|mx|dr)\.?\s", name, re.I)
+    capital = name[:1].isupper() and bool(words) and words[0].lower() not in _NOT_A_NAME
+    if name.lower() in _SELF or not (to or title or capital) or len(words) > _NAME_WORDS:
+        return "", why if not named or named.lower() in _SELF or to else rest.strip()
+    return name, why
+
+
+_BECAUSE = re.compile(r"\s*[,:;-]?\s*\bbecause\b\s*", re.I)
+_SELF = frozenset({"", "me", "myself", "me please", "please", "now", "asap", "i will"})
+_NOT_A_NAME = frozenset({"i", "im", "ill", "ive", "please", "asap", "now", "me", "because"})
+_NAME_WORDS = 5  # "Mrs Green", "Sam Patel, deputy head": longer than this is a reason

@@ -19,7 +19,6 @@ changes nothing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import datetime
 
@@ -89,23 +88,6 @@ UNCHECKED = (
     "Sorry – I couldn't check just now whether you're in the leadership team, so nothing was "
     "changed. Please try again in a minute."
 )
-
-
-def _assignee(rest: str) -> tuple[str, str]:
-    """ "to Mrs Green because she knows POSH" -> ("Mrs Green", "she knows POSH"); "Mrs Green"
-    alone names her too. "to me", or only a reason ("because …"), assign the sender."""
-    parts = _BECAUSE.split(rest, maxsplit=1)
-    name, why = parts[0], parts[1] if len(parts) > 1 else ""
-    name = re.sub(r"^to\s+", "", name.strip(" ,:;-"), flags=re.I).strip()
-    if not name or name.lower() in ("me", "myself"):
-        return "", why.strip()
-    if len(name.split()) > _NAME_WORDS:
-        return "", rest
-    return name, why.strip()
-
-
-_BECAUSE = re.compile(r"\s*[,:;-]?\s*\bbecause\b\s*", re.I)
-_NAME_WORDS = 5  # "Mrs Green", "Sam Patel, deputy head": longer than this is a reason
 
 
 def is_case_command(text: str) -> bool:
@@ -221,7 +203,7 @@ class LeaderDesk:
         if case is None:
             return Work([self._not_found(ref, now)])
         try:
-            to, reason = _assignee(reason) if verb == "assign" else ("", reason)
+            to, reason = leader_words.assignee(reason) if verb == "assign" else ("", reason)
             if to:  # "assign TT-2026-0001 to Mrs Green": she contacts POSH, not the sender
                 lifecycle.hand_over(case, to, who(turn.person), now, reason)
             else:

@@ -472,6 +472,22 @@ def child_sexual_content(text: str) -> bool:
     return any(abs(c - s) <= NEAR for c in makers for s in own)
 
 
+def names_a_child(text: str) -> bool:
+    """A child or pupil is named as someone the content is about ("a sixth form student",
+    "a year 11 girl"; not "Mr Jones, head of year 9", nor the boys who made it)."""
+    return bool(_children(words_of(text))[0])
+
+
+def describes_child_images(text: str, flags: AbstractSet[Flag]) -> bool:
+    """The one reading of a child's sexual images, wherever words are typed (a report's
+    answers, after the handoff, a leader's note): the words say so, or, on a report that
+    targets pupils, sexual images with no adult named ("the one where she is in her
+    underwear")."""
+    if child_sexual_content(text):
+        return True
+    return Flag.PUPILS_TARGETED in flags and sexual_images_named(text)
+
+
 def sexual_images_named(text: str) -> bool:
     """Sexual or nude images named, no age said and not said to be an adult's ("the one where
     she is in her underwear"): on a report that targets pupils, a child's (bot.engine)."""

@@ -58,6 +58,8 @@ class Step(StrEnum):
 # Not a step: the first message, kept in a conversation's answers when it told the whole
 # story at once (bot.engine), for the case's history (bot.filing).
 FIRST_WORDS = "first_words"
+# Not a step either: the words that brought the danger question, for the alert it may raise.
+RISK_SAID = "risk_said"
 
 
 class Then(StrEnum):

@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot import lifecycle
+from bot.case_words import SAID_IN
 from bot.facts import Facts
 from bot.localtime import local
 from bot.model import (
@@ -103,7 +104,11 @@ def _urgent_view(case: Case, facts: Facts) -> CaseView:
         todo = f"{_reporter(case, start=True)} {how} ({local(ended.at, facts)}). Contact them now."
     links = web_addresses(case.answers.get(Step.LINKS) or [])
     contact = contact_text(case.answers.get(Step.CONTACT))
-    said = [h.note for h in case.history if h.action in ("urgent", "flagged") and h.note]
+    said = [  # the reporter's words that raised it, not a leader's note
+        h.note
+        for h in case.history
+        if h.action in ("urgent", "flagged") and h.note and not h.note.startswith(SAID_IN)
+    ]
     lines = (
         ("Flagged", flags),
         ("Reporting", f"{_reporter(case, start=True)}, {local(case.created_at, facts)}"),

@@ -558,6 +558,9 @@ def test_cases_commands_take_what_leaders_type_without_the_help(
     assert env.run("cases", "note", "1", "POSH", "called", "back") == 0
     assert env.run("cases", "assign", "1", "Mrs", "Green") == 0
     assert "Mrs Green is now contacting POSH (recorded by dee.head)" in capsys.readouterr().out
+    # Read as chat reads it (found in review): "to" and a reason after "because".
+    assert env.run("cases", "assign", "1", "to", "Sam", "Patel", "because", "he", "knows") == 0
+    assert "Sam Patel is now contacting POSH" in capsys.readouterr().out
     for listing in ("list", "open"):
         assert env.run("cases", listing) == 0
         assert "Open cases (1)" in capsys.readouterr().out

@@ -293,3 +293,14 @@ def test_urgent_alert_names_the_link_and_the_reporter_and_reads_as_sentences() -
 def test_sexual_images_named_without_an_age(text: str, named: bool) -> None:
     """For a report that targets pupils (bot.engine): such images, no age said, are a child's."""
     assert sexual_images_named(text) is named
+
+
+def test_one_reading_of_a_child_s_images_with_the_report_s_flags() -> None:
+    """Found in review: after the handoff and in leaders' notes, "nudes of her" on a report
+    that targets pupils was read more narrowly than in the report's own answers."""
+    from bot.safety import describes_child_images
+
+    said = "it's back up again and now there are nudes of her on it"
+    assert describes_child_images(said, frozenset({Flag.PUPILS_TARGETED}))
+    assert not describes_child_images(said, frozenset())
+    assert describes_child_images("nude pics of a year 9", frozenset())

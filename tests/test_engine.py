@@ -824,7 +824,7 @@ async def test_a_first_message_telling_everything_is_kept_for_leaders_not_posh()
     )
     bot = Bot()
     told = texts(await bot.say(rushed, action="start"))
-    assert "Got 1: @missjones_pe2" in told and "I've kept what you wrote" in told
+    assert "Got 1: @missjones_pe2" in told and "what you wrote goes with it" in told
     for answer in HAPPY[1:]:
         await bot.say(answer)
     await bot.say("submit")
@@ -846,3 +846,60 @@ async def test_a_leader_assigns_a_case_to_someone_named_in_chat() -> None:
     case = await bot.store.case("TT-2026-0001")
     assert case is not None and case.assignee == LEAD.name
     assert case.history[-1].note == "I know the account"
+
+
+# --- found in review of this change -------------------------------------------------------------
+
+
+async def test_words_naming_a_case_are_still_read_for_safety() -> None:
+    """A reference in the message sent it to "Did you mean…?" before any safety check."""
+    bot = Bot()
+    await bot.report()
+    await bot.say(action="start")
+    await bot.say("@other.fake")
+    told = texts(await bot.say("same as TT-2026-0001, now posting nudes of a year 9 girl"))
+    assert "may include sexual images of someone under 18" in told
+    told = texts(await bot.say("same as TT-2026-0001, he says he'll stab him and I can't cope"))
+    assert "999" in told and "Samaritans" in told
+
+
+async def test_the_words_that_brought_the_danger_question_go_with_the_alert() -> None:
+    bot = Bot()
+    await bot.say(action="start")
+    for answer in ("@x.fake", "done", "he says he will stab mr smith at the gates", "yes"):
+        await bot.say(answer)
+    [case] = await bot.store.cases()
+    assert case.history[0].note == "he says he will stab mr smith at the gates"
+
+
+async def test_after_the_handoff_words_are_read_as_they_are_meant() -> None:
+    for said, status in (
+        ("rang them, they will get back to me in 48 hours", "sent_to_posh"),
+        ("emailed posh, they need the link again", "sent_to_posh"),
+        ("will ring them tomorrow", "new"),
+        ("leadership said I should do it", "new"),
+    ):
+        bot = Bot()
+        await bot.report()
+        await bot.say(said)
+        [case] = await bot.store.cases()
+        assert case.status == status, said
+        assert case.posh_owner == "reporter", said  # none of these hands it back
+
+
+async def test_back_at_start_again_carries_on_where_it_was() -> None:
+    bot = Bot()
+    await bot.say(action="start")
+    for answer in ("@x.fake", "done", "1"):
+        await bot.say(answer)
+    assert question(await bot.say("start again")).step == "restart"
+    assert question(await bot.say("no wait")).step == "danger"
+
+
+async def test_assign_with_a_polite_word_takes_it_on_yourself() -> None:
+    bot = Bot()
+    await bot.report()
+    told = texts(await bot.say("assign TT-2026-0001 please", person=LEAD, is_leader=True))
+    assert "You are contacting POSH" in told
+    case = await bot.store.case("TT-2026-0001")
+    assert case is not None and case.assignee == LEAD.name
