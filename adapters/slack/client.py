@@ -8,19 +8,14 @@ twice over by two layers, and a retry is never hidden from the outbox's record.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import aiohttp
-import orjson
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.web.internal_utils import _build_unexpected_body_error_message
 
 from adapters.slack.config import SlackConfig
 from bot.errors import DeliveryRefused, RetryLater
@@ -79,56 +74,13 @@ class _NoBodies(logging.Filter):
         return True
 
 
-JSON_TYPE = re.compile(r"^application/(?:[\w.+-]+?\+)?json")  # as aiohttp's json() accepts
-
-
-class WebClient(AsyncWebClient):
-    """slack_sdk's client, with the HTTP exchange of a JSON call (chat.postMessage, .update)
-    made here: on the shared session, with no retry handlers (the outbox retries), the SDK's
-    own exchange adds only its retry bookkeeping and a stdlib `json` decode of the answer
-    (chat.postMessage's holds the whole message), 40-55 µs of a post's 330-400. The answer
-    goes back to the SDK as its exchange gives it, so its errors are raised as before."""
-
-    async def _request(self, *, http_verb: str, api_url: str, req_args: dict[str, Any]) -> Any:
-        session = self.session
-        plain = req_args.get("json") is not None and not req_args.get("data")
-        if self.retry_handlers or session is None or session.closed or not plain:
-            return await super()._request(http_verb=http_verb, api_url=api_url, req_args=req_args)
-        async with session.request(http_verb, api_url, **req_args) as res:
-            return {"data": await _answer(res), "headers": res.headers, "status_code": res.status}
-
-
-async def _answer(res: aiohttp.ClientResponse) -> Any:
-    """The body as slack_sdk's own exchange reads it, JSON by orjson."""
-    if res.content_type == "application/gzip":
-        return await res.read()
-    if res.content_type == "text/plain":
-        return await res.text()
-    if not JSON_TYPE.match(res.content_type):
-        return {}  # the SDK's "no response data"
-    body = (await res.read()).strip()
-    if not body:
-        return None
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        pass
-    text = body.decode(res.get_encoding(), "replace")
-    try:
-        return json.loads(text)  # what orjson refuses: another encoding than UTF-8
-    except ValueError:  # worded as the SDK words it
-        error = SlackApiError(_build_unexpected_body_error_message(text), res)  # type: ignore[no-untyped-call]
-        message = f"Unexpectedly failed to read the response body: {error}"
-        raise SlackApiError(message, res) from None  # type: ignore[no-untyped-call]
-
-
 def make_client(
     config: SlackConfig,
     session: aiohttp.ClientSession | None = None,
     *,
     token: str | None = None,
 ) -> AsyncWebClient:
-    return WebClient(
+    return AsyncWebClient(
         token=token,
         base_url=config.api_url,
         timeout=max(1, math.ceil(config.api_timeout)),

@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from adapters.slack.client import WebClient, error_code
+from adapters.slack.client import error_code
 from adapters.slack.directory import LOOKUP_ERRORS, Directory, LeadershipChannel
 from adapters.slack.posts import SlackPosts
 from adapters.slack.sender import SlackSender
@@ -32,7 +32,7 @@ Handle = Callable[[Turn], Coroutine[Any, Any, list[Reply]]]  # the engine's: sto
 HomeOf = Callable[[Person, bool], Awaitable[Home]]  # a person's Home tab (bot.home)
 
 
-class SchoolClient(WebClient):
+class SchoolClient(AsyncWebClient):
     """A Web API client that takes its school's current token at every call."""
 
     def __init__(self, token: Callable[[], Awaitable[str]], **kwargs: Any) -> None:
