@@ -132,6 +132,7 @@ _OF_THE_CASE = {
     "instead, and they can see everything you told me. You don't need to do anything more.",
     "update": "Thank you – I've added that to {ref} for your leadership team.",
 }
+_NOT_THIS_ONE = " If you meant another account, type report to start a new report."
 _SENT_NOTE_KEPT = " What you said is on the case for them too."
 DEFAULT_LEASE = timedelta(minutes=2)  # a courier's claim on what it is sending
 RETURNING = frozenset(
@@ -434,6 +435,9 @@ class Engine:
             return Outcome(None, [Notice(_FINISHED)])
         if command in ("cancel", "back", "mistake", "pause"):
             return Outcome(None, [Notice("There's no report in progress. " + _START)])
+        written = await self._of_a_filed_case(turn, command, now)
+        if written is not None:
+            return written
         conv = self._new_conversation(turn)
         text = "" if turn.text.lower() in GREETINGS else turn.text
         taken = self._links_first(conv, text)
@@ -521,6 +525,33 @@ class Engine:
             replies = [notice, Notice(_OF_THE_CASE[kind].format(ref=ref))]
         return Outcome(conv if kind != "hand_back" else None, replies, work)
 
+    async def _of_a_filed_case(self, turn: Turn, command: str, now: datetime) -> Outcome | None:
+        """With no conversation (leaders contact POSH, or it was marked sent), words of the
+        reporter's recent case are kept on it: a child's images ("there's a nude of a year 9
+        girl on it as well": flagged, leaders alerted on that case) or news of it. None for
+        anything else, a link, or a command: a new report."""
+        text = turn.text
+        if command or not text or parse_links(text)[0]:
+            return None
+        images = safety.describes_child_images(text, {Flag.PUPILS_TARGETED})
+        if not images and flow.after_handoff(text) != "update":
+            return None
+        case = await self.filing.recently_filed(turn.person, now)
+        if case is None:
+            return None
+        kind = "update"
+        if Flag.SEXUAL_IMAGES not in case.flags and safety.describes_child_images(text, case.flags):
+            kind = "images"
+        name = str(case.answers.get(Step.NAME) or turn.person.name or turn.person.user_id)
+        address = dict(turn.address or case.reporter_address)
+        work = self.filing.written_of(case, turn.person, address, name, text, kind, now)
+        told = Notice(_OF_THE_CASE[kind].format(ref=case.reference) + _NOT_THIS_ONE)
+        if kind == "images":
+            return Outcome(
+                None, [safety.sexual_images_notice(self.facts, written=True), told], work
+            )
+        return Outcome(None, [told], work)
+
     def _touch(self, conv: Conversation, replies: list[Reply]) -> Outcome:
         conv.updated_at = self.clock.now()
         return Outcome(conv, replies)
@@ -542,6 +573,9 @@ class Engine:
         if ask_danger and not spec.question:  # cancel, submit, change, resume: danger first
             conv.detour.append(conv.step)
             return self._touch(conv, self._risk_detour(conv, turn.text))
+        # Support (`_route`), never an answer; at the danger question it is one (at risk).
+        if spec.question and spec.step != Step.DANGER and _only_distress(turn):
+            return self._touch(conv, self._ask(conv, again=True))  # not "Your name: i can't cope"
         # Said again once asked: the 999 line each time (the danger question has its own).
         warn: list[Reply] = []
         if risk and not ask_danger and conv.step != Step.DANGER:
@@ -945,6 +979,12 @@ def _now_chosen(value: object, choices: tuple[Choice, ...], multi: bool) -> str:
 def _answering(conv: Conversation | None) -> bool:
     """A report is under way: "settings page" may be an answer, not a command."""
     return conv is not None and conv.step != Step.END
+
+
+def _only_distress(turn: Turn) -> bool:
+    """A short message of someone not coping ("i feel like ending it"): no question's answer.
+    A longer one keeps its answer ("mocking videos, honestly I can't cope with it")."""
+    return not turn.values and len(turn.text.split()) <= 8 and safety.distressed(turn.text)
 
 
 def _says_safety(text: str, conv: Conversation | None) -> bool:

@@ -35,6 +35,7 @@ from bot.model import (
     HistoryEntry,
     Notice,
     OutboxItem,
+    Person,
     PoshOwner,
     Question,
     Reply,
@@ -124,22 +125,43 @@ class Filing:
         case = await self.store.case(conv.case_reference)
         if case is None or not case.is_open:
             return Work()
+        return self.written_of(case, conv.person, conv.address, _who(conv), said, kind, now)
+
+    async def recently_filed(self, person: Person, now: datetime) -> Case | None:
+        """The open case this person filed most recently, within `_STILL_THEIRS`: what "it"
+        is in a message after their conversation has ended ("there's a nude on it as well")."""
+        mine = [
+            c
+            for c in await self.store.cases(reporter=person.key, open_only=True)
+            if c.status != CaseStatus.REPORTING and now - c.created_at <= _STILL_THEIRS
+        ]
+        return max(mine, key=lambda c: c.created_at, default=None)
+
+    def written_of(
+        self,
+        case: Case,
+        person: Person,
+        address: dict[str, str],
+        who: str,
+        said: str,
+        kind: str,
+        now: datetime,
+    ) -> Work:
+        """`after_handoff`'s work on the case it found (or `recently_filed`'s)."""
         if kind == "hand_back":
             case.posh_owner = PoshOwner.LEADERS
         note = lifecycle.written(said[: lifecycle.MAX_NOTE], "note")
-        entry = HistoryEntry(now, _who(conv), f"reporter_{kind}", note=note)
+        entry = HistoryEntry(now, who, f"reporter_{kind}", note=note)
         if kind == "images":
             flag_child_images(case, entry)
         else:
             case.record(entry)
         # Their words are on the case (`show`), never in a notice: the channel may not be
         # private, and a deleted case's notice could not be taken back.
-        text = _TO_LEADERS[kind].format(name=_who(conv), ref=case.reference)
+        text = _TO_LEADERS[kind].format(name=who, ref=case.reference)
         notice = Notice(text, tone="danger" if kind == "images" else "warning")
         key = f"reporter_{kind}:{case.reference}:{now.timestamp()}"
-        told = outbox_item(
-            conv.person, Audience.LEADERSHIP, conv.address, notice, key, now, case.reference
-        )
+        told = outbox_item(person, Audience.LEADERSHIP, address, notice, key, now, case.reference)
         work = Work(outbox=[card_update_item(case, now), told])
         work.write(case)
         return work
@@ -472,6 +494,7 @@ _ALERTED = (
     "Because of that answer, I've alerted your leadership team now (case {ref}), so someone "
     "can act straight away. Carry on with the report when you can – it adds the details."
 )
+_STILL_THEIRS = timedelta(days=14)  # a filed case "it" may still mean, unnamed
 _TO_LEADERS = {
     "images": "URGENT: {name}, who reported {ref}, has written about sexual images of someone "
     "under 18. The case is now flagged for it: the DSL should act now (show {ref}).",

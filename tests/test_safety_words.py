@@ -132,3 +132,10 @@ def test_the_support_notice_said_again_is_short_and_still_names_every_line() -> 
     assert len(short) < len(distress_notice(DEFAULT_FACTS).text) / 2
     for fact in ("samaritans_phone", "shout_text", "staff_support_phone", "emergency"):
         assert getattr(DEFAULT_FACTS, fact) in short
+
+
+def test_someone_else_wanting_to_die_is_a_risk_not_the_reporter_s_distress() -> None:
+    """Found by an exploratory test: "he says he wants to die" told the reporter "I'm so sorry
+    you're going through this … thoughts of ending your life"."""
+    for text in ("he says he wants to die", "she wanted to die", "he's suicidal"):
+        assert risk_words(text) and not distressed(text), text
