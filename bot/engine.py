@@ -132,6 +132,10 @@ _OF_THE_CASE = {
     "instead, and they can see everything you told me. You don't need to do anything more.",
     "update": "Thank you – I've added that to {ref} for your leadership team.",
 }
+_NEVER_THE_IMAGES = (
+    "POSH never needs the images themselves: the web address is enough. If they ask, say "
+    "the school's DSL holds the matter with the police ({ref})."
+)
 _NOT_THIS_ONE = " If you meant another account, type report to start a new report."
 _SENT_NOTE_KEPT = " What you said is on the case for them too."
 DEFAULT_LEASE = timedelta(minutes=2)  # a courier's claim on what it is sending
@@ -486,6 +490,9 @@ class Engine:
         the case (`_of_the_case`). Anything else is what it would be with no conversation."""
         if turn.text and await self._case_images(conv, turn.text):  # "i emailed them the pic"
             return await self._of_the_case(turn, conv, "images", now)
+        copies = await self._copies_of_a_flagged_case(conv.case_reference, turn.text)
+        if copies:  # "POSH want the pictures, shall I send them?": never
+            return self._touch(conv, copies)
         try:
             said = SPECS[Step.END].accept(Answer(turn.text, _values(turn), self._context(conv)))
         except Problem:
@@ -502,6 +509,16 @@ class Engine:
         return Outcome.of(
             None, work, Notice(thanks.format(ref=conv.case_reference), tone="success")
         )
+
+    async def _copies_of_a_flagged_case(self, reference: str, text: str) -> list[Reply]:
+        """On a case flagged for a child's images, words of saving or sending copies get the
+        no-copies notice, and that POSH never needs them (none for anything else)."""
+        if not text or not safety.mentions_copies(text):
+            return []
+        case = await self.store.case(reference) if reference else None
+        if case is None or Flag.SEXUAL_IMAGES not in case.flags:
+            return []
+        return [safety.no_copies_notice(), Notice(_NEVER_THE_IMAGES.format(ref=reference))]
 
     async def _case_images(self, conv: Conversation, text: str) -> bool:
         """Words after the handoff describe a child's images, read with the filed case's flags
@@ -534,11 +551,16 @@ class Engine:
         if command or not text or parse_links(text)[0]:
             return None
         images = safety.describes_child_images(text, {Flag.PUPILS_TARGETED})
-        if not images and flow.after_handoff(text) != "update":
+        if not images and flow.after_handoff(text) != "update" and not safety.mentions_copies(text):
             return None
         case = await self.filing.recently_filed(turn.person, now)
         if case is None:
             return None
+        copies = await self._copies_of_a_flagged_case(case.reference, text)
+        if copies:
+            return Outcome(None, copies)
+        if not images and flow.after_handoff(text) != "update":
+            return None  # "I saved the video" of a case not flagged: no news of it
         kind = "update"
         if Flag.SEXUAL_IMAGES not in case.flags and safety.describes_child_images(text, case.flags):
             kind = "images"
