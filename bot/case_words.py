@@ -23,6 +23,7 @@ FLAGGED = (
     "{ref} is now flagged for it: it is kept as a child-protection record, its POSH handoff "
     "asks for the web address only (never screenshots), and leaders' card shows it as URGENT."
 )
+DANGER = "{ref} is now flagged: someone may be in danger. Its card shows it as URGENT."
 FLAGGED_ENDED = (
     "{ref} is now flagged for it: it is kept as a child-protection record, and its POSH "
     "handoff asks for the web address only (never screenshots)."
@@ -32,10 +33,24 @@ FLAGGED_ENDED = (
 def read_words(
     case: Case, text: str, who: str, at: datetime, facts: Facts, what: str = "note"
 ) -> list[Notice]:
-    """Flag the case in place if `text` (a note, or a `what` = "reason") describes a child's
-    sexual images; returns the notices the writer is shown (none for other words)."""
+    """Flag the case in place if `text` (a note, or a `what` = "reason") says someone may be
+    in danger or describes a child's sexual images; returns the notices the writer is shown
+    (none for other words)."""
     if not text:
         return []
+    return [*_danger(case, text, who, at, facts, what), *_images(case, text, who, at, facts, what)]
+
+
+def _danger(case: Case, text: str, who: str, at: datetime, facts: Facts, what: str) -> list[Notice]:
+    """ "she says she wants to kill herself over this": the 999 line, and the case flagged."""
+    if not safety.risk_words(text) or Flag.DANGER in case.flags:
+        return []
+    case.flags = case.flags | {Flag.DANGER}
+    case.record(HistoryEntry(at, who, "flagged", new=str(Flag.DANGER), note=f"{SAID_IN} {what}"))
+    return [safety.risk_notice(facts, asking=False), Notice(DANGER.format(ref=case.reference))]
+
+
+def _images(case: Case, text: str, who: str, at: datetime, facts: Facts, what: str) -> list[Notice]:
     if Flag.SEXUAL_IMAGES in case.flags:
         return [safety.no_copies_notice()] if safety.mentions_copies(text) else []
     if not safety.describes_child_images(text, case.flags):

@@ -126,11 +126,17 @@ _FIRST_WORDS_KEPT = (
     "team. A few quick questions will fill in the report for POSH; some may repeat it."
 )
 _OF_THE_CASE = {
+    "danger": "I've told your leadership team on {ref} now, so someone can act straight away.",
     "images": "POSH never needs the images themselves. I've told your leadership team on "
     "{ref} and flagged it, so your DSL can act now.",
     "hand_back": "That's fine – I've asked your leadership team to contact POSH about {ref} "
     "instead, and they can see everything you told me. You don't need to do anything more.",
     "update": "Thank you – I've added that to {ref} for your leadership team.",
+}
+# After the handoff, the safety notice said before what was done on the case.
+_FIRST_SAID: dict[str, Callable[[Facts], Notice]] = {
+    "images": lambda facts: safety.sexual_images_notice(facts, written=True),
+    "danger": lambda facts: safety.risk_notice(facts, asking=False),
 }
 _NEVER_THE_IMAGES = (
     "POSH never needs the images themselves: the web address is enough. If they ask, say "
@@ -490,6 +496,8 @@ class Engine:
         the case (`_of_the_case`). Anything else is what it would be with no conversation."""
         if turn.text and await self._case_images(conv, turn.text):  # "i emailed them the pic"
             return await self._of_the_case(turn, conv, "images", now)
+        if safety.risk_words(turn.text):  # "mr x says he wants to die": on this case, at once
+            return await self._of_the_case(turn, conv, "danger", now)
         copies = await self._copies_of_a_flagged_case(conv.case_reference, turn.text)
         if copies:  # "POSH want the pictures, shall I send them?": never
             return self._touch(conv, copies)
@@ -537,9 +545,8 @@ class Engine:
             return await self._without_conversation(turn, _command_of(turn.text), now)
         ref = conv.case_reference
         replies: list[Reply] = [Notice(_OF_THE_CASE[kind].format(ref=ref), tone="success")]
-        if kind == "images":  # the whole notice (don't view, DSL, police, IWF), then the case
-            notice = safety.sexual_images_notice(self.facts, written=True)
-            replies = [notice, Notice(_OF_THE_CASE[kind].format(ref=ref))]
+        if kind in _FIRST_SAID:  # the whole safety notice, then what was done on the case
+            replies = [_FIRST_SAID[kind](self.facts), Notice(_OF_THE_CASE[kind].format(ref=ref))]
         return Outcome(conv if kind != "hand_back" else None, replies, work)
 
     async def _of_a_filed_case(self, turn: Turn, command: str, now: datetime) -> Outcome | None:
@@ -551,7 +558,9 @@ class Engine:
         if command or not text or parse_links(text)[0]:
             return None
         images = safety.describes_child_images(text, {Flag.PUPILS_TARGETED})
-        if not images and flow.after_handoff(text) != "update" and not safety.mentions_copies(text):
+        danger = bool(safety.risk_words(text))
+        news = flow.after_handoff(text) == "update"
+        if not (images or danger or news or safety.mentions_copies(text)):
             return None
         case = await self.filing.recently_filed(turn.person, now)
         if case is None:
@@ -559,20 +568,17 @@ class Engine:
         copies = await self._copies_of_a_flagged_case(case.reference, text)
         if copies:
             return Outcome(None, copies)
-        if not images and flow.after_handoff(text) != "update":
+        if not (images or danger or news):
             return None  # "I saved the video" of a case not flagged: no news of it
-        kind = "update"
+        kind = "danger" if danger else "update"
         if Flag.SEXUAL_IMAGES not in case.flags and safety.describes_child_images(text, case.flags):
             kind = "images"
         name = str(case.answers.get(Step.NAME) or turn.person.name or turn.person.user_id)
         address = dict(turn.address or case.reporter_address)
         work = self.filing.written_of(case, turn.person, address, name, text, kind, now)
         told = Notice(_OF_THE_CASE[kind].format(ref=case.reference) + _NOT_THIS_ONE)
-        if kind == "images":
-            return Outcome(
-                None, [safety.sexual_images_notice(self.facts, written=True), told], work
-            )
-        return Outcome(None, [told], work)
+        first = [_FIRST_SAID[kind](self.facts)] if kind in _FIRST_SAID else []
+        return Outcome(None, [*first, told], work)
 
     def _touch(self, conv: Conversation, replies: list[Reply]) -> Outcome:
         conv.updated_at = self.clock.now()

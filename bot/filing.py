@@ -155,11 +155,12 @@ class Filing:
         if kind == "images":
             flag_child_images(case, entry)
         else:
+            case.flags = case.flags | ({Flag.DANGER} if kind == "danger" else set())
             case.record(entry)
         # Their words are on the case (`show`), never in a notice: the channel may not be
         # private, and a deleted case's notice could not be taken back.
         text = _TO_LEADERS[kind].format(name=who, ref=case.reference)
-        notice = Notice(text, tone="danger" if kind == "images" else "warning")
+        notice = Notice(text, tone="danger" if kind in ("images", "danger") else "warning")
         key = f"reporter_{kind}:{case.reference}:{now.timestamp()}"
         told = outbox_item(person, Audience.LEADERSHIP, address, notice, key, now, case.reference)
         work = Work(outbox=[card_update_item(case, now), told])
@@ -498,6 +499,8 @@ _STILL_THEIRS = timedelta(days=14)  # a filed case "it" may still mean, unnamed
 _TO_LEADERS = {
     "images": "URGENT: {name}, who reported {ref}, has written about sexual images of someone "
     "under 18. The case is now flagged for it: the DSL should act now (show {ref}).",
+    "danger": "URGENT: {name}, who reported {ref}, has written that someone may be in "
+    "danger. Contact them now (show {ref}).",
     "hand_back": "{name} asked the leadership team to contact POSH about {ref} instead of "
     "them: someone please take it on (show {ref}).",
     "update": "{name} has news of {ref}: show {ref} to read it.",

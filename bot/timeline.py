@@ -44,6 +44,7 @@ ACTION_LABELS = {
     "reporter_images": "The reporter wrote of a child's sexual images",
     "reporter_hand_back": "The reporter asked leaders to contact POSH",
     "reporter_update": "News from the reporter",
+    "reporter_danger": "The reporter wrote that someone may be in danger",
 } | {verb: move.label for verb, move in lifecycle.MOVES.items() if verb != "assign"}
 
 

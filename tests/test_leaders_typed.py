@@ -247,3 +247,18 @@ async def test_an_urgent_report_left_unfinished_says_so_in_lists() -> None:
     assert "Urgent – report still being made" in case_line(case, FACTS)
     case.record(HistoryEntry(case.created_at, "Lee", "report_cancelled"))
     assert "Urgent – report not finished" in case_line(case, FACTS)
+
+
+async def test_a_note_that_says_someone_may_be_in_danger_flags_the_case() -> None:
+    """Found by the second exploratory round: "she says she wants to kill herself" in a note
+    got only "Note added"."""
+    bot = Bot()
+    await bot.report()
+    told = texts(
+        await bot.say(
+            "note TT-2026-0001 she says she wants to kill herself", person=LEAD, is_leader=True
+        )
+    )
+    assert "call 999" in told and "now flagged: someone may be in danger" in told
+    case = await bot.store.case("TT-2026-0001")
+    assert case is not None and Flag.DANGER in case.flags
