@@ -622,6 +622,7 @@ class Engine:
             self._touch(conv, [])
             return Outcome(conv, [*warn, *flagged.replies, *self._ask(conv)], flagged)
         choices = spec.choices_for(self._context(conv))
+        accepted = _added_to(conv, spec, turn.text, accepted)
         raised = set(self._apply(conv, accepted))
         understood = self._understood(spec, choices, turn, accepted.value)
         replies: list[Reply] = [*warn, *understood, *accepted.notices]
@@ -1007,6 +1008,21 @@ def _now_chosen(value: object, choices: tuple[Choice, ...], multi: bool) -> str:
 def _answering(conv: Conversation | None) -> bool:
     """A report is under way: "settings page" may be an answer, not a command."""
     return conv is not None and conv.step != Step.END
+
+
+def _added_to(conv: Conversation, spec: StepSpec, text: str, accepted: Accepted) -> Accepted:
+    """Changing a choose-all answer, "add hateful" or "we told the head as well" adds to what
+    was chosen, as the words say, rather than replacing it."""
+    before = conv.answers.get(spec.step)
+    adding = set(_ADDING) & set(text.lower().replace(",", " ").split())
+    if not (conv.editing and spec.multi and adding and isinstance(before, list)):
+        return accepted
+    if not isinstance(accepted.value, list):
+        return accepted
+    return replace(accepted, value=[*before, *(v for v in accepted.value if v not in before)])
+
+
+_ADDING = ("add", "also", "too", "well", "plus")  # "as well", "add hateful"
 
 
 def _only_distress(turn: Turn) -> bool:

@@ -1147,7 +1147,7 @@ def _reached_posh(typed: list[str]) -> bool:
     """A word of contact followed closely by POSH ("rang them", "spoke to the helpline"), so
     "they called me a liar" is not one."""
     return any(
-        word in _REACHED and set(typed[i + 1 : i + 4]) & _POSH_WORDS for i, word in enumerate(typed)
+        word in _REACHED and set(typed[i + 1 : i + 6]) & _POSH_WORDS for i, word in enumerate(typed)
     )
 
 
@@ -1163,7 +1163,7 @@ def _try_again(ctx: Context) -> str:
 _ANOTHER = "To report something else, type report."
 _POSH_WORDS = frozenset({"them", "posh", "poshs", "helpline", "helplines", "saferinternet"})
 _REACHED = _DID | {"reached", "through", "talked"}  # "got through to them"
-_TRIED = frozenset({"tried", "calling", "ringing", "phoning", "call", "ring", "get"})
+_TRIED = frozenset({"tried", "calling", "ringing", "phoning", "call", "ring", "get", "left"})
 _NOT_REACHED = frozenset({
     "closed", "voicemail", "engaged", "busy", "couldnt", "cant", "didnt", "wasnt", "unable",
     "nobody", "answer",
