@@ -540,6 +540,9 @@ class Engine:
     ) -> Outcome:
         """After the handoff: a child's images mentioned, the case handed back to leaders, or
         news of it, kept on the case (the conversation waits on); else a new conversation."""
+        if kind == "what_next":
+            told = _what_next(PoshOwner.REPORTER, conv.case_reference, self.facts)
+            return self._touch(conv, [Notice(told)])
         work = await self.filing.after_handoff(conv, turn.text, kind, now) if kind else Work()
         if not work.cases:
             return await self._without_conversation(turn, _command_of(turn.text), now)
@@ -560,11 +563,14 @@ class Engine:
         images = safety.describes_child_images(text, {Flag.PUPILS_TARGETED})
         danger = bool(safety.risk_words(text))
         news = flow.after_handoff(text) == "update"
-        if not (images or danger or news or safety.mentions_copies(text)):
+        asking = flow.after_handoff(text) == "what_next"
+        if not (images or danger or news or asking or safety.mentions_copies(text)):
             return None
         case = await self.filing.recently_filed(turn.person, now)
         if case is None:
             return None
+        if asking:  # "what happens now?"
+            return Outcome(None, [Notice(_what_next(case.posh_owner, case.reference, self.facts))])
         copies = await self._copies_of_a_flagged_case(case.reference, text)
         if copies:
             return Outcome(None, copies)
@@ -1008,6 +1014,20 @@ def _now_chosen(value: object, choices: tuple[Choice, ...], multi: bool) -> str:
 def _answering(conv: Conversation | None) -> bool:
     """A report is under way: "settings page" may be an answer, not a command."""
     return conv is not None and conv.step != Step.END
+
+
+def _what_next(owner: PoshOwner, reference: str, facts: Facts) -> str:
+    """ "What happens now?" after a report is filed: the next step, and who takes it."""
+    first = (
+        f"Next, you contact POSH about {reference}: the phone number and the email text are "
+        "above. Then tell me here, and your leadership team sees it."
+        if owner == PoshOwner.REPORTER
+        else f"Your leadership team has {reference} and will contact POSH."
+    )
+    return (
+        f"{first} POSH asks TikTok to take it down, which can take a few days; you'll hear here "
+        f"when the case moves. If anyone is in danger, call {facts.emergency}."
+    )
 
 
 def _added_to(conv: Conversation, spec: StepSpec, text: str, accepted: Accepted) -> Accepted:

@@ -1105,13 +1105,22 @@ def accept_end(answer: Answer) -> Accepted:
 
 def after_handoff(text: str) -> str:
     """What a reporter's message after the handoff says of their case, besides contacting
-    POSH: "hand_back" (leaders to contact POSH instead), "update" (news of the content), or ""
-    (neither: a new conversation). A child's images are read first, by the engine."""
+    POSH: "hand_back" (leaders to contact POSH instead), "what_next", "update" (news of the
+    content), or "" (none: a new conversation). A child's images are read first, by the engine."""
     if _another_account(text):
         return ""  # another account, or more of it: a new report (joined if the same one)
     if _HAND_BACK.search(text) and not set(words_of(text)) & _SAID_OF_LEADERS:
         return "hand_back"  # "can leadership do it instead? i'm not confident"
+    if _WHAT_NEXT.search(text):
+        return "what_next"  # "what happens now?": told, nothing written
     return "update" if set(words_of(text)) & _UPDATE else ""
+
+
+_WHAT_NEXT = re.compile(
+    r"\b(?:what\s+(?:happens|do\s+i\s+do|should\s+i\s+do)\s+(?:now|next)|what\s+now|"
+    r"now\s+what|what\s+next|what'?s\s+next)\b",
+    re.IGNORECASE,
+)
 
 
 def _another_account(text: str) -> bool:
