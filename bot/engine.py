@@ -494,11 +494,14 @@ class Engine:
     ) -> Outcome:
         """The report is filed; the reporter may say they have contacted POSH, or write of
         the case (`_of_the_case`). Anything else is what it would be with no conversation."""
-        if turn.text and await self._case_images(conv, turn.text):  # "i emailed them the pic"
+        case = await self.store.case(conv.case_reference)  # its flags: the conversation's are gone
+        flags = case.flags if case else frozenset()
+        images = Flag.SEXUAL_IMAGES not in flags and safety.describes_child_images(turn.text, flags)
+        if turn.text and images:  # "i emailed them the pic"
             return await self._of_the_case(turn, conv, "images", now)
         if safety.risk_words(turn.text):  # "mr x says he wants to die": on this case, at once
             return await self._of_the_case(turn, conv, "danger", now)
-        copies = await self._copies_of_a_flagged_case(conv.case_reference, turn.text)
+        copies = _no_copies(case, turn.text)
         if copies:  # "POSH want the pictures, shall I send them?": never
             return self._touch(conv, copies)
         try:
@@ -517,23 +520,6 @@ class Engine:
         return Outcome.of(
             None, work, Notice(thanks.format(ref=conv.case_reference), tone="success")
         )
-
-    async def _copies_of_a_flagged_case(self, reference: str, text: str) -> list[Reply]:
-        """On a case flagged for a child's images, words of saving or sending copies get the
-        no-copies notice, and that POSH never needs them (none for anything else)."""
-        if not text or not safety.mentions_copies(text):
-            return []
-        case = await self.store.case(reference) if reference else None
-        if case is None or Flag.SEXUAL_IMAGES not in case.flags:
-            return []
-        return [safety.no_copies_notice(), Notice(_NEVER_THE_IMAGES.format(ref=reference))]
-
-    async def _case_images(self, conv: Conversation, text: str) -> bool:
-        """Words after the handoff describe a child's images, read with the filed case's flags
-        (the conversation keeps none)."""
-        case = await self.store.case(conv.case_reference)
-        flags = case.flags if case else frozenset()
-        return Flag.SEXUAL_IMAGES not in flags and safety.describes_child_images(text, flags)
 
     async def _of_the_case(
         self, turn: Turn, conv: Conversation, kind: str, now: datetime
@@ -562,8 +548,8 @@ class Engine:
             return None
         images = safety.describes_child_images(text, {Flag.PUPILS_TARGETED})
         danger = bool(safety.risk_words(text))
-        news = flow.after_handoff(text) == "update"
-        asking = flow.after_handoff(text) == "what_next"
+        said = flow.after_handoff(text)
+        news, asking = said == "update", said == "what_next"
         if not (images or danger or news or asking or safety.mentions_copies(text)):
             return None
         case = await self.filing.recently_filed(turn.person, now)
@@ -571,7 +557,7 @@ class Engine:
             return None
         if asking:  # "what happens now?"
             return Outcome(None, [Notice(_what_next(case.posh_owner, case.reference, self.facts))])
-        copies = await self._copies_of_a_flagged_case(case.reference, text)
+        copies = _no_copies(case, text)
         if copies:
             return Outcome(None, copies)
         if not (images or danger or news):
@@ -1014,6 +1000,14 @@ def _now_chosen(value: object, choices: tuple[Choice, ...], multi: bool) -> str:
 def _answering(conv: Conversation | None) -> bool:
     """A report is under way: "settings page" may be an answer, not a command."""
     return conv is not None and conv.step != Step.END
+
+
+def _no_copies(case: Case | None, text: str) -> list[Reply]:
+    """On a case flagged for a child's images, words of saving or sending copies get the
+    no-copies notice, and that POSH never needs them (none for anything else)."""
+    if case is None or Flag.SEXUAL_IMAGES not in case.flags or not safety.mentions_copies(text):
+        return []
+    return [safety.no_copies_notice(), Notice(_NEVER_THE_IMAGES.format(ref=case.reference))]
 
 
 def _what_next(owner: PoshOwner, reference: str, facts: Facts) -> str:
